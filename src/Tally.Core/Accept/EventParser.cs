@@ -1,0 +1,243 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Tally.Core.Configuration;
+using Tally.Core.Events;
+
+namespace Tally.Core.Accept;
+
+/// <summary>One event of a request that could not be accepted.</summary>
+public sealed record Rejection(int Index, string Field, string Reason);
+
+/// <summary>The body as a whole cannot be read; nothing in it is accepted.</summary>
+public sealed class MalformedBodyException(string message) : Exception(message);
+
+public sealed class ParsedBatch
+{
+    public List<TallyEvent> Events { get; } = [];
+    /// <summary>For each accepted event, its position in the request.</summary>
+    public List<int> Indexes { get; } = [];
+    public List<Rejection> Rejections { get; } = [];
+    public int Total => Events.Count + Rejections.Count;
+}
+
+/// <summary>
+/// Turns a request body into events: one JSON object, a JSON array of objects, or NDJSON
+/// (objects one after another). Works on the raw UTF-8 with <see cref="Utf8JsonReader"/>.
+/// Each event is validated against its type; bad events are rejected one by one.
+/// </summary>
+public sealed class EventParser(TallySchema schema, TimeProvider clock)
+{
+    private readonly Dictionary<string, EventType>.AlternateLookup<ReadOnlySpan<char>> _types =
+        schema.EventTypes.ToDictionary(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+
+    public const int MaxIdLength = 128;
+
+    public ParsedBatch Parse(ReadOnlySpan<byte> body)
+    {
+        var batch = new ParsedBatch();
+        var now = clock.GetUtcNow().UtcDateTime;
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { AllowMultipleValues = true, CommentHandling = JsonCommentHandling.Skip });
+        try
+        {
+            if (!reader.Read()) throw new MalformedBodyException("The body is empty; send one event, a JSON array of events, or NDJSON.");
+            if (reader.TokenType == JsonTokenType.StartArray)
+            {
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    ReadOne(ref reader, body, batch, now);
+                if (reader.Read()) throw new MalformedBodyException("Unexpected content after the JSON array.");
+            }
+            else
+            {
+                do ReadOne(ref reader, body, batch, now);
+                while (reader.Read());
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new MalformedBodyException($"Malformed JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {e.Message}");
+        }
+        return batch;
+    }
+
+    private void ReadOne(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, ParsedBatch batch, DateTime now)
+    {
+        var index = batch.Total;
+        if (index >= schema.Options.Ingest.MaxEventsPerRequest)
+            throw new TooManyEventsException(schema.Options.Ingest.MaxEventsPerRequest);
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            batch.Rejections.Add(new Rejection(index, "$", "an event must be a JSON object"));
+            return;
+        }
+        var start = (int)reader.TokenStartIndex;
+        reader.Skip();
+        var json = body[start..(int)reader.BytesConsumed];
+        var rejection = ParseObject(json, index, now, out var parsed);
+        if (rejection is not null) batch.Rejections.Add(rejection);
+        else
+        {
+            batch.Events.Add(parsed!);
+            batch.Indexes.Add(index);
+        }
+    }
+
+    /// <summary>Reads the envelope first (the type decides how fields are read), then the fields.</summary>
+    private Rejection? ParseObject(ReadOnlySpan<byte> json, int index, DateTime now, out TallyEvent? parsed)
+    {
+        parsed = null;
+        string? typeName = null, id = null;
+        DateTime? timestamp = null;
+        var reader = new Utf8JsonReader(json);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("type"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String) return new Rejection(index, "type", "must be a string");
+                typeName = reader.GetString();
+            }
+            else if (reader.ValueTextEquals("id"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String) return new Rejection(index, "id", "must be a string");
+                id = reader.GetString();
+                if (string.IsNullOrWhiteSpace(id) || id.Length > MaxIdLength)
+                    return new Rejection(index, "id", $"must be 1 to {MaxIdLength} characters");
+            }
+            else if (reader.ValueTextEquals("timestamp"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String || !reader.TryGetDateTime(out var ts))
+                    return new Rejection(index, "timestamp", "must be an ISO-8601 date-time string, e.g. 2026-11-22T10:15:00Z");
+                timestamp = ts.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(ts, DateTimeKind.Utc) : ts.ToUniversalTime();
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        if (typeName is null) return new Rejection(index, "type", "is required");
+        if (!_types.TryGetValue(typeName, out var type)) return new Rejection(index, "type", $"'{typeName}' is not a known event type");
+        if (!type.Enabled) return new Rejection(index, "type", $"event type '{typeName}' is disabled");
+
+        var when = TruncateToMilliseconds(timestamp ?? now);
+        if (when > now.AddSeconds(schema.Options.Ingest.MaxFutureSkewSeconds))
+            return new Rejection(index, "timestamp", "lies in the future");
+        if (type.RetentionDays is { } days && when < now.AddDays(-days))
+            return new Rejection(index, "timestamp", $"is older than the {days}-day retention of '{type.Name}'");
+
+        var values = new object?[type.Fields.Count];
+        var rejection = ReadFields(json, type, index, values, out var extra);
+        if (rejection is not null) return rejection;
+        foreach (var field in type.Fields)
+        {
+            if (field.Required && values[field.Ordinal] is null)
+                return new Rejection(index, field.Name, "is required");
+        }
+        parsed = new TallyEvent(type, id ?? Guid.CreateVersion7(now).ToString("N"), when, values, extra);
+        return null;
+    }
+
+    private static Rejection? ReadFields(ReadOnlySpan<byte> json, EventType type, int index, object?[] values, out string? extra)
+    {
+        extra = null;
+        ArrayBufferWriter<byte>? extraBuffer = null;
+        Utf8JsonWriter? extraWriter = null;
+        Span<char> nameBuffer = stackalloc char[128];
+        var reader = new Utf8JsonReader(json);
+        reader.Read();
+        try
+        {
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("type"u8) || reader.ValueTextEquals("id"u8) || reader.ValueTextEquals("timestamp"u8))
+                {
+                    reader.Read();
+                    reader.Skip();
+                    continue;
+                }
+                var nameLength = reader.HasValueSequence || reader.ValueIsEscaped || reader.ValueSpan.Length > nameBuffer.Length
+                    ? -1
+                    : Encoding.UTF8.GetChars(reader.ValueSpan, nameBuffer);
+                var name = nameLength >= 0 ? nameBuffer[..nameLength] : reader.GetString().AsSpan();
+                if (type.FieldLookup.TryGetValue(name, out var field))
+                {
+                    reader.Read();
+                    if (!TryReadValue(ref reader, field, out var value))
+                        return new Rejection(index, field.Name, $"must be {Article(field.Type)}");
+                    values[field.Ordinal] = value;
+                }
+                else
+                {
+                    extraBuffer ??= new ArrayBufferWriter<byte>();
+                    if (extraWriter is null)
+                    {
+                        extraWriter = new Utf8JsonWriter(extraBuffer);
+                        extraWriter.WriteStartObject();
+                    }
+                    extraWriter.WritePropertyName(name);
+                    reader.Read();
+                    var valueStart = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    extraWriter.WriteRawValue(json[valueStart..(int)reader.BytesConsumed], skipInputValidation: true);
+                }
+            }
+            if (extraWriter is not null)
+            {
+                extraWriter.WriteEndObject();
+                extraWriter.Flush();
+                extra = Encoding.UTF8.GetString(extraBuffer!.WrittenSpan);
+            }
+        }
+        finally
+        {
+            extraWriter?.Dispose();
+        }
+        return null;
+    }
+
+    private static bool TryReadValue(ref Utf8JsonReader reader, FieldDefinition field, out object? value)
+    {
+        value = null;
+        if (reader.TokenType == JsonTokenType.Null) return true;
+        switch (field.Type)
+        {
+            case FieldType.String when reader.TokenType == JsonTokenType.String:
+                value = reader.GetString();
+                return true;
+            case FieldType.Integer when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var l):
+                value = l;
+                return true;
+            case FieldType.Number when reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var d):
+                value = d;
+                return true;
+            case FieldType.Boolean when reader.TokenType is JsonTokenType.True or JsonTokenType.False:
+                value = reader.GetBoolean();
+                return true;
+            default:
+                reader.Skip();
+                return false;
+        }
+    }
+
+    private static string Article(FieldType type) => type switch
+    {
+        FieldType.String => "a string",
+        FieldType.Integer => "an integer",
+        FieldType.Number => "a number",
+        _ => "a boolean",
+    };
+
+    private static DateTime TruncateToMilliseconds(DateTime value) =>
+        new(value.Ticks - value.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
+}
+
+public sealed class TooManyEventsException(int limit) : Exception($"A request may hold at most {limit} events.")
+{
+    public int Limit { get; } = limit;
+}

@@ -1,0 +1,222 @@
+using System.Text.RegularExpressions;
+using Tally.Core.Events;
+
+namespace Tally.Core.Configuration;
+
+public enum ApiRole { Write, Admin }
+
+public sealed record AggregationDefinition(
+    string Name, EventType EventType, IReadOnlyList<FieldDefinition> GroupBy, IReadOnlyList<FieldDefinition> SumFields, bool IncludeRobots);
+
+public enum MetricKind { Count, UniqueVisitors, UniqueSessions, Sum, Avg }
+
+/// <summary>One metric of an aggregation: count, unique_visitors, unique_sessions, sum:FIELD or avg:FIELD.</summary>
+public sealed record MetricSelector(MetricKind Kind, int SumIndex)
+{
+    public static readonly MetricSelector Count = new(MetricKind.Count, -1);
+
+    public static bool TryParse(string text, AggregationDefinition aggregation, out MetricSelector metric)
+    {
+        metric = Count;
+        var (name, field) = text.IndexOf(':') is >= 0 and var colon ? (text[..colon], text[(colon + 1)..]) : (text, "");
+        MetricKind? kind = name switch
+        {
+            "count" => MetricKind.Count,
+            "unique_visitors" => MetricKind.UniqueVisitors,
+            "unique_sessions" => MetricKind.UniqueSessions,
+            "sum" => MetricKind.Sum,
+            "avg" => MetricKind.Avg,
+            _ => null,
+        };
+        if (kind is null) return false;
+        var sumIndex = -1;
+        if (kind is MetricKind.Sum or MetricKind.Avg)
+        {
+            sumIndex = aggregation.SumFields.ToList().FindIndex(f => f.Name == field);
+            if (sumIndex < 0) return false;
+        }
+        else if (field.Length > 0) return false;
+        metric = new MetricSelector(kind.Value, sumIndex);
+        return true;
+    }
+}
+
+public sealed record QueryDefinition(string Name, QueryKind Kind, AggregationDefinition Aggregation, MetricSelector Metric, FieldDefinition? Field);
+
+public enum QueryKind { DateHistogram, Terms }
+
+/// <summary>The validated, compiled configuration that the rest of Tally works from.</summary>
+public sealed class TallySchema
+{
+    private static readonly Regex TypeName = new("^[a-z][a-z0-9_-]{0,62}$", RegexOptions.CultureInvariant);
+    private static readonly Regex FieldName = new("^[a-z][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant);
+    private static readonly HashSet<string> ReservedFields = ["id", "type", "timestamp"];
+    private static readonly HashSet<string> KnownSteps = ["filter", "robot-flag", "anonymize"];
+
+    private TallySchema(TallyOptions options)
+    {
+        Options = options;
+    }
+
+    public TallyOptions Options { get; }
+    public IReadOnlyDictionary<string, EventType> EventTypes { get; private set; } = new Dictionary<string, EventType>();
+    public IReadOnlyDictionary<string, AggregationDefinition> Aggregations { get; private set; } = new Dictionary<string, AggregationDefinition>();
+    public IReadOnlyDictionary<string, QueryDefinition> Queries { get; private set; } = new Dictionary<string, QueryDefinition>();
+    public IReadOnlyDictionary<string, ApiRole> ApiKeys { get; private set; } = new Dictionary<string, ApiRole>();
+
+    public IReadOnlyList<PipelineStepOptions> PipelineOf(EventType type) =>
+        Options.EventTypes.First(t => t.Name == type.Name).Pipeline;
+
+    public IEnumerable<AggregationDefinition> AggregationsOf(EventType type) =>
+        Aggregations.Values.Where(a => a.EventType == type);
+
+    /// <summary>Validates options and compiles them; throws <see cref="ConfigurationException"/> naming the first bad setting.</summary>
+    public static TallySchema Compile(TallyOptions options)
+    {
+        var schema = new TallySchema(options);
+        schema.EventTypes = CompileEventTypes(options.EventTypes);
+        schema.Aggregations = CompileAggregations(options.Aggregations, schema.EventTypes);
+        schema.Queries = CompileQueries(options.Queries, schema.Aggregations);
+        schema.ApiKeys = CompileApiKeys(options.ApiKeys);
+        Require(options.Ingest.MaxBodyBytes > 0, "ingest.maxBodyBytes", "must be positive");
+        Require(options.Ingest.MaxEventsPerRequest > 0, "ingest.maxEventsPerRequest", "must be positive");
+        Require(options.Ingest.MaxFutureSkewSeconds >= 0, "ingest.maxFutureSkewSeconds", "must not be negative");
+        Require(options.Privacy.SaltRetentionDays >= 1, "privacy.saltRetentionDays", "must be at least 1");
+        Require(options.Schedule.AggregateEverySeconds > 0, "schedule.aggregateEverySeconds", "must be positive");
+        Require(options.Schedule.RetentionEverySeconds > 0, "schedule.retentionEverySeconds", "must be positive");
+        return schema;
+    }
+
+    private static Dictionary<string, EventType> CompileEventTypes(List<EventTypeOptions> types)
+    {
+        Require(types.Count > 0, "eventTypes", "declare at least one event type");
+        var result = new Dictionary<string, EventType>(StringComparer.Ordinal);
+        for (var i = 0; i < types.Count; i++)
+        {
+            var t = types[i];
+            var at = $"eventTypes[{i}]";
+            Require(TypeName.IsMatch(t.Name), $"{at}.name", $"'{t.Name}' must be lower-case letters, digits, '-' or '_', starting with a letter");
+            Require(!result.ContainsKey(t.Name), $"{at}.name", $"'{t.Name}' is declared twice");
+            Granularity partition;
+            try { partition = GranularityExtensions.Parse(t.Partition); }
+            catch (FormatException e) { throw new ConfigurationException($"{at}.partition", e.Message); }
+            Require(t.RetentionDays is null or > 0, $"{at}.retentionDays", "must be positive, or omitted to keep events forever");
+
+            var fields = new List<FieldDefinition>();
+            foreach (var (name, field) in t.Fields)
+            {
+                var fieldAt = $"{at}.fields.{name}";
+                Require(FieldName.IsMatch(name), fieldAt, "field names are lower-case letters, digits and '_', starting with a letter");
+                Require(!ReservedFields.Contains(name), fieldAt, $"'{name}' is reserved for the event envelope");
+                var type = field.Type switch
+                {
+                    "string" => FieldType.String,
+                    "integer" => FieldType.Integer,
+                    "number" => FieldType.Number,
+                    "boolean" => FieldType.Boolean,
+                    _ => throw new ConfigurationException($"{fieldAt}.type", $"'{field.Type}' is not one of string, integer, number, boolean"),
+                };
+                fields.Add(new FieldDefinition(name, type, field.Required, fields.Count));
+            }
+
+            for (var s = 0; s < t.Pipeline.Count; s++)
+            {
+                var step = t.Pipeline[s];
+                var stepAt = $"{at}.pipeline[{s}]";
+                Require(KnownSteps.Contains(step.Step), $"{stepAt}.step", $"'{step.Step}' is not one of {string.Join(", ", KnownSteps)}");
+                ValidateRegexes(step.Allow, $"{stepAt}.allow");
+                ValidateRegexes(step.Deny, $"{stepAt}.deny");
+            }
+
+            result.Add(t.Name, new EventType(t.Name, t.Enabled, fields, partition, t.RetentionDays));
+        }
+        return result;
+    }
+
+    private static Dictionary<string, AggregationDefinition> CompileAggregations(
+        List<AggregationOptions> aggregations, IReadOnlyDictionary<string, EventType> types)
+    {
+        var result = new Dictionary<string, AggregationDefinition>(StringComparer.Ordinal);
+        for (var i = 0; i < aggregations.Count; i++)
+        {
+            var a = aggregations[i];
+            var at = $"aggregations[{i}]";
+            Require(FieldName.IsMatch(a.Name.Replace('-', '_')), $"{at}.name", $"'{a.Name}' must be lower-case letters, digits, '-' or '_'");
+            Require(!result.ContainsKey(a.Name), $"{at}.name", $"'{a.Name}' is declared twice");
+            Require(types.TryGetValue(a.EventType, out var type), $"{at}.eventType", $"'{a.EventType}' is not a declared event type");
+            var groupBy = a.GroupBy.Select((f, g) =>
+                type!.Field(f) ?? throw new ConfigurationException($"{at}.groupBy[{g}]", $"'{f}' is not a field of '{type.Name}'")).ToList();
+            Require(groupBy.Distinct().Count() == groupBy.Count, $"{at}.groupBy", "a field is listed twice");
+            var sums = a.SumFields.Select((f, s) =>
+            {
+                var field = type!.Field(f) ?? throw new ConfigurationException($"{at}.sumFields[{s}]", $"'{f}' is not a field of '{type.Name}'");
+                Require(field.Type is FieldType.Integer or FieldType.Number, $"{at}.sumFields[{s}]", $"'{f}' is not numeric");
+                return field;
+            }).ToList();
+            result.Add(a.Name, new AggregationDefinition(a.Name, type!, groupBy, sums, a.IncludeRobots));
+        }
+        return result;
+    }
+
+    private static Dictionary<string, QueryDefinition> CompileQueries(
+        List<QueryOptions> queries, IReadOnlyDictionary<string, AggregationDefinition> aggregations)
+    {
+        var result = new Dictionary<string, QueryDefinition>(StringComparer.Ordinal);
+        for (var i = 0; i < queries.Count; i++)
+        {
+            var q = queries[i];
+            var at = $"queries[{i}]";
+            Require(TypeName.IsMatch(q.Name), $"{at}.name", $"'{q.Name}' must be lower-case letters, digits, '-' or '_'");
+            Require(!result.ContainsKey(q.Name), $"{at}.name", $"'{q.Name}' is declared twice");
+            var kind = q.Kind switch
+            {
+                "date-histogram" => QueryKind.DateHistogram,
+                "terms" => QueryKind.Terms,
+                _ => throw new ConfigurationException($"{at}.kind", $"'{q.Kind}' is not one of date-histogram, terms"),
+            };
+            Require(aggregations.TryGetValue(q.Aggregation, out var aggregation), $"{at}.aggregation", $"'{q.Aggregation}' is not a declared aggregation");
+            Require(MetricSelector.TryParse(q.Metric, aggregation!, out var metric), $"{at}.metric",
+                $"'{q.Metric}' is not count, unique_visitors, unique_sessions, or sum:/avg: of one of the aggregation's sumFields");
+            FieldDefinition? field = null;
+            if (kind == QueryKind.Terms || q.Field is not null)
+            {
+                field = aggregation!.GroupBy.FirstOrDefault(f => f.Name == q.Field);
+                Require(field is not null, $"{at}.field", $"'{q.Field}' must be one of the aggregation's groupBy fields");
+            }
+            result.Add(q.Name, new QueryDefinition(q.Name, kind, aggregation!, metric, field));
+        }
+        return result;
+    }
+
+    private static Dictionary<string, ApiRole> CompileApiKeys(List<ApiKeyOptions> keys)
+    {
+        var result = new Dictionary<string, ApiRole>(StringComparer.Ordinal);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var k = keys[i];
+            Require(k.Key.Length >= 16, $"apiKeys[{i}].key", "keys must be at least 16 characters");
+            Require(!result.ContainsKey(k.Key), $"apiKeys[{i}].key", "the same key is listed twice");
+            result[k.Key] = k.Role switch
+            {
+                "write" => ApiRole.Write,
+                "admin" => ApiRole.Admin,
+                _ => throw new ConfigurationException($"apiKeys[{i}].role", $"'{k.Role}' is not one of write, admin"),
+            };
+        }
+        return result;
+    }
+
+    private static void ValidateRegexes(List<string> patterns, string at)
+    {
+        for (var i = 0; i < patterns.Count; i++)
+        {
+            try { _ = new Regex(patterns[i]); }
+            catch (ArgumentException e) { throw new ConfigurationException($"{at}[{i}]", e.Message); }
+        }
+    }
+
+    private static void Require(bool condition, string setting, string problem)
+    {
+        if (!condition) throw new ConfigurationException(setting, problem);
+    }
+}

@@ -1,0 +1,30 @@
+using Tally.Core.Accept;
+using Tally.Core.Events;
+using Tally.Core.Process;
+
+namespace Tally.Core.Ingest;
+
+public sealed record IngestResult(int Received, int Stored, int Duplicates, int Dropped, IReadOnlyList<string> Ids, IReadOnlyList<Rejection> Rejections);
+
+/// <summary>accept → process → store: parses a body, runs the pipelines and waits for the durable commit.</summary>
+public sealed class IngestService(EventParser parser, EventPipeline pipeline, GroupCommitWriter writer)
+{
+    /// <exception cref="MalformedBodyException">The body cannot be read at all.</exception>
+    /// <exception cref="TooManyEventsException">The body holds more events than allowed.</exception>
+    public async Task<IngestResult> IngestAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        var batch = parser.Parse(body.Span);
+        return await StoreAsync(batch.Events, batch.Total, batch.Rejections, cancellationToken);
+    }
+
+    /// <summary>Processes and stores events that were already accepted by another source (import, demo, bus).</summary>
+    public async Task<IngestResult> StoreAsync(IReadOnlyList<TallyEvent> events, int received, IReadOnlyList<Rejection> rejections, CancellationToken cancellationToken)
+    {
+        var kept = await pipeline.ProcessAsync(events, cancellationToken);
+        var survivors = kept.Count == events.Count ? events : kept.Select(i => events[i]).ToList();
+        var stored = await writer.WriteAsync(survivors, cancellationToken);
+        var duplicates = stored.Count(s => !s);
+        return new IngestResult(received, stored.Length - duplicates, duplicates, events.Count - survivors.Count,
+            events.Select(e => e.Id).ToList(), rejections);
+    }
+}

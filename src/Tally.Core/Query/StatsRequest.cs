@@ -1,0 +1,84 @@
+using System.Globalization;
+using Tally.Core.Configuration;
+using Tally.Core.Store;
+
+namespace Tally.Core.Query;
+
+public enum Interval { Day, Month }
+
+/// <summary>A parameter of a stats request is wrong; <see cref="Parameter"/> names it.</summary>
+public sealed class StatsRequestException(string parameter, string problem) : Exception($"'{parameter}' {problem}")
+{
+    public string Parameter { get; } = parameter;
+    public string Problem { get; } = problem;
+}
+
+/// <summary>The parameters every stats endpoint shares: the date range, interval, paging and field filters.</summary>
+public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval, IReadOnlyList<FieldFilter> Filters, int Count, int Offset, string? GroupBy)
+{
+    public const int DefaultDays = 30;
+    public const int MaxCount = 10_000;
+
+    /// <summary>
+    /// Reads parameters by name. Dates: dateStart/start_date and dateEnd/end_date (YYYY-MM-DD, inclusive;
+    /// default the last 30 days). interval: day or month. count/size and offset page ranked results.
+    /// Any group-by field of the aggregation filters, repeatable; not_FIELD excludes.
+    /// </summary>
+    public static StatsRequest Parse(IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> parameters, AggregationDefinition aggregation, DateOnly today)
+    {
+        DateOnly? from = null, to = null;
+        var interval = Interval.Day;
+        int count = 100, offset = 0;
+        string? groupBy = null;
+        var filters = new Dictionary<(string, bool), List<string>>();
+        foreach (var (name, values) in parameters)
+        {
+            var value = values.Count > 0 ? values[^1] : "";
+            switch (name)
+            {
+                case "dateStart" or "start_date": from = ParseDate(name, value); break;
+                case "dateEnd" or "end_date": to = ParseDate(name, value); break;
+                case "interval":
+                    interval = value switch
+                    {
+                        "day" => Interval.Day,
+                        "month" => Interval.Month,
+                        _ => throw new StatsRequestException(name, "must be day or month"),
+                    };
+                    break;
+                case "count" or "size": count = ParseInt(name, value, 1, MaxCount); break;
+                case "offset": offset = ParseInt(name, value, 0, int.MaxValue); break;
+                case "groupBy":
+                    if (aggregation.GroupBy.All(f => f.Name != value))
+                        throw new StatsRequestException(name, $"must be one of the group-by fields of '{aggregation.Name}': {FieldList(aggregation)}");
+                    groupBy = value;
+                    break;
+                default:
+                    var negated = name.StartsWith("not_", StringComparison.Ordinal);
+                    var field = negated ? name[4..] : name;
+                    if (aggregation.GroupBy.All(f => f.Name != field))
+                        throw new StatsRequestException(name, $"is not a parameter; filters can use the group-by fields of '{aggregation.Name}': {FieldList(aggregation)}");
+                    if (!filters.TryGetValue((field, negated), out var list)) filters[(field, negated)] = list = [];
+                    list.AddRange(values);
+                    break;
+            }
+        }
+        var end = to ?? today;
+        var start = from ?? end.AddDays(-(DefaultDays - 1));
+        if (start > end) throw new StatsRequestException("dateStart", "is after dateEnd");
+        return new StatsRequest(start, end, interval, filters.Select(f => new FieldFilter(f.Key.Item1, f.Value, f.Key.Item2)).ToList(), count, offset, groupBy);
+    }
+
+    private static string FieldList(AggregationDefinition aggregation) =>
+        aggregation.GroupBy.Count == 0 ? "(none)" : string.Join(", ", aggregation.GroupBy.Select(f => f.Name));
+
+    private static DateOnly ParseDate(string name, string value) =>
+        DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
+            ? date
+            : throw new StatsRequestException(name, $"must be a date as YYYY-MM-DD, not '{value}'");
+
+    private static int ParseInt(string name, string value, int min, int max) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+            ? n
+            : throw new StatsRequestException(name, $"must be a whole number from {min} to {max}");
+}

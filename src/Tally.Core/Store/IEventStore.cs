@@ -1,0 +1,58 @@
+using Tally.Core.Aggregate;
+using Tally.Core.Configuration;
+using Tally.Core.Events;
+using Tally.Core.Process;
+
+namespace Tally.Core.Store;
+
+/// <summary>
+/// Everything Tally needs from a storage engine. SQLite, PostgreSQL and ClickHouse each implement
+/// it, and one contract test suite holds them to the same behaviour. Rules (robots, sessions,
+/// COUNTER) live in the core; a store only keeps and finds rows.
+/// </summary>
+public interface IEventStore : ISaltSource, IAsyncDisposable
+{
+    /// <summary>Creates what the configuration needs (tables, partitions' templates, columns). Never drops anything.</summary>
+    Task SetupAsync(TallySchema schema, CancellationToken cancellationToken);
+
+    /// <summary>Differences between storage and configuration, one readable line each; empty when in sync.</summary>
+    Task<IReadOnlyList<string>> CheckAsync(TallySchema schema, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores processed events durably, in one transaction, and marks their days for aggregation.
+    /// Returns, per event, true when stored and false when its id was already stored.
+    /// </summary>
+    Task<bool[]> AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken);
+
+    /// <summary>Raw events of one type in [from, to), with only <paramref name="fields"/> filled in.</summary>
+    IAsyncEnumerable<TallyEvent> ScanAsync(EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, CancellationToken cancellationToken);
+
+    /// <summary>A page of raw events, newest or oldest first, with the total that match.</summary>
+    Task<RawEventPage> QueryEventsAsync(RawEventQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Days that received events since they were last aggregated.</summary>
+    Task<IReadOnlyList<DirtyDay>> GetDirtyDaysAsync(CancellationToken cancellationToken);
+
+    /// <summary>Marks every day in [from, to] of a type for re-aggregation (restating).</summary>
+    Task MarkDirtyAsync(EventType type, DateOnly from, DateOnly to, CancellationToken cancellationToken);
+
+    /// <summary>Forgets the marks, unless a day received more events after the mark was read.</summary>
+    Task ClearDirtyAsync(IReadOnlyList<DirtyDay> days, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the metric rows of one aggregation for one period.</summary>
+    Task ReplaceMetricsAsync(AggregationDefinition aggregation, MetricPeriod period, DateOnly start, IReadOnlyList<MetricRow> rows, CancellationToken cancellationToken);
+
+    /// <summary>Sums metric rows, bucketed as the query asks.</summary>
+    Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(MetricQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Drops whole raw partitions of a type that end on or before <paramref name="cutoff"/>; returns their names.</summary>
+    Task<IReadOnlyList<string>> DropPartitionsBeforeAsync(EventType type, DateTime cutoff, CancellationToken cancellationToken);
+
+    /// <summary>Deletes salts of days before <paramref name="day"/>.</summary>
+    Task PurgeSaltsBeforeAsync(DateOnly day, CancellationToken cancellationToken);
+
+    /// <summary>Small durable settings, such as the last aggregation time.</summary>
+    Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken);
+
+    Task SetSettingAsync(string key, string value, CancellationToken cancellationToken);
+}

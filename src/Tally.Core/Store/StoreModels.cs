@@ -1,0 +1,20 @@
+using Tally.Core.Events;
+
+namespace Tally.Core.Store;
+
+/// <summary>A day of one event type awaiting aggregation. <see cref="Version"/> grows with each write to that day.</summary>
+public sealed record DirtyDay(string EventType, DateOnly Day, long Version);
+
+/// <summary>A filter on one field: the value must be one of <see cref="Values"/>, or none of them when negated.</summary>
+public sealed record FieldFilter(string Field, IReadOnlyList<string> Values, bool Negated);
+
+public sealed record RawEventQuery(
+    DateTime Start,
+    DateTime End,
+    IReadOnlyList<EventType> Types,
+    IReadOnlyList<FieldFilter> Filters,
+    int Page,
+    int RowsPerPage,
+    bool Descending);
+
+public sealed record RawEventPage(IReadOnlyList<TallyEvent> Events, long Total);

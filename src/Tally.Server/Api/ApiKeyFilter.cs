@@ -1,0 +1,29 @@
+using Microsoft.AspNetCore.Http;
+using Tally.Core.Configuration;
+
+namespace Tally.Server.Api;
+
+/// <summary>Requires "Authorization: Bearer KEY" with a key of at least the given role.</summary>
+public sealed class ApiKeyFilter(TallySchema schema, ApiRole required) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var header = context.HttpContext.Request.Headers.Authorization.ToString();
+        const string scheme = "Bearer ";
+        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "API key required",
+                detail: "Send the key as 'Authorization: Bearer KEY'.");
+        }
+        if (!schema.ApiKeys.TryGetValue(header[scheme.Length..].Trim(), out var role))
+        {
+            context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
+            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unknown API key");
+        }
+        if (role < required)
+            return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Admin key required",
+                detail: "This key may write events but not run admin tasks.");
+        return await next(context);
+    }
+}

@@ -1,0 +1,95 @@
+using System.Security.Cryptography;
+using Tally.Core.Accept;
+using Tally.Core.Aggregate;
+using Tally.Core.Configuration;
+using Tally.Core.Ingest;
+using Tally.Core.Process;
+using Tally.Core.Query;
+using Tally.Core.Store;
+using Tally.Storage.Sqlite;
+
+namespace Tally.Server.Runtime;
+
+public sealed record RuntimeOptions(string DataDirectory, string? ConfigPath, bool Demo = false);
+
+/// <summary>
+/// Everything one Tally process works with, wired once: configuration, store, pipeline, ingest,
+/// aggregation and queries. The HTTP API and every CLI command are thin shells over it.
+/// </summary>
+public sealed class TallyRuntime : IAsyncDisposable
+{
+    public const string DemoKeyFile = "demo-api-key";
+
+    private TallyRuntime(RuntimeOptions options, TallySchema schema, IEventStore store, RobotList robots, string? demoKey)
+    {
+        Options = options;
+        Schema = schema;
+        Store = store;
+        Robots = robots;
+        DemoKey = demoKey;
+        Clock = TimeProvider.System;
+        Parser = new EventParser(schema, Clock);
+        Pipeline = EventPipeline.FromSchema(schema, robots, store);
+        Writer = new GroupCommitWriter(store);
+        Ingest = new IngestService(Parser, Pipeline, Writer);
+        Aggregator = new Aggregator(schema, store, Clock);
+        Stats = new StatsService(store);
+    }
+
+    public RuntimeOptions Options { get; }
+    public TallySchema Schema { get; }
+    public IEventStore Store { get; }
+    public RobotList Robots { get; }
+    /// <summary>With --demo, an admin key kept in the data folder so it survives restarts.</summary>
+    public string? DemoKey { get; }
+    public TimeProvider Clock { get; }
+    public EventParser Parser { get; }
+    public EventPipeline Pipeline { get; }
+    public GroupCommitWriter Writer { get; }
+    public IngestService Ingest { get; }
+    public Aggregator Aggregator { get; }
+    public StatsService Stats { get; }
+
+    /// <summary>Loads and validates configuration, opens the store and (unless told not to) sets it up.</summary>
+    /// <exception cref="ConfigurationException">The configuration or a robot list is invalid.</exception>
+    public static async Task<TallyRuntime> OpenAsync(RuntimeOptions options, bool setup = true, CancellationToken cancellationToken = default)
+    {
+        var tallyOptions = TallyConfiguration.Load(options.ConfigPath);
+        string? demoKey = null;
+        if (options.Demo)
+        {
+            demoKey = LoadOrCreateDemoKey(options.DataDirectory);
+            tallyOptions.ApiKeys.Add(new ApiKeyOptions { Name = "demo", Key = demoKey, Role = "admin" });
+        }
+        var schema = TallySchema.Compile(tallyOptions);
+        var robots = TallyConfiguration.LoadRobots(tallyOptions);
+        var store = SqliteEventStore.Open(options.DataDirectory);
+        try
+        {
+            if (setup) await store.SetupAsync(schema, cancellationToken);
+            return new TallyRuntime(options, schema, store, robots, demoKey);
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static string LoadOrCreateDemoKey(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var path = Path.Combine(dataDirectory, DemoKeyFile);
+        if (File.Exists(path)) return File.ReadAllText(path).Trim();
+        var key = "demo-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        File.WriteAllText(path, key);
+        return key;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Writer.DisposeAsync();
+        Aggregator.Dispose();
+        await Store.DisposeAsync();
+    }
+}

@@ -1,0 +1,736 @@
+using System.Data;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Tally.Core.Aggregate;
+using Tally.Core.Configuration;
+using Tally.Core.Events;
+using Tally.Core.Store;
+
+namespace Tally.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode. Raw events live in one table per event type and
+/// period (a partition), metrics in one table per aggregation and period kind. A single writer
+/// connection serialises writes; reads use pooled connections and never block it.
+/// </summary>
+public sealed class SqliteEventStore : IEventStore
+{
+    private const string Envelope = "id, ts, robot, visitor, session";
+    private readonly string _connectionString;
+    private readonly SqliteConnection _writer;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Dictionary<(string Type, DateTime Start), string> _partitions = [];
+    private readonly Dictionary<string, SqliteCommand> _inserts = new(StringComparer.Ordinal);
+    private readonly Dictionary<DateOnly, byte[]> _salts = [];
+
+    private SqliteEventStore(string path, bool durable)
+    {
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 60 }.ToString();
+        _writer = new SqliteConnection(_connectionString);
+        _writer.Open();
+        // WAL lets readers run beside the writer. synchronous=FULL makes each commit survive power loss,
+        // which is what a 202 promises; NORMAL survives only a process crash.
+        Execute(_writer, $"PRAGMA journal_mode=WAL; PRAGMA synchronous={(durable ? "FULL" : "NORMAL")}; PRAGMA busy_timeout=60000;");
+        Execute(_writer, """
+            CREATE TABLE IF NOT EXISTS tally_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_types (type TEXT PRIMARY KEY, granularity TEXT NOT NULL, fields TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_partitions (name TEXT PRIMARY KEY, type TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_event_ids (id TEXT PRIMARY KEY, partition TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS tally_dirty (type TEXT NOT NULL, day INTEGER NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (type, day)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS tally_salts (day INTEGER PRIMARY KEY, salt BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_aggregations (name TEXT PRIMARY KEY, definition TEXT NOT NULL);
+            """);
+        using var command = Command(_writer, "SELECT name, type, start_ms FROM tally_partitions");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+            _partitions[(reader.GetString(1), FromMs(reader.GetInt64(2)))] = reader.GetString(0);
+    }
+
+    public string Path { get; private init; } = "";
+
+    /// <summary>Opens (creating if needed) the store file <c>tally.db</c> in <paramref name="dataDirectory"/>.</summary>
+    public static SqliteEventStore Open(string dataDirectory, bool durable = true)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var path = System.IO.Path.Combine(dataDirectory, "tally.db");
+        return new SqliteEventStore(path, durable) { Path = path };
+    }
+
+    // ---- schema ----------------------------------------------------------------------------
+
+    public async Task SetupAsync(TallySchema schema, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            using var transaction = _writer.BeginTransaction();
+            foreach (var type in schema.EventTypes.Values)
+            {
+                var stored = ReadTemplate(type.Name);
+                if (stored is not null && stored.Value.Granularity != type.Partition.Name() && HasPartitions(type.Name))
+                    throw new InvalidOperationException(
+                        $"Event type '{type.Name}' is stored in {stored.Value.Granularity} partitions but configured as {type.Partition.Name()}; " +
+                        "revert eventTypes.partition or migrate the data first.");
+                foreach (var field in type.Fields)
+                {
+                    if (stored?.Fields.GetValueOrDefault(field.Name) is { } was && was != field.Type.ToString())
+                        throw new InvalidOperationException(
+                            $"Field '{type.Name}.{field.Name}' is stored as {was.ToLowerInvariant()} but configured as {field.Type.ToString().ToLowerInvariant()}; revert the field type or use a new field name.");
+                }
+                foreach (var partition in PartitionsOf(type.Name))
+                {
+                    var columns = Columns(partition);
+                    foreach (var field in type.Fields.Where(f => !columns.Contains(SqliteNames.Field(f.Name))))
+                        Execute(_writer, $"ALTER TABLE {partition} ADD COLUMN {SqliteNames.Field(field.Name)} {SqliteNames.ColumnType(field.Type)}");
+                }
+                using var upsert = Command(_writer, "INSERT INTO tally_types (type, granularity, fields) VALUES ($t, $g, $f) ON CONFLICT (type) DO UPDATE SET granularity = $g, fields = $f");
+                upsert.Parameters.AddWithValue("$t", type.Name);
+                upsert.Parameters.AddWithValue("$g", type.Partition.Name());
+                upsert.Parameters.AddWithValue("$f", TemplateFields(type));
+                upsert.ExecuteNonQuery();
+            }
+            foreach (var aggregation in schema.Aggregations.Values)
+            {
+                var definition = AggregationSignature(aggregation);
+                if (ReadAggregationSignature(aggregation.Name) == definition) continue;
+                // Metrics are derived data: when their shape changes, recreate them and restate from raw events.
+                foreach (var period in new[] { MetricPeriod.Day, MetricPeriod.Month })
+                {
+                    var table = SqliteNames.Metrics(aggregation, period);
+                    Execute(_writer, $"DROP TABLE IF EXISTS {table}");
+                    var keys = aggregation.GroupBy.Select(f => $"{SqliteNames.Key(f.Name)} TEXT");
+                    var sums = aggregation.SumFields.SelectMany(f => new[] { $"sum_{f.Name} REAL NOT NULL", $"n_{f.Name} INTEGER NOT NULL" });
+                    var columns = string.Join(", ", new[] { "period INTEGER NOT NULL" }.Concat(keys)
+                        .Concat(["count INTEGER NOT NULL", "unique_visitors INTEGER NOT NULL", "unique_sessions INTEGER NOT NULL"]).Concat(sums));
+                    Execute(_writer, $"CREATE TABLE {table} ({columns}); CREATE INDEX ix_{table}_period ON {table} (period)");
+                }
+                MarkAllPartitionsDirty(aggregation.EventType);
+                using var upsert = Command(_writer, "INSERT INTO tally_aggregations (name, definition) VALUES ($n, $d) ON CONFLICT (name) DO UPDATE SET definition = $d");
+                upsert.Parameters.AddWithValue("$n", aggregation.Name);
+                upsert.Parameters.AddWithValue("$d", definition);
+                upsert.ExecuteNonQuery();
+            }
+            transaction.Commit();
+            _inserts.Clear();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> CheckAsync(TallySchema schema, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        var differences = new List<string>();
+        foreach (var type in schema.EventTypes.Values)
+        {
+            var stored = ReadTemplate(type.Name, connection);
+            if (stored is null)
+            {
+                differences.Add($"event type '{type.Name}' is configured but not set up");
+                continue;
+            }
+            if (stored.Value.Granularity != type.Partition.Name())
+                differences.Add($"event type '{type.Name}': storage is partitioned by {stored.Value.Granularity}, configuration says {type.Partition.Name()}");
+            foreach (var field in type.Fields)
+            {
+                if (!stored.Value.Fields.TryGetValue(field.Name, out var was))
+                    differences.Add($"event type '{type.Name}': field '{field.Name}' is configured but not set up");
+                else if (was != field.Type.ToString())
+                    differences.Add($"event type '{type.Name}': field '{field.Name}' is stored as {was.ToLowerInvariant()}, configured as {field.Type.ToString().ToLowerInvariant()}");
+            }
+            foreach (var partition in PartitionsOf(type.Name, connection))
+            {
+                var columns = Columns(partition, connection);
+                foreach (var field in type.Fields.Where(f => !columns.Contains(SqliteNames.Field(f.Name))))
+                    differences.Add($"partition {partition}: column for field '{field.Name}' is missing");
+            }
+        }
+        using (var command = Command(connection, "SELECT type FROM tally_types"))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                if (!schema.EventTypes.ContainsKey(reader.GetString(0)))
+                    differences.Add($"event type '{reader.GetString(0)}' is stored but no longer configured");
+            }
+        }
+        foreach (var aggregation in schema.Aggregations.Values)
+        {
+            var stored = ReadAggregationSignature(aggregation.Name, connection);
+            if (stored is null) differences.Add($"aggregation '{aggregation.Name}' is configured but not set up");
+            else if (stored != AggregationSignature(aggregation)) differences.Add($"aggregation '{aggregation.Name}' changed since setup; setup will rebuild its metrics");
+        }
+        return differences;
+    }
+
+    // ---- writing ---------------------------------------------------------------------------
+
+    public async Task<bool[]> AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
+    {
+        var stored = new bool[events.Count];
+        if (events.Count == 0) return stored;
+        await _writeLock.WaitAsync(cancellationToken);
+        var created = new List<((string, DateTime) Key, string Name)>();
+        try
+        {
+            using var transaction = _writer.BeginTransaction();
+            using var claimId = Command(_writer, "INSERT INTO tally_event_ids (id, partition) VALUES ($id, $p) ON CONFLICT (id) DO NOTHING", transaction);
+            var idParameter = claimId.Parameters.Add("$id", SqliteType.Text);
+            var partitionParameter = claimId.Parameters.Add("$p", SqliteType.Text);
+            var touched = new HashSet<(string Type, int Day)>();
+            for (var i = 0; i < events.Count; i++)
+            {
+                var e = events[i];
+                var partition = PartitionFor(e.Type, e.Timestamp, created, transaction);
+                idParameter.Value = e.Id;
+                partitionParameter.Value = partition;
+                if (claimId.ExecuteNonQuery() == 0) continue;
+                var insert = InsertCommand(partition, e.Type, transaction);
+                var p = insert.Parameters;
+                p[0].Value = e.Id;
+                p[1].Value = ToMs(e.Timestamp);
+                p[2].Value = e.IsRobot ? 1 : 0;
+                p[3].Value = e.VisitorId;
+                p[4].Value = e.SessionId;
+                for (var f = 0; f < e.Values.Length; f++) p[5 + f].Value = ToDb(e.Values[f]);
+                p[5 + e.Values.Length].Value = (object?)e.Extra ?? DBNull.Value;
+                insert.ExecuteNonQuery();
+                stored[i] = true;
+                touched.Add((e.Type.Name, DateOnly.FromDateTime(e.Timestamp).DayNumber));
+            }
+            using var mark = Command(_writer, "INSERT INTO tally_dirty (type, day, version) VALUES ($t, $d, 1) ON CONFLICT (type, day) DO UPDATE SET version = version + 1", transaction);
+            var typeParameter = mark.Parameters.Add("$t", SqliteType.Text);
+            var dayParameter = mark.Parameters.Add("$d", SqliteType.Integer);
+            foreach (var (type, day) in touched)
+            {
+                typeParameter.Value = type;
+                dayParameter.Value = day;
+                mark.ExecuteNonQuery();
+            }
+            transaction.Commit();
+            foreach (var (key, name) in created) _partitions[key] = name;
+            return stored;
+        }
+        catch
+        {
+            foreach (var (_, name) in created) DropCachedInsert(name);
+            throw;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private string PartitionFor(EventType type, DateTime timestamp, List<((string, DateTime), string)> created, SqliteTransaction transaction)
+    {
+        var start = type.Partition.PeriodStart(timestamp);
+        if (_partitions.TryGetValue((type.Name, start), out var name)) return name;
+        name = SqliteNames.Partition(type, start);
+        foreach (var (key, createdName) in created)
+        {
+            if (key == (type.Name, start)) return createdName;
+        }
+        var fields = string.Concat(type.Fields.Select(f => $", {SqliteNames.Field(f.Name)} {SqliteNames.ColumnType(f.Type)}"));
+        Execute(_writer, $"""
+            CREATE TABLE IF NOT EXISTS {name} (id TEXT NOT NULL, ts INTEGER NOT NULL, robot INTEGER NOT NULL, visitor INTEGER NOT NULL, session INTEGER NOT NULL{fields}, extra TEXT);
+            CREATE INDEX IF NOT EXISTS ix_{name}_ts ON {name} (ts);
+            INSERT INTO tally_partitions (name, type, start_ms, end_ms) VALUES ('{name}', '{type.Name}', {ToMs(start)}, {ToMs(type.Partition.NextPeriod(start))}) ON CONFLICT DO NOTHING;
+            """, transaction);
+        created.Add(((type.Name, start), name));
+        return name;
+    }
+
+    private SqliteCommand InsertCommand(string partition, EventType type, SqliteTransaction transaction)
+    {
+        if (!_inserts.TryGetValue(partition, out var insert))
+        {
+            var columns = string.Concat(type.Fields.Select(f => $", {SqliteNames.Field(f.Name)}"));
+            var values = string.Concat(type.Fields.Select(f => $", $f{f.Ordinal}"));
+            insert = Command(_writer, $"INSERT INTO {partition} ({Envelope}{columns}, extra) VALUES ($id, $ts, $robot, $visitor, $session{values}, $extra)");
+            foreach (var name in new[] { "$id", "$ts", "$robot", "$visitor", "$session" }.Concat(type.Fields.Select(f => $"$f{f.Ordinal}")).Append("$extra"))
+                insert.Parameters.Add(new SqliteParameter { ParameterName = name });
+            insert.Prepare();
+            _inserts[partition] = insert;
+        }
+        insert.Transaction = transaction;
+        return insert;
+    }
+
+    private void DropCachedInsert(string partition)
+    {
+        if (_inserts.Remove(partition, out var command)) command.Dispose();
+    }
+
+    // ---- reading raw events ----------------------------------------------------------------
+
+    public async IAsyncEnumerable<TallyEvent> ScanAsync(
+        EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        var columns = string.Concat(fields.Select(f => $", {SqliteNames.Field(f.Name)}"));
+        foreach (var partition in PartitionsOverlapping(connection, [type], from, to))
+        {
+            using var command = Command(connection, $"SELECT {Envelope}{columns} FROM {partition.Name} WHERE ts >= $from AND ts < $to");
+            command.Parameters.AddWithValue("$from", ToMs(from));
+            command.Parameters.AddWithValue("$to", ToMs(to));
+            using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var values = new object?[type.Fields.Count];
+                for (var f = 0; f < fields.Count; f++) values[fields[f].Ordinal] = FromDb(reader, 5 + f, fields[f].Type);
+                yield return ReadEnvelope(reader, type, values, extra: null);
+            }
+        }
+    }
+
+    public async Task<RawEventPage> QueryEventsAsync(RawEventQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        var selects = new List<string>();
+        var command = Command(connection, "");
+        await using var _ = command;
+        command.Parameters.AddWithValue("$from", ToMs(query.Start));
+        command.Parameters.AddWithValue("$to", ToMs(query.End));
+        foreach (var partition in PartitionsOverlapping(connection, query.Types, query.Start, query.End))
+        {
+            var where = FilterSql(partition.Type, query.Filters, command);
+            if (where is null) continue;
+            selects.Add($"SELECT '{partition.Name}' AS part, rowid AS rid, ts FROM {partition.Name} WHERE ts >= $from AND ts < $to{where}");
+        }
+        if (selects.Count == 0) return new RawEventPage([], 0);
+
+        var union = string.Join(" UNION ALL ", selects);
+        command.CommandText = $"SELECT count(*) FROM ({union})";
+        var total = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        var order = query.Descending ? "DESC" : "ASC";
+        command.CommandText = $"SELECT part, rid FROM ({union}) ORDER BY ts {order}, part {order}, rid {order} LIMIT {query.RowsPerPage} OFFSET {(long)(query.Page - 1) * query.RowsPerPage}";
+        var page = new List<(string Part, long RowId)>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken)) page.Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        var events = new List<TallyEvent>(page.Count);
+        var types = query.Types.Count > 0 ? query.Types : null;
+        foreach (var (part, rowId) in page)
+        {
+            var type = TypeOfPartition(connection, part, types);
+            if (type is null) continue;
+            var columns = string.Concat(type.Fields.Select(f => $", {SqliteNames.Field(f.Name)}"));
+            using var fetch = Command(connection, $"SELECT {Envelope}{columns}, extra FROM {part} WHERE rowid = $r");
+            fetch.Parameters.AddWithValue("$r", rowId);
+            using var reader = await fetch.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken)) continue;
+            var values = new object?[type.Fields.Count];
+            foreach (var f in type.Fields) values[f.Ordinal] = FromDb(reader, 5 + f.Ordinal, f.Type);
+            events.Add(ReadEnvelope(reader, type, values, reader.IsDBNull(5 + type.Fields.Count) ? null : reader.GetString(5 + type.Fields.Count)));
+        }
+        return new RawEventPage(events, total);
+    }
+
+    /// <summary>The WHERE clause for field filters, or null when a positive filter names a field the type lacks.</summary>
+    private static string? FilterSql(EventType type, IReadOnlyList<FieldFilter> filters, SqliteCommand command)
+    {
+        var sql = new StringBuilder();
+        foreach (var filter in filters)
+        {
+            var field = type.Field(filter.Field);
+            if (field is null)
+            {
+                if (filter.Negated) continue;
+                return null;
+            }
+            var names = new List<string>();
+            foreach (var value in filter.Values)
+            {
+                var name = $"$v{command.Parameters.Count}";
+                command.Parameters.AddWithValue(name, value);
+                names.Add(name);
+            }
+            var column = SqliteNames.Field(field.Name);
+            var list = string.Join(", ", names);
+            sql.Append(filter.Negated ? $" AND ({column} IS NULL OR {column} NOT IN ({list}))" : $" AND {column} IN ({list})");
+        }
+        return sql.ToString();
+    }
+
+    private static TallyEvent ReadEnvelope(SqliteDataReader reader, EventType type, object?[] values, string? extra) =>
+        new(type, reader.GetString(0), FromMs(reader.GetInt64(1)), values, extra)
+        {
+            IsRobot = reader.GetInt64(2) != 0,
+            VisitorId = reader.GetInt64(3),
+            SessionId = reader.GetInt64(4),
+        };
+
+    // ---- aggregation state -----------------------------------------------------------------
+
+    public async Task<IReadOnlyList<DirtyDay>> GetDirtyDaysAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        using var command = Command(connection, "SELECT type, day, version FROM tally_dirty ORDER BY day, type");
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var days = new List<DirtyDay>();
+        while (await reader.ReadAsync(cancellationToken))
+            days.Add(new DirtyDay(reader.GetString(0), DateOnly.FromDayNumber(reader.GetInt32(1)), reader.GetInt64(2)));
+        return days;
+    }
+
+    public async Task MarkDirtyAsync(EventType type, DateOnly from, DateOnly to, CancellationToken cancellationToken)
+    {
+        await WriteAsync(transaction =>
+        {
+            foreach (var (name, start, end) in PartitionSpans(type.Name))
+            {
+                var first = DateOnly.FromDateTime(start);
+                var last = DateOnly.FromDateTime(end.AddTicks(-1));
+                for (var day = first < from ? from : first; day <= last && day <= to; day = day.AddDays(1))
+                    MarkDirty(type.Name, day, transaction);
+            }
+        }, cancellationToken);
+    }
+
+    private void MarkAllPartitionsDirty(EventType type)
+    {
+        foreach (var (_, start, end) in PartitionSpans(type.Name))
+        {
+            for (var day = DateOnly.FromDateTime(start); day <= DateOnly.FromDateTime(end.AddTicks(-1)); day = day.AddDays(1))
+                MarkDirty(type.Name, day, null);
+        }
+    }
+
+    private void MarkDirty(string type, DateOnly day, SqliteTransaction? transaction)
+    {
+        using var mark = Command(_writer, "INSERT INTO tally_dirty (type, day, version) VALUES ($t, $d, 1) ON CONFLICT (type, day) DO UPDATE SET version = version + 1", transaction);
+        mark.Parameters.AddWithValue("$t", type);
+        mark.Parameters.AddWithValue("$d", day.DayNumber);
+        mark.ExecuteNonQuery();
+    }
+
+    public Task ClearDirtyAsync(IReadOnlyList<DirtyDay> days, CancellationToken cancellationToken) =>
+        WriteAsync(transaction =>
+        {
+            using var delete = Command(_writer, "DELETE FROM tally_dirty WHERE type = $t AND day = $d AND version = $v", transaction);
+            var t = delete.Parameters.Add("$t", SqliteType.Text);
+            var d = delete.Parameters.Add("$d", SqliteType.Integer);
+            var v = delete.Parameters.Add("$v", SqliteType.Integer);
+            foreach (var day in days)
+            {
+                t.Value = day.EventType;
+                d.Value = day.Day.DayNumber;
+                v.Value = day.Version;
+                delete.ExecuteNonQuery();
+            }
+        }, cancellationToken);
+
+    public Task ReplaceMetricsAsync(AggregationDefinition aggregation, MetricPeriod period, DateOnly start, IReadOnlyList<MetricRow> rows, CancellationToken cancellationToken) =>
+        WriteAsync(transaction =>
+        {
+            var table = SqliteNames.Metrics(aggregation, period);
+            using (var delete = Command(_writer, $"DELETE FROM {table} WHERE period = $p", transaction))
+            {
+                delete.Parameters.AddWithValue("$p", start.DayNumber);
+                delete.ExecuteNonQuery();
+            }
+            var columns = aggregation.GroupBy.Select(f => SqliteNames.Key(f.Name))
+                .Concat(["count", "unique_visitors", "unique_sessions"])
+                .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum_{f.Name}", $"n_{f.Name}" })).ToList();
+            using var insert = Command(_writer,
+                $"INSERT INTO {table} (period, {string.Join(", ", columns)}) VALUES ($p{string.Concat(columns.Select((_, i) => $", $c{i}"))})", transaction);
+            insert.Parameters.AddWithValue("$p", start.DayNumber);
+            for (var i = 0; i < columns.Count; i++) insert.Parameters.Add(new SqliteParameter { ParameterName = $"$c{i}" });
+            foreach (var row in rows)
+            {
+                var c = 1;
+                foreach (var key in row.Keys) insert.Parameters[c++].Value = (object?)key ?? DBNull.Value;
+                insert.Parameters[c++].Value = row.Count;
+                insert.Parameters[c++].Value = row.UniqueVisitors;
+                insert.Parameters[c++].Value = row.UniqueSessions;
+                for (var s = 0; s < row.Sums.Length; s++)
+                {
+                    insert.Parameters[c++].Value = row.Sums[s];
+                    insert.Parameters[c++].Value = row.SumCounts[s];
+                }
+                insert.ExecuteNonQuery();
+            }
+        }, cancellationToken);
+
+    public async Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(MetricQuery query, CancellationToken cancellationToken)
+    {
+        var aggregation = query.Aggregation;
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        await using var command = Command(connection, "");
+        var where = new StringBuilder("period BETWEEN $from AND $to");
+        command.Parameters.AddWithValue("$from", query.From.DayNumber);
+        command.Parameters.AddWithValue("$to", query.To.DayNumber);
+        foreach (var filter in query.Filters)
+        {
+            var column = SqliteNames.Key(filter.Field);
+            var names = filter.Values.Select((value, i) =>
+            {
+                var name = $"$v{command.Parameters.Count}";
+                command.Parameters.AddWithValue(name, value);
+                return name;
+            }).ToList();
+            var list = string.Join(", ", names);
+            where.Append(filter.Negated ? $" AND ({column} IS NULL OR {column} NOT IN ({list}))" : $" AND {column} IN ({list})");
+        }
+        var groups = (query.ByPeriod ? ["period"] : Array.Empty<string>()).Concat(query.GroupBy.Select(f => SqliteNames.Key(f.Name))).ToList();
+        var select = string.Join(", ", (query.ByPeriod ? new[] { "period" } : ["0"])
+            .Concat(query.GroupBy.Select(f => SqliteNames.Key(f.Name)))
+            .Concat(["sum(count)", "sum(unique_visitors)", "sum(unique_sessions)"])
+            .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum(sum_{f.Name})", $"sum(n_{f.Name})" })));
+        command.CommandText = $"SELECT {select} FROM {SqliteNames.Metrics(aggregation, query.Source)} WHERE {where}" +
+            (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count(*) > 0";
+        var rows = new List<MetricRow>();
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var keys = new string?[query.GroupBy.Count];
+            for (var k = 0; k < keys.Length; k++) keys[k] = reader.IsDBNull(1 + k) ? null : reader.GetString(1 + k);
+            var c = 1 + keys.Length;
+            var row = new MetricRow(query.ByPeriod ? DateOnly.FromDayNumber(reader.GetInt32(0)) : default, keys, aggregation.SumFields.Count)
+            {
+                Count = reader.GetInt64(c++),
+                UniqueVisitors = reader.GetInt64(c++),
+                UniqueSessions = reader.GetInt64(c++),
+            };
+            for (var s = 0; s < row.Sums.Length; s++)
+            {
+                row.Sums[s] = reader.GetDouble(c++);
+                row.SumCounts[s] = reader.GetInt64(c++);
+            }
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    // ---- retention, salts, settings ----------------------------------------------------------
+
+    public async Task<IReadOnlyList<string>> DropPartitionsBeforeAsync(EventType type, DateTime cutoff, CancellationToken cancellationToken)
+    {
+        var dropped = new List<string>();
+        await WriteAsync(transaction =>
+        {
+            foreach (var (name, start, end) in PartitionSpans(type.Name).Where(p => p.End <= cutoff).ToList())
+            {
+                Execute(_writer, $"""
+                    DELETE FROM tally_event_ids WHERE id IN (SELECT id FROM {name});
+                    DROP TABLE {name};
+                    DELETE FROM tally_partitions WHERE name = '{name}';
+                    """, transaction);
+                dropped.Add(name);
+            }
+        }, cancellationToken);
+        foreach (var name in dropped)
+        {
+            _partitions.Remove(_partitions.First(p => p.Value == name).Key);
+            DropCachedInsert(name);
+        }
+        return dropped;
+    }
+
+    public async ValueTask<byte[]> GetSaltAsync(DateOnly day, CancellationToken cancellationToken)
+    {
+        lock (_salts)
+        {
+            if (_salts.TryGetValue(day, out var cached)) return cached;
+        }
+        byte[]? salt = null;
+        await WriteAsync(transaction =>
+        {
+            // Insert-if-absent then read, so concurrent processes sharing the file agree on one salt.
+            using var insert = Command(_writer, "INSERT INTO tally_salts (day, salt) VALUES ($d, $s) ON CONFLICT DO NOTHING", transaction);
+            insert.Parameters.AddWithValue("$d", day.DayNumber);
+            insert.Parameters.AddWithValue("$s", RandomNumberGenerator.GetBytes(32));
+            insert.ExecuteNonQuery();
+            using var select = Command(_writer, "SELECT salt FROM tally_salts WHERE day = $d", transaction);
+            select.Parameters.AddWithValue("$d", day.DayNumber);
+            salt = (byte[])select.ExecuteScalar()!;
+        }, cancellationToken);
+        lock (_salts) _salts[day] = salt!;
+        return salt!;
+    }
+
+    public async Task PurgeSaltsBeforeAsync(DateOnly day, CancellationToken cancellationToken)
+    {
+        await WriteAsync(transaction =>
+        {
+            using var delete = Command(_writer, "DELETE FROM tally_salts WHERE day < $d", transaction);
+            delete.Parameters.AddWithValue("$d", day.DayNumber);
+            delete.ExecuteNonQuery();
+        }, cancellationToken);
+        lock (_salts)
+        {
+            foreach (var old in _salts.Keys.Where(d => d < day).ToList()) _salts.Remove(old);
+        }
+    }
+
+    public async Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        using var command = Command(connection, "SELECT value FROM tally_settings WHERE key = $k");
+        command.Parameters.AddWithValue("$k", key);
+        return (string?)await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    public Task SetSettingAsync(string key, string value, CancellationToken cancellationToken) =>
+        WriteAsync(transaction =>
+        {
+            using var command = Command(_writer, "INSERT INTO tally_settings (key, value) VALUES ($k, $v) ON CONFLICT (key) DO UPDATE SET value = $v", transaction);
+            command.Parameters.AddWithValue("$k", key);
+            command.Parameters.AddWithValue("$v", value);
+            command.ExecuteNonQuery();
+        }, cancellationToken);
+
+    // ---- helpers -----------------------------------------------------------------------------
+
+    private async Task WriteAsync(Action<SqliteTransaction> work, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            using var transaction = _writer.BeginTransaction();
+            work(transaction);
+            transaction.Commit();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    private List<(string Name, DateTime Start, DateTime End)> PartitionSpans(string type, SqliteConnection? connection = null)
+    {
+        using var command = Command(connection ?? _writer, "SELECT name, start_ms, end_ms FROM tally_partitions WHERE type = $t ORDER BY start_ms");
+        command.Parameters.AddWithValue("$t", type);
+        using var reader = command.ExecuteReader();
+        var spans = new List<(string, DateTime, DateTime)>();
+        while (reader.Read()) spans.Add((reader.GetString(0), FromMs(reader.GetInt64(1)), FromMs(reader.GetInt64(2))));
+        return spans;
+    }
+
+    private IEnumerable<string> PartitionsOf(string type, SqliteConnection? connection = null) =>
+        PartitionSpans(type, connection).Select(p => p.Name);
+
+    private bool HasPartitions(string type) => PartitionSpans(type).Count > 0;
+
+    private static List<(string Name, EventType Type)> PartitionsOverlapping(SqliteConnection connection, IReadOnlyList<EventType> types, DateTime from, DateTime to)
+    {
+        using var command = Command(connection, "SELECT name, type FROM tally_partitions WHERE start_ms < $to AND end_ms > $from ORDER BY start_ms");
+        command.Parameters.AddWithValue("$from", ToMs(from));
+        command.Parameters.AddWithValue("$to", ToMs(to));
+        using var reader = command.ExecuteReader();
+        var result = new List<(string, EventType)>();
+        while (reader.Read())
+        {
+            var type = types.FirstOrDefault(t => t.Name == reader.GetString(1));
+            if (type is not null) result.Add((reader.GetString(0), type));
+        }
+        return result;
+    }
+
+    private static EventType? TypeOfPartition(SqliteConnection connection, string partition, IReadOnlyList<EventType>? types)
+    {
+        using var command = Command(connection, "SELECT type FROM tally_partitions WHERE name = $n");
+        command.Parameters.AddWithValue("$n", partition);
+        var name = (string?)command.ExecuteScalar();
+        return types?.FirstOrDefault(t => t.Name == name);
+    }
+
+    private HashSet<string> Columns(string table, SqliteConnection? connection = null)
+    {
+        using var command = Command(connection ?? _writer, $"SELECT name FROM pragma_table_info('{table}')");
+        using var reader = command.ExecuteReader();
+        var columns = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read()) columns.Add(reader.GetString(0));
+        return columns;
+    }
+
+    private (string Granularity, Dictionary<string, string> Fields)? ReadTemplate(string type, SqliteConnection? connection = null)
+    {
+        using var command = Command(connection ?? _writer, "SELECT granularity, fields FROM tally_types WHERE type = $t");
+        command.Parameters.AddWithValue("$t", type);
+        using var reader = command.ExecuteReader();
+        if (!reader.Read()) return null;
+        return (reader.GetString(0), JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(1))!);
+    }
+
+    private static string TemplateFields(EventType type) =>
+        JsonSerializer.Serialize(type.Fields.ToDictionary(f => f.Name, f => f.Type.ToString()));
+
+    private string? ReadAggregationSignature(string name, SqliteConnection? connection = null)
+    {
+        using var command = Command(connection ?? _writer, "SELECT definition FROM tally_aggregations WHERE name = $n");
+        command.Parameters.AddWithValue("$n", name);
+        return (string?)command.ExecuteScalar();
+    }
+
+    /// <summary>What the metric tables' shape and contents depend on.</summary>
+    private static string AggregationSignature(AggregationDefinition a) => JsonSerializer.Serialize(new
+    {
+        type = a.EventType.Name,
+        groupBy = a.GroupBy.Select(f => f.Name),
+        sumFields = a.SumFields.Select(f => f.Name),
+        includeRobots = a.IncludeRobots,
+    });
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        return command;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = Command(connection, sql, transaction);
+        command.ExecuteNonQuery();
+    }
+
+    private static object ToDb(object? value) => value switch
+    {
+        null => DBNull.Value,
+        bool b => b ? 1L : 0L,
+        _ => value,
+    };
+
+    private static object? FromDb(SqliteDataReader reader, int ordinal, FieldType type)
+    {
+        if (reader.IsDBNull(ordinal)) return null;
+        return type switch
+        {
+            FieldType.Integer => reader.GetInt64(ordinal),
+            FieldType.Number => reader.GetDouble(ordinal),
+            FieldType.Boolean => reader.GetInt64(ordinal) != 0,
+            _ => reader.GetString(ordinal),
+        };
+    }
+
+    private static long ToMs(DateTime utc) => (utc.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond;
+
+    private static DateTime FromMs(long ms) => DateTime.UnixEpoch.AddMilliseconds(ms);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _writeLock.WaitAsync();
+        foreach (var insert in _inserts.Values) insert.Dispose();
+        _inserts.Clear();
+        await _writer.DisposeAsync();
+        _writeLock.Dispose();
+    }
+}
