@@ -26,6 +26,8 @@ public sealed class SqliteEventStore : IEventStore
     private readonly Dictionary<(string Type, DateTime Start), string> _partitions = [];
     private readonly Dictionary<string, SqliteCommand> _inserts = new(StringComparer.Ordinal);
     private readonly Dictionary<DateOnly, byte[]> _salts = [];
+    /// <summary>The writer's open transaction, held under the write lock.</summary>
+    private SqliteTransaction? _transaction;
 
     private SqliteEventStore(string path, bool durable)
     {
@@ -67,7 +69,7 @@ public sealed class SqliteEventStore : IEventStore
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            using var transaction = _writer.BeginTransaction();
+            using var transaction = Begin();
             foreach (var type in schema.EventTypes.Values)
             {
                 var stored = ReadTemplate(type.Name);
@@ -115,10 +117,12 @@ public sealed class SqliteEventStore : IEventStore
                 upsert.ExecuteNonQuery();
             }
             transaction.Commit();
+            foreach (var insert in _inserts.Values) insert.Dispose();
             _inserts.Clear();
         }
         finally
         {
+            _transaction = null;
             _writeLock.Release();
         }
     }
@@ -179,7 +183,7 @@ public sealed class SqliteEventStore : IEventStore
         var created = new List<((string, DateTime) Key, string Name)>();
         try
         {
-            using var transaction = _writer.BeginTransaction();
+            using var transaction = Begin();
             using var claimId = Command(_writer, "INSERT INTO tally_event_ids (id, partition) VALUES ($id, $p) ON CONFLICT (id) DO NOTHING", transaction);
             var idParameter = claimId.Parameters.Add("$id", SqliteType.Text);
             var partitionParameter = claimId.Parameters.Add("$p", SqliteType.Text);
@@ -224,6 +228,7 @@ public sealed class SqliteEventStore : IEventStore
         }
         finally
         {
+            _transaction = null;
             _writeLock.Release();
         }
     }
@@ -596,15 +601,18 @@ public sealed class SqliteEventStore : IEventStore
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            using var transaction = _writer.BeginTransaction();
+            using var transaction = Begin();
             work(transaction);
             transaction.Commit();
         }
         finally
         {
+            _transaction = null;
             _writeLock.Release();
         }
     }
+
+    private SqliteTransaction Begin() => _transaction = _writer.BeginTransaction();
 
     private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
     {
@@ -628,7 +636,7 @@ public sealed class SqliteEventStore : IEventStore
 
     private bool HasPartitions(string type) => PartitionSpans(type).Count > 0;
 
-    private static List<(string Name, EventType Type)> PartitionsOverlapping(SqliteConnection connection, IReadOnlyList<EventType> types, DateTime from, DateTime to)
+    private List<(string Name, EventType Type)> PartitionsOverlapping(SqliteConnection connection, IReadOnlyList<EventType> types, DateTime from, DateTime to)
     {
         using var command = Command(connection, "SELECT name, type FROM tally_partitions WHERE start_ms < $to AND end_ms > $from ORDER BY start_ms");
         command.Parameters.AddWithValue("$from", ToMs(from));
@@ -643,7 +651,7 @@ public sealed class SqliteEventStore : IEventStore
         return result;
     }
 
-    private static EventType? TypeOfPartition(SqliteConnection connection, string partition, IReadOnlyList<EventType>? types)
+    private EventType? TypeOfPartition(SqliteConnection connection, string partition, IReadOnlyList<EventType>? types)
     {
         using var command = Command(connection, "SELECT type FROM tally_partitions WHERE name = $n");
         command.Parameters.AddWithValue("$n", partition);
@@ -688,15 +696,16 @@ public sealed class SqliteEventStore : IEventStore
         includeRobots = a.IncludeRobots,
     });
 
-    private static SqliteCommand Command(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    /// <summary>A command; on the writer it joins the open write transaction, as Microsoft.Data.Sqlite requires.</summary>
+    private SqliteCommand Command(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;
-        command.Transaction = transaction;
+        command.Transaction = transaction ?? (ReferenceEquals(connection, _writer) ? _transaction : null);
         return command;
     }
 
-    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    private void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
     {
         using var command = Command(connection, sql, transaction);
         command.ExecuteNonQuery();

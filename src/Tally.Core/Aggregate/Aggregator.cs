@@ -1,6 +1,7 @@
 using System.Globalization;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
+using Tally.Core.Retention;
 using Tally.Core.Store;
 
 namespace Tally.Core.Aggregate;
@@ -34,8 +35,16 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, TimeProvid
                     await store.MarkDirtyAsync(type, from ?? DateOnly.MinValue, to ?? DateOnly.MaxValue, cancellationToken);
             }
 
-            var dirty = (await store.GetDirtyDaysAsync(cancellationToken))
+            var rawDataFrom = new Dictionary<string, DateOnly?>();
+            foreach (var type in schema.EventTypes.Values)
+                rawDataFrom[type.Name] = await RetentionService.RawDataFromAsync(store, type, cancellationToken);
+
+            // Days whose raw events retention has dropped keep the metrics computed while they existed.
+            var marked = await store.GetDirtyDaysAsync(cancellationToken);
+            var expired = marked.Where(d => rawDataFrom.GetValueOrDefault(d.EventType) is { } first && d.Day < first).ToList();
+            var dirty = marked
                 .Where(d => (from is null || d.Day >= from) && (to is null || d.Day <= to) && schema.EventTypes.ContainsKey(d.EventType))
+                .Except(expired)
                 .OrderBy(d => d.Day).ToList();
 
             long events = 0;
@@ -50,7 +59,7 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, TimeProvid
             foreach (var (aggregation, month) in months)
                 await RollUpMonthAsync(aggregation, month, cancellationToken);
 
-            await store.ClearDirtyAsync(dirty, cancellationToken);
+            await store.ClearDirtyAsync([.. dirty, .. expired], cancellationToken);
             await store.SetSettingAsync(LastRunSetting, clock.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), cancellationToken);
             progress?.Report(new AggregationProgress(dirty.Count, dirty.Count, "done"));
             return new AggregationResult(dirty.Count, months.Count, events, clock.GetElapsedTime(started));

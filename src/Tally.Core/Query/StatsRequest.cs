@@ -7,7 +7,7 @@ namespace Tally.Core.Query;
 public enum Interval { Day, Month }
 
 /// <summary>A parameter of a stats request is wrong; <see cref="Parameter"/> names it.</summary>
-public sealed class StatsRequestException(string parameter, string problem) : Exception($"'{parameter}' {problem}")
+public sealed class QueryParameterException(string parameter, string problem) : Exception($"'{parameter}' {problem}")
 {
     public string Parameter { get; } = parameter;
     public string Problem { get; } = problem;
@@ -43,21 +43,21 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
                     {
                         "day" => Interval.Day,
                         "month" => Interval.Month,
-                        _ => throw new StatsRequestException(name, "must be day or month"),
+                        _ => throw new QueryParameterException(name, "must be day or month"),
                     };
                     break;
                 case "count" or "size": count = ParseInt(name, value, 1, MaxCount); break;
                 case "offset": offset = ParseInt(name, value, 0, int.MaxValue); break;
                 case "groupBy":
                     if (aggregation.GroupBy.All(f => f.Name != value))
-                        throw new StatsRequestException(name, $"must be one of the group-by fields of '{aggregation.Name}': {FieldList(aggregation)}");
+                        throw new QueryParameterException(name, $"must be one of the group-by fields of '{aggregation.Name}': {FieldList(aggregation)}");
                     groupBy = value;
                     break;
                 default:
                     var negated = name.StartsWith("not_", StringComparison.Ordinal);
                     var field = negated ? name[4..] : name;
                     if (aggregation.GroupBy.All(f => f.Name != field))
-                        throw new StatsRequestException(name, $"is not a parameter; filters can use the group-by fields of '{aggregation.Name}': {FieldList(aggregation)}");
+                        throw new QueryParameterException(name, $"is not a parameter; filters can use the group-by fields of '{aggregation.Name}': {FieldList(aggregation)}");
                     if (!filters.TryGetValue((field, negated), out var list)) filters[(field, negated)] = list = [];
                     list.AddRange(values);
                     break;
@@ -65,7 +65,7 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
         }
         var end = to ?? today;
         var start = from ?? end.AddDays(-(DefaultDays - 1));
-        if (start > end) throw new StatsRequestException("dateStart", "is after dateEnd");
+        if (start > end) throw new QueryParameterException("dateStart", "is after dateEnd");
         return new StatsRequest(start, end, interval, filters.Select(f => new FieldFilter(f.Key.Item1, f.Value, f.Key.Item2)).ToList(), count, offset, groupBy);
     }
 
@@ -75,10 +75,10 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
     private static DateOnly ParseDate(string name, string value) =>
         DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
             ? date
-            : throw new StatsRequestException(name, $"must be a date as YYYY-MM-DD, not '{value}'");
+            : throw new QueryParameterException(name, $"must be a date as YYYY-MM-DD, not '{value}'");
 
     private static int ParseInt(string name, string value, int min, int max) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
             ? n
-            : throw new StatsRequestException(name, $"must be a whole number from {min} to {max}");
+            : throw new QueryParameterException(name, $"must be a whole number from {min} to {max}");
 }

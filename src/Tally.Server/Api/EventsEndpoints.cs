@@ -8,6 +8,7 @@ using Tally.Core.Accept;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
+using Tally.Core.Query;
 using Tally.Core.Store;
 using Tally.Server.Runtime;
 
@@ -25,7 +26,6 @@ public static class EventsEndpoints
             .AddEndpointFilter(new ApiKeyFilter(runtime.Schema, ApiRole.Write))
             .WithName("PostEvents")
             .WithSummary("Send one event, a JSON array of events, or NDJSON. Answers 202 once the events are durably stored.")
-            .Accepts<object>("application/json", "application/x-ndjson")
             .Produces(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
@@ -103,9 +103,9 @@ public static class EventsEndpoints
         {
             (query, arguments) = ParseRawQuery(context.Request.Query, runtime.Schema, runtime.Clock.GetUtcNow().UtcDateTime);
         }
-        catch (ArgumentException e) when (e.ParamName is not null)
+        catch (QueryParameterException e)
         {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { [e.ParamName] = [e.Message.Split(" (Parameter")[0]] });
+            return Problems.Field(e.Parameter, e.Problem);
         }
         var page = await runtime.Store.QueryEventsAsync(query, cancellationToken);
         var pages = (int)((page.Total + query.RowsPerPage - 1) / query.RowsPerPage);
@@ -117,7 +117,7 @@ public static class EventsEndpoints
             count = page.Events.Count,
             arguments,
         };
-        return Tabular.Respond(context.Request, json, () => RawTable(page.Events, query.Types));
+        return Tabular.Respond(context.Request, json, RawTable(page.Events, query.Types));
     }
 
     private static (RawEventQuery, Dictionary<string, object?>) ParseRawQuery(IQueryCollection parameters, TallySchema schema, DateTime now)
@@ -144,21 +144,21 @@ public static class EventsEndpoints
                     {
                         "desc" => true,
                         "asc" => false,
-                        _ => throw new ArgumentException("must be asc or desc", name),
+                        _ => throw new QueryParameterException(name, "must be asc or desc"),
                     };
                     break;
                 case "type":
                     foreach (var typeName in values)
                     {
                         types.Add(schema.EventTypes.GetValueOrDefault(typeName ?? "")
-                            ?? throw new ArgumentException($"'{typeName}' is not a known event type", name));
+                            ?? throw new QueryParameterException(name, $"'{typeName}' is not a known event type"));
                     }
                     break;
                 default:
                     var negated = name.StartsWith("not_", StringComparison.Ordinal) && !knownFields.Contains(name);
                     var field = negated ? name[4..] : name;
                     if (!knownFields.Contains(field))
-                        throw new ArgumentException("is neither a parameter nor a field of any event type", name);
+                        throw new QueryParameterException(name, "is neither a parameter nor a field of any event type");
                     filters.Add(new FieldFilter(field, values.Where(v => v is not null).Select(v => v!).ToList(), negated));
                     break;
             }
@@ -166,7 +166,7 @@ public static class EventsEndpoints
         // datagrepper's rules: delta counts back from end (or now), or forward from start.
         var to = end ?? (start is not null && delta is not null ? start.Value.AddSeconds(delta.Value) : now);
         var from = start ?? to.AddSeconds(-(delta ?? DefaultDeltaSeconds));
-        if (from > to) throw new ArgumentException("is after end", "start");
+        if (from > to) throw new QueryParameterException("start", "is after end");
         var selected = types.Count > 0 ? types : schema.EventTypes.Values.ToList();
         var arguments = new Dictionary<string, object?>
         {
@@ -189,13 +189,13 @@ public static class EventsEndpoints
             return DateTime.UnixEpoch.AddSeconds(seconds);
         if (DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time))
             return time;
-        throw new ArgumentException($"must be an ISO-8601 time or seconds since 1970, not '{value}'", name);
+        throw new QueryParameterException(name, $"must be an ISO-8601 time or seconds since 1970, not '{value}'");
     }
 
     private static int ParseInt(string name, string value, int min, int max) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
             ? n
-            : throw new ArgumentException($"must be a whole number from {min} to {max}", name);
+            : throw new QueryParameterException(name, $"must be a whole number from {min} to {max}");
 
     private static Dictionary<string, object?> RawMessage(TallyEvent e)
     {
@@ -231,7 +231,7 @@ public static class EventsEndpoints
             var row = new List<object?> { e.Id, e.Type.Name, e.Timestamp, e.IsRobot, Hex(e.VisitorId), Hex(e.SessionId) };
             row.AddRange(fields.Select(f => e[f]));
             return (IReadOnlyList<object?>)row;
-        }));
+        }).ToList());
     }
 
     internal static string Hex(long id) => id.ToString("x16", CultureInfo.InvariantCulture);

@@ -2,12 +2,38 @@ using System.Globalization;
 using System.Text;
 using CsvHelper;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Net.Http.Headers;
 
 namespace Tally.Server.Api;
 
-/// <summary>Rows and columns: what a tabular endpoint returns when the client asks for CSV.</summary>
-public sealed record Table(IReadOnlyList<string> Columns, IEnumerable<IReadOnlyList<object?>> Rows);
+/// <summary>Rows and columns: what a tabular endpoint returns as JSON records or as CSV.</summary>
+public sealed record Table(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<object?>> Rows)
+{
+    /// <summary>The rows as JSON-friendly records keyed by column name.</summary>
+    public List<Dictionary<string, object?>> Records() =>
+        Rows.Select(row => Columns.Select((column, i) => (column, row[i])).ToDictionary(c => c.column, c => c.Item2)).ToList();
+
+    public void WriteCsv(TextWriter destination)
+    {
+        using var csv = CsvWriter.Create(destination, CsvWriterOptions.Default, leaveOpen: true);
+        foreach (var column in Columns) csv.WriteField(column);
+        csv.EndRecord();
+        foreach (var row in Rows)
+        {
+            foreach (var cell in row) csv.WriteField(FormatCell(cell));
+            csv.EndRecord();
+        }
+    }
+
+    public static string FormatCell(object? cell) => cell switch
+    {
+        null => "",
+        bool b => b ? "true" : "false",
+        DateTime d => d.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+        DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => cell.ToString() ?? "",
+    };
+}
 
 /// <summary>Every tabular endpoint answers JSON, or CSV when the Accept header prefers text/csv.</summary>
 public static class Tabular
@@ -20,8 +46,8 @@ public static class Tabular
         return best.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase);
     }
 
-    public static IResult Respond(HttpRequest request, object json, Func<Table> table, int statusCode = StatusCodes.Status200OK) =>
-        WantsCsv(request) ? new CsvResult(table(), statusCode) : Results.Json(json, statusCode: statusCode);
+    public static IResult Respond(HttpRequest request, object json, Table table, int statusCode = StatusCodes.Status200OK) =>
+        WantsCsv(request) ? new CsvResult(table, statusCode) : Results.Json(json, statusCode: statusCode);
 
     private sealed class CsvResult(Table table, int statusCode) : IResult
     {
@@ -29,25 +55,10 @@ public static class Tabular
         {
             httpContext.Response.StatusCode = statusCode;
             httpContext.Response.ContentType = "text/csv; charset=utf-8";
-            await using var writer = new StreamWriter(httpContext.Response.Body, new UTF8Encoding(false), 64 * 1024);
-            await using var csv = new CsvWriter(writer, CultureInfo.InvariantCulture);
-            foreach (var column in table.Columns) csv.WriteField(column);
-            await csv.NextRecordAsync();
-            foreach (var row in table.Rows)
-            {
-                foreach (var cell in row) csv.WriteField(Format(cell));
-                await csv.NextRecordAsync();
-            }
+            // Tables are bounded (pages, timelines), so render to memory and write once, asynchronously.
+            using var text = new StringWriter(CultureInfo.InvariantCulture);
+            table.WriteCsv(text);
+            await httpContext.Response.WriteAsync(text.ToString(), Encoding.UTF8);
         }
-
-        private static string Format(object? cell) => cell switch
-        {
-            null => "",
-            bool b => b ? "true" : "false",
-            DateTime d => d.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
-            DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-            _ => cell.ToString() ?? "",
-        };
     }
 }

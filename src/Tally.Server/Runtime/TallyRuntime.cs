@@ -5,12 +5,14 @@ using Tally.Core.Configuration;
 using Tally.Core.Ingest;
 using Tally.Core.Process;
 using Tally.Core.Query;
+using Tally.Core.Retention;
 using Tally.Core.Store;
 using Tally.Storage.Sqlite;
 
 namespace Tally.Server.Runtime;
 
-public sealed record RuntimeOptions(string DataDirectory, string? ConfigPath, bool Demo = false);
+/// <param name="AdminKey">An admin API key to accept besides the configured ones (tests, bench); --demo makes one.</param>
+public sealed record RuntimeOptions(string DataDirectory, string? ConfigPath, bool Demo = false, string? AdminKey = null);
 
 /// <summary>
 /// Everything one Tally process works with, wired once: configuration, store, pipeline, ingest,
@@ -20,13 +22,13 @@ public sealed class TallyRuntime : IAsyncDisposable
 {
     public const string DemoKeyFile = "demo-api-key";
 
-    private TallyRuntime(RuntimeOptions options, TallySchema schema, IEventStore store, RobotList robots, string? demoKey)
+    private TallyRuntime(RuntimeOptions options, TallySchema schema, IEventStore store, RobotList robots, string? adminKey)
     {
         Options = options;
         Schema = schema;
         Store = store;
         Robots = robots;
-        DemoKey = demoKey;
+        AdminKey = adminKey;
         Clock = TimeProvider.System;
         Parser = new EventParser(schema, Clock);
         Pipeline = EventPipeline.FromSchema(schema, robots, store);
@@ -34,14 +36,15 @@ public sealed class TallyRuntime : IAsyncDisposable
         Ingest = new IngestService(Parser, Pipeline, Writer);
         Aggregator = new Aggregator(schema, store, Clock);
         Stats = new StatsService(store);
+        Retention = new RetentionService(schema, store, Clock);
     }
 
     public RuntimeOptions Options { get; }
     public TallySchema Schema { get; }
     public IEventStore Store { get; }
     public RobotList Robots { get; }
-    /// <summary>With --demo, an admin key kept in the data folder so it survives restarts.</summary>
-    public string? DemoKey { get; }
+    /// <summary>The extra admin key; with --demo it is kept in the data folder so it survives restarts.</summary>
+    public string? AdminKey { get; }
     public TimeProvider Clock { get; }
     public EventParser Parser { get; }
     public EventPipeline Pipeline { get; }
@@ -49,25 +52,22 @@ public sealed class TallyRuntime : IAsyncDisposable
     public IngestService Ingest { get; }
     public Aggregator Aggregator { get; }
     public StatsService Stats { get; }
+    public RetentionService Retention { get; }
 
     /// <summary>Loads and validates configuration, opens the store and (unless told not to) sets it up.</summary>
     /// <exception cref="ConfigurationException">The configuration or a robot list is invalid.</exception>
     public static async Task<TallyRuntime> OpenAsync(RuntimeOptions options, bool setup = true, CancellationToken cancellationToken = default)
     {
         var tallyOptions = TallyConfiguration.Load(options.ConfigPath);
-        string? demoKey = null;
-        if (options.Demo)
-        {
-            demoKey = LoadOrCreateDemoKey(options.DataDirectory);
-            tallyOptions.ApiKeys.Add(new ApiKeyOptions { Name = "demo", Key = demoKey, Role = "admin" });
-        }
+        var adminKey = options.AdminKey ?? (options.Demo ? LoadOrCreateDemoKey(options.DataDirectory) : null);
+        if (adminKey is not null) tallyOptions.ApiKeys.Add(new ApiKeyOptions { Name = options.Demo ? "demo" : "admin", Key = adminKey, Role = "admin" });
         var schema = TallySchema.Compile(tallyOptions);
         var robots = TallyConfiguration.LoadRobots(tallyOptions);
         var store = SqliteEventStore.Open(options.DataDirectory);
         try
         {
             if (setup) await store.SetupAsync(schema, cancellationToken);
-            return new TallyRuntime(options, schema, store, robots, demoKey);
+            return new TallyRuntime(options, schema, store, robots, adminKey);
         }
         catch
         {

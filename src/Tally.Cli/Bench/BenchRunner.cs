@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
+using Tally.Core.Events;
+using Tally.Core.Query;
+using Tally.Server.Api;
+using Tally.Server.Demo;
+using Tally.Server.Hosting;
+using Tally.Server.Runtime;
+
+namespace Tally.Cli.Bench;
+
+public sealed record BenchSettings(int Events, int BatchSize, int Concurrency, TimeSpan SingleDuration, int QueryRepetitions, string? ConfigPath);
+
+/// <summary>One measured goal: Tally's figure, the same-run baseline it is compared with, and the ratio.</summary>
+public sealed record BenchResult(string Goal, string Measure, double Value, string Unit, string Baseline, double BaselineValue, string Target)
+{
+    public double Ratio => BaselineValue == 0 ? 0 : Value / BaselineValue;
+}
+
+/// <summary>
+/// Measures SPEC §5's goals on this machine, each next to a baseline taken in the same run
+/// (the machine is shared and noisy, so absolute numbers alone mislead).
+/// </summary>
+public sealed class BenchRunner(BenchSettings settings, Action<string> status)
+{
+    private const string BenchKey = "bench-key-0123456789abcdef";
+
+    public async Task<IReadOnlyList<BenchResult>> RunAsync(CancellationToken cancellationToken)
+    {
+        var results = new List<BenchResult>();
+        var root = Directory.CreateTempSubdirectory("tally-bench-");
+        try
+        {
+            status("generating events");
+            var batches = Generate();
+            var all = Concat(batches);
+            var eventCount = CountLines(all);
+
+            results.Add(await ParseAsync(root.FullName, batches, all, eventCount, cancellationToken));
+            results.Add(await PipelineAsync(root.FullName, batches, eventCount, cancellationToken));
+            results.AddRange(await HttpAsync(root.FullName, batches, eventCount, cancellationToken));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            root.Delete(recursive: true);
+        }
+        return results;
+    }
+
+    private List<ReadOnlyMemory<byte>> Generate()
+    {
+        var now = DateTime.UtcNow;
+        const int days = 60;
+        return new DemoGenerator().History(now.Date.AddDays(-days + 1), now, settings.Events / days, settings.BatchSize)
+            .Select(b => b.Ndjson).ToList();
+    }
+
+    private Task<TallyRuntime> OpenAsync(string root, string name, CancellationToken cancellationToken)
+    {
+        return TallyRuntime.OpenAsync(new RuntimeOptions(Path.Combine(root, name), settings.ConfigPath, AdminKey: BenchKey), cancellationToken: cancellationToken);
+    }
+
+    /// <summary>EventParser (validation, typed fields, ids) against a bare Utf8JsonReader pass over the same bytes.</summary>
+    private async Task<BenchResult> ParseAsync(string root, List<ReadOnlyMemory<byte>> batches, byte[] all, int eventCount, CancellationToken cancellationToken)
+    {
+        status("parsing");
+        await using var runtime = await OpenAsync(root, "parse", cancellationToken);
+        var bare = BestOf(3, () =>
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(all, new JsonReaderOptions { AllowMultipleValues = true });
+            long tokens = 0;
+            while (reader.Read()) tokens++;
+            return tokens;
+        });
+        var parsed = BestOf(3, () => batches.Sum(b => (long)runtime.Parser.Parse(b.Span).Events.Count));
+        return new BenchResult("Parse", "EventParser", eventCount / parsed.TotalSeconds, "events/s",
+            "bare Utf8JsonReader pass", eventCount / bare.TotalSeconds, "≥ 50 % of baseline");
+    }
+
+    /// <summary>accept → process → store into SQLite, against a bare prepared-statement bulk insert of the same rows.</summary>
+    private async Task<BenchResult> PipelineAsync(string root, List<ReadOnlyMemory<byte>> batches, int eventCount, CancellationToken cancellationToken)
+    {
+        status("bare SQLite bulk insert");
+        var bare = await BareSqliteInsertAsync(root, batches, cancellationToken);
+        status("full pipeline into SQLite");
+        await using var runtime = await OpenAsync(root, "pipeline", cancellationToken);
+        var watch = Stopwatch.StartNew();
+        foreach (var batch in batches) await runtime.Ingest.IngestAsync(batch, cancellationToken);
+        var pipeline = watch.Elapsed;
+        return new BenchResult("Pipeline into SQLite", "parse + robots + anonymize + durable store", eventCount / pipeline.TotalSeconds, "events/s",
+            "bare SQLite bulk insert", eventCount / bare.TotalSeconds, "≥ 50 % of baseline");
+    }
+
+    /// <summary>The same rows inserted with one prepared statement per batch transaction, in the same durability mode.</summary>
+    private async Task<TimeSpan> BareSqliteInsertAsync(string root, List<ReadOnlyMemory<byte>> batches, CancellationToken cancellationToken)
+    {
+        await using var runtime = await OpenAsync(root, "bare-parse", cancellationToken);
+        var prepared = batches.Select(b => runtime.Parser.Parse(b.Span).Events).ToList();
+        var fields = runtime.Schema.EventTypes.Values.Max(t => t.Fields.Count);
+        var builder = new SqliteConnectionStringBuilder { DataSource = Path.Combine(root, "bare.db"), Pooling = false };
+        await using var connection = new SqliteConnection(builder.ToString());
+        await connection.OpenAsync(cancellationToken);
+        var columns = Enumerable.Range(0, fields).Select(i => $"f{i}").ToList();
+        await using (var create = connection.CreateCommand())
+        {
+            create.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; " +
+                $"CREATE TABLE bare (id TEXT PRIMARY KEY, type TEXT, ts INTEGER, {string.Join(", ", columns)});";
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var watch = Stopwatch.StartNew();
+        foreach (var events in prepared)
+        {
+            await using var transaction = connection.BeginTransaction();
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = $"INSERT INTO bare VALUES ($id, $type, $ts, {string.Join(", ", columns.Select(c => "$" + c))})";
+            var id = insert.Parameters.Add("$id", SqliteType.Text);
+            var type = insert.Parameters.Add("$type", SqliteType.Text);
+            var ts = insert.Parameters.Add("$ts", SqliteType.Integer);
+            var values = columns.Select(c => insert.Parameters.Add("$" + c, SqliteType.Text)).ToArray();
+            insert.Prepare();
+            foreach (var e in events)
+            {
+                id.Value = e.Id;
+                type.Value = e.Type.Name;
+                ts.Value = new DateTimeOffset(e.Timestamp).ToUnixTimeMilliseconds();
+                for (var i = 0; i < values.Length; i++) values[i].Value = i < e.Values.Length ? e.Values[i] ?? DBNull.Value : DBNull.Value;
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+        }
+        return watch.Elapsed;
+    }
+
+    /// <summary>Real HTTP on loopback against a real server: batch ingest, single-event POSTs, aggregation and queries.</summary>
+    private async Task<IReadOnlyList<BenchResult>> HttpAsync(string root, List<ReadOnlyMemory<byte>> batches, int eventCount, CancellationToken cancellationToken)
+    {
+        await using var runtime = await OpenAsync(root, "http", cancellationToken);
+        await using var app = TallyServer.Build(runtime, "http://127.0.0.1:0");
+        await app.StartAsync(cancellationToken);
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = settings.Concurrency * 2 })
+        {
+            BaseAddress = new Uri(app.Urls.First()),
+        };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BenchKey);
+        var results = new List<BenchResult>();
+
+        status("HTTP batch ingest");
+        var next = -1;
+        var watch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < batches.Count)
+            {
+                using var content = new ReadOnlyMemoryContent(batches[i]);
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+                using var response = await client.PostAsync("/api/v1/events", content, cancellationToken);
+                Require(response, HttpStatusCode.Accepted);
+            }
+        }));
+        var batchRate = eventCount / watch.Elapsed.TotalSeconds;
+        var pipelineAlone = await TimeIngestWithoutHttpAsync(root, batches, cancellationToken);
+        results.Add(new BenchResult("HTTP batch ingest", $"{settings.BatchSize}-event NDJSON POSTs, {settings.Concurrency} clients, durable 202",
+            batchRate, "events/s", "same pipeline without HTTP", eventCount / pipelineAlone.TotalSeconds, "≥ 100,000 events/s"));
+
+        status("single-event POSTs");
+        var floor = await SinglesAsync(client, authorized: false, cancellationToken);
+        var singles = await SinglesAsync(client, authorized: true, cancellationToken);
+        results.Add(new BenchResult("Single-event POSTs", $"{settings.Concurrency} clients, p50 {singles.P50:F2} ms, p99 {singles.P99:F2} ms",
+            singles.Rate, "requests/s", $"401 round trip on the same server (p99 {floor.P99:F2} ms)", floor.Rate, "≥ 15,000 req/s, p99 < 10 ms"));
+
+        status("aggregation");
+        var scan = await TimeScanAsync(runtime, cancellationToken);
+        var aggregation = await runtime.Aggregator.RunAsync(rebuild: true, cancellationToken: cancellationToken);
+        var stored = aggregation.Events;
+        results.Add(new BenchResult("Aggregation", $"rebuild of {stored:N0} events, {aggregation.Days} days; 10 M would take {10_000_000 / (stored / aggregation.Elapsed.TotalSeconds):F1} s",
+            stored / aggregation.Elapsed.TotalSeconds, "events/s", "bare scan of the same raw rows", stored / scan.TotalSeconds, "10 M events < 15 s"));
+
+        status("queries");
+        results.Add(await QueriesAsync(client, runtime, cancellationToken));
+        await app.StopAsync(cancellationToken);
+        return results;
+    }
+
+    private async Task<TimeSpan> TimeIngestWithoutHttpAsync(string root, List<ReadOnlyMemory<byte>> batches, CancellationToken cancellationToken)
+    {
+        await using var runtime = await OpenAsync(root, "no-http", cancellationToken);
+        var next = -1;
+        var watch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < batches.Count) await runtime.Ingest.IngestAsync(batches[i], cancellationToken);
+        }));
+        return watch.Elapsed;
+    }
+
+    private static async Task<TimeSpan> TimeScanAsync(TallyRuntime runtime, CancellationToken cancellationToken)
+    {
+        var watch = Stopwatch.StartNew();
+        foreach (var type in runtime.Schema.EventTypes.Values)
+        {
+            var fields = runtime.Schema.AggregationsOf(type).SelectMany(a => a.GroupBy.Concat(a.SumFields)).Distinct().ToList();
+            await foreach (var _ in runtime.Store.ScanAsync(type, DateTime.MinValue, DateTime.MaxValue, fields, cancellationToken))
+            {
+            }
+        }
+        return watch.Elapsed;
+    }
+
+    private sealed record LatencyStats(double Rate, double P50, double P95, double P99);
+
+    private async Task<LatencyStats> SinglesAsync(HttpClient client, bool authorized, CancellationToken cancellationToken)
+    {
+        var latencies = new List<double>[settings.Concurrency];
+        var deadline = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(async worker =>
+        {
+            var mine = latencies[worker] = [];
+            var n = 0;
+            while (deadline.Elapsed < settings.SingleDuration)
+            {
+                var body = $$"""{"type":"record-view","item_id":"record-{{n++ % 5000}}","ip":"10.0.{{worker}}.{{n % 250}}","user_agent":"Mozilla/5.0 bench"}""";
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/events") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                if (!authorized) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "not-a-key-not-a-key");
+                var started = Stopwatch.GetTimestamp();
+                using var response = await client.SendAsync(request, cancellationToken);
+                mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Require(response, authorized ? HttpStatusCode.Accepted : HttpStatusCode.Unauthorized);
+            }
+        }));
+        var all = latencies.SelectMany(l => l).Order().ToList();
+        return new LatencyStats(all.Count / deadline.Elapsed.TotalSeconds, Percentile(all, 0.50), Percentile(all, 0.95), Percentile(all, 0.99));
+    }
+
+    /// <summary>Every registered query's timeline and totals over the last 60 days, p95 over all of them.</summary>
+    private async Task<BenchResult> QueriesAsync(HttpClient client, TallyRuntime runtime, CancellationToken cancellationToken)
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var range = string.Create(CultureInfo.InvariantCulture, $"dateStart={today.AddDays(-59):yyyy-MM-dd}&dateEnd={today:yyyy-MM-dd}");
+        var paths = runtime.Schema.Queries.Keys
+            .SelectMany(q => new[] { $"/api/v1/stats/{q}/timeline?{range}", $"/api/v1/stats/{q}/totals?{range}&count=10", $"/api/v1/stats/{q}/timeline?{range}&interval=month" })
+            .ToList();
+        var floor = new List<double>();
+        var latencies = new List<double>();
+        for (var i = 0; i < settings.QueryRepetitions; i++)
+        {
+            foreach (var path in paths)
+            {
+                latencies.Add(await TimeGetAsync(client, path, cancellationToken));
+                floor.Add(await TimeGetAsync(client, "/api/v1/types", cancellationToken));
+            }
+        }
+        latencies.Sort();
+        floor.Sort();
+        var p95 = Percentile(latencies, 0.95);
+        return new BenchResult("Queries", $"{paths.Count} timelines and top-10s, p50 {Percentile(latencies, 0.5):F2} ms",
+            p95, "ms p95", "GET /api/v1/types p95 (ms)", Percentile(floor, 0.95), "p95 < 20 ms");
+    }
+
+    private static async Task<double> TimeGetAsync(HttpClient client, string path, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var response = await client.GetAsync(path, cancellationToken);
+        await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        Require(response, HttpStatusCode.OK);
+        return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+    }
+
+    private static void Require(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        if (response.StatusCode != expected)
+            throw new InvalidOperationException($"{response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}, expected {(int)expected}.");
+    }
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+    private static TimeSpan BestOf(int runs, Func<long> work)
+    {
+        var best = TimeSpan.MaxValue;
+        for (var i = 0; i < runs; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            work();
+            if (watch.Elapsed < best) best = watch.Elapsed;
+        }
+        return best;
+    }
+
+    private static byte[] Concat(List<ReadOnlyMemory<byte>> batches)
+    {
+        var all = new byte[batches.Sum(b => b.Length)];
+        var offset = 0;
+        foreach (var batch in batches)
+        {
+            batch.Span.CopyTo(all.AsSpan(offset));
+            offset += batch.Length;
+        }
+        return all;
+    }
+
+    private static int CountLines(byte[] ndjson) => ndjson.AsSpan().Count((byte)'\n');
+}

@@ -1,0 +1,31 @@
+using System.CommandLine;
+using System.Globalization;
+using Tally.Core.Aggregate;
+
+namespace Tally.Cli.Commands;
+
+public static class AggregateCommand
+{
+    public static Command Create()
+    {
+        var from = new Option<DateOnly?>("--from") { Description = "First day to aggregate (yyyy-MM-dd); default: all marked days", HelpName = "DAY" };
+        var to = new Option<DateOnly?>("--to") { Description = "Last day to aggregate (yyyy-MM-dd)", HelpName = "DAY" };
+        var rebuild = new Option<bool>("--rebuild") { Description = "Recompute every day in the range from raw events, not only days with new events" };
+        var command = new Command("aggregate", "Roll raw events up into daily and monthly metrics (incremental: only days that received events)")
+        {
+            from, to, rebuild,
+        };
+        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        {
+            if (parse.GetValue(from) > parse.GetValue(to)) return CommonOptions.Fail("--from is after --to");
+            var result = await CommonOptions.WithProgressAsync("Aggregating", report =>
+                runtime.Aggregator.RunAsync(parse.GetValue(from), parse.GetValue(to), parse.GetValue(rebuild),
+                    new SynchronousProgress<AggregationProgress>(p => report(p.DaysTotal == 0 ? 1 : (double)p.DaysDone / p.DaysTotal, p.Current)),
+                    cancellationToken));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Aggregated {result.Events:N0} events over {result.Days} day(s) and {result.Months} month(s) in {result.Elapsed.TotalSeconds:F2} s."));
+            return 0;
+        });
+        return command;
+    }
+}

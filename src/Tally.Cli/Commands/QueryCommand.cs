@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Text.Json;
+using Spectre.Console;
+using Tally.Core.Configuration;
+using Tally.Core.Query;
+using Tally.Server.Api;
+
+namespace Tally.Cli.Commands;
+
+public static class QueryCommand
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static Command Create()
+    {
+        var name = new Argument<string?>("query") { Description = "A registered query; omit to list them", Arity = ArgumentArity.ZeroOrOne };
+        var parameters = new Argument<string[]>("params")
+        {
+            Description = "NAME=VALUE parameters as the API takes them: dateStart, dateEnd, interval=day|month, count, offset, groupBy, FIELD=VALUE, not_FIELD=VALUE",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var view = new Option<string?>("--view") { Description = "timeline or totals; default: timeline for date-histogram queries, totals for terms queries" };
+        view.AcceptOnlyFromAmong("timeline", "totals");
+        var format = new Option<string>("--format") { Description = "Output format", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "csv", "json");
+        var command = new Command("query", "Answer a registered query from aggregated metrics, as the stats API would")
+        {
+            name, parameters, view, format,
+        };
+        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        {
+            var queryName = parse.GetValue(name);
+            if (queryName is null)
+            {
+                foreach (var q in runtime.Schema.Queries.Values)
+                    Console.WriteLine($"{q.Name,-28} {(q.Kind == QueryKind.Terms ? "terms" : "date-histogram"),-15} {q.Aggregation.EventType.Name,-15} {StatsTables.MetricName(q.Metric, q.Aggregation)}");
+                return 0;
+            }
+            if (!runtime.Schema.Queries.TryGetValue(queryName, out var query))
+                return CommonOptions.Fail($"'{queryName}' is not a registered query; run 'tally query' to list them");
+
+            StatsRequest request;
+            try
+            {
+                var pairs = (parse.GetValue(parameters) ?? []).Select(p => p.Split('=', 2)).ToList();
+                if (pairs.FirstOrDefault(p => p.Length != 2) is { } bad) return CommonOptions.Fail($"'{bad[0]}' must be written NAME=VALUE");
+                request = StatsRequest.Parse(
+                    pairs.GroupBy(p => p[0]).Select(g => new KeyValuePair<string, IReadOnlyList<string>>(g.Key, g.Select(p => p[1]).ToList())),
+                    query.Aggregation, DateOnly.FromDateTime(runtime.Clock.GetUtcNow().UtcDateTime));
+            }
+            catch (QueryParameterException e)
+            {
+                return CommonOptions.Fail(e.Message);
+            }
+
+            var timeline = (parse.GetValue(view) ?? (query.Kind == QueryKind.Terms ? "totals" : "timeline")) == "timeline";
+            var table = timeline
+                ? await StatsTables.TimelineAsync(runtime, query, request, cancellationToken)
+                : (await StatsTables.TotalsAsync(runtime, query, request, cancellationToken)).Table;
+            Print(table, parse.GetValue(format)!);
+            return 0;
+        });
+        return command;
+    }
+
+    private static void Print(Server.Api.Table table, string format)
+    {
+        switch (format)
+        {
+            case "csv":
+                table.WriteCsv(Console.Out);
+                break;
+            case "json":
+                Console.WriteLine(JsonSerializer.Serialize(table.Records(), Indented));
+                break;
+            default:
+                var output = new Spectre.Console.Table();
+                foreach (var column in table.Columns) output.AddColumn(column);
+                foreach (var row in table.Rows) output.AddRow(row.Select(c => Markup.Escape(Server.Api.Table.FormatCell(c))).ToArray());
+                AnsiConsole.Write(output);
+                break;
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using System.CommandLine;
+using Tally.Server.Demo;
+using Tally.Server.Hosting;
+
+namespace Tally.Cli.Commands;
+
+public static class ServeCommand
+{
+    public const string DefaultUrls = "http://127.0.0.1:5080";
+
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls")
+        {
+            Description = "Where to listen; several separated by ';'. Use port 0 for any free port",
+            DefaultValueFactory = _ => DefaultUrls,
+            HelpName = "URLS",
+        };
+        var demo = new Option<bool>("--demo")
+        {
+            Description = "Load 90 days of demo usage on first start, keep live demo traffic coming, and create an admin API key",
+        };
+        var command = new Command("serve", "Run the HTTP API with scheduled aggregation and retention") { urls, demo };
+        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        {
+            if (runtime.Options.Demo && !await DemoData.IsSeededAsync(runtime, cancellationToken))
+            {
+                await CommonOptions.WithProgressAsync("Loading demo usage", async report =>
+                    await DemoData.SeedAsync(runtime, DemoData.DefaultDays, DemoData.DefaultEventsPerDay,
+                        new SynchronousProgress<DemoProgress>(p => report((double)p.DaysDone / p.DaysTotal, $"{p.Stored:N0} events")), cancellationToken));
+            }
+            await using var app = TallyServer.Build(runtime, parse.GetValue(urls)!);
+            await app.StartAsync(cancellationToken);
+            foreach (var url in app.Urls) Console.WriteLine($"Tally is listening on {url}");
+            Console.WriteLine($"Data: {Path.GetFullPath(runtime.Options.DataDirectory)}");
+            if (runtime.AdminKey is not null) Console.WriteLine($"Demo API key (admin): {runtime.AdminKey}");
+            Console.WriteLine("Press Ctrl+C to stop.");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            await app.StopAsync(CancellationToken.None);
+            return 0;
+        }, demo: demo);
+        return command;
+    }
+}

@@ -1,0 +1,19 @@
+using System.CommandLine;
+using Tally.Cli;
+using Tally.Cli.Commands;
+
+var root = new RootCommand("Tally: usage statistics you can trust. Events in over HTTP; COUNTER-style numbers out.")
+{
+    CommonOptions.Data,
+    CommonOptions.Config,
+    ServeCommand.Create(),
+    StorageCommands.Setup(),
+    StorageCommands.Check(),
+    StorageCommands.Types(),
+    StorageCommands.Retention(),
+    AggregateCommand.Create(),
+    QueryCommand.Create(),
+    DemoCommand.Create(),
+    BenchCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

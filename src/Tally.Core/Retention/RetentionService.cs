@@ -1,0 +1,44 @@
+using System.Globalization;
+using Tally.Core.Configuration;
+using Tally.Core.Events;
+using Tally.Core.Store;
+
+namespace Tally.Core.Retention;
+
+public sealed record RetentionResult(IReadOnlyList<string> DroppedPartitions, DateOnly SaltsKeptFrom);
+
+/// <summary>
+/// Drops whole raw partitions older than each type's retention, and salts older than the privacy
+/// setting (after which nobody can link a visitor's ids across those days). Metrics already
+/// aggregated from dropped events are kept; the aggregator is told never to recompute those days.
+/// </summary>
+public sealed class RetentionService(TallySchema schema, IEventStore store, TimeProvider clock)
+{
+    public static string RawDataFromSetting(EventType type) => $"retention.{type.Name}.raw_data_from";
+
+    public async Task<RetentionResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var dropped = new List<string>();
+        foreach (var type in schema.EventTypes.Values)
+        {
+            if (type.RetentionDays is not { } days) continue;
+            var cutoff = now.Date.AddDays(-days);
+            var names = await store.DropPartitionsBeforeAsync(type, cutoff, cancellationToken);
+            if (names.Count == 0) continue;
+            dropped.AddRange(names);
+            // Every partition ending by the cutoff is gone, so raw data is whole from the cutoff's partition on.
+            var rawDataFrom = DateOnly.FromDateTime(type.Partition.PeriodStart(cutoff));
+            await store.SetSettingAsync(RawDataFromSetting(type), rawDataFrom.ToString("O", CultureInfo.InvariantCulture), cancellationToken);
+        }
+        var saltsFrom = DateOnly.FromDateTime(now).AddDays(-schema.Options.Privacy.SaltRetentionDays);
+        await store.PurgeSaltsBeforeAsync(saltsFrom, cancellationToken);
+        return new RetentionResult(dropped, saltsFrom);
+    }
+
+    /// <summary>The first day of a type whose raw events are all still stored, or null if none were ever dropped.</summary>
+    public static async Task<DateOnly?> RawDataFromAsync(IEventStore store, EventType type, CancellationToken cancellationToken) =>
+        await store.GetSettingAsync(RawDataFromSetting(type), cancellationToken) is { } value
+            ? DateOnly.ParseExact(value, "O", CultureInfo.InvariantCulture)
+            : null;
+}

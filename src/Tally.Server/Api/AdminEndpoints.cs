@@ -1,0 +1,83 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Tally.Core.Aggregate;
+using Tally.Core.Configuration;
+using Tally.Core.Events;
+using Tally.Server.Runtime;
+
+namespace Tally.Server.Api;
+
+/// <summary>Admin tasks on demand (admin key), and what a monitor or client needs to know about the server.</summary>
+public static class AdminEndpoints
+{
+    public static void MapAdminEndpoints(this IEndpointRouteBuilder app, TallyRuntime runtime)
+    {
+        app.MapPost("/api/v1/admin/aggregate", async (HttpRequest request, CancellationToken cancellationToken) =>
+            {
+                DateOnly? from, to;
+                try
+                {
+                    from = ParseDay(request.Query["from"], "from");
+                    to = ParseDay(request.Query["to"], "to");
+                }
+                catch (FormatException e)
+                {
+                    return Problems.Field(e.Message, "must be a date as yyyy-MM-dd");
+                }
+                if (from > to) return Problems.Field("from", "is after 'to'");
+                var rebuild = request.Query["rebuild"] is [var flag] && (flag is "" or "true" or "1");
+                var result = await runtime.Aggregator.RunAsync(from, to, rebuild, cancellationToken: cancellationToken);
+                return Results.Json(new
+                {
+                    days = result.Days,
+                    months = result.Months,
+                    events = result.Events,
+                    elapsed_ms = (long)result.Elapsed.TotalMilliseconds,
+                });
+            })
+            .AddEndpointFilter(new ApiKeyFilter(runtime.Schema, ApiRole.Admin))
+            .WithName("Aggregate")
+            .WithSummary("Runs aggregation now and answers when it is done: from, to (yyyy-MM-dd) and rebuild to restate a range.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+
+        app.MapPost("/api/v1/admin/retention", async (CancellationToken cancellationToken) =>
+            {
+                var result = await runtime.Retention.RunAsync(cancellationToken);
+                return Results.Json(new { dropped_partitions = result.DroppedPartitions, salts_kept_from = result.SaltsKeptFrom });
+            })
+            .AddEndpointFilter(new ApiKeyFilter(runtime.Schema, ApiRole.Admin))
+            .WithName("Retention")
+            .WithSummary("Drops raw partitions past each type's retention and salts past the privacy setting.");
+
+        app.MapGet("/api/v1/types", () => Results.Json(runtime.Schema.EventTypes.Values.Select(t => new
+            {
+                name = t.Name,
+                enabled = t.Enabled,
+                partition = t.Partition.Name(),
+                retention_days = t.RetentionDays,
+                fields = t.Fields.Select(f => new { name = f.Name, type = f.Type.ToString().ToLowerInvariant(), required = f.Required }),
+                aggregations = runtime.Schema.AggregationsOf(t).Select(a => a.Name),
+            })))
+            .WithName("ListTypes")
+            .WithSummary("The configured event types, their fields and partitioning.");
+
+        app.MapGet("/healthz", async (CancellationToken cancellationToken) =>
+            {
+                var problems = await runtime.Store.CheckAsync(runtime.Schema, cancellationToken);
+                var lastAggregation = await runtime.Store.GetSettingAsync(Aggregator.LastRunSetting, cancellationToken);
+                return Results.Json(new { status = problems.Count == 0 ? "ok" : "degraded", last_aggregation = lastAggregation, problems },
+                    statusCode: problems.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+            })
+            .WithName("Health")
+            .WithSummary("200 when storage matches configuration, 503 with the differences otherwise.");
+    }
+
+    private static DateOnly? ParseDay(string? value, string name) =>
+        string.IsNullOrEmpty(value) ? null
+        : DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? day
+        : throw new FormatException(name);
+}

@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Tally.Server.Api;
+using Tally.Server.Demo;
+using Tally.Server.Runtime;
+
+namespace Tally.Server.Hosting;
+
+/// <summary>Builds the web host: the HTTP API over a runtime, plus scheduled jobs and demo traffic.</summary>
+public static class TallyServer
+{
+    public static WebApplication Build(TallyRuntime runtime, string urls)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Tally" });
+        builder.WebHost.UseUrls(urls);
+        // The ingest endpoint enforces its own configurable limit and answers with a problem, not a reset.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = null);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        builder.Services.AddSingleton(runtime);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = null);
+        builder.Services.AddHostedService<ScheduledJobs>();
+        if (runtime.Options.Demo) builder.Services.AddHostedService<DemoTraffic>();
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapEventsEndpoints(runtime);
+        app.MapStatsEndpoints(runtime);
+        app.MapAdminEndpoints(runtime);
+        app.MapGet("/", () => Results.Content(LandingPage.Html, "text/html; charset=utf-8")).ExcludeFromDescription();
+        return app;
+    }
+}
