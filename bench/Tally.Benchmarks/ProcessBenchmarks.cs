@@ -1,0 +1,62 @@
+using BenchmarkDotNet.Attributes;
+using Tally.Core.Accept;
+using Tally.Core.Configuration;
+using Tally.Core.Events;
+using Tally.Core.Process;
+using Tally.Server.Demo;
+using Tally.Server.Runtime;
+
+namespace Tally.Benchmarks;
+
+/// <summary>The per-event processors: robot matching (cached and uncached) and anonymization.</summary>
+[MemoryDiagnoser]
+public class ProcessBenchmarks
+{
+    private List<TallyEvent> _events = [];
+    private RobotList _robots = null!;
+    private EventPipeline _anonymize = null!;
+    private string[] _userAgents = [];
+    private int _round;
+
+    private sealed class FixedSalts : ISaltSource
+    {
+        private readonly byte[] _salt = new byte[32];
+
+        public ValueTask<byte[]> GetSaltAsync(DateOnly day, CancellationToken cancellationToken) => ValueTask.FromResult(_salt);
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var options = DefaultConfiguration.Create();
+        foreach (var type in options.EventTypes) type.Pipeline = [new PipelineStepOptions { Step = "anonymize" }];
+        var schema = TallySchema.Compile(options);
+        var now = DateTime.UtcNow;
+        var batch = new DemoGenerator().History(now.Date.AddDays(-1), now, 20_000, 5_000).First().Ndjson;
+        _events = new EventParser(schema, TimeProvider.System).Parse(batch.Span).Events;
+        _robots = TallyConfiguration.LoadRobots(DefaultConfiguration.Create());
+        _anonymize = EventPipeline.FromSchema(schema, _robots, new FixedSalts());
+        _userAgents = Enumerable.Range(0, 5000).Select(i => $"Mozilla/5.0 (X11; Linux x86_64; rv:{i}.0) Gecko/20100101 Firefox/{i}.0").ToArray();
+    }
+
+    /// <summary>Distinct agents each time, so every call runs the combined regex.</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = 5000)]
+    public int RobotMatchFreshAgents()
+    {
+        var robots = 0;
+        foreach (var ua in _userAgents) robots += _robots.IsRobot(ua + _round) ? 1 : 0;
+        _round++;
+        return robots;
+    }
+
+    [Benchmark(OperationsPerInvoke = 5000)]
+    public int RobotMatchRepeatedAgents()
+    {
+        var robots = 0;
+        for (var i = 0; i < 5000; i++) robots += _robots.IsRobot(_userAgents[i % 50]) ? 1 : 0;
+        return robots;
+    }
+
+    [Benchmark]
+    public async Task<int> AnonymizeBatch() => (await _anonymize.ProcessAsync(_events, CancellationToken.None)).Count;
+}
