@@ -71,10 +71,10 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
             batch.Rejections.Add(new Rejection(index, "$", "an event must be a JSON object"));
             return;
         }
-        var start = (int)reader.TokenStartIndex;
-        reader.Skip();
-        var json = body[start..(int)reader.BytesConsumed];
-        var rejection = ParseObject(json, index, now, out var parsed);
+        // One pass reads the envelope (the type decides how fields are read) and moves the reader past
+        // the object; a copy of the reader, taken at its start, then reads the fields.
+        var atStart = reader;
+        var rejection = ParseObject(ref reader, atStart, body, index, now, out var parsed);
         if (rejection is not null) batch.Rejections.Add(rejection);
         else
         {
@@ -84,35 +84,54 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
     }
 
     /// <summary>Reads the envelope first (the type decides how fields are read), then the fields.</summary>
-    private Rejection? ParseObject(ReadOnlySpan<byte> json, int index, DateTime now, out TallyEvent? parsed)
+    private Rejection? ParseObject(ref Utf8JsonReader reader, Utf8JsonReader atStart, ReadOnlySpan<byte> body, int index, DateTime now, out TallyEvent? parsed)
     {
         parsed = null;
         string? typeName = null, id = null;
         DateTime? timestamp = null;
-        var reader = new Utf8JsonReader(json);
-        reader.Read();
+        Rejection? envelopeProblem = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
+            if (envelopeProblem is not null)
+            {
+                reader.Read();
+                reader.Skip();
+                continue;
+            }
             if (reader.ValueTextEquals("type"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.String) return new Rejection(index, "type", "must be a string");
-                typeName = reader.GetString();
+                if (reader.TokenType != JsonTokenType.String)
+                {
+                    envelopeProblem = new Rejection(index, "type", "must be a string");
+                    reader.Skip();
+                }
+                else typeName = reader.GetString();
             }
             else if (reader.ValueTextEquals("id"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.String) return new Rejection(index, "id", "must be a string");
-                id = reader.GetString();
-                if (string.IsNullOrWhiteSpace(id) || id.Length > MaxIdLength)
-                    return new Rejection(index, "id", $"must be 1 to {MaxIdLength} characters");
+                if (reader.TokenType != JsonTokenType.String)
+                {
+                    envelopeProblem = new Rejection(index, "id", "must be a string");
+                    reader.Skip();
+                }
+                else
+                {
+                    id = reader.GetString();
+                    if (string.IsNullOrWhiteSpace(id) || id.Length > MaxIdLength)
+                        envelopeProblem = new Rejection(index, "id", $"must be 1 to {MaxIdLength} characters");
+                }
             }
             else if (reader.ValueTextEquals("timestamp"u8))
             {
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.String || !reader.TryGetDateTime(out var ts))
-                    return new Rejection(index, "timestamp", "must be an ISO-8601 date-time string, e.g. 2026-11-22T10:15:00Z");
-                timestamp = ts.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(ts, DateTimeKind.Utc) : ts.ToUniversalTime();
+                {
+                    envelopeProblem = new Rejection(index, "timestamp", "must be an ISO-8601 date-time string, e.g. 2026-11-22T10:15:00Z");
+                    reader.Skip();
+                }
+                else timestamp = ts.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(ts, DateTimeKind.Utc) : ts.ToUniversalTime();
             }
             else
             {
@@ -121,6 +140,7 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
             }
         }
 
+        if (envelopeProblem is not null) return envelopeProblem;
         if (typeName is null) return new Rejection(index, "type", "is required");
         if (!_types.TryGetValue(typeName, out var type)) return new Rejection(index, "type", $"'{typeName}' is not a known event type");
         if (!type.Enabled) return new Rejection(index, "type", $"event type '{typeName}' is disabled");
@@ -132,7 +152,7 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
             return new Rejection(index, "timestamp", $"is older than the {days}-day retention of '{type.Name}'");
 
         var values = new object?[type.Fields.Count];
-        var rejection = ReadFields(json, type, index, values, out var extra);
+        var rejection = ReadFields(ref atStart, body, type, index, values, out var extra);
         if (rejection is not null) return rejection;
         foreach (var field in type.Fields)
         {
@@ -143,14 +163,12 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         return null;
     }
 
-    private static Rejection? ReadFields(ReadOnlySpan<byte> json, EventType type, int index, object?[] values, out string? extra)
+    private static Rejection? ReadFields(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, EventType type, int index, object?[] values, out string? extra)
     {
         extra = null;
         ArrayBufferWriter<byte>? extraBuffer = null;
         Utf8JsonWriter? extraWriter = null;
         Span<char> nameBuffer = stackalloc char[128];
-        var reader = new Utf8JsonReader(json);
-        reader.Read();
         try
         {
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -184,7 +202,7 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
                     reader.Read();
                     var valueStart = (int)reader.TokenStartIndex;
                     reader.Skip();
-                    extraWriter.WriteRawValue(json[valueStart..(int)reader.BytesConsumed], skipInputValidation: true);
+                    extraWriter.WriteRawValue(body[valueStart..(int)reader.BytesConsumed], skipInputValidation: true);
                 }
             }
             if (extraWriter is not null)
