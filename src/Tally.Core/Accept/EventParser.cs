@@ -57,6 +57,10 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         {
             throw new MalformedBodyException($"Malformed JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {e.Message}");
         }
+        catch (InvalidOperationException e) when (e.InnerException is DecoderFallbackException)
+        {
+            throw new MalformedBodyException("The body is not valid UTF-8.");
+        }
         return batch;
     }
 
@@ -126,7 +130,8 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
             else if (reader.ValueTextEquals("timestamp"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.String || !reader.TryGetDateTime(out var ts))
+                // A date alone is valid ISO-8601 but says nothing about the hour that sessions and days depend on.
+                if (reader.TokenType != JsonTokenType.String || !reader.ValueSpan.Contains((byte)'T') || !reader.TryGetDateTime(out var ts))
                 {
                     envelopeProblem = new Rejection(index, "timestamp", "must be an ISO-8601 date-time string, e.g. 2026-11-22T10:15:00Z");
                     reader.Skip();

@@ -30,13 +30,27 @@ public static class ConfigurationReader
 
         if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("Tally", out var section))
             root = section;
+        TallyOptions options;
         try
         {
-            return root.Deserialize<TallyOptions>(Json) ?? throw new ConfigurationException("$", "the configuration is empty");
+            options = root.Deserialize<TallyOptions>(Json) ?? throw new ConfigurationException("(root)", "the configuration is empty");
         }
         catch (JsonException e)
         {
-            throw new ConfigurationException(e.Path ?? "$", e.Message);
+            throw new ConfigurationException(e.Path is null or "$" ? "(root)" : e.Path.TrimStart('$', '.'), e.Message);
         }
+
+        // A file that only sets keys or limits keeps the built-in types, and their aggregations and queries.
+        if (!Has(root, "eventTypes"))
+        {
+            var defaults = DefaultConfiguration.Create();
+            options.EventTypes = defaults.EventTypes;
+            if (!Has(root, "aggregations")) options.Aggregations = defaults.Aggregations;
+            if (!Has(root, "queries")) options.Queries = defaults.Queries;
+        }
+        return options;
     }
+
+    private static bool Has(JsonElement root, string name) =>
+        root.ValueKind == JsonValueKind.Object && root.EnumerateObject().Any(p => p.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
 }

@@ -1,1 +1,0 @@
-namespace Tally.Core.Tests; public class Probe { [Fact] public void Works() => Assert.True(true); }
