@@ -112,11 +112,11 @@ public sealed class PipelineTests
     }
 
     [Fact]
-    public async Task Ip_and_user_agent_are_dropped_unless_configured_to_keep()
+    public async Task Identities_are_dropped_and_ip_and_user_agent_too_unless_configured_to_keep()
     {
-        const string body = """{"type":"record-view","item_id":"a","ip":"1.1.1.1","user_agent":"Mozilla/5.0 Firefox"}""";
+        const string body = """{"type":"record-view","item_id":"a","ip":"1.1.1.1","user_agent":"Mozilla/5.0 Firefox","user_id":"alice","session_id":"s1"}""";
         var dropped = (await RunAsync(body)).Single();
-        Assert.Equal((null, null), (dropped["ip"], dropped["user_agent"]));
+        Assert.Equal((null, null, null, null), (dropped["ip"], dropped["user_agent"], dropped["user_id"], dropped["session_id"]));
         var kept = (await RunAsync(body, o => o.EventTypes[0].Pipeline[1].KeepIp = true)).Single();
         Assert.Equal(("1.1.1.1", null), (kept["ip"], kept["user_agent"]));
     }

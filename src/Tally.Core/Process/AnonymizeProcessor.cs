@@ -53,9 +53,17 @@ public sealed class AnonymizeProcessor(ISaltSource salts, bool keepIp, bool keep
             ? Hash(salt, 's', $"{date}\u001f{sessionCookie}")
             : Hash(salt, 'h', $"{date}\u001f{e.Timestamp.Hour}\u001f{userId ?? device ?? e.Id}");
 
-        if (!keepIp && ipOrdinal >= 0) e.Values[ipOrdinal] = null;
-        if (!keepUserAgent && uaOrdinal >= 0) e.Values[uaOrdinal] = null;
+        // Raw identities never reach storage: they live on only as the salted visitor and session ids.
+        Forget(e, type.OrdinalOf(WellKnownFields.UserId));
+        Forget(e, type.OrdinalOf(WellKnownFields.SessionId));
+        if (!keepIp) Forget(e, ipOrdinal);
+        if (!keepUserAgent) Forget(e, uaOrdinal);
         return true;
+    }
+
+    private static void Forget(TallyEvent e, int ordinal)
+    {
+        if (ordinal >= 0) e.Values[ordinal] = null;
     }
 
     /// <summary>The first 64 bits of HMAC-SHA256(salt, kind + text): exact enough for counting, useless for reversing.</summary>
