@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Spectre.Console;
 using Tally.Cli.Bench;
+using Tally.Core.Configuration;
 
 namespace Tally.Cli.Commands;
 
@@ -27,7 +28,15 @@ public static class BenchCommand
             if (parse.GetValue(concurrency) is < 1 or > 256) return CommonOptions.Fail("--concurrency must be from 1 to 256");
             var settings = new BenchSettings(parse.GetValue(events), parse.GetValue(batch), parse.GetValue(concurrency),
                 TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(seconds))), Math.Max(1, parse.GetValue(repetitions)), parse.GetValue(CommonOptions.Config));
-            var results = await new BenchRunner(settings, step => Console.Error.WriteLine($"bench: {step}...")).RunAsync(cancellationToken);
+            IReadOnlyList<BenchResult> results;
+            try
+            {
+                results = await new BenchRunner(settings, step => Console.Error.WriteLine($"bench: {step}...")).RunAsync(cancellationToken);
+            }
+            catch (ConfigurationException e)
+            {
+                return CommonOptions.Fail(e.Message);
+            }
 
             var table = new Table().AddColumns("Goal", "Measured", "Tally", "Baseline", "Ratio", "Target");
             foreach (var r in results)
