@@ -5,44 +5,154 @@ namespace Tally.Core.Tests;
 
 public sealed class ConfigurationTests
 {
+    private static readonly string[] OptionalUsageFields = ["title_id", "url", "ip", "user_agent", "user_id", "session_id", "referrer", "size"];
+
+    private static TallySchema Read(string json) => TallySchema.Compile(ConfigurationReader.Parse(json));
+
+    [Theory]
+    [InlineData("record-view")]
+    [InlineData("file-download")]
+    public void The_default_declares_the_usage_types_with_item_id_required_and_the_rest_optional(string name)
+    {
+        var type = TallySchema.Compile(DefaultConfiguration.Create()).EventTypes[name];
+
+        Assert.True(type.Enabled);
+        Assert.Equal(Granularity.Month, type.Partition);
+        Assert.Equal((FieldType.String, true), (type.Field("item_id")!.Type, type.Field("item_id")!.Required));
+        foreach (var optional in OptionalUsageFields)
+            Assert.False(type.Field(optional)!.Required, optional);
+        Assert.Equal(FieldType.Integer, type.Field("size")!.Type);
+        Assert.Equal(1 + OptionalUsageFields.Length, type.Fields.Count);
+    }
+
     [Fact]
-    public void The_default_has_record_view_and_file_download_with_the_usage_fields()
+    public void The_default_pipeline_flags_robots_then_anonymizes_without_keeping_ip_or_user_agent()
     {
         var schema = TallySchema.Compile(DefaultConfiguration.Create());
-        foreach (var name in new[] { "record-view", "file-download" })
+        foreach (var type in schema.EventTypes.Values)
         {
-            var type = schema.EventTypes[name];
-            Assert.True(type.Field("item_id")!.Required);
-            foreach (var optional in new[] { "title_id", "url", "ip", "user_agent", "user_id", "session_id", "referrer", "size" })
-                Assert.False(type.Field(optional)!.Required);
-            Assert.Equal(FieldType.Integer, type.Field("size")!.Type);
+            var pipeline = schema.PipelineOf(type);
+            Assert.Equal(["robot-flag", "anonymize"], pipeline.Select(s => s.Step));
+            Assert.False(pipeline[1].KeepIp);
+            Assert.False(pipeline[1].KeepUserAgent);
         }
     }
 
     [Fact]
-    public void The_tally_section_of_appsettings_is_read_too()
+    public void The_default_registers_histogram_and_top_queries_over_its_aggregations()
     {
-        var options = ConfigurationReader.Parse("""{"Logging":{"LogLevel":{"Default":"Information"}},"Tally":{"apiKeys":[{"name":"a","key":"0123456789abcdef0123","role":"admin"}]}}""");
-        Assert.Equal(ApiRole.Admin, TallySchema.Compile(options).ApiKeys["0123456789abcdef0123"]);
+        var schema = TallySchema.Compile(DefaultConfiguration.Create());
+        Assert.Equal(["file-download-agg", "record-view-agg"], schema.Aggregations.Keys.Order());
+        Assert.Equal(QueryKind.Terms, schema.Queries["record-view-top"].Kind);
+        Assert.Equal("item_id", schema.Queries["record-view-top"].Field!.Name);
+        Assert.Equal(MetricKind.Sum, schema.Queries["file-download-volume"].Metric.Kind);
+    }
+
+    [Fact]
+    public void A_file_that_only_sets_keys_keeps_the_built_in_types_aggregations_and_queries()
+    {
+        var schema = Read("""{"apiKeys":[{"name":"a","key":"0123456789abcdef0123"}]}""");
+        Assert.Equal(["file-download", "record-view"], schema.EventTypes.Keys.Order());
+        Assert.Equal(2, schema.Aggregations.Count);
+        Assert.Equal(5, schema.Queries.Count);
+        Assert.Equal(ApiRole.Write, schema.ApiKeys["0123456789abcdef0123"]);
+    }
+
+    [Fact]
+    public void A_file_that_declares_its_own_types_gets_only_those()
+    {
+        var schema = Read("""
+            // comments and trailing commas are allowed
+            {
+              "eventTypes": [
+                { "name": "page_view", "partition": "day", "retentionDays": 90,
+                  "fields": { "path": { "required": true }, "ms": { "type": "number" }, "ok": { "type": "boolean" }, }, },
+              ],
+            }
+            """);
+        var type = Assert.Single(schema.EventTypes.Values);
+        Assert.Equal(("page_view", Granularity.Day, 90), (type.Name, type.Partition, type.RetentionDays));
+        Assert.Equal([FieldType.String, FieldType.Number, FieldType.Boolean], type.Fields.Select(f => f.Type));
+        Assert.Empty(schema.Aggregations);
+        Assert.Empty(schema.Queries);
+    }
+
+    [Fact]
+    public void The_tally_section_of_appsettings_is_read_and_the_rest_ignored()
+    {
+        var schema = Read("""
+            {"Logging":{"LogLevel":{"Default":"Information"}},"AllowedHosts":"*",
+             "Tally":{"eventTypes":[{"name":"login","fields":{}}],"apiKeys":[{"name":"a","key":"0123456789abcdef0123","role":"admin"}]}}
+            """);
+        Assert.Equal(["login"], schema.EventTypes.Keys);
+        Assert.Equal(ApiRole.Admin, schema.ApiKeys["0123456789abcdef0123"]);
+    }
+
+    [Fact]
+    public void A_mistake_inside_the_tally_section_is_named_relative_to_the_section()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Read("""{"Tally":{"ingest":{"maxEventsPerRequets":5}}}"""));
+        Assert.Equal("ingest.maxEventsPerRequets", error.Setting);
+    }
+
+    [Fact]
+    public void Json_that_does_not_parse_names_the_line()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Read("{\n  \"eventTypes\": [\n}"));
+        Assert.Equal("line 3", error.Setting);
     }
 
     [Theory]
+    // Unknown or misspelt settings, and values of the wrong JSON type.
     [InlineData("""{"colour":"blue"}""", "colour")]
+    [InlineData("""{"eventTypes":[{"name":"x","feilds":{}}]}""", "eventTypes[0].feilds")]
+    [InlineData("""{"eventTypes":[{"name":"x","retentionDays":"ten"}]}""", "eventTypes[0].retentionDays")]
+    [InlineData("""[]""", "(root)")]
+    // Event types.
+    [InlineData("""{"eventTypes":[]}""", "eventTypes")]
     [InlineData("""{"eventTypes":[{"name":"x","partition":"week","fields":{"item_id":{}}}]}""", "eventTypes[0].partition")]
     [InlineData("""{"eventTypes":[{"name":"x","fields":{"n":{"type":"decimal"}}}]}""", "eventTypes[0].fields.n.type")]
+    [InlineData("""{"eventTypes":[{"name":"x","fields":{"Item":{}}}]}""", "eventTypes[0].fields.Item")]
+    [InlineData("""{"eventTypes":[{"name":"x","fields":{"timestamp":{}}}]}""", "eventTypes[0].fields.timestamp")]
+    [InlineData("""{"eventTypes":[{"name":"x","retentionDays":0}]}""", "eventTypes[0].retentionDays")]
     [InlineData("""{"eventTypes":[{"name":"Bad Name","fields":{}}]}""", "eventTypes[0].name")]
     [InlineData("""{"eventTypes":[{"name":"x","fields":{}},{"name":"x","fields":{}}]}""", "eventTypes[1].name")]
     [InlineData("""{"eventTypes":[{"name":"x","fields":{},"pipeline":[{"step":"teleport"}]}]}""", "eventTypes[0].pipeline[0].step")]
     [InlineData("""{"eventTypes":[{"name":"x","fields":{},"pipeline":[{"step":"filter","deny":["(oops"]}]}]}""", "eventTypes[0].pipeline[0].deny[0]")]
+    [InlineData("""{"eventTypes":[{"name":"x","fields":{},"pipeline":[{"step":"filter","allow":["ok","[z-a]"]}]}]}""", "eventTypes[0].pipeline[0].allow[1]")]
+    // Aggregations and queries must name what exists.
     [InlineData("""{"aggregations":[{"name":"a","eventType":"nope"}]}""", "aggregations[0].eventType")]
     [InlineData("""{"aggregations":[{"name":"a","eventType":"record-view","groupBy":["nope"]}]}""", "aggregations[0].groupBy[0]")]
+    [InlineData("""{"aggregations":[{"name":"a","eventType":"record-view","sumFields":["item_id"]}]}""", "aggregations[0].sumFields[0]")]
+    [InlineData("""{"aggregations":[{"name":"a","eventType":"record-view"},{"name":"a","eventType":"record-view"}]}""", "aggregations[1].name")]
     [InlineData("""{"queries":[{"name":"q","aggregation":"nope"}]}""", "queries[0].aggregation")]
     [InlineData("""{"queries":[{"name":"q","aggregation":"record-view-agg","metric":"median"}]}""", "queries[0].metric")]
+    [InlineData("""{"queries":[{"name":"q","aggregation":"record-view-agg","metric":"sum:item_id"}]}""", "queries[0].metric")]
+    [InlineData("""{"queries":[{"name":"q","aggregation":"record-view-agg","kind":"pie"}]}""", "queries[0].kind")]
+    [InlineData("""{"queries":[{"name":"q","aggregation":"record-view-agg","kind":"terms"}]}""", "queries[0].field")]
+    [InlineData("""{"queries":[{"name":"q","aggregation":"record-view-agg"},{"name":"q","aggregation":"record-view-agg"}]}""", "queries[1].name")]
+    // Keys and limits.
     [InlineData("""{"apiKeys":[{"name":"k","key":"short"}]}""", "apiKeys[0].key")]
     [InlineData("""{"apiKeys":[{"name":"k","key":"0123456789abcdef0123","role":"root"}]}""", "apiKeys[0].role")]
-    public void An_invalid_setting_is_named(string json, string setting)
+    [InlineData("""{"apiKeys":[{"name":"a","key":"0123456789abcdef0123"},{"name":"b","key":"0123456789abcdef0123"}]}""", "apiKeys[1].key")]
+    [InlineData("""{"ingest":{"maxEventsPerRequest":0}}""", "ingest.maxEventsPerRequest")]
+    [InlineData("""{"privacy":{"saltRetentionDays":0}}""", "privacy.saltRetentionDays")]
+    // null where a value is needed is a mistake to name, not a crash.
+    [InlineData("""{"eventTypes":null}""", "eventTypes")]
+    [InlineData("""{"ingest":null}""", "ingest")]
+    [InlineData("""{"eventTypes":[null]}""", "eventTypes[0]")]
+    [InlineData("""{"eventTypes":[{"name":null}]}""", "eventTypes[0].name")]
+    [InlineData("""{"eventTypes":[{"name":"x","fields":{"a":null}}]}""", "eventTypes[0].fields.a")]
+    [InlineData("""{"eventTypes":[{"name":"x","pipeline":[null]}]}""", "eventTypes[0].pipeline[0]")]
+    [InlineData("""{"aggregations":[null]}""", "aggregations[0]")]
+    [InlineData("""{"aggregations":[{"name":"a","eventType":"record-view","groupBy":[null]}]}""", "aggregations[0].groupBy[0]")]
+    [InlineData("""{"queries":[null]}""", "queries[0]")]
+    [InlineData("""{"apiKeys":[null]}""", "apiKeys[0]")]
+    [InlineData("""{"apiKeys":[{"name":"k","key":null}]}""", "apiKeys[0].key")]
+    public void An_invalid_setting_is_refused_naming_it(string json, string setting)
     {
-        var error = Assert.Throws<ConfigurationException>(() => TallySchema.Compile(ConfigurationReader.Parse(json)));
+        var error = Assert.Throws<ConfigurationException>(() => Read(json));
         Assert.Equal(setting, error.Setting);
+        Assert.Contains(setting, error.Message, StringComparison.Ordinal);
     }
 }

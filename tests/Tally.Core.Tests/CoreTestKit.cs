@@ -1,7 +1,6 @@
 using System.Text;
 using Tally.Core.Accept;
 using Tally.Core.Configuration;
-using Tally.Core.Events;
 using Tally.Core.Process;
 
 namespace Tally.Core.Tests;
@@ -27,13 +26,14 @@ public static class CoreTestKit
 {
     public static readonly DateTime Now = new(2026, 6, 10, 12, 0, 0, DateTimeKind.Utc);
 
+    /// <summary>A file under ../shared, next to the folder that holds Tally.sln.</summary>
     public static string SharedFile(params string[] parts)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "Tally.sln"))) return Path.Combine([dir.FullName, "..", "shared", .. parts]);
         }
-        throw new InvalidOperationException("Tally.sln not found");
+        throw new InvalidOperationException("Tally.sln not found above " + AppContext.BaseDirectory);
     }
 
     public static TallySchema DefaultSchema(Action<TallyOptions>? change = null)
@@ -43,13 +43,37 @@ public static class CoreTestKit
         return TallySchema.Compile(options);
     }
 
+    /// <summary>The default types plus "measure", with one optional field of each type.</summary>
+    public static TallySchema SchemaWithAllFieldTypes() => DefaultSchema(o => o.EventTypes.Add(new EventTypeOptions
+    {
+        Name = "measure",
+        Fields = new()
+        {
+            ["label"] = new() { Type = "string" },
+            ["n"] = new() { Type = "integer" },
+            ["x"] = new() { Type = "number" },
+            ["flag"] = new() { Type = "boolean" },
+        },
+    }));
+
     public static ParsedBatch Parse(string body, TallySchema? schema = null) =>
         new EventParser(schema ?? DefaultSchema(), new FixedClock(Now)).Parse(Encoding.UTF8.GetBytes(body));
 
-    public static TallyEvent One(string json, TallySchema? schema = null)
+    public static Events.TallyEvent One(string json, TallySchema? schema = null)
     {
         var batch = Parse(json, schema);
         Assert.Empty(batch.Rejections);
         return Assert.Single(batch.Events);
     }
+
+    public static Rejection OnlyRejection(string json, TallySchema? schema = null)
+    {
+        var batch = Parse(json, schema);
+        Assert.Empty(batch.Events);
+        return Assert.Single(batch.Rejections);
+    }
+
+    /// <summary>A record-view event with <paramref name="more"/> spliced in as extra JSON members.</summary>
+    public static string View(string more = "") =>
+        $$"""{"type":"record-view","item_id":"x"{{(more.Length > 0 ? "," + more : "")}}}""";
 }

@@ -61,6 +61,11 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         {
             throw new MalformedBodyException("The body is not valid UTF-8.");
         }
+        catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType?.Assembly == typeof(Utf8JsonReader).Assembly)
+        {
+            // Utf8JsonReader.GetString refuses escapes that are not text, such as a lone surrogate ("\ud800").
+            throw new MalformedBodyException($"The body holds a string that is not valid Unicode: {e.Message}");
+        }
         return batch;
     }
 
@@ -236,7 +241,7 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
             case FieldType.Integer when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var l):
                 value = l;
                 return true;
-            case FieldType.Number when reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var d):
+            case FieldType.Number when reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var d) && double.IsFinite(d):
                 value = d;
                 return true;
             case FieldType.Boolean when reader.TokenType is JsonTokenType.True or JsonTokenType.False:

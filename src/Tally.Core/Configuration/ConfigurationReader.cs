@@ -13,6 +13,8 @@ public static class ConfigurationReader
         AllowTrailingCommas = true,
         // A misspelt setting must stop the program rather than be silently ignored.
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+        // So must a null where a value is needed ("eventTypes": null); null list items are caught by TallySchema.
+        RespectNullableAnnotations = true,
     };
 
     public static TallyOptions Parse(string json)

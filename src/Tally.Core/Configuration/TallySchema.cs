@@ -95,6 +95,7 @@ public sealed class TallySchema
         {
             var t = types[i];
             var at = $"eventTypes[{i}]";
+            Require(t is not null, at, NotNull);
             Require(TypeName.IsMatch(t.Name), $"{at}.name", $"'{t.Name}' must be lower-case letters, digits, '-' or '_', starting with a letter");
             Require(!result.ContainsKey(t.Name), $"{at}.name", $"'{t.Name}' is declared twice");
             Granularity partition;
@@ -106,6 +107,7 @@ public sealed class TallySchema
             foreach (var (name, field) in t.Fields)
             {
                 var fieldAt = $"{at}.fields.{name}";
+                Require(field is not null, fieldAt, NotNull);
                 Require(FieldName.IsMatch(name), fieldAt, "field names are lower-case letters, digits and '_', starting with a letter");
                 Require(!ReservedFields.Contains(name), fieldAt, $"'{name}' is reserved for the event envelope");
                 var type = field.Type switch
@@ -123,6 +125,7 @@ public sealed class TallySchema
             {
                 var step = t.Pipeline[s];
                 var stepAt = $"{at}.pipeline[{s}]";
+                Require(step is not null, stepAt, NotNull);
                 Require(KnownSteps.Contains(step.Step), $"{stepAt}.step", $"'{step.Step}' is not one of {string.Join(", ", KnownSteps)}");
                 ValidateRegexes(step.Allow, $"{stepAt}.allow");
                 ValidateRegexes(step.Deny, $"{stepAt}.deny");
@@ -141,15 +144,16 @@ public sealed class TallySchema
         {
             var a = aggregations[i];
             var at = $"aggregations[{i}]";
+            Require(a is not null, at, NotNull);
             Require(FieldName.IsMatch(a.Name.Replace('-', '_')), $"{at}.name", $"'{a.Name}' must be lower-case letters, digits, '-' or '_'");
             Require(!result.ContainsKey(a.Name), $"{at}.name", $"'{a.Name}' is declared twice");
             Require(types.TryGetValue(a.EventType, out var type), $"{at}.eventType", $"'{a.EventType}' is not a declared event type");
             var groupBy = a.GroupBy.Select((f, g) =>
-                type!.Field(f) ?? throw new ConfigurationException($"{at}.groupBy[{g}]", $"'{f}' is not a field of '{type.Name}'")).ToList();
+                type!.Field(f ?? "") ?? throw new ConfigurationException($"{at}.groupBy[{g}]", $"'{f}' is not a field of '{type.Name}'")).ToList();
             Require(groupBy.Distinct().Count() == groupBy.Count, $"{at}.groupBy", "a field is listed twice");
             var sums = a.SumFields.Select((f, s) =>
             {
-                var field = type!.Field(f) ?? throw new ConfigurationException($"{at}.sumFields[{s}]", $"'{f}' is not a field of '{type.Name}'");
+                var field = type!.Field(f ?? "") ?? throw new ConfigurationException($"{at}.sumFields[{s}]", $"'{f}' is not a field of '{type.Name}'");
                 Require(field.Type is FieldType.Integer or FieldType.Number, $"{at}.sumFields[{s}]", $"'{f}' is not numeric");
                 return field;
             }).ToList();
@@ -166,6 +170,7 @@ public sealed class TallySchema
         {
             var q = queries[i];
             var at = $"queries[{i}]";
+            Require(q is not null, at, NotNull);
             Require(TypeName.IsMatch(q.Name), $"{at}.name", $"'{q.Name}' must be lower-case letters, digits, '-' or '_'");
             Require(!result.ContainsKey(q.Name), $"{at}.name", $"'{q.Name}' is declared twice");
             var kind = q.Kind switch
@@ -194,6 +199,7 @@ public sealed class TallySchema
         for (var i = 0; i < keys.Count; i++)
         {
             var k = keys[i];
+            Require(k is not null, $"apiKeys[{i}]", NotNull);
             Require(k.Key.Length >= 16, $"apiKeys[{i}].key", "keys must be at least 16 characters");
             Require(!result.ContainsKey(k.Key), $"apiKeys[{i}].key", "the same key is listed twice");
             result[k.Key] = k.Role switch
@@ -215,7 +221,9 @@ public sealed class TallySchema
         }
     }
 
-    private static void Require(bool condition, string setting, string problem)
+    private const string NotNull = "must not be null";
+
+    private static void Require([System.Diagnostics.CodeAnalysis.DoesNotReturnIf(false)] bool condition, string setting, string problem)
     {
         if (!condition) throw new ConfigurationException(setting, problem);
     }

@@ -17,8 +17,9 @@ public sealed class RobotList
     public RobotList(IEnumerable<string> patterns)
     {
         Patterns = patterns.Where(p => p.Length > 0).Distinct(StringComparer.Ordinal).ToList();
-        // One alternation is far faster than hundreds of separate regexes.
-        _combined = new Regex(string.Join('|', Patterns.Select(p => $"(?:{p})")),
+        // One alternation is far faster than hundreds of separate regexes. An empty list must match
+        // nothing, but an empty alternation matches everything, hence "(?!)".
+        _combined = new Regex(Patterns.Count == 0 ? "(?!)" : string.Join('|', Patterns.Select(p => $"(?:{p})")),
             RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
     }
 

@@ -27,6 +27,7 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
     public static StatsRequest Parse(IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> parameters, AggregationDefinition aggregation, DateOnly today)
     {
         DateOnly? from = null, to = null;
+        string fromName = "dateStart", toName = "dateEnd";
         var interval = Interval.Day;
         int count = 100, offset = 0;
         string? groupBy = null;
@@ -36,8 +37,8 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
             var value = values.Count > 0 ? values[^1] : "";
             switch (name)
             {
-                case "dateStart" or "start_date": from = ParseDate(name, value); break;
-                case "dateEnd" or "end_date": to = ParseDate(name, value); break;
+                case "dateStart" or "start_date": from = ParseDate(name, value); fromName = name; break;
+                case "dateEnd" or "end_date": to = ParseDate(name, value); toName = name; break;
                 case "interval":
                     interval = value switch
                     {
@@ -65,7 +66,8 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
         }
         var end = to ?? today;
         var start = from ?? end.AddDays(-(DefaultDays - 1));
-        if (start > end) throw new QueryParameterException("dateStart", "is after dateEnd");
+        // Name the parameters as the client spelt them.
+        if (start > end) throw new QueryParameterException(fromName, $"is after {toName}");
         return new StatsRequest(start, end, interval, filters.Select(f => new FieldFilter(f.Key.Item1, f.Value, f.Key.Item2)).ToList(), count, offset, groupBy);
     }
 
