@@ -356,7 +356,8 @@ public sealed class SqliteEventStore : IEventStore
             foreach (var value in filter.Values)
             {
                 var name = $"$v{command.Parameters.Count}";
-                command.Parameters.AddWithValue(name, value);
+                // Booleans are stored as 0/1 but named true/false in filters, as events show them.
+                command.Parameters.AddWithValue(name, field.Type == FieldType.Boolean ? value switch { "true" => 1L, "false" => 0L, _ => value } : value);
                 names.Add(name);
             }
             var column = SqliteNames.Field(field.Name);

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
@@ -7,29 +8,38 @@ using static Tally.Storage.Tests.StoreTestKit;
 namespace Tally.Storage.Tests;
 
 /// <summary>
-/// What every store must do, engine-neutral. Each engine subclasses this with a factory that opens
-/// a fresh store, and one that reopens it (a restart).
+/// What every store must do, engine-neutral: nothing here knows about tables, files or SQL. Each
+/// engine subclasses this with a factory that opens a fresh, empty store, and one that opens the
+/// same store again (a restart), and inherits every test.
 /// </summary>
 public abstract class EventStoreContract : IAsyncLifetime
 {
+    /// <summary>Opens a new, empty store (its own temporary folder, database or cluster schema).</summary>
     protected abstract Task<IEventStore> OpenFreshAsync();
 
+    /// <summary>Opens again the store that <see cref="OpenFreshAsync"/> last opened, after that instance was disposed.</summary>
     protected abstract Task<IEventStore> ReopenAsync();
 
+    /// <summary>Removes whatever the factory created; runs after every store is disposed.</summary>
+    protected virtual Task CleanUpAsync() => Task.CompletedTask;
+
+    private static readonly CancellationToken None = CancellationToken.None;
     private readonly List<IEventStore> _open = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public virtual async Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         foreach (var store in _open) await store.DisposeAsync();
+        _open.Clear();
+        await CleanUpAsync();
     }
 
-    private async Task<IEventStore> FreshAsync(TallySchema schema)
+    private async Task<IEventStore> FreshAsync(TallySchema? schema)
     {
         var store = await OpenFreshAsync();
         _open.Add(store);
-        await store.SetupAsync(schema, CancellationToken.None);
+        if (schema is not null) await store.SetupAsync(schema, None);
         return store;
     }
 
@@ -42,89 +52,272 @@ public abstract class EventStoreContract : IAsyncLifetime
         return reopened;
     }
 
-    private static readonly CancellationToken None = CancellationToken.None;
+    // ---- setup and check ---------------------------------------------------------------------
 
-    private static async Task<List<TallyEvent>> ScanAllAsync(IEventStore store, EventType type, DateTime? from = null, DateTime? to = null)
+    [Fact]
+    public async Task Check_before_setup_names_every_configured_type()
     {
-        var events = new List<TallyEvent>();
-        await foreach (var e in store.ScanAsync(type, from ?? DateTime.UnixEpoch, to ?? new DateTime(2100, 1, 1, 0, 0, 0, DateTimeKind.Utc), type.Fields, None))
-            events.Add(e);
-        return events;
+        var schema = Schema();
+        var store = await FreshAsync(schema: null);
+        var differences = await store.CheckAsync(schema, None);
+        foreach (var type in schema.EventTypes.Keys)
+            Assert.Contains(differences, d => d.Contains($"'{type}'", StringComparison.Ordinal));
     }
 
     [Fact]
-    public async Task Setup_then_check_agree()
+    public async Task Setup_then_check_is_empty_and_setup_again_changes_nothing()
     {
         var schema = Schema();
         var store = await FreshAsync(schema);
         Assert.Empty(await store.CheckAsync(schema, None));
+
+        await store.AppendAsync([Probe(schema, "e1", Now)], None);
+        await store.SetupAsync(schema, None);
+        Assert.Empty(await store.CheckAsync(schema, None));
+        Assert.Single(await store.ScanAllAsync(schema.EventTypes["probe"]));
     }
 
     [Fact]
-    public async Task Check_names_what_differs()
+    public async Task Check_reports_a_configured_type_that_was_never_set_up()
     {
         var store = await FreshAsync(Schema());
-        await store.AppendAsync([Probe(Schema(), "e1", Now)], None);
-
-        var added = Schema(change: o => o.EventTypes[2].Fields["extra_field"] = new FieldOptions());
-        Assert.Contains(await store.CheckAsync(added, None), d => d.Contains("'extra_field'", StringComparison.Ordinal));
-
-        var retyped = Schema(change: o => o.EventTypes[2].Fields["n"] = new FieldOptions { Type = "string" });
-        Assert.Contains(await store.CheckAsync(retyped, None), d => d.Contains("'n'", StringComparison.Ordinal) && d.Contains("integer", StringComparison.Ordinal));
-
-        var newType = Schema(change: o => o.EventTypes.Add(new EventTypeOptions { Name = "later", Fields = new() { ["item_id"] = new() } }));
-        Assert.Contains(await store.CheckAsync(newType, None), d => d.Contains("'later' is configured but not set up", StringComparison.Ordinal));
-
-        var removed = Schema(change: o => o.EventTypes.RemoveAt(2));
-        Assert.Contains(await store.CheckAsync(removed, None), d => d.Contains("'probe' is stored but no longer configured", StringComparison.Ordinal));
+        var later = Schema(change: o => o.EventTypes.Add(new EventTypeOptions { Name = "later", Fields = new() { ["item_id"] = new() } }));
+        var line = Assert.Single(await store.CheckAsync(later, None));
+        AssertReadable(line, "'later'");
     }
 
     [Fact]
-    public async Task Setup_is_additive_and_keeps_existing_rows()
+    public async Task Check_reports_an_added_field()
     {
         var schema = Schema();
         var store = await FreshAsync(schema);
-        await store.AppendAsync([Probe(schema, "e1", Now, n: 7)], None);
-
-        var wider = Schema(change: o => o.EventTypes[2].Fields["note"] = new FieldOptions());
-        await store.SetupAsync(wider, None);
-        Assert.Empty(await store.CheckAsync(wider, None));
-        var kept = Assert.Single(await ScanAllAsync(store, wider.EventTypes["probe"]));
-        Assert.Equal(7L, kept["n"]);
-        Assert.Null(kept["note"]);
+        await store.AppendAsync([Probe(schema, "e1", Now)], None);
+        var added = Schema(change: o => o.ProbeOptions().Fields["extra_field"] = new FieldOptions());
+        var differences = await store.CheckAsync(added, None);
+        Assert.NotEmpty(differences);
+        Assert.All(differences, d => AssertReadable(d, "'extra_field'"));
     }
 
     [Fact]
-    public async Task Every_field_type_and_extra_round_trips()
+    public async Task Check_reports_a_changed_field_type_with_both_types()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        await store.AppendAsync([Probe(schema, "e1", Now, n: 1)], None);
+        var retyped = Schema(change: o => o.ProbeOptions().Fields["n"] = new FieldOptions { Type = "string" });
+        var line = Assert.Single(await store.CheckAsync(retyped, None));
+        AssertReadable(line, "'n'", "integer", "string");
+    }
+
+    [Fact]
+    public async Task Check_reports_a_changed_partition_granularity()
+    {
+        var store = await FreshAsync(Schema("month"));
+        var line = Assert.Single(await store.CheckAsync(Schema("day"), None));
+        AssertReadable(line, "'probe'", "month", "day");
+    }
+
+    [Fact]
+    public async Task Check_reports_a_removed_type_and_setup_never_drops_its_events()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        await store.AppendAsync([Probe(schema, "e1", Now)], None);
+        var without = Schema(change: o => o.EventTypes.Remove(o.ProbeOptions()));
+
+        var line = Assert.Single(await store.CheckAsync(without, None));
+        AssertReadable(line, "'probe'");
+
+        await store.SetupAsync(without, None);
+        await store.SetupAsync(schema, None);
+        Assert.Equal(["e1"], (await store.ScanAllAsync(schema.EventTypes["probe"])).Select(e => e.Id));
+    }
+
+    private static void AssertReadable(string line, params string[] mentions)
+    {
+        Assert.False(string.IsNullOrWhiteSpace(line));
+        Assert.DoesNotContain('\n', line);
+        foreach (var mention in mentions) Assert.Contains(mention, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Setup_is_additive_old_rows_stay_and_the_new_field_is_writable_in_old_and_new_periods()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        await store.AppendAsync([Probe(schema, "old", Now.AddHours(-1), n: 7)], None);
+
+        var wider = Schema(change: o => o.ProbeOptions().Fields["note"] = new FieldOptions());
+        await store.SetupAsync(wider, None);
+        Assert.Empty(await store.CheckAsync(wider, None));
+
+        TallyEvent WithNote(string id, DateTime at)
+        {
+            var type = wider.EventTypes["probe"];
+            var values = new object?[type.Fields.Count];
+            values[type.OrdinalOf("item_id")] = "b";
+            values[type.OrdinalOf("note")] = $"note of {id}";
+            return new TallyEvent(type, id, at, values);
+        }
+        // The same month as the old row (an existing partition) and a month with no partition yet.
+        Assert.Equal(new[] { true, true }, await store.AppendAsync([WithNote("same", Now), WithNote("next", Now.AddMonths(1))], None));
+
+        store = await RestartAsync(store);
+        var stored = (await store.ScanAllAsync(wider.EventTypes["probe"])).ToDictionary(e => e.Id);
+        Assert.Equal(3, stored.Count);
+        Assert.Equal(7L, stored["old"]["n"]);
+        Assert.Null(stored["old"]["note"]);
+        Assert.Equal("note of same", stored["same"]["note"]);
+        Assert.Equal("note of next", stored["next"]["note"]);
+    }
+
+    [Fact]
+    public async Task Setup_refuses_to_change_a_stored_field_type_and_keeps_the_data()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        await store.AppendAsync([Probe(schema, "e1", Now, n: 5)], None);
+        var retyped = Schema(change: o => o.ProbeOptions().Fields["n"] = new FieldOptions { Type = "string" });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.SetupAsync(retyped, None));
+        Assert.Contains("n", error.Message, StringComparison.Ordinal);
+        Assert.Empty(await store.CheckAsync(schema, None));
+        Assert.Equal(5L, Assert.Single(await store.ScanAllAsync(schema.EventTypes["probe"]))["n"]);
+    }
+
+    // ---- appending -----------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Every_field_type_null_envelope_and_extra_round_trip_across_a_restart()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        var probe = schema.EventTypes["probe"];
+        var at = new DateTime(2026, 3, 14, 10, 0, 0, 123, DateTimeKind.Utc);
+        var events = new List<TallyEvent>
+        {
+            Probe(schema, "max", at, item: "ünï \"quoted\" 'x' ✓", n: long.MaxValue, x: 2.5, flag: true, robot: true,
+                visitor: long.MinValue, session: -1, extra: """{"colour":"red","tags":[1,2],"nested":{"a":null}}"""),
+            Probe(schema, "min", at.AddMilliseconds(1), item: "b", n: long.MinValue, x: -1e-300, flag: false, visitor: long.MaxValue, session: 0),
+            Probe(schema, "nulls", at.AddMilliseconds(2), item: null),
+        };
+        Assert.Equal(new[] { true, true, true }, await store.AppendAsync(events, None));
+
+        store = await RestartAsync(store);
+        var stored = (await store.ScanAllAsync(probe)).ToDictionary(e => e.Id);
+        Assert.Equal(3, stored.Count);
+        foreach (var sent in events)
+        {
+            var got = stored[sent.Id];
+            Assert.Same(probe, got.Type);
+            Assert.Equal(sent.Timestamp, got.Timestamp);
+            Assert.Equal((sent.IsRobot, sent.VisitorId, sent.SessionId), (got.IsRobot, got.VisitorId, got.SessionId));
+            foreach (var field in probe.Fields) Assert.Equal(sent.Values[field.Ordinal], got.Values[field.Ordinal]);
+        }
+        Assert.IsType<long>(stored["max"]["n"]);
+        Assert.IsType<double>(stored["max"]["x"]);
+        Assert.IsType<bool>(stored["min"]["flag"]);
+
+        var page = await store.QueryEventsAsync(new RawEventQuery(at, at.AddSeconds(1), [probe], [], 1, 10, false), None);
+        Assert.Equal(["max", "min", "nulls"], page.Events.Select(e => e.Id));
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(events[0].Extra!), JsonNode.Parse(page.Events[0].Extra!)));
+        Assert.Null(page.Events[1].Extra);
+        Assert.Equal(long.MaxValue, page.Events[0]["n"]);
+        Assert.False(Assert.IsType<bool>(page.Events[1]["flag"]));
+    }
+
+    [Fact]
+    public async Task Extra_from_the_parser_is_kept_as_sent()
     {
         var schema = Schema();
         var store = await FreshAsync(schema);
         var events = Parse(schema, """
             {"type":"probe","id":"full","timestamp":"2026-03-14T10:00:00.123Z","item_id":"a","n":-42,"x":2.5,"flag":true,"colour":"red","tags":[1,2]}
-            {"type":"probe","id":"sparse","timestamp":"2026-03-14T11:00:00Z","item_id":"b","flag":false}
+            {"type":"probe","id":"sparse","timestamp":"2026-03-14T11:00:00Z","item_id":"b"}
             """);
-        Assert.All(await store.AppendAsync(events, None), Assert.True);
-
-        var stored = (await ScanAllAsync(store, schema.EventTypes["probe"])).ToDictionary(e => e.Id);
-        var full = stored["full"];
-        Assert.Equal(new DateTime(2026, 3, 14, 10, 0, 0, 123, DateTimeKind.Utc), full.Timestamp);
-        Assert.Equal(("a", -42L, 2.5, true), (full["item_id"], full["n"], full["x"], full["flag"]));
-        Assert.Equal((null, null, false), (stored["sparse"]["n"], stored["sparse"]["x"], stored["sparse"]["flag"]));
+        Assert.Equal(new[] { true, true }, await store.AppendAsync(events, None));
 
         var page = await store.QueryEventsAsync(new RawEventQuery(Now.AddDays(-2), Now, [schema.EventTypes["probe"]], [], 1, 10, false), None);
-        Assert.Equal("""{"colour":"red","tags":[1,2]}""", page.Events.Single(e => e.Id == "full").Extra);
+        var full = page.Events.Single(e => e.Id == "full");
+        Assert.Equal(("a", -42L, 2.5, true), (full["item_id"], full["n"], full["x"], full["flag"]));
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"colour":"red","tags":[1,2]}"""), JsonNode.Parse(full.Extra!)));
+        var sparse = page.Events.Single(e => e.Id == "sparse");
+        Assert.Equal([null, null, null, null], new[] { sparse["n"], sparse["x"], sparse["flag"], sparse.Extra });
     }
 
     [Fact]
-    public async Task An_id_is_stored_once_across_calls_and_restarts()
+    public async Task An_empty_append_stores_nothing()
+    {
+        var store = await FreshAsync(Schema());
+        Assert.Empty(await store.AppendAsync([], None));
+        Assert.Empty(await store.GetDirtyDaysAsync(None));
+    }
+
+    [Fact]
+    public async Task An_id_is_stored_once_within_a_batch_across_calls_and_across_a_restart()
     {
         var schema = Schema();
         var store = await FreshAsync(schema);
-        Assert.Equal(new[] { true, true }, await store.AppendAsync([Probe(schema, "e1", Now), Probe(schema, "e2", Now)], None));
-        Assert.Equal(new[] { false, true }, await store.AppendAsync([Probe(schema, "e1", Now.AddDays(-40)), Probe(schema, "e3", Now)], None));
+        Assert.Equal(new[] { true, true, false }, await store.AppendAsync([Probe(schema, "e1", Now, n: 1), Probe(schema, "e2", Now), Probe(schema, "e1", Now, n: 2)], None));
+        // A repeat with another timestamp (another partition) is still the same event.
+        Assert.Equal(new[] { false, true }, await store.AppendAsync([Probe(schema, "e1", Now.AddDays(-40), n: 3), Probe(schema, "e3", Now)], None));
+
         store = await RestartAsync(store);
-        Assert.Equal(new[] { false, false, true }, await store.AppendAsync([Probe(schema, "e2", Now), Probe(schema, "e3", Now), Probe(schema, "e4", Now)], None));
-        Assert.Equal(4, (await ScanAllAsync(store, schema.EventTypes["probe"])).Count);
+        Assert.Equal(new[] { false, false, true }, await store.AppendAsync([Probe(schema, "e2", Now), Probe(schema, "e3", Now.AddYears(-1)), Probe(schema, "e4", Now)], None));
+
+        var stored = await store.ScanAllAsync(schema.EventTypes["probe"]);
+        Assert.Equal(["e1", "e2", "e3", "e4"], stored.Select(e => e.Id).Order());
+        Assert.Equal(1L, stored.Single(e => e.Id == "e1")["n"]); // the first one sent wins
+    }
+
+    [Fact]
+    public async Task Concurrent_appends_of_the_same_ids_store_each_once()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        var writers = Enumerable.Range(0, 8).Select(w => Task.Run(() =>
+            store.AppendAsync(Enumerable.Range(0, 100).Select(i => Probe(schema, $"id{(i + w * 13) % 100}", Now.AddMinutes(-i), n: w)).ToList(), None)));
+        var results = await Task.WhenAll(writers);
+
+        Assert.Equal(100, results.Sum(r => r.Count(stored => stored)));
+        var ids = (await store.ScanAllAsync(schema.EventTypes["probe"])).Select(e => e.Id).ToList();
+        Assert.Equal(100, ids.Count);
+        Assert.Equal(100, ids.Distinct().Count());
+    }
+
+    // ---- partitions and scanning ---------------------------------------------------------------
+
+    [Theory]
+    [InlineData("hour")]
+    [InlineData("day")]
+    [InlineData("month")]
+    [InlineData("year")]
+    public async Task Events_land_in_one_partition_per_period_of_the_types_granularity(string partition)
+    {
+        var schema = Schema(partition);
+        var probe = schema.EventTypes["probe"];
+        var store = await FreshAsync(schema);
+        var p0 = probe.Partition.PeriodStart(Now);
+        var p1 = probe.Partition.NextPeriod(p0);
+        var p2 = probe.Partition.NextPeriod(p1);
+        var p3 = probe.Partition.NextPeriod(p2);
+        DateTime Middle(DateTime start, DateTime end) => start + (end - start) / 2;
+        var times = new Dictionary<string, DateTime>
+        {
+            ["p0-start"] = p0, ["p0-mid"] = Middle(p0, p1), ["p0-last"] = p1.AddMilliseconds(-1),
+            ["p1-start"] = p1, ["p1-mid"] = Middle(p1, p2),
+            ["p2-start"] = p2, ["p2-last"] = p3.AddMilliseconds(-1),
+        };
+        await store.AppendAsync(times.Select(t => Probe(schema, t.Key, t.Value)).ToList(), None);
+
+        // A cutoff inside p1 may drop p0 only: partitions are whole periods, not single events.
+        var first = Assert.Single(await store.DropPartitionsBeforeAsync(probe, Middle(p1, p2), None));
+        Assert.Equal(["p1-mid", "p1-start", "p2-last", "p2-start"], (await store.ScanAllAsync(probe)).Select(e => e.Id).Order());
+
+        var second = Assert.Single(await store.DropPartitionsBeforeAsync(probe, p2, None));
+        Assert.NotEqual(first, second);
+        Assert.Equal(["p2-last", "p2-start"], (await store.ScanAllAsync(probe)).Select(e => e.Id).Order());
+        Assert.Empty(await store.DropPartitionsBeforeAsync(probe, p3.AddMilliseconds(-1), None));
     }
 
     [Theory]
@@ -135,128 +328,367 @@ public abstract class EventStoreContract : IAsyncLifetime
     public async Task Scan_returns_exactly_the_events_in_the_half_open_range(string partition)
     {
         var schema = Schema(partition);
-        var store = await FreshAsync(schema);
-        var times = Enumerable.Range(0, 48).Select(h => Now.Date.AddDays(-1).AddHours(h).AddMinutes(30)).ToList();
-        await store.AppendAsync(times.Select((t, i) => Probe(schema, $"e{i}", t)).ToList(), None);
-
-        var from = Now.Date.AddHours(-3);
-        var to = Now.Date.AddHours(5);
-        var inRange = await ScanAllAsync(store, schema.EventTypes["probe"], from, to);
-        Assert.Equal(times.Where(t => t >= from && t < to).Order(), inRange.Select(e => e.Timestamp).Order());
-    }
-
-    [Fact]
-    public async Task Raw_events_page_in_either_order_with_totals_and_filters()
-    {
-        var schema = Schema();
-        var store = await FreshAsync(schema);
-        var views = schema.EventTypes["record-view"];
         var probe = schema.EventTypes["probe"];
-        await store.AppendAsync(Enumerable.Range(0, 25).Select(i => Probe(schema, $"p{i:D2}", Now.AddMinutes(-i), item: i % 5 == 0 ? "x" : "y")).ToList(), None);
-        await store.AppendAsync(Parse(schema, """{"type":"record-view","id":"v1","item_id":"x","timestamp":"2026-03-15T11:59:30Z"}"""), None);
-
-        var newest = await store.QueryEventsAsync(new RawEventQuery(Now.AddHours(-1), Now.AddSeconds(1), [probe, views], [], 1, 10, true), None);
-        Assert.Equal(26, newest.Total);
-        Assert.Equal(["p00", "v1", "p01"], newest.Events.Take(3).Select(e => e.Id));
-
-        var secondPageOldest = await store.QueryEventsAsync(new RawEventQuery(Now.AddHours(-1), Now.AddSeconds(1), [probe], [], 2, 10, false), None);
-        Assert.Equal(Enumerable.Range(10, 10).Select(i => $"p{24 - i:D2}"), secondPageOldest.Events.Select(e => e.Id));
-
-        var onlyX = await store.QueryEventsAsync(new RawEventQuery(Now.AddHours(-1), Now.AddSeconds(1), [probe, views], [new FieldFilter("item_id", ["x"], false)], 1, 100, true), None);
-        Assert.Equal(6, onlyX.Total);
-        var notX = await store.QueryEventsAsync(new RawEventQuery(Now.AddHours(-1), Now.AddSeconds(1), [probe, views], [new FieldFilter("item_id", ["x"], true)], 1, 100, true), None);
-        Assert.Equal(20, notX.Total);
-    }
-
-    [Fact]
-    public async Task Appends_mark_days_and_a_clear_keeps_days_that_changed_since()
-    {
-        var schema = Schema();
         var store = await FreshAsync(schema);
-        await store.AppendAsync([Probe(schema, "e1", Now), Probe(schema, "e2", Now.AddDays(-3))], None);
-        var dirty = await store.GetDirtyDaysAsync(None);
-        Assert.Equal([DateOnly.FromDateTime(Now.AddDays(-3)), DateOnly.FromDateTime(Now)], dirty.Where(d => d.EventType == "probe").Select(d => d.Day).Order());
+        // Every 30 minutes over 3 days (several partitions for hour and day), plus a year before and after.
+        var times = Enumerable.Range(0, 144).Select(i => Now.Date.AddDays(-1).AddMinutes(30 * i))
+            .Append(Now.AddYears(-1)).Append(Now.AddYears(1)).ToList();
+        await store.AppendAsync(times.Select((t, i) => Probe(schema, $"e{i}", t, n: i)).ToList(), None);
 
-        await store.AppendAsync([Probe(schema, "late", Now.AddDays(-3))], None);
-        await store.ClearDirtyAsync(dirty, None);
-        var left = Assert.Single(await store.GetDirtyDaysAsync(None));
-        Assert.Equal(DateOnly.FromDateTime(Now.AddDays(-3)), left.Day);
-
-        await store.ClearDirtyAsync([left], None);
-        Assert.Empty(await store.GetDirtyDaysAsync(None));
-        await store.MarkDirtyAsync(schema.EventTypes["probe"], DateOnly.FromDateTime(Now).AddDays(-1), DateOnly.FromDateTime(Now), None);
-        Assert.Equal(2, (await store.GetDirtyDaysAsync(None)).Count);
-    }
-
-    [Fact]
-    public async Task Metrics_are_replaced_per_period_and_read_summed_filtered_and_grouped()
-    {
-        var schema = Schema();
-        var store = await FreshAsync(schema);
-        var aggregation = schema.Aggregations["file-download-agg"];
-        var day1 = new DateOnly(2026, 3, 1);
-        MetricRow Row(DateOnly day, string item, long count, double size)
+        foreach (var (from, to) in new[]
         {
-            var row = new MetricRow(day, [item], 1) { Count = count, UniqueVisitors = count - 1, UniqueSessions = count };
-            row.Sums[0] = size;
-            row.SumCounts[0] = count;
-            return row;
+            (Now.Date.AddHours(-3), Now.Date.AddHours(5)),          // across a day boundary, on exact event times
+            (Now.Date.AddHours(1).AddMinutes(10), Now.Date.AddHours(1).AddMinutes(40)),
+            (Now.Date.AddDays(-1), Now.Date.AddDays(2)),            // everything in the three days
+            (Now, Now),                                             // empty
+        })
+        {
+            var scanned = await store.ScanAllAsync(probe, from, to);
+            Assert.Equal(times.Where(t => t >= from && t < to).Order(), scanned.Select(e => e.Timestamp).Order());
+            Assert.All(scanned, e => Assert.Equal((long)times.IndexOf(e.Timestamp), e["n"]));
         }
-        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, day1, [Row(day1, "a", 9, 1), Row(day1, "b", 9, 1)], None);
-        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, day1, [Row(day1, "a", 3, 30), Row(day1, "b", 2, 20)], None);
-        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, day1.AddDays(1), [Row(day1.AddDays(1), "a", 4, 40)], None);
-
-        var byItem = await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Day, day1, day1.AddDays(1), [], false, aggregation.GroupBy), None);
-        var a = byItem.Single(r => r.Keys[0] == "a");
-        Assert.Equal((7L, 5L, 7L, 70.0, 7L), (a.Count, a.UniqueVisitors, a.UniqueSessions, a.Sums[0], a.SumCounts[0]));
-        Assert.Equal(2L, byItem.Single(r => r.Keys[0] == "b").Count);
-
-        var byDay = await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Day, day1, day1.AddDays(1), [new FieldFilter("item_id", ["b"], true)], true, []), None);
-        Assert.Equal([(day1, 3L), (day1.AddDays(1), 4L)], byDay.OrderBy(r => r.Period).Select(r => (r.Period, r.Count)));
-        Assert.Empty(await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Month, day1, day1, [], true, []), None));
     }
 
     [Fact]
-    public async Task Retention_drops_only_whole_partitions_ending_by_the_cutoff()
+    public async Task Scan_fills_only_the_requested_fields_and_the_envelope()
+    {
+        var schema = Schema();
+        var probe = schema.EventTypes["probe"];
+        var store = await FreshAsync(schema);
+        await store.AppendAsync([Probe(schema, "e1", Now, item: "a", n: 1, x: 1.5, flag: true, robot: true, visitor: 11, session: 22)], None);
+
+        var e = Assert.Single(await store.ScanAllAsync(probe, fields: [probe.Field("x")!]));
+        Assert.Equal(("e1", Now, true, 11L, 22L), (e.Id, e.Timestamp, e.IsRobot, e.VisitorId, e.SessionId));
+        Assert.Equal(1.5, e["x"]);
+        Assert.Equal([null, null, null], new[] { e["item_id"], e["n"], e["flag"] });
+    }
+
+    [Fact]
+    public async Task Scan_reads_only_its_own_type()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        await store.AppendAsync([Probe(schema, "p", Now), .. Parse(schema, """{"type":"record-view","id":"v","item_id":"a","timestamp":"2026-03-15T12:00:00Z"}""")], None);
+        Assert.Equal(["p"], (await store.ScanAllAsync(schema.EventTypes["probe"])).Select(e => e.Id));
+        Assert.Equal(["v"], (await store.ScanAllAsync(schema.EventTypes["record-view"])).Select(e => e.Id));
+        Assert.Empty(await store.ScanAllAsync(schema.EventTypes["file-download"]));
+    }
+
+    // ---- raw event queries ---------------------------------------------------------------------
+
+    [Fact]
+    public async Task Raw_events_page_newest_or_oldest_first_with_totals()
+    {
+        var schema = Schema("hour");
+        var store = await FreshAsync(schema);
+        var probe = schema.EventTypes["probe"];
+        var views = schema.EventTypes["record-view"];
+        // One a minute over 25 minutes, across an hour boundary (two partitions of probe), plus a record view.
+        await store.AppendAsync(Enumerable.Range(0, 25).Select(i => Probe(schema, $"p{i:D2}", Now.AddMinutes(-i))).ToList(), None);
+        await store.AppendAsync(Parse(schema, """{"type":"record-view","id":"v1","item_id":"x","timestamp":"2026-03-15T11:59:30Z"}"""), None);
+        RawEventQuery Query(IReadOnlyList<EventType> types, int page, int rows, bool descending) =>
+            new(Now.AddHours(-1), Now.AddSeconds(1), types, [], page, rows, descending);
+
+        var newest = await store.QueryEventsAsync(Query([probe, views], 1, 10, true), None);
+        Assert.Equal(26, newest.Total);
+        Assert.Equal(["p00", "v1", "p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08"], newest.Events.Select(e => e.Id));
+        Assert.Equal("x", newest.Events[1]["item_id"]);
+
+        var all = new List<string>();
+        for (var page = 1; page <= 3; page++)
+        {
+            var oldest = await store.QueryEventsAsync(Query([probe], page, 10, false), None);
+            Assert.Equal(25, oldest.Total);
+            all.AddRange(oldest.Events.Select(e => e.Id));
+        }
+        Assert.Equal(Enumerable.Range(0, 25).Select(i => $"p{24 - i:D2}"), all);
+
+        var beyond = await store.QueryEventsAsync(Query([probe], 4, 10, false), None);
+        Assert.Empty(beyond.Events);
+        Assert.Equal(25, beyond.Total);
+    }
+
+    [Fact]
+    public async Task Raw_events_are_those_in_start_inclusive_end_exclusive()
     {
         var schema = Schema("day");
         var store = await FreshAsync(schema);
         var probe = schema.EventTypes["probe"];
-        await store.AppendAsync([Probe(schema, "old", Now.AddDays(-3)), Probe(schema, "edge", Now.Date.AddDays(-1).AddHours(23)), Probe(schema, "new", Now)], None);
-
-        var dropped = await store.DropPartitionsBeforeAsync(probe, Now.Date, None);
-        Assert.Equal(2, dropped.Count);
-        Assert.Equal(["new"], (await ScanAllAsync(store, probe)).Select(e => e.Id));
-        Assert.Empty(await store.DropPartitionsBeforeAsync(probe, Now.Date, None));
-        Assert.Equal(new[] { true }, await store.AppendAsync([Probe(schema, "old", Now.AddDays(-3))], None));
+        await store.AppendAsync([Probe(schema, "before", Now.AddMilliseconds(-1)), Probe(schema, "start", Now), Probe(schema, "end", Now.AddDays(1))], None);
+        var page = await store.QueryEventsAsync(new RawEventQuery(Now, Now.AddDays(1), [probe], [], 1, 10, false), None);
+        Assert.Equal(1, page.Total);
+        Assert.Equal(["start"], page.Events.Select(e => e.Id));
     }
 
     [Fact]
-    public async Task A_days_salt_is_stable_across_restarts_and_purged_when_old()
+    public async Task Raw_event_filters_match_values_negate_and_apply_across_types()
     {
-        var store = await FreshAsync(Schema());
-        var day = DateOnly.FromDateTime(Now);
-        var salt = await store.GetSaltAsync(day, None);
-        Assert.Equal(32, salt.Length);
-        Assert.Equal(salt, await store.GetSaltAsync(day, None));
-        Assert.NotEqual(salt, await store.GetSaltAsync(day.AddDays(-1), None));
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        var probe = schema.EventTypes["probe"];
+        var views = schema.EventTypes["record-view"];
+        // 20 probes: item x for i % 5 == 0, y for i % 5 == 1, none for i % 5 == 2, z otherwise.
+        await store.AppendAsync(Enumerable.Range(0, 20).Select(i => Probe(schema, $"p{i:D2}", Now.AddMinutes(-i),
+            item: (i % 5) switch { 0 => "x", 1 => "y", 2 => null, _ => "z" }, n: i, flag: i % 2 == 0)).ToList(), None);
+        await store.AppendAsync(Parse(schema, """
+            {"type":"record-view","id":"v1","item_id":"x","timestamp":"2026-03-15T11:30:00Z"}
+            {"type":"record-view","id":"v2","item_id":"q","timestamp":"2026-03-15T11:31:00Z"}
+            """), None);
+        async Task<List<string>> IdsAsync(IReadOnlyList<EventType> types, params FieldFilter[] filters)
+        {
+            var page = await store.QueryEventsAsync(new RawEventQuery(Now.AddHours(-1), Now.AddSeconds(1), types, filters, 1, 100, true), None);
+            Assert.Equal(page.Events.Count, page.Total);
+            return page.Events.Select(e => e.Id).Order().ToList();
+        }
+        List<string> Probes(Func<int, bool> which) => Enumerable.Range(0, 20).Where(which).Select(i => $"p{i:D2}").ToList();
+
+        Assert.Equal([.. Probes(i => i % 5 == 0), "v1"], await IdsAsync([probe, views], new FieldFilter("item_id", ["x"], false)));
+        Assert.Equal([.. Probes(i => i % 5 is 0 or 1), "v1"], await IdsAsync([probe, views], new FieldFilter("item_id", ["x", "y"], false)));
+        // Negation: none of the values, so events without the field's value are included.
+        Assert.Equal([.. Probes(i => i % 5 != 0), "v2"], await IdsAsync([probe, views], new FieldFilter("item_id", ["x"], true)));
+        Assert.Equal(Probes(i => i % 5 is 2 or 3 or 4), await IdsAsync([probe], new FieldFilter("item_id", ["x", "y"], true)));
+        // Filters combine with AND.
+        Assert.Equal(Probes(i => i % 5 == 0 && i >= 10), await IdsAsync([probe], new FieldFilter("item_id", ["x"], false), new FieldFilter("n", ["0", "5"], true)));
+        // Only one type has the field: a match excludes the other type, a negation keeps it.
+        Assert.Equal(Probes(i => i % 2 == 0), await IdsAsync([probe, views], new FieldFilter("flag", ["true"], false)));
+        Assert.Equal([.. Probes(i => i % 2 == 1), "v1", "v2"], await IdsAsync([probe, views], new FieldFilter("flag", ["true"], true)));
+        Assert.Equal(["p07", "p13"], await IdsAsync([probe], new FieldFilter("n", ["7", "13"], false)));
+        Assert.Equal(["v1", "v2"], await IdsAsync([views]));
+    }
+
+    // ---- dirty days ----------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Appends_mark_each_type_and_day_and_the_marks_survive_a_restart()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        await store.AppendAsync([Probe(schema, "e1", Now), Probe(schema, "e2", Now.AddDays(-3)), Probe(schema, "e3", Now.Date.AddTicks(-1))], None);
+        await store.AppendAsync(Parse(schema, """{"type":"record-view","id":"v1","item_id":"x","timestamp":"2026-03-15T00:00:00Z"}"""), None);
+
+        string[] expected = [$"probe {Today.AddDays(-3)}", $"probe {Today.AddDays(-1)}", $"probe {Today}", $"record-view {Today}"];
+        Assert.Equal(expected, (await store.GetDirtyDaysAsync(None)).Select(d => $"{d.EventType} {d.Day}").Order());
+        store = await RestartAsync(store);
+        Assert.Equal(expected, (await store.GetDirtyDaysAsync(None)).Select(d => $"{d.EventType} {d.Day}").Order());
+    }
+
+    [Fact]
+    public async Task Clearing_keeps_a_day_that_received_events_after_its_mark_was_read()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        await store.AppendAsync([Probe(schema, "e1", Now), Probe(schema, "e2", Now.AddDays(-3))], None);
+        var read = await store.GetDirtyDaysAsync(None);
+        Assert.Equal(2, read.Count);
+
+        await store.AppendAsync([Probe(schema, "late", Now.AddDays(-3))], None);
+        await store.ClearDirtyAsync(read, None);
+        var left = Assert.Single(await store.GetDirtyDaysAsync(None));
+        Assert.Equal(("probe", Today.AddDays(-3)), (left.EventType, left.Day));
+        Assert.True(left.Version > read.Single(d => d.Day == left.Day).Version);
+
+        await store.ClearDirtyAsync(read, None); // stale marks again: still kept
+        Assert.Single(await store.GetDirtyDaysAsync(None));
+        await store.ClearDirtyAsync([left], None);
+        Assert.Empty(await store.GetDirtyDaysAsync(None));
+    }
+
+    [Fact]
+    public async Task Marking_a_range_marks_its_days_with_data_only_for_that_type_and_bumps_existing_marks()
+    {
+        var schema = Schema("day");
+        var store = await FreshAsync(schema);
+        var probe = schema.EventTypes["probe"];
+        await store.AppendAsync([.. Enumerable.Range(0, 6).Select(d => Probe(schema, $"e{d}", Now.AddDays(-d)))], None);
+        await store.AppendAsync(Parse(schema, """{"type":"record-view","id":"v1","item_id":"x","timestamp":"2026-03-14T10:00:00Z"}"""), None);
+        var appended = await store.GetDirtyDaysAsync(None);
+        await store.ClearDirtyAsync(appended, None);
+        Assert.Empty(await store.GetDirtyDaysAsync(None));
+
+        await store.MarkDirtyAsync(probe, Today.AddDays(-4), Today.AddDays(-2), None);
+        var marked = await store.GetDirtyDaysAsync(None);
+        Assert.Equal([Today.AddDays(-4), Today.AddDays(-3), Today.AddDays(-2)], marked.Select(d => d.Day).Order());
+        Assert.All(marked, d => Assert.Equal("probe", d.EventType));
+
+        // A run that read the marks, then a restatement marks the same day again: the run must not clear it.
+        await store.MarkDirtyAsync(probe, Today.AddDays(-3), Today.AddDays(-3), None);
+        await store.ClearDirtyAsync(marked, None);
+        Assert.Equal([Today.AddDays(-3)], (await store.GetDirtyDaysAsync(None)).Select(d => d.Day));
+    }
+
+    // ---- metrics -------------------------------------------------------------------------------
+
+    private static MetricRow Row(DateOnly period, string? item, long count, double size, long? sized = null)
+    {
+        var row = new MetricRow(period, [item], 1) { Count = count, UniqueVisitors = count - 1, UniqueSessions = count + 1 };
+        row.Sums[0] = size;
+        row.SumCounts[0] = sized ?? count;
+        return row;
+    }
+
+    [Fact]
+    public async Task Replacing_a_periods_metrics_replaces_only_that_period()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        var aggregation = schema.Aggregations["file-download-agg"];
+        var day = new DateOnly(2026, 3, 1);
+        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, day, [Row(day, "a", 9, 1), Row(day, "b", 9, 1), Row(day, "gone", 1, 1)], None);
+        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, day.AddDays(1), [Row(day.AddDays(1), "a", 4, 40)], None);
+        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Month, day, [Row(day, "a", 100, 1000)], None);
+        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, day, [Row(day, "a", 3, 30), Row(day, "b", 2, 20)], None);
+
+        var daily = await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Day, day, day.AddDays(1), [], true, aggregation.GroupBy), None);
+        Assert.Equal([$"{day} a 3", $"{day} b 2", $"{day.AddDays(1)} a 4"],
+            daily.Select(r => $"{r.Period} {r.Keys[0]} {r.Count}").Order(StringComparer.Ordinal));
+        var month = Assert.Single(await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Month, day, day, [], true, aggregation.GroupBy), None));
+        Assert.Equal((day, "a", 100L, 1000.0), (month.Period, month.Keys[0], month.Count, month.Sums[0]));
+
+        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, day, [], None);
+        Assert.Equal([day.AddDays(1)],
+            (await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Day, day, day.AddDays(1), [], true, aggregation.GroupBy), None)).Select(r => r.Period));
+        store = await RestartAsync(store);
+        Assert.Single(await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Month, day, day, [], true, aggregation.GroupBy), None));
+    }
+
+    [Fact]
+    public async Task Reading_metrics_sums_filters_and_groups_by_period_and_fields()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        var aggregation = schema.Aggregations["file-download-agg"];
+        var d1 = new DateOnly(2026, 3, 1);
+        var d2 = d1.AddDays(1);
+        var d3 = d1.AddDays(2);
+        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, d1, [Row(d1, "a", 3, 30), Row(d1, "b", 2, 20), Row(d1, null, 5, 0, 0)], None);
+        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, d2, [Row(d2, "a", 4, 40, 2)], None);
+        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, d3, [Row(d3, "a", 1000, 1)], None);
+        Task<IReadOnlyList<MetricRow>> ReadAsync(DateOnly from, DateOnly to, bool byPeriod, IReadOnlyList<FieldDefinition> groupBy, params FieldFilter[] filters) =>
+            store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Day, from, to, filters, byPeriod, groupBy), None);
+
+        // By item over d1..d2 (inclusive; d3 left out): every metric summed.
+        var byItem = await ReadAsync(d1, d2, false, aggregation.GroupBy);
+        Assert.Equal(3, byItem.Count);
+        var a = byItem.Single(r => r.Keys[0] == "a");
+        Assert.Equal((7L, 5L, 9L, 70.0, 5L), (a.Count, a.UniqueVisitors, a.UniqueSessions, a.Sums[0], a.SumCounts[0]));
+        Assert.Equal(70.0 / 5, a.Value(new MetricSelector(MetricKind.Avg, 0)));
+        Assert.Equal(2L, byItem.Single(r => r.Keys[0] == "b").Count);
+        Assert.Equal(5L, byItem.Single(r => r.Keys[0] is null).Count);
+
+        // One total row, no keys.
+        var total = Assert.Single(await ReadAsync(d1, d2, false, []));
+        Assert.Empty(total.Keys);
+        Assert.Equal((14L, 90.0), (total.Count, total.Sums[0]));
+
+        // By period, filtered and negated (a row without the value is "none of them").
+        var byDay = await ReadAsync(d1, d3, true, [], new FieldFilter("item_id", ["a"], true));
+        Assert.Equal([(d1, 7L)], byDay.Select(r => (r.Period, r.Count)));
+        var onlyAB = await ReadAsync(d1, d3, true, aggregation.GroupBy, new FieldFilter("item_id", ["a", "b"], false));
+        Assert.Equal([$"{d1} a 3", $"{d1} b 2", $"{d2} a 4", $"{d3} a 1000"], onlyAB.Select(r => $"{r.Period} {r.Keys[0]} {r.Count}").Order(StringComparer.Ordinal));
+
+        Assert.Empty(await ReadAsync(d1.AddDays(-10), d1.AddDays(-1), true, []));
+        Assert.Empty(await ReadAsync(d1, d3, false, [], new FieldFilter("item_id", ["nothing"], false)));
+        Assert.Empty(await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Month, d1, d3, [], true, []), None));
+    }
+
+    // ---- retention -----------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Dropping_takes_only_whole_partitions_that_end_by_the_cutoff_of_that_type()
+    {
+        var schema = Schema("day");
+        var store = await FreshAsync(schema);
+        var probe = schema.EventTypes["probe"];
+        var views = schema.EventTypes["record-view"]; // monthly partitions
+        await store.AppendAsync([
+            Probe(schema, "old", Now.AddDays(-3)),
+            Probe(schema, "edge", Now.Date.AddMilliseconds(-1)),
+            Probe(schema, "cut-day", Now.Date),
+            Probe(schema, "new", Now)], None);
+        await store.AppendAsync(Parse(schema, """{"type":"record-view","id":"v-old","item_id":"x","timestamp":"2026-02-01T00:00:00Z"}"""), None);
+
+        // The cutoff lies inside today's partition: yesterday's ends on it, today's does not.
+        var dropped = await store.DropPartitionsBeforeAsync(probe, Now.Date.AddHours(6), None);
+        Assert.Equal(2, dropped.Count);
+        Assert.Equal(2, dropped.Distinct().Count());
+        Assert.Equal(["cut-day", "new"], (await store.ScanAllAsync(probe)).Select(e => e.Id).Order());
+        Assert.Equal(["v-old"], (await store.ScanAllAsync(views)).Select(e => e.Id));
+        Assert.Empty(await store.DropPartitionsBeforeAsync(probe, Now.Date.AddHours(6), None));
 
         store = await RestartAsync(store);
-        Assert.Equal(salt, await store.GetSaltAsync(day, None));
-        var yesterday = await store.GetSaltAsync(day.AddDays(-1), None);
-        await store.PurgeSaltsBeforeAsync(day, None);
-        Assert.Equal(salt, await store.GetSaltAsync(day, None));
-        Assert.NotEqual(yesterday, await store.GetSaltAsync(day.AddDays(-1), None));
+        Assert.Empty(await store.DropPartitionsBeforeAsync(probe, Now.Date.AddHours(6), None));
+        Assert.Equal(["cut-day", "new"], (await store.ScanAllAsync(probe)).Select(e => e.Id).Order());
+        // The monthly view partition of February ends on March 1st.
+        Assert.Single(await store.DropPartitionsBeforeAsync(views, new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc), None));
+        Assert.Empty(await store.ScanAllAsync(views));
     }
 
     [Fact]
-    public async Task Settings_round_trip_and_survive_a_restart()
+    public async Task An_id_from_a_dropped_partition_can_be_stored_again()
+    {
+        var schema = Schema("day");
+        var store = await FreshAsync(schema);
+        var probe = schema.EventTypes["probe"];
+        await store.AppendAsync([Probe(schema, "old", Now.AddDays(-3), n: 1), Probe(schema, "kept", Now)], None);
+        await store.DropPartitionsBeforeAsync(probe, Now.Date, None);
+
+        Assert.Equal(new[] { true, false }, await store.AppendAsync([Probe(schema, "old", Now.AddDays(-3), n: 2), Probe(schema, "kept", Now)], None));
+        store = await RestartAsync(store);
+        Assert.Equal(new[] { false }, await store.AppendAsync([Probe(schema, "old", Now.AddDays(-3))], None));
+        var again = (await store.ScanAllAsync(probe)).Single(e => e.Id == "old");
+        Assert.Equal(2L, again["n"]);
+    }
+
+    // ---- salts and settings ----------------------------------------------------------------------
+
+    [Fact]
+    public async Task A_days_salt_is_stable_across_calls_and_restarts_and_days_differ()
+    {
+        var store = await FreshAsync(Schema());
+        var salts = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => store.GetSaltAsync(Today, None).AsTask()));
+        var salt = salts[0];
+        Assert.True(salt.Length >= 16);
+        Assert.All(salts, s => Assert.Equal(salt, s));
+        var yesterday = await store.GetSaltAsync(Today.AddDays(-1), None);
+        Assert.NotEqual(salt, yesterday);
+
+        store = await RestartAsync(store);
+        Assert.Equal(salt, await store.GetSaltAsync(Today, None));
+        Assert.Equal(yesterday, await store.GetSaltAsync(Today.AddDays(-1), None));
+    }
+
+    [Fact]
+    public async Task Purging_salts_forgets_old_days_for_good_and_keeps_the_rest()
+    {
+        var store = await FreshAsync(Schema());
+        var old = await store.GetSaltAsync(Today.AddDays(-8), None);
+        var edge = await store.GetSaltAsync(Today.AddDays(-7), None);
+        var today = await store.GetSaltAsync(Today, None);
+
+        await store.PurgeSaltsBeforeAsync(Today.AddDays(-7), None);
+        Assert.Equal(edge, await store.GetSaltAsync(Today.AddDays(-7), None));
+        Assert.Equal(today, await store.GetSaltAsync(Today, None));
+        var remade = await store.GetSaltAsync(Today.AddDays(-8), None);
+        Assert.NotEqual(old, remade);
+
+        store = await RestartAsync(store);
+        Assert.Equal(remade, await store.GetSaltAsync(Today.AddDays(-8), None));
+        Assert.Equal(edge, await store.GetSaltAsync(Today.AddDays(-7), None));
+    }
+
+    [Fact]
+    public async Task Settings_round_trip_overwrite_and_survive_a_restart()
     {
         var store = await FreshAsync(Schema());
         Assert.Null(await store.GetSettingAsync("k", None));
         await store.SetSettingAsync("k", "one", None);
+        await store.SetSettingAsync("other", "ünï 'quoted'", None);
+        Assert.Equal("one", await store.GetSettingAsync("k", None));
         await store.SetSettingAsync("k", "two", None);
+
         store = await RestartAsync(store);
         Assert.Equal("two", await store.GetSettingAsync("k", None));
+        Assert.Equal("ünï 'quoted'", await store.GetSettingAsync("other", None));
+        Assert.Null(await store.GetSettingAsync("K", None));
     }
 }

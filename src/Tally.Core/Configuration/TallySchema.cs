@@ -98,6 +98,7 @@ public sealed class TallySchema
             Require(t is not null, at, NotNull);
             Require(TypeName.IsMatch(t.Name), $"{at}.name", $"'{t.Name}' must be lower-case letters, digits, '-' or '_', starting with a letter");
             Require(!result.ContainsKey(t.Name), $"{at}.name", $"'{t.Name}' is declared twice");
+            RequireDistinctStorageName(t.Name, result.Keys, $"{at}.name");
             Granularity partition;
             try { partition = GranularityExtensions.Parse(t.Partition); }
             catch (FormatException e) { throw new ConfigurationException($"{at}.partition", e.Message); }
@@ -147,6 +148,7 @@ public sealed class TallySchema
             Require(a is not null, at, NotNull);
             Require(FieldName.IsMatch(a.Name.Replace('-', '_')), $"{at}.name", $"'{a.Name}' must be lower-case letters, digits, '-' or '_'");
             Require(!result.ContainsKey(a.Name), $"{at}.name", $"'{a.Name}' is declared twice");
+            RequireDistinctStorageName(a.Name, result.Keys, $"{at}.name");
             Require(types.TryGetValue(a.EventType, out var type), $"{at}.eventType", $"'{a.EventType}' is not a declared event type");
             var groupBy = a.GroupBy.Select((f, g) =>
                 type!.Field(f ?? "") ?? throw new ConfigurationException($"{at}.groupBy[{g}]", $"'{f}' is not a field of '{type.Name}'")).ToList();
@@ -219,6 +221,13 @@ public sealed class TallySchema
             try { _ = new Regex(patterns[i]); }
             catch (ArgumentException e) { throw new ConfigurationException($"{at}[{i}]", e.Message); }
         }
+    }
+
+    /// <summary>Stores turn '-' into '_' in table names, so "a-b" and "a_b" would share storage.</summary>
+    private static void RequireDistinctStorageName(string name, IEnumerable<string> declared, string setting)
+    {
+        var alike = declared.FirstOrDefault(d => d.Replace('-', '_') == name.Replace('-', '_'));
+        Require(alike is null, setting, $"'{name}' and '{alike}' differ only in '-' and '_', which storage names cannot tell apart");
     }
 
     private const string NotNull = "must not be null";
