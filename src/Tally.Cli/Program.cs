@@ -13,6 +13,7 @@ var root = new RootCommand("Tally: usage statistics you can trust. Events in ove
     StorageCommands.Retention(),
     AggregateCommand.Create(),
     QueryCommand.Create(),
+    ReportCommand.Create(),
     DemoCommand.Create(),
     BenchCommand.Create(),
 };

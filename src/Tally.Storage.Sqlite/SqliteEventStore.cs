@@ -45,7 +45,16 @@ public sealed class SqliteEventStore : IEventStore
             CREATE TABLE IF NOT EXISTS tally_dirty (type TEXT NOT NULL, day INTEGER NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (type, day)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS tally_salts (day INTEGER PRIMARY KEY, salt BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_aggregations (name TEXT PRIMARY KEY, definition TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_items (id TEXT PRIMARY KEY, updated_ms INTEGER NOT NULL, metadata TEXT NOT NULL);
             """);
+        foreach (var period in (MetricPeriod[])[MetricPeriod.Day, MetricPeriod.Month])
+        {
+            var table = CounterTable(period);
+            var dimensions = string.Concat(CounterNames.Dimensions.Select(d => $", {CounterNames.Column(d)} TEXT"));
+            var metrics = string.Concat(CounterNames.Metrics.Select(m => $", {CounterNames.Column(m)} INTEGER NOT NULL"));
+            Execute(_writer, $"CREATE TABLE IF NOT EXISTS {table} (period INTEGER NOT NULL, month INTEGER NOT NULL{dimensions}{metrics}); " +
+                $"CREATE INDEX IF NOT EXISTS ix_{table}_period ON {table} (period);");
+        }
         using var command = Command(_writer, "SELECT name, type, start_ms FROM tally_partitions");
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -516,6 +525,120 @@ public sealed class SqliteEventStore : IEventStore
         }
         return rows;
     }
+
+    // ---- COUNTER metrics and item metadata ---------------------------------------------------
+
+    private static string CounterTable(MetricPeriod period) => period == MetricPeriod.Day ? "counter_day" : "counter_month";
+
+    public Task ReplaceCounterMetricsAsync(MetricPeriod period, DateOnly start, IReadOnlyList<CounterRow> rows, CancellationToken cancellationToken) =>
+        WriteAsync(transaction =>
+        {
+            var table = CounterTable(period);
+            using (var delete = Command(_writer, $"DELETE FROM {table} WHERE period = $p", transaction))
+            {
+                delete.Parameters.AddWithValue("$p", start.DayNumber);
+                delete.ExecuteNonQuery();
+            }
+            var columns = CounterNames.Dimensions.Select(CounterNames.Column).Concat(CounterNames.Metrics.Select(CounterNames.Column)).ToList();
+            using var insert = Command(_writer,
+                $"INSERT INTO {table} (period, month, {string.Join(", ", columns)}) VALUES ($p, $m{string.Concat(columns.Select((_, i) => $", $c{i}"))})", transaction);
+            insert.Parameters.AddWithValue("$p", start.DayNumber);
+            insert.Parameters.AddWithValue("$m", new DateOnly(start.Year, start.Month, 1).DayNumber);
+            for (var i = 0; i < columns.Count; i++) insert.Parameters.Add(new SqliteParameter { ParameterName = $"$c{i}" });
+            foreach (var row in rows)
+            {
+                var c = 2;
+                foreach (var key in row.Keys) insert.Parameters[c++].Value = (object?)key ?? DBNull.Value;
+                foreach (var value in row.Values) insert.Parameters[c++].Value = value;
+                insert.ExecuteNonQuery();
+            }
+        }, cancellationToken);
+
+    public async Task<IReadOnlyList<CounterRow>> ReadCounterMetricsAsync(CounterQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        await using var command = Command(connection, "");
+        var where = new StringBuilder("period BETWEEN $from AND $to");
+        command.Parameters.AddWithValue("$from", query.From.DayNumber);
+        command.Parameters.AddWithValue("$to", query.To.DayNumber);
+        foreach (var (dimension, values) in query.Filters)
+        {
+            var column = CounterNames.Column(dimension);
+            var tests = values.Select(value =>
+            {
+                if (value is null) return $"{column} IS NULL";
+                var name = $"$v{command.Parameters.Count}";
+                command.Parameters.AddWithValue(name, value);
+                return $"{column} = {name}";
+            }).DefaultIfEmpty("0");
+            where.Append($" AND ({string.Join(" OR ", tests)})");
+        }
+        var groups = (query.ByMonth ? ["month"] : Array.Empty<string>()).Concat(query.GroupBy.Select(CounterNames.Column)).ToList();
+        var select = string.Join(", ", (query.ByMonth ? new[] { "month" } : ["0"])
+            .Concat(query.GroupBy.Select(CounterNames.Column))
+            .Concat(CounterNames.Metrics.Select(m => $"sum({CounterNames.Column(m)})")));
+        command.CommandText = $"SELECT {select} FROM {CounterTable(query.Source)} WHERE {where}" +
+            (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count(*) > 0";
+        var rows = new List<CounterRow>();
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var keys = new string?[query.GroupBy.Count];
+            for (var k = 0; k < keys.Length; k++) keys[k] = reader.IsDBNull(1 + k) ? null : reader.GetString(1 + k);
+            var row = new CounterRow(query.ByMonth ? DateOnly.FromDayNumber(reader.GetInt32(0)) : default, keys);
+            for (var m = 0; m < row.Values.Length; m++) row.Values[m] = reader.GetInt64(1 + keys.Length + m);
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    public async Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        using var command = Command(connection, "SELECT min(month), max(month) FROM counter_month");
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0)
+            ? (DateOnly.FromDayNumber(reader.GetInt32(0)), DateOnly.FromDayNumber(reader.GetInt32(1)))
+            : null;
+    }
+
+    public async Task<IReadOnlyDictionary<string, ItemMetadata>> GetItemsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, ItemMetadata>(StringComparer.Ordinal);
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        // In chunks, to stay under SQLite's limit on bound parameters.
+        foreach (var chunk in ids.Distinct().Chunk(500))
+        {
+            await using var command = Command(connection, "");
+            command.CommandText = $"SELECT id, updated_ms, metadata FROM tally_items WHERE id IN ({string.Join(", ", chunk.Select((id, i) =>
+            {
+                command.Parameters.AddWithValue($"$i{i}", id);
+                return $"$i{i}";
+            }))})";
+            using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var item = JsonSerializer.Deserialize(reader.GetString(2), ItemMetadataJson.Default.ItemMetadata)!;
+                result[reader.GetString(0)] = item with { Id = reader.GetString(0), UpdatedAt = FromMs(reader.GetInt64(1)) };
+            }
+        }
+        return result;
+    }
+
+    public Task PutItemsAsync(IReadOnlyList<ItemMetadata> items, CancellationToken cancellationToken) =>
+        WriteAsync(transaction =>
+        {
+            using var upsert = Command(_writer,
+                "INSERT INTO tally_items (id, updated_ms, metadata) VALUES ($id, $u, $m) ON CONFLICT (id) DO UPDATE SET updated_ms = $u, metadata = $m", transaction);
+            var (id, updated, metadata) = (upsert.Parameters.Add("$id", SqliteType.Text), upsert.Parameters.Add("$u", SqliteType.Integer), upsert.Parameters.Add("$m", SqliteType.Text));
+            foreach (var item in items)
+            {
+                id.Value = item.Id;
+                updated.Value = ToMs(item.UpdatedAt);
+                metadata.Value = JsonSerializer.Serialize(item, ItemMetadataJson.Default.ItemMetadata);
+                upsert.ExecuteNonQuery();
+            }
+        }, cancellationToken);
 
     // ---- retention, salts, settings ----------------------------------------------------------
 

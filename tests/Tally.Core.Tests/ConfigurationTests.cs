@@ -5,16 +5,25 @@ namespace Tally.Core.Tests;
 
 public sealed class ConfigurationTests
 {
-    private static readonly string[] OptionalUsageFields = ["title_id", "url", "ip", "user_agent", "user_id", "session_id", "referrer", "size"];
+    private static readonly string[] OptionalUsageFields =
+    [
+        "title_id", "database_id", "url", "format", "ip", "user_agent", "user_id", "session_id", "referrer", "size", "access_type", "access_method",
+        "item_name", "title_name", "doi", "isbn", "print_issn", "online_issn", "uri", "publisher", "yop", "authors", "publication_date", "article_version",
+        "data_type", "parent_data_type", "institution", "country", "region", "city",
+    ];
 
     private static TallySchema Read(string json) => TallySchema.Compile(ConfigurationReader.Parse(json));
 
     [Theory]
-    [InlineData("record-view")]
-    [InlineData("file-download")]
-    public void The_default_declares_the_usage_types_with_item_id_required_and_the_rest_optional(string name)
+    [InlineData("record-view", CounterRole.Investigation)]
+    [InlineData("file-download", CounterRole.Request)]
+    [InlineData("no-license", CounterRole.NoLicense)]
+    [InlineData("limit-exceeded", CounterRole.LimitExceeded)]
+    public void The_default_declares_the_usage_types_with_item_id_required_and_the_rest_optional(string name, CounterRole role)
     {
         var type = TallySchema.Compile(DefaultConfiguration.Create()).EventTypes[name];
+        Assert.Equal(role, type.Counter);
+        Assert.Equal(["Controlled", "Free_To_Read", "Open"], type.Field("access_type")!.AllowedValues!.Order());
 
         Assert.True(type.Enabled);
         Assert.Equal(Granularity.Month, type.Partition);
@@ -32,9 +41,10 @@ public sealed class ConfigurationTests
         foreach (var type in schema.EventTypes.Values)
         {
             var pipeline = schema.PipelineOf(type);
-            Assert.Equal(["robot-flag", "anonymize"], pipeline.Select(s => s.Step));
-            Assert.False(pipeline[1].KeepIp);
-            Assert.False(pipeline[1].KeepUserAgent);
+            // Institution and geo need the ip, so they run before anonymize drops it.
+            Assert.Equal(["robot-flag", "institution", "geo", "anonymize"], pipeline.Select(s => s.Step));
+            Assert.False(pipeline[3].KeepIp);
+            Assert.False(pipeline[3].KeepUserAgent);
         }
     }
 
@@ -42,7 +52,8 @@ public sealed class ConfigurationTests
     public void The_default_registers_histogram_and_top_queries_over_its_aggregations()
     {
         var schema = TallySchema.Compile(DefaultConfiguration.Create());
-        Assert.Equal(["file-download-agg", "record-view-agg"], schema.Aggregations.Keys.Order());
+        Assert.Equal(["file-download-agg", "file-download-geo", "record-view-agg", "record-view-geo"], schema.Aggregations.Keys.Order());
+        Assert.Equal("country", schema.Queries["record-view-countries"].Field!.Name);
         Assert.Equal(QueryKind.Terms, schema.Queries["record-view-top"].Kind);
         Assert.Equal("item_id", schema.Queries["record-view-top"].Field!.Name);
         Assert.Equal(MetricKind.Sum, schema.Queries["file-download-volume"].Metric.Kind);
@@ -52,9 +63,9 @@ public sealed class ConfigurationTests
     public void A_file_that_only_sets_keys_keeps_the_built_in_types_aggregations_and_queries()
     {
         var schema = Read("""{"apiKeys":[{"name":"a","key":"0123456789abcdef0123"}]}""");
-        Assert.Equal(["file-download", "record-view"], schema.EventTypes.Keys.Order());
-        Assert.Equal(2, schema.Aggregations.Count);
-        Assert.Equal(5, schema.Queries.Count);
+        Assert.Equal(["file-download", "limit-exceeded", "no-license", "record-view", "search"], schema.EventTypes.Keys.Order());
+        Assert.Equal(4, schema.Aggregations.Count);
+        Assert.Equal(7, schema.Queries.Count);
         Assert.Equal(ApiRole.Write, schema.ApiKeys["0123456789abcdef0123"]);
     }
 

@@ -77,3 +77,15 @@ public static class CoreTestKit
     public static string View(string more = "") =>
         $$"""{"type":"record-view","item_id":"x"{{(more.Length > 0 ? "," + more : "")}}}""";
 }
+
+/// <summary>A geo database of a few fixed networks, for pipeline tests that are not about geo (the real .mmdb is tested in Tally.Geo.Tests).</summary>
+public sealed class TableGeo : Tally.Core.Process.IGeoLookup
+{
+    public Dictionary<string, Tally.Core.Process.GeoLocation> ByAddress { get; } = new()
+    {
+        ["192.0.2.1"] = new("DE", "Germany", "DE-BY", "Bavaria", "Munich"),
+        ["2001:db8::1"] = new("FR", "France", null, null, null),
+    };
+
+    public Tally.Core.Process.GeoLocation? Lookup(System.Net.IPAddress address) => ByAddress.GetValueOrDefault(address.ToString());
+}

@@ -68,7 +68,7 @@ public static class ParserArbitraries
         from timestamp in Gen.OneOf(Timestamps.Select(t => (DateTimeOffset?)t), Gen.Constant<DateTimeOffset?>(null))
         from referrer in Gen.OneOf(Text(0).Select(t => (string?)t), Gen.Constant<string?>(null))
         from extra in Gen.OneOf(
-            Gen.Elements("country", "x_y", "é", "deep").Zip(Gen.Choose(-5, 5)).Select(p => ((string, int)?)(p.Item1, p.Item2)),
+            Gen.Elements("colour", "x_y", "é", "deep").Zip(Gen.Choose(-5, 5)).Select(p => ((string, int)?)(p.Item1, p.Item2)),
             Gen.Constant<(string, int)?>(null))
         select new SentEvent(type, id, item, size, timestamp, referrer, extra);
 

@@ -16,7 +16,7 @@ public abstract class PipelineTestBase
         var schema = DefaultSchema(change);
         var batch = Parse(ndjson, schema);
         Assert.Empty(batch.Rejections);
-        var kept = await EventPipeline.FromSchema(schema, new RobotList(["bot"]), salts ?? new DailySalts()).ProcessAsync(batch.Events, CancellationToken.None);
+        var kept = await EventPipeline.FromSchema(schema, new RobotList(["bot"]), salts ?? new DailySalts(), new TableGeo()).ProcessAsync(batch.Events, CancellationToken.None);
         return kept.Select(i => batch.Events[i]).ToList();
     }
 
@@ -124,7 +124,7 @@ public sealed class AnonymizeTests : PipelineTestBase
     }
 
     [Fact]
-    public async Task Sessions_from_ip_and_user_agent_or_user_id_split_at_each_hour()
+    public async Task Sessions_from_ip_and_user_agent_split_at_each_hour_and_a_session_cookie_holds_for_the_day()
     {
         var events = await RunAsync(Lines(
             Hit("2026-06-10T08:00:00Z", "1.1.1.1", Firefox),
@@ -136,8 +136,9 @@ public sealed class AnonymizeTests : PipelineTestBase
         var s = events.Select(e => e.SessionId).ToArray();
         Assert.Equal(s[0], s[1]);
         Assert.NotEqual(s[1], s[2]);
-        Assert.Equal(s[3], s[4]);
-        Assert.NotEqual(s[4], s[5]);
+        // COUNTER prefers the session cookie for sessions, even when a user id is known.
+        Assert.NotEqual(s[3], s[4]);
+        Assert.Equal(s[3], s[5]);
         Assert.Equal(events[3].VisitorId, events[5].VisitorId);
     }
 
@@ -197,7 +198,11 @@ public sealed class AnonymizeTests : PipelineTestBase
     [Fact]
     public async Task Without_an_anonymize_step_nothing_is_hashed_or_removed()
     {
-        var e = (await RunAsync(Hit(ip: "1.1.1.1", ua: Firefox), o => o.EventTypes[0].Pipeline.Clear())).Single();
+        var e = (await RunAsync(Hit(ip: "1.1.1.1", ua: Firefox), o =>
+        {
+            o.EventTypes[0].Pipeline.Clear();
+            o.EventTypes[0].Counter = "none";
+        })).Single();
         Assert.Equal(("1.1.1.1", Firefox, 0L), (e["ip"], e["user_agent"], e.VisitorId));
     }
 }

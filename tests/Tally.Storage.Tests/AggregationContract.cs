@@ -65,9 +65,9 @@ public abstract class AggregationContract : IAsyncLifetime
         _aggregator?.Dispose();
         _schema = schema;
         await _store.SetupAsync(schema, None);
-        _aggregator = new Aggregator(schema, _store, _clock);
+        _aggregator = new Aggregator(schema, _store, new ItemCatalog(_store), _clock);
         _parser = new EventParser(schema, _clock);
-        _pipeline = EventPipeline.FromSchema(schema, _robots, _store);
+        _pipeline = EventPipeline.FromSchema(schema, _robots, _store, Tally.Geo.MmdbGeoLookup.OpenDefaultCountryDatabase());
     }
 
     private AggregationDefinition Agg => _schema.Aggregations["file-download-agg"];

@@ -16,7 +16,7 @@ public sealed class StorageNameTests
     {
         var error = Assert.Throws<ConfigurationException>(() => Schema(change: o =>
             o.EventTypes.Add(new EventTypeOptions { Name = "record_view", Fields = new() { ["item_id"] = new() } })));
-        Assert.Equal("eventTypes[3].name", error.Setting);
+        Assert.Equal($"eventTypes[{DefaultConfiguration.Create().EventTypes.Count + 1}].name", error.Setting);
         Assert.Contains("'record-view'", error.Message, StringComparison.Ordinal);
     }
 
@@ -25,7 +25,7 @@ public sealed class StorageNameTests
     {
         var error = Assert.Throws<ConfigurationException>(() => Schema(change: o =>
             o.Aggregations.Add(new AggregationOptions { Name = "record_view-agg", EventType = "probe" })));
-        Assert.Equal("aggregations[2].name", error.Setting);
+        Assert.Equal($"aggregations[{DefaultConfiguration.Create().Aggregations.Count}].name", error.Setting);
         Assert.Contains("'record-view-agg'", error.Message, StringComparison.Ordinal);
     }
 

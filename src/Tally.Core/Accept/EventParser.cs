@@ -198,6 +198,13 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
                     reader.Read();
                     if (!TryReadValue(ref reader, field, out var value))
                         return new Rejection(index, field.Name, $"must be {Article(field.Type)}");
+                    if (field.AllowedValues is { } allowed && value is string text)
+                    {
+                        // The set's own instance is stored, so a million events share one string per value.
+                        if (!allowed.TryGetValue(text, out var canonical))
+                            return new Rejection(index, field.Name, $"'{text}' is not one of {string.Join(", ", allowed.Order(StringComparer.Ordinal))}");
+                        value = canonical;
+                    }
                     values[field.Ordinal] = value;
                 }
                 else

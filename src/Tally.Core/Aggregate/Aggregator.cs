@@ -8,6 +8,8 @@ namespace Tally.Core.Aggregate;
 
 public sealed record AggregationProgress(int DaysDone, int DaysTotal, string Current);
 
+/// <param name="Days">Type-days recomputed.</param>
+/// <param name="Months">Distinct calendar months rolled up again.</param>
 public sealed record AggregationResult(int Days, int Months, long Events, TimeSpan Elapsed);
 
 /// <summary>
@@ -16,7 +18,7 @@ public sealed record AggregationResult(int Days, int Months, long Events, TimeSp
 /// months those days fall in. Each day is recomputed whole from raw events, so a re-run, a crash
 /// halfway through, or a rebuild all give the same numbers.
 /// </summary>
-public sealed class Aggregator(TallySchema schema, IEventStore store, TimeProvider clock) : IDisposable
+public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalog items, TimeProvider clock) : IDisposable
 {
     public const string LastRunSetting = "aggregation.last_run";
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
@@ -31,7 +33,7 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, TimeProvid
             var started = clock.GetTimestamp();
             if (rebuild)
             {
-                foreach (var type in schema.Aggregations.Values.Select(a => a.EventType).Distinct())
+                foreach (var type in schema.Aggregations.Values.Select(a => a.EventType).Concat(schema.CounterTypes).Distinct())
                     await store.MarkDirtyAsync(type, from ?? DateOnly.MinValue, to ?? DateOnly.MaxValue, cancellationToken);
             }
 
@@ -59,10 +61,25 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, TimeProvid
             foreach (var (aggregation, month) in months)
                 await RollUpMonthAsync(aggregation, month, cancellationToken);
 
+            // COUNTER metrics span types (a request is also an investigation), so a day is redone from all of them.
+            var counterTypes = schema.CounterTypes.ToList();
+            var counterDays = dirty.Where(d => schema.EventTypes[d.EventType].Counter != CounterRole.None).Select(d => d.Day).Distinct()
+                .Where(day => counterTypes.All(t => rawDataFrom[t.Name] is not { } first || day >= first)).ToList();
+            var counterMonths = new SortedSet<DateOnly>();
+            foreach (var day in counterDays)
+            {
+                progress?.Report(new AggregationProgress(dirty.Count, dirty.Count, $"COUNTER {day:yyyy-MM-dd}"));
+                await AggregateCounterDayAsync(counterTypes, day, cancellationToken);
+                counterMonths.Add(new DateOnly(day.Year, day.Month, 1));
+            }
+            foreach (var month in counterMonths)
+                await RollUpCounterMonthAsync(month, cancellationToken);
+
             await store.ClearDirtyAsync([.. dirty, .. expired], cancellationToken);
             await store.SetSettingAsync(LastRunSetting, clock.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), cancellationToken);
             progress?.Report(new AggregationProgress(dirty.Count, dirty.Count, "done"));
-            return new AggregationResult(dirty.Count, months.Count, events, clock.GetElapsedTime(started));
+            var monthsRecomputed = months.Select(m => m.Item2).Concat(counterMonths).Distinct().Count();
+            return new AggregationResult(dirty.Count, monthsRecomputed, events, clock.GetElapsedTime(started));
         }
         finally
         {
@@ -99,6 +116,39 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, TimeProvid
             cancellationToken);
         foreach (var row in rows) row.Period = month;
         await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Month, month, rows, cancellationToken);
+    }
+
+    private async Task AggregateCounterDayAsync(IReadOnlyList<EventType> types, DateOnly day, CancellationToken cancellationToken)
+    {
+        var calculator = new CounterDayCalculator(day);
+        var metadata = new Dictionary<string, ItemMetadata>(StringComparer.Ordinal);
+        var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        foreach (var type in types)
+        {
+            var reader = new ItemMetadataReader(type);
+            await foreach (var e in store.ScanAsync(type, start, start.AddDays(1), CounterDayCalculator.FieldsNeeded(type), cancellationToken))
+            {
+                calculator.Add(e);
+                var (item, title) = reader.Read(e);
+                if (item is not null) Remember(metadata, item);
+                if (title is not null) Remember(metadata, title);
+            }
+        }
+        await items.MergeAsync(metadata.Values, cancellationToken);
+        await store.ReplaceCounterMetricsAsync(MetricPeriod.Day, day, calculator.Rows(), cancellationToken);
+    }
+
+    /// <summary>Keeps one merged record per id, so a day's metadata costs memory per item, not per event.</summary>
+    private static void Remember(Dictionary<string, ItemMetadata> known, ItemMetadata record) =>
+        known[record.Id] = known.TryGetValue(record.Id, out var existing) ? existing.MergedWith(record) : record;
+
+    private async Task RollUpCounterMonthAsync(DateOnly month, CancellationToken cancellationToken)
+    {
+        var rows = await store.ReadCounterMetricsAsync(
+            new CounterQuery(MetricPeriod.Day, month, month.AddMonths(1).AddDays(-1), new Dictionary<CounterDimension, IReadOnlyList<string?>>(), CounterNames.Dimensions, ByMonth: false),
+            cancellationToken);
+        foreach (var row in rows) row.Period = month;
+        await store.ReplaceCounterMetricsAsync(MetricPeriod.Month, month, rows, cancellationToken);
     }
 
     public void Dispose() => _oneAtATime.Dispose();

@@ -11,6 +11,8 @@ public sealed class TallyOptions
     public PrivacyOptions Privacy { get; set; } = new();
     public RobotOptions Robots { get; set; } = new();
     public ScheduleOptions Schedule { get; set; } = new();
+    public CounterOptions Counter { get; set; } = new();
+    public GeoOptions Geo { get; set; } = new();
 }
 
 public sealed class EventTypeOptions
@@ -24,6 +26,8 @@ public sealed class EventTypeOptions
     public int? RetentionDays { get; set; }
     /// <summary>Processing steps, run in order before storage.</summary>
     public List<PipelineStepOptions> Pipeline { get; set; } = [];
+    /// <summary>The type's COUNTER role: investigation, request, no_license, limit_exceeded, search or none.</summary>
+    public string Counter { get; set; } = "none";
 }
 
 public sealed class FieldOptions
@@ -31,11 +35,13 @@ public sealed class FieldOptions
     /// <summary>string, integer, number or boolean.</summary>
     public string Type { get; set; } = "string";
     public bool Required { get; set; }
+    /// <summary>string fields: the only values allowed, compared exactly; null allows any.</summary>
+    public List<string>? Values { get; set; }
 }
 
 public sealed class PipelineStepOptions
 {
-    /// <summary>filter, robot-flag or anonymize.</summary>
+    /// <summary>filter, robot-flag, institution, geo or anonymize.</summary>
     public string Step { get; set; } = "";
     /// <summary>filter: type-name regexes that may pass (empty lets all pass).</summary>
     public List<string> Allow { get; set; } = [];
@@ -101,4 +107,58 @@ public sealed class ScheduleOptions
 {
     public int AggregateEverySeconds { get; set; } = 60;
     public int RetentionEverySeconds { get; set; } = 3600;
+}
+
+/// <summary>How Tally presents itself in COUNTER reports, who may fetch them, and for whom.</summary>
+public sealed class CounterOptions
+{
+    /// <summary>The platform name reports show, and the namespace of proprietary ids.</summary>
+    public string Platform { get; set; } = "Tally";
+    public string PlatformId { get; set; } = "tally";
+    public string CreatedBy { get; set; } = "Tally";
+    /// <summary>The platform's COUNTER Registry record URL, if it has one.</summary>
+    public string? RegistryRecord { get; set; }
+    /// <summary>The publisher reports show when an item's metadata names none.</summary>
+    public string Publisher { get; set; } = "";
+    /// <summary>Who may call /r51: requestor id and API key pairs. Empty leaves the API open.</summary>
+    public List<SushiCredentialOptions> Credentials { get; set; } = [];
+    public List<InstitutionOptions> Institutions { get; set; } = [];
+    public List<DatabaseOptions> Databases { get; set; } = [];
+}
+
+public sealed class SushiCredentialOptions
+{
+    public string RequestorId { get; set; } = "";
+    public string ApiKey { get; set; } = "";
+    /// <summary>Customer ids this requestor may see; empty means all, including "The World".</summary>
+    public List<string> Customers { get; set; } = [];
+}
+
+public sealed class InstitutionOptions
+{
+    /// <summary>The customer_id SUSHI clients send for this institution.</summary>
+    public string CustomerId { get; set; } = "";
+    public string Name { get; set; } = "";
+    /// <summary>Identifiers by namespace, as COUNTER's Institution_ID: ISNI, ROR, ISIL, OCLC or Proprietary.</summary>
+    public Dictionary<string, List<string>> Ids { get; set; } = [];
+    /// <summary>IPv4 and IPv6 addresses or CIDR ranges ("192.0.2.0/24", "2001:db8::/32", "198.51.100.7").</summary>
+    public List<string> IpRanges { get; set; } = [];
+}
+
+public sealed class DatabaseOptions
+{
+    /// <summary>The value events carry in database_id.</summary>
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string? Publisher { get; set; }
+    /// <summary>Database_Aggregated, Database_AI, Database_Full or Database_Full_Item.</summary>
+    public string DataType { get; set; } = "Database_Full";
+}
+
+public sealed class GeoOptions
+{
+    /// <summary>A MaxMind-format .mmdb file; empty uses the built-in country database.</summary>
+    public string? Database { get; set; }
+    /// <summary>country, or city to also keep region and city when the database has them.</summary>
+    public string Level { get; set; } = "country";
 }

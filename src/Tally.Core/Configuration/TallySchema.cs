@@ -1,5 +1,7 @@
+using System.Collections.Frozen;
 using System.Text.RegularExpressions;
 using Tally.Core.Events;
+using Tally.Core.Process;
 
 namespace Tally.Core.Configuration;
 
@@ -51,7 +53,9 @@ public sealed class TallySchema
     private static readonly Regex TypeName = new("^[a-z][a-z0-9_-]{0,62}$", RegexOptions.CultureInvariant);
     private static readonly Regex FieldName = new("^[a-z][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant);
     private static readonly HashSet<string> ReservedFields = ["id", "type", "timestamp"];
-    private static readonly HashSet<string> KnownSteps = ["filter", "robot-flag", "anonymize"];
+    private static readonly HashSet<string> KnownSteps = ["filter", "robot-flag", "institution", "geo", "anonymize"];
+    private static readonly HashSet<string> InstitutionIdNamespaces = ["ISNI", "ROR", "ISIL", "OCLC", "Proprietary"];
+    private static readonly HashSet<string> DatabaseDataTypes = ["Database_Aggregated", "Database_AI", "Database_Full", "Database_Full_Item"];
 
     private TallySchema(TallyOptions options)
     {
@@ -63,6 +67,13 @@ public sealed class TallySchema
     public IReadOnlyDictionary<string, AggregationDefinition> Aggregations { get; private set; } = new Dictionary<string, AggregationDefinition>();
     public IReadOnlyDictionary<string, QueryDefinition> Queries { get; private set; } = new Dictionary<string, QueryDefinition>();
     public IReadOnlyDictionary<string, ApiRole> ApiKeys { get; private set; } = new Dictionary<string, ApiRole>();
+    /// <summary>Configured institutions by customer id.</summary>
+    public IReadOnlyDictionary<string, Institution> Institutions { get; private set; } = new Dictionary<string, Institution>();
+    public IpRangeMap<Institution> InstitutionRanges { get; } = new();
+    public IReadOnlyDictionary<string, DatabaseOptions> Databases { get; private set; } = new Dictionary<string, DatabaseOptions>();
+
+    /// <summary>Event types that take part in COUNTER metrics.</summary>
+    public IEnumerable<EventType> CounterTypes => EventTypes.Values.Where(t => t.Counter != CounterRole.None);
 
     public IReadOnlyList<PipelineStepOptions> PipelineOf(EventType type) =>
         Options.EventTypes.First(t => t.Name == type.Name).Pipeline;
@@ -78,6 +89,8 @@ public sealed class TallySchema
         schema.Aggregations = CompileAggregations(options.Aggregations, schema.EventTypes);
         schema.Queries = CompileQueries(options.Queries, schema.Aggregations);
         schema.ApiKeys = CompileApiKeys(options.ApiKeys);
+        schema.CompileCounter(options.Counter);
+        Require(options.Geo.Level is "country" or "city", "geo.level", $"'{options.Geo.Level}' is not one of country, city");
         Require(options.Ingest.MaxBodyBytes > 0, "ingest.maxBodyBytes", "must be positive");
         Require(options.Ingest.MaxEventsPerRequest > 0, "ingest.maxEventsPerRequest", "must be positive");
         Require(options.Ingest.MaxFutureSkewSeconds >= 0, "ingest.maxFutureSkewSeconds", "must not be negative");
@@ -119,8 +132,11 @@ public sealed class TallySchema
                     "boolean" => FieldType.Boolean,
                     _ => throw new ConfigurationException($"{fieldAt}.type", $"'{field.Type}' is not one of string, integer, number, boolean"),
                 };
-                fields.Add(new FieldDefinition(name, type, field.Required, fields.Count));
+                Require(field.Values is null || (type == FieldType.String && field.Values.Count > 0 && field.Values.All(v => v is not null)),
+                    $"{fieldAt}.values", "lists the allowed values of a string field: at least one, none null");
+                fields.Add(new FieldDefinition(name, type, field.Required, fields.Count, field.Values?.ToFrozenSet(StringComparer.Ordinal)));
             }
+            var fieldsByName = fields.ToDictionary(f => f.Name);
 
             for (var s = 0; s < t.Pipeline.Count; s++)
             {
@@ -130,9 +146,35 @@ public sealed class TallySchema
                 Require(KnownSteps.Contains(step.Step), $"{stepAt}.step", $"'{step.Step}' is not one of {string.Join(", ", KnownSteps)}");
                 ValidateRegexes(step.Allow, $"{stepAt}.allow");
                 ValidateRegexes(step.Deny, $"{stepAt}.deny");
+                var writes = step.Step switch { "institution" => WellKnownFields.Institution, "geo" => WellKnownFields.Country, _ => null };
+                if (writes is null) continue;
+                Require(fieldsByName.GetValueOrDefault(writes)?.Type == FieldType.String, $"{stepAt}.step", $"'{step.Step}' needs a string field '{writes}' to write to");
+                Require(fieldsByName.ContainsKey(WellKnownFields.Ip), $"{stepAt}.step", $"'{step.Step}' needs an '{WellKnownFields.Ip}' field to read from");
+                Require(!t.Pipeline.Take(s).Any(p => p is { Step: "anonymize", KeepIp: false }), $"{stepAt}.step", $"'{step.Step}' must come before 'anonymize', which drops the ip");
             }
 
-            result.Add(t.Name, new EventType(t.Name, t.Enabled, fields, partition, t.RetentionDays));
+            var role = t.Counter switch
+            {
+                "none" => CounterRole.None,
+                "investigation" => CounterRole.Investigation,
+                "request" => CounterRole.Request,
+                "no_license" => CounterRole.NoLicense,
+                "limit_exceeded" => CounterRole.LimitExceeded,
+                "search" => CounterRole.Search,
+                _ => throw new ConfigurationException($"{at}.counter", $"'{t.Counter}' is not one of investigation, request, no_license, limit_exceeded, search, none"),
+            };
+            Require(role is CounterRole.None or CounterRole.Search || fieldsByName.ContainsKey(WellKnownFields.ItemId), $"{at}.counter",
+                $"a '{t.Counter}' type needs an '{WellKnownFields.ItemId}' field");
+            // Without salted visitor and session ids every click would look like one user's: double-clicks and uniques would be wrong.
+            Require(role == CounterRole.None || t.Pipeline.Any(p => p?.Step == "anonymize"), $"{at}.counter",
+                "a COUNTER type needs an 'anonymize' step, which identifies users and sessions");
+            // Identity and COUNTER fields are read as text; declared with another type they would be silently ignored.
+            var textFields = (role == CounterRole.None ? [] : WellKnownFields.Counter)
+                .Concat(t.Pipeline.Any(p => p?.Step == "anonymize") ? WellKnownFields.Identity : []);
+            foreach (var name in textFields)
+                Require(fieldsByName.GetValueOrDefault(name) is not { } declared || declared.Type == FieldType.String, $"{at}.fields.{name}",
+                    $"must be a string, because {(WellKnownFields.Identity.Contains(name) ? "anonymize" : "COUNTER")} reads it as text");
+            result.Add(t.Name, new EventType(t.Name, t.Enabled, fields, partition, t.RetentionDays, role));
         }
         return result;
     }
@@ -213,6 +255,69 @@ public sealed class TallySchema
         }
         return result;
     }
+
+    private void CompileCounter(CounterOptions counter)
+    {
+        Require(counter.Platform.Length >= 2, "counter.platform", "must be at least 2 characters, as COUNTER requires");
+        Require(ProprietaryNamespace.IsMatch(counter.PlatformId), "counter.platformId", "must be a letter followed by 1-17 letters, digits, '_', '.' or '/'");
+        Require(counter.CreatedBy.Length >= 2, "counter.createdBy", "must be at least 2 characters");
+        Require(counter.RegistryRecord is null || RegistryRecord.IsMatch(counter.RegistryRecord), "counter.registryRecord",
+            "must be https://registry.projectcounter.org/platform/ followed by the platform's UUID");
+
+        var institutions = new Dictionary<string, Institution>(StringComparer.Ordinal);
+        for (var i = 0; i < counter.Institutions.Count; i++)
+        {
+            var o = counter.Institutions[i];
+            var at = $"counter.institutions[{i}]";
+            Require(o is not null, at, NotNull);
+            Require(o.CustomerId.Length > 0, $"{at}.customerId", "is required");
+            Require(o.CustomerId != Institution.TheWorld, $"{at}.customerId", $"'{Institution.TheWorld}' is COUNTER's id for all usage");
+            Require(!institutions.ContainsKey(o.CustomerId), $"{at}.customerId", $"'{o.CustomerId}' is declared twice");
+            Require(o.Name.Length >= 2, $"{at}.name", "must be at least 2 characters");
+            foreach (var (ns, values) in o.Ids)
+            {
+                Require(InstitutionIdNamespaces.Contains(ns), $"{at}.ids.{ns}", $"is not one of {string.Join(", ", InstitutionIdNamespaces)}");
+                Require(values is { Count: > 0 } && values.All(v => !string.IsNullOrWhiteSpace(v)), $"{at}.ids.{ns}", "lists at least one identifier, none empty");
+            }
+            var institution = new Institution(o.CustomerId, o.Name, o.Ids.ToDictionary(p => p.Key, p => (IReadOnlyList<string>)p.Value));
+            for (var r = 0; r < o.IpRanges.Count; r++)
+            {
+                try { InstitutionRanges.Add(o.IpRanges[r] ?? "", institution); }
+                catch (FormatException e) { throw new ConfigurationException($"{at}.ipRanges[{r}]", e.Message); }
+            }
+            institutions.Add(o.CustomerId, institution);
+        }
+        Institutions = institutions;
+
+        for (var i = 0; i < counter.Credentials.Count; i++)
+        {
+            var c = counter.Credentials[i];
+            var at = $"counter.credentials[{i}]";
+            Require(c is not null, at, NotNull);
+            Require(c.RequestorId.Length > 0, $"{at}.requestorId", "is required");
+            Require(c.ApiKey.Length >= 16, $"{at}.apiKey", "keys must be at least 16 characters");
+            for (var k = 0; k < c.Customers.Count; k++)
+                Require(c.Customers[k] == Institution.TheWorld || institutions.ContainsKey(c.Customers[k] ?? ""), $"{at}.customers[{k}]",
+                    $"'{c.Customers[k]}' is not a configured institution's customerId or '{Institution.TheWorld}'");
+        }
+
+        var databases = new Dictionary<string, DatabaseOptions>(StringComparer.Ordinal);
+        for (var i = 0; i < counter.Databases.Count; i++)
+        {
+            var d = counter.Databases[i];
+            var at = $"counter.databases[{i}]";
+            Require(d is not null, at, NotNull);
+            Require(d.Id.Length > 0, $"{at}.id", "is required");
+            Require(!databases.ContainsKey(d.Id), $"{at}.id", $"'{d.Id}' is declared twice");
+            Require(d.Name.Length >= 2, $"{at}.name", "must be at least 2 characters");
+            Require(DatabaseDataTypes.Contains(d.DataType), $"{at}.dataType", $"'{d.DataType}' is not one of {string.Join(", ", DatabaseDataTypes)}");
+            databases.Add(d.Id, d);
+        }
+        Databases = databases;
+    }
+
+    private static readonly Regex ProprietaryNamespace = new("^[a-zA-Z][a-zA-Z0-9_./]{1,17}$", RegexOptions.CultureInvariant);
+    private static readonly Regex RegistryRecord = new("^https://registry.projectcounter.org/platform/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", RegexOptions.CultureInvariant);
 
     private static void ValidateRegexes(List<string> patterns, string at)
     {

@@ -14,8 +14,9 @@ namespace Tally.Core.Process;
 /// </summary>
 /// <remarks>
 /// The visitor is identified in COUNTER's order: user id, session cookie, then IP + user agent.
-/// The session is the session cookie + date when there is one; otherwise the user (or IP + user
-/// agent) + date + hour. An event with none of these counts as its own visitor and session.
+/// The session follows COUNTER's order for unique counts: the session cookie + date when there is
+/// one; otherwise the user (or IP + user agent) + date + hour. An event with none of these counts as
+/// its own visitor and session.
 /// </remarks>
 public sealed class AnonymizeProcessor(ISaltSource salts, bool keepIp, bool keepUserAgent) : IEventProcessor
 {
@@ -46,12 +47,13 @@ public sealed class AnonymizeProcessor(ISaltSource salts, bool keepIp, bool keep
         var userAgent = e.Text(uaOrdinal);
         var device = ip is null && userAgent is null ? null : $"{ip}\u001f{userAgent}";
 
-        var visitor = userId ?? sessionCookie ?? device ?? e.Id;
+        // The kind is part of what is hashed, so a user id and someone else's cookie with the same text stay apart.
+        var visitor = userId is not null ? $"u\u001f{userId}" : sessionCookie is not null ? $"c\u001f{sessionCookie}" : device is not null ? $"d\u001f{device}" : $"e\u001f{e.Id}";
         e.VisitorId = Hash(salt, 'v', visitor);
         var date = day.DayNumber;
-        e.SessionId = sessionCookie is not null && userId is null
+        e.SessionId = sessionCookie is not null
             ? Hash(salt, 's', $"{date}\u001f{sessionCookie}")
-            : Hash(salt, 'h', $"{date}\u001f{e.Timestamp.Hour}\u001f{userId ?? device ?? e.Id}");
+            : Hash(salt, 'h', $"{date}\u001f{e.Timestamp.Hour}\u001f{visitor}");
 
         // Raw identities never reach storage: they live on only as the salted visitor and session ids.
         Forget(e, type.OrdinalOf(WellKnownFields.UserId));

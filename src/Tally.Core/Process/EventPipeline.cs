@@ -13,13 +13,16 @@ public sealed class EventPipeline
         _byType = new Dictionary<EventType, IEventProcessor[]>(byType);
     }
 
-    /// <summary>Builds each type's processors from its configured pipeline steps.</summary>
-    public static EventPipeline FromSchema(TallySchema schema, RobotList robots, ISaltSource salts)
+    /// <summary>Builds each type's processors from its configured pipeline steps. A geo step needs <paramref name="geo"/>.</summary>
+    public static EventPipeline FromSchema(TallySchema schema, RobotList robots, ISaltSource salts, IGeoLookup? geo = null)
     {
+        var cityLevel = schema.Options.Geo.Level == "city";
         var byType = schema.EventTypes.Values.ToDictionary(t => t, t => schema.PipelineOf(t).Select(step => (IEventProcessor)(step.Step switch
         {
             "filter" => new TypeFilterProcessor(step.Allow, step.Deny),
             "robot-flag" => new RobotFlagProcessor(robots),
+            "institution" => new InstitutionProcessor(schema.InstitutionRanges),
+            "geo" => new GeoProcessor(geo ?? throw new ConfigurationException("geo.database", "a 'geo' step needs a geo database, and none is loaded"), cityLevel),
             "anonymize" => new AnonymizeProcessor(salts, step.KeepIp, step.KeepUserAgent),
             _ => throw new ConfigurationException($"eventTypes[{t.Name}].pipeline", $"unknown step '{step.Step}'"),
         })).ToArray());

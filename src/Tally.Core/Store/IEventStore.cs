@@ -45,6 +45,21 @@ public interface IEventStore : ISaltSource, IAsyncDisposable
     /// <summary>Sums metric rows, bucketed as the query asks.</summary>
     Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(MetricQuery query, CancellationToken cancellationToken);
 
+    /// <summary>Replaces every COUNTER metric row of one period (a day, or a month starting on <paramref name="start"/>).</summary>
+    Task ReplaceCounterMetricsAsync(MetricPeriod period, DateOnly start, IReadOnlyList<CounterRow> rows, CancellationToken cancellationToken);
+
+    /// <summary>Sums COUNTER metric rows as the query asks; row keys follow the query's group-by order.</summary>
+    Task<IReadOnlyList<CounterRow>> ReadCounterMetricsAsync(CounterQuery query, CancellationToken cancellationToken);
+
+    /// <summary>The first and last months that have COUNTER metrics, or null when none do.</summary>
+    Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Stored metadata of the items and titles with these ids; unknown ids are left out.</summary>
+    Task<IReadOnlyDictionary<string, ItemMetadata>> GetItemsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
+
+    /// <summary>Stores item metadata as given, replacing what is stored under the same ids, in one transaction.</summary>
+    Task PutItemsAsync(IReadOnlyList<ItemMetadata> items, CancellationToken cancellationToken);
+
     /// <summary>Drops whole raw partitions of a type that end on or before <paramref name="cutoff"/>; returns their names.</summary>
     Task<IReadOnlyList<string>> DropPartitionsBeforeAsync(EventType type, DateTime cutoff, CancellationToken cancellationToken);
 

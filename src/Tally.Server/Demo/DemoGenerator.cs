@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using Tally.Core.Configuration;
 
 namespace Tally.Server.Demo;
 
@@ -75,6 +76,13 @@ public sealed class DemoGenerator
                 robot);
         }
     }
+
+    /// <summary>Institutions whose ranges cover part of the demo visitors' addresses, so COUNTER reports have customers.</summary>
+    public static IReadOnlyList<InstitutionOptions> Institutions =>
+    [
+        new() { CustomerId = "demo-university", Name = "Demo University", Ids = new() { ["ROR"] = ["05demo001"] }, IpRanges = ["20.0.0.0/8", "100.0.0.0/8"] },
+        new() { CustomerId = "example-institute", Name = "Example Institute of Technology", Ids = new() { ["ISNI"] = ["0000000121032683"] }, IpRanges = ["150.0.0.0/8"] },
+    ];
 
     public static string ItemId(int index) => $"record-{index + 1:D5}";
 
@@ -156,6 +164,7 @@ public sealed class DemoGenerator
             json.WriteString("timestamp", at.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
             json.WriteString("item_id", ItemId(item));
             json.WriteString("item_name", ItemName(item));
+            WriteCounterMetadata(json, item);
             json.WriteString("url", $"https://repository.example.org/records/{item + 1}" + (type == "file-download" ? "/files/data.zip" : ""));
             json.WriteString("ip", visitor.Ip);
             json.WriteString("user_agent", visitor.UserAgent);
@@ -167,6 +176,38 @@ public sealed class DemoGenerator
             json.WriteEndObject();
         }
         buffer.Write("\n"u8);
+    }
+
+    /// <summary>
+    /// What COUNTER reports need: most items are datasets; some are articles in 12 journals, and some
+    /// chapters of 40 books. A fifth of the content is open access.
+    /// </summary>
+    private static void WriteCounterMetadata(Utf8JsonWriter json, int item)
+    {
+        json.WriteString("publisher", "Demo University Press");
+        json.WriteString("yop", (2000 + item % 26).ToString(CultureInfo.InvariantCulture));
+        json.WriteString("doi", $"10.5555/demo.{item + 1}");
+        json.WriteString("access_type", item % 5 == 0 ? "Open" : "Controlled");
+        switch (item % 10)
+        {
+            case 6 or 7 or 8:
+                var journal = item % 12 + 1;
+                json.WriteString("data_type", "Article");
+                json.WriteString("title_id", $"journal-{journal:D2}");
+                json.WriteString("title_name", $"Journal of {Words[journal % Words.Length]} Studies");
+                json.WriteString("online_issn", $"2049-36{journal:D2}");
+                break;
+            case 9:
+                var book = item % 40 + 1;
+                json.WriteString("data_type", "Book_Segment");
+                json.WriteString("title_id", $"book-{book:D2}");
+                json.WriteString("title_name", $"A Handbook of {Words[book % Words.Length]} {Subjects[book % Subjects.Length]}");
+                json.WriteString("isbn", $"978-1-5555-{book:D4}-{book % 10}");
+                break;
+            default:
+                json.WriteString("data_type", "Dataset");
+                break;
+        }
     }
 
     private int PickItem()

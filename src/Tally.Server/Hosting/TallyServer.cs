@@ -35,6 +35,8 @@ public static class TallyServer
         app.MapEventsEndpoints(runtime);
         app.MapStatsEndpoints(runtime);
         app.MapAdminEndpoints(runtime);
+        app.MapItemsEndpoints(runtime);
+        app.MapSushiEndpoints(runtime);
         app.MapGet("/", () => Results.Content(LandingPage.Html, "text/html; charset=utf-8")).ExcludeFromDescription();
         return app;
     }

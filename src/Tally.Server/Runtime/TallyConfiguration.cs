@@ -1,6 +1,7 @@
 using System.Reflection;
 using Tally.Core.Configuration;
 using Tally.Core.Process;
+using Tally.Geo;
 
 namespace Tally.Server.Runtime;
 
@@ -16,6 +17,15 @@ public static class TallyConfiguration
         if (path is null) return DefaultConfiguration.Create();
         if (!File.Exists(path)) throw new ConfigurationException("--config", $"file '{path}' does not exist");
         return ConfigurationReader.Parse(File.ReadAllText(path));
+    }
+
+    /// <summary>The configured .mmdb, or the country database built into Tally.</summary>
+    public static IGeoLookup LoadGeo(TallyOptions options)
+    {
+        var path = string.IsNullOrEmpty(options.Geo.Database) ? MmdbGeoLookup.DefaultCountryDatabasePath : options.Geo.Database;
+        if (!File.Exists(path)) throw new ConfigurationException("geo.database", $"file '{path}' does not exist");
+        try { return MmdbGeoLookup.Open(path, cityLevel: options.Geo.Level == "city"); }
+        catch (InvalidDatabaseException e) { throw new ConfigurationException("geo.database", e.Message); }
     }
 
     public static RobotList LoadRobots(TallyOptions options)

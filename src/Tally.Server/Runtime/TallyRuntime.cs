@@ -5,8 +5,10 @@ using Tally.Core.Configuration;
 using Tally.Core.Ingest;
 using Tally.Core.Process;
 using Tally.Core.Query;
+using Tally.Core.Query.Sushi;
 using Tally.Core.Retention;
 using Tally.Core.Store;
+using Tally.Server.Demo;
 using Tally.Storage.Sqlite;
 
 namespace Tally.Server.Runtime;
@@ -22,7 +24,7 @@ public sealed class TallyRuntime : IAsyncDisposable
 {
     public const string DemoKeyFile = "demo-api-key";
 
-    private TallyRuntime(RuntimeOptions options, TallySchema schema, IEventStore store, RobotList robots, string? adminKey)
+    private TallyRuntime(RuntimeOptions options, TallySchema schema, IEventStore store, RobotList robots, IGeoLookup geo, string? adminKey)
     {
         Options = options;
         Schema = schema;
@@ -31,10 +33,12 @@ public sealed class TallyRuntime : IAsyncDisposable
         AdminKey = adminKey;
         Clock = TimeProvider.System;
         Parser = new EventParser(schema, Clock);
-        Pipeline = EventPipeline.FromSchema(schema, robots, store);
+        Pipeline = EventPipeline.FromSchema(schema, robots, store, geo);
         Writer = new GroupCommitWriter(store);
         Ingest = new IngestService(Parser, Pipeline, Writer);
-        Aggregator = new Aggregator(schema, store, Clock);
+        Items = new ItemCatalog(store);
+        Aggregator = new Aggregator(schema, store, Items, Clock);
+        Sushi = new SushiService(schema, store, Clock);
         Stats = new StatsService(store);
         Retention = new RetentionService(schema, store, Clock);
     }
@@ -50,7 +54,9 @@ public sealed class TallyRuntime : IAsyncDisposable
     public EventPipeline Pipeline { get; }
     public GroupCommitWriter Writer { get; }
     public IngestService Ingest { get; }
+    public ItemCatalog Items { get; }
     public Aggregator Aggregator { get; }
+    public SushiService Sushi { get; }
     public StatsService Stats { get; }
     public RetentionService Retention { get; }
 
@@ -61,13 +67,15 @@ public sealed class TallyRuntime : IAsyncDisposable
         var tallyOptions = TallyConfiguration.Load(options.ConfigPath);
         var adminKey = options.AdminKey ?? (options.Demo ? LoadOrCreateDemoKey(options.DataDirectory) : null);
         if (adminKey is not null) tallyOptions.ApiKeys.Add(new ApiKeyOptions { Name = options.Demo ? "demo" : "admin", Key = adminKey, Role = "admin" });
+        if (options.Demo && tallyOptions.Counter.Institutions.Count == 0) tallyOptions.Counter.Institutions.AddRange(DemoGenerator.Institutions);
         var schema = TallySchema.Compile(tallyOptions);
         var robots = TallyConfiguration.LoadRobots(tallyOptions);
+        var geo = TallyConfiguration.LoadGeo(tallyOptions);
         var store = SqliteEventStore.Open(options.DataDirectory);
         try
         {
             if (setup) await store.SetupAsync(schema, cancellationToken);
-            return new TallyRuntime(options, schema, store, robots, adminKey);
+            return new TallyRuntime(options, schema, store, robots, geo, adminKey);
         }
         catch
         {
@@ -90,6 +98,7 @@ public sealed class TallyRuntime : IAsyncDisposable
     {
         await Writer.DisposeAsync();
         Aggregator.Dispose();
+        Items.Dispose();
         await Store.DisposeAsync();
     }
 }
