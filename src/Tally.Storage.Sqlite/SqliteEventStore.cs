@@ -595,7 +595,7 @@ public sealed class SqliteEventStore : IEventStore
     public async Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken);
-        using var command = Command(connection, "SELECT min(month), max(month) FROM counter_month");
+        using var command = Command(connection, "SELECT min(period), max(period) FROM counter_month");
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0)
             ? (DateOnly.FromDayNumber(reader.GetInt32(0)), DateOnly.FromDayNumber(reader.GetInt32(1)))

@@ -199,6 +199,18 @@ public sealed class SushiApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_attributed_filter_separates_institutional_usage_from_the_rest()
+    {
+        var attributed = await ReportAsync("pr", extra: "&attributed=Yes&attributes_to_show=Attributed");
+        var unattributed = await ReportAsync("pr", extra: "&attributed=No&attributes_to_show=Attributed");
+        // Only the university reader's download of a1 is attributed; the book, the video and the robot are not.
+        Assert.Equal(1, Sum(attributed, "Platform", "Test Platform", "Total_Item_Requests"));
+        Assert.Equal(12 + 1, Sum(unattributed, "Platform", "Test Platform", "Total_Item_Requests"));
+        Assert.All(attributed["Report_Items"]!.AsArray().SelectMany(i => i!["Attribute_Performance"]!.AsArray()),
+            p => Assert.Equal("Yes", p!["Attributed"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task Country_comes_from_the_geo_database_and_filters_reports()
     {
         var us = await ReportAsync("pr", extra: "&attributes_to_show=Country_Code&country_code=US");

@@ -66,12 +66,15 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
             var counterDays = dirty.Where(d => schema.EventTypes[d.EventType].Counter != CounterRole.None).Select(d => d.Day).Distinct()
                 .Where(day => counterTypes.All(t => rawDataFrom[t.Name] is not { } first || day >= first)).ToList();
             var counterMonths = new SortedSet<DateOnly>();
+            // Item metadata is merged over the whole run and written once: a rebuild of a year writes each item once, not daily.
+            var metadata = new Dictionary<string, ItemMetadata>(StringComparer.Ordinal);
             foreach (var day in counterDays)
             {
                 progress?.Report(new AggregationProgress(dirty.Count, dirty.Count, $"COUNTER {day:yyyy-MM-dd}"));
-                await AggregateCounterDayAsync(counterTypes, day, cancellationToken);
+                await AggregateCounterDayAsync(counterTypes, day, metadata, cancellationToken);
                 counterMonths.Add(new DateOnly(day.Year, day.Month, 1));
             }
+            await items.MergeAsync(metadata.Values, cancellationToken);
             foreach (var month in counterMonths)
                 await RollUpCounterMonthAsync(month, cancellationToken);
 
@@ -118,10 +121,10 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
         await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Month, month, rows, cancellationToken);
     }
 
-    private async Task AggregateCounterDayAsync(IReadOnlyList<EventType> types, DateOnly day, CancellationToken cancellationToken)
+    private async Task AggregateCounterDayAsync(
+        IReadOnlyList<EventType> types, DateOnly day, Dictionary<string, ItemMetadata> metadata, CancellationToken cancellationToken)
     {
         var calculator = new CounterDayCalculator(day);
-        var metadata = new Dictionary<string, ItemMetadata>(StringComparer.Ordinal);
         var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
         foreach (var type in types)
         {
@@ -134,11 +137,10 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
                 if (title is not null) Remember(metadata, title);
             }
         }
-        await items.MergeAsync(metadata.Values, cancellationToken);
         await store.ReplaceCounterMetricsAsync(MetricPeriod.Day, day, calculator.Rows(), cancellationToken);
     }
 
-    /// <summary>Keeps one merged record per id, so a day's metadata costs memory per item, not per event.</summary>
+    /// <summary>Keeps one merged record per id, so metadata costs memory per item, not per event.</summary>
     private static void Remember(Dictionary<string, ItemMetadata> known, ItemMetadata record) =>
         known[record.Id] = known.TryGetValue(record.Id, out var existing) ? existing.MergedWith(record) : record;
 

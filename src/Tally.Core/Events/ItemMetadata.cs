@@ -50,37 +50,39 @@ public sealed record ItemMetadata
     /// </summary>
     public ItemMetadata MergedWith(ItemMetadata other)
     {
-        var values = new Dictionary<string, string?>();
-        var times = new Dictionary<string, DateTime>();
-        foreach (var (name, get) in Fields)
+        var values = new string?[Fields.Length];
+        var times = new DateTime[Fields.Length];
+        var updated = UpdatedAt > other.UpdatedAt ? UpdatedAt : other.UpdatedAt;
+        var differentTimes = false;
+        for (var i = 0; i < Fields.Length; i++)
         {
+            var (name, get) = Fields[i];
             var (a, b) = (get(this), get(other));
             var (atA, atB) = (StatedAt(name), other.StatedAt(name));
             var takeB = a is null || (b is not null && (atB > atA || (atB == atA && string.CompareOrdinal(b, a) > 0)));
-            var (value, at) = takeB ? (b, atB) : (a, atA);
-            if (value is null) continue;
-            values[name] = value;
-            times[name] = at;
+            (values[i], times[i]) = takeB ? (b, atB) : (a, atA);
+            differentTimes |= values[i] is not null && times[i] != updated;
         }
-        var updated = UpdatedAt > other.UpdatedAt ? UpdatedAt : other.UpdatedAt;
         return new ItemMetadata
         {
             Id = Id,
             UpdatedAt = updated,
-            Name = values.GetValueOrDefault("name"),
-            DataType = values.GetValueOrDefault("data_type"),
-            Doi = values.GetValueOrDefault("doi"),
-            Isbn = values.GetValueOrDefault("isbn"),
-            PrintIssn = values.GetValueOrDefault("print_issn"),
-            OnlineIssn = values.GetValueOrDefault("online_issn"),
-            Uri = values.GetValueOrDefault("uri"),
-            Publisher = values.GetValueOrDefault("publisher"),
-            Yop = values.GetValueOrDefault("yop"),
-            ParentId = values.GetValueOrDefault("parent_id"),
-            Authors = values.GetValueOrDefault("authors"),
-            PublicationDate = values.GetValueOrDefault("publication_date"),
-            ArticleVersion = values.GetValueOrDefault("article_version"),
-            FieldTimes = times.Any(t => t.Value != updated) ? times.Where(t => t.Value != updated).ToDictionary() : null,
+            Name = values[0],
+            DataType = values[1],
+            Doi = values[2],
+            Isbn = values[3],
+            PrintIssn = values[4],
+            OnlineIssn = values[5],
+            Uri = values[6],
+            Publisher = values[7],
+            Yop = values[8],
+            ParentId = values[9],
+            Authors = values[10],
+            PublicationDate = values[11],
+            ArticleVersion = values[12],
+            FieldTimes = differentTimes
+                ? Enumerable.Range(0, Fields.Length).Where(i => values[i] is not null && times[i] != updated).ToDictionary(i => Fields[i].Name, i => times[i])
+                : null,
         };
     }
 

@@ -1,14 +1,19 @@
+using System.Collections.Concurrent;
 using Tally.Core.Events;
 
 namespace Tally.Core.Store;
 
 /// <summary>
 /// Item and title metadata for reports. Whatever states it (events during aggregation, or the items
-/// API), records are merged into what is stored: newer values win, older ones only fill gaps.
+/// API), records are merged into what is stored: each field's most recent statement wins. Records
+/// are cached once read, since every report needs the metadata of all its items; this process is
+/// the only writer, so the cache stays true.
 /// </summary>
 public sealed class ItemCatalog(IEventStore store) : IDisposable
 {
     private readonly SemaphoreSlim _oneWriter = new(1, 1);
+    // Null marks an id known to have no stored metadata, so it is not looked up again.
+    private readonly ConcurrentDictionary<string, ItemMetadata?> _cache = new(StringComparer.Ordinal);
 
     public async Task MergeAsync(IEnumerable<ItemMetadata> records, CancellationToken cancellationToken)
     {
@@ -20,10 +25,12 @@ public sealed class ItemCatalog(IEventStore store) : IDisposable
         await _oneWriter.WaitAsync(cancellationToken);
         try
         {
-            var stored = await store.GetItemsAsync(incoming.Keys, cancellationToken);
+            var stored = await GetAsync(incoming.Keys, cancellationToken);
             var merged = incoming.Values.Select(r => stored.TryGetValue(r.Id, out var s) ? s.MergedWith(r) : r)
                 .Where(r => !stored.TryGetValue(r.Id, out var s) || !s.SameAs(r)).ToList();
-            if (merged.Count > 0) await store.PutItemsAsync(merged, cancellationToken);
+            if (merged.Count == 0) return;
+            await store.PutItemsAsync(merged, cancellationToken);
+            foreach (var record in merged) _cache[record.Id] = record;
         }
         finally
         {
@@ -31,8 +38,22 @@ public sealed class ItemCatalog(IEventStore store) : IDisposable
         }
     }
 
-    public Task<IReadOnlyDictionary<string, ItemMetadata>> GetAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
-        store.GetItemsAsync(ids, cancellationToken);
+    /// <summary>The known metadata of these ids; ids with none are left out.</summary>
+    public async Task<IReadOnlyDictionary<string, ItemMetadata>> GetAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        var missing = ids.Where(id => !_cache.ContainsKey(id)).ToList();
+        if (missing.Count > 0)
+        {
+            var loaded = await store.GetItemsAsync(missing, cancellationToken);
+            foreach (var id in missing) _cache.TryAdd(id, loaded.GetValueOrDefault(id));
+        }
+        var result = new Dictionary<string, ItemMetadata>(StringComparer.Ordinal);
+        foreach (var id in ids)
+        {
+            if (_cache.TryGetValue(id, out var item) && item is not null) result[id] = item;
+        }
+        return result;
+    }
 
     public void Dispose() => _oneWriter.Dispose();
 }

@@ -38,7 +38,7 @@ public sealed class TallyRuntime : IAsyncDisposable
         Ingest = new IngestService(Parser, Pipeline, Writer);
         Items = new ItemCatalog(store);
         Aggregator = new Aggregator(schema, store, Items, Clock);
-        Sushi = new SushiService(schema, store, Clock);
+        Sushi = new SushiService(schema, store, Items, Clock);
         Stats = new StatsService(store);
         Retention = new RetentionService(schema, store, Clock);
     }

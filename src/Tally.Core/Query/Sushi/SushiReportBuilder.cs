@@ -14,7 +14,7 @@ namespace Tally.Core.Query.Sushi;
 /// item metadata. Every number comes from stored metrics; metadata (names, identifiers, Data_Type,
 /// YOP) is the newest known, joined at report time.
 /// </summary>
-public sealed partial class SushiReportBuilder(TallySchema schema, IEventStore store, TimeProvider clock)
+public sealed partial class SushiReportBuilder(TallySchema schema, IEventStore store, ItemCatalog catalog, TimeProvider clock)
 {
     private static readonly HashSet<string> BookTypes = ["Book", "Reference_Work"];
     private static readonly string[] ArticleVersions = ["AO", "SMUR", "AM", "P", "VoR", "CVoR", "EVoR"];
@@ -26,7 +26,7 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IEventStore s
     private CounterOptions Counter => schema.Options.Counter;
 
     /// <summary>The institution a customer id names, or null for "The World"; throws 2010 for an unknown id.</summary>
-    public Institution? Customer(string customerId) =>
+    private Institution? Customer(string customerId) =>
         customerId == Institution.TheWorld ? null
             : schema.Institutions.GetValueOrDefault(customerId)
               ?? throw new SushiException(SushiError.NotAuthorizedForInstitution($"customer_id '{customerId}' is not known"));
@@ -52,7 +52,7 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IEventStore s
         var rows = months.Count == 0 ? [] : await store.ReadCounterMetricsAsync(
             new CounterQuery(MetricPeriod.Month, months[0], months[^1], filters, groupBy, ByMonth: true), cancellationToken);
         var ids = rows.SelectMany(r => new[] { r.Keys[0], r.Keys[1] }).OfType<string>().ToHashSet(StringComparer.Ordinal);
-        var items = await store.GetItemsAsync(ids, cancellationToken);
+        var items = await catalog.GetAsync(ids, cancellationToken);
 
         var body = new ReportBody(this, request, items, months);
         foreach (var row in rows) body.Add(new Fact(row, groupBy));
@@ -172,6 +172,7 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IEventStore s
             var yop = item?.Yop is { } y && YearPattern().IsMatch(y) ? y : "0001";
             if (request.Yops is { } yops && !yops.Any(r => int.Parse(yop, CultureInfo.InvariantCulture) is var year && year >= r.From && year <= r.To)) return;
 
+            if (request.Attributed is { } attributed && (fact[CounterDimension.Institution] is not null) != attributed) return;
             var databaseId = fact[CounterDimension.DatabaseId];
             var database = databaseId is null ? null : builder.Schema.Databases.GetValueOrDefault(databaseId);
             var countsTitles = BookTypes.Contains(titleType);

@@ -60,6 +60,8 @@ public sealed class SushiRequest
     public string? Author { get; init; }
     public string? CountryCode { get; init; }
     public string? SubdivisionCode { get; init; }
+    /// <summary>Only usage attributed to an institution (true), only unattributed usage (false), or both (null).</summary>
+    public bool? Attributed { get; init; }
     public IReadOnlyList<string> AttributesToShow { get; init; } = [];
     public bool Totals { get; init; }
     public bool IncludeParentDetails { get; init; }
@@ -124,6 +126,17 @@ public sealed class SushiRequest
             return value;
         }
 
+        bool? attributed = null;
+        if (Single("attributed", "Attributed") is { } attributedText)
+        {
+            attributed = attributedText switch { "Yes" => true, "No" => false, _ => null };
+            if (attributed is null)
+            {
+                echo.RemoveAt(echo.Count - 1);
+                warnings.Add(SushiError.InvalidFilter($"Attributed={attributedText}"));
+            }
+        }
+
         var request = new SushiRequest
         {
             Report = report,
@@ -140,6 +153,7 @@ public sealed class SushiRequest
             Author = report.Level == ReportLevel.Item ? Single("author", "Author") : null,
             CountryCode = Single("country_code", "Country_Code")?.ToUpperInvariant(),
             SubdivisionCode = Single("subdivision_code", "Subdivision_Code")?.ToUpperInvariant(),
+            Attributed = attributed,
             AttributesToShow = attributes,
             Totals = granularity == "Total",
             IncludeParentDetails = report.Level == ReportLevel.Item && !report.IsStandardView && Get("include_parent_details") == "True",
