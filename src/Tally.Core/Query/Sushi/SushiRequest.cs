@@ -111,7 +111,8 @@ public sealed class SushiRequest
             }
         }
         var granularity = report.IsStandardView ? null : Get("granularity");
-        if (granularity is not (null or "Month" or "Total"))
+        // The spec's enum says Total, the Code of Practice (which wins) Totals: accept both.
+        if (granularity is not (null or "Month" or "Total" or "Totals"))
         {
             warnings.Add(SushiError.InvalidAttribute($"granularity={granularity}"));
             granularity = null;
@@ -155,7 +156,7 @@ public sealed class SushiRequest
             SubdivisionCode = Single("subdivision_code", "Subdivision_Code")?.ToUpperInvariant(),
             Attributed = attributed,
             AttributesToShow = attributes,
-            Totals = granularity == "Total",
+            Totals = granularity is "Total" or "Totals",
             IncludeParentDetails = report.Level == ReportLevel.Item && !report.IsStandardView && Get("include_parent_details") == "True",
             EchoFilters = echo,
         };

@@ -34,9 +34,10 @@ public static class SushiTabular
         var months = new List<DateOnly>();
         for (var m = begin; m <= end; m = m.AddMonths(1)) months.Add(m);
 
-        var metricTypes = filters["Metric_Type"]?.AsArray().Select(Text).ToList()
-            ?? [.. definition.Metrics.Select(Aggregate.CounterNames.Report).Order(StringComparer.Ordinal)];
-        var output = new StringBuilder();
+        // Left blank when not filtered, as the Code of Practice's full-report samples show.
+        var metricTypes = filters["Metric_Type"]?.AsArray().Select(Text).ToList() ?? [];
+        // UTF-8 with a byte order mark, as the Code of Practice recommends for spreadsheets.
+        var output = new StringBuilder("\uFEFF");
         var headerValues = new Dictionary<string, string>
         {
             ["Report_Name"] = Text(header["Report_Name"]),
