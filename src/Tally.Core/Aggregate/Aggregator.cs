@@ -49,31 +49,38 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
                 .Except(expired)
                 .OrderBy(d => d.Day).ToList();
 
+            // COUNTER metrics span types (a request is also an investigation), so a COUNTER day is redone from all of them.
+            var counterTypes = schema.CounterTypes.ToList();
+            bool CounterDataKept(DateOnly day) => counterTypes.All(t => rawDataFrom[t.Name] is not { } first || day >= first);
+
             long events = 0;
+            var done = 0;
             var months = new HashSet<(AggregationDefinition, DateOnly)>();
-            for (var i = 0; i < dirty.Count; i++)
+            var counterMonths = new SortedSet<DateOnly>();
+            // Item metadata is merged over the whole run and written once: a rebuild of a year writes each item once, not daily.
+            var metadata = new Dictionary<string, ItemMetadata>(StringComparer.Ordinal);
+            foreach (var marks in dirty.GroupBy(d => d.Day))
             {
-                var type = schema.EventTypes[dirty[i].EventType];
-                progress?.Report(new AggregationProgress(i, dirty.Count, $"{type.Name} {dirty[i].Day:yyyy-MM-dd}"));
-                events += await AggregateDayAsync(type, dirty[i].Day, months, cancellationToken);
+                var day = marks.Key;
+                progress?.Report(new AggregationProgress(done, dirty.Count, $"{day:yyyy-MM-dd}"));
+                var dirtyTypes = marks.Select(d => schema.EventTypes[d.EventType]).ToHashSet();
+                var counter = dirtyTypes.Any(t => t.Counter != CounterRole.None) && CounterDataKept(day) ? new CounterDayCalculator(day) : null;
+                // Each type's day is scanned once, for its metrics and for COUNTER together.
+                foreach (var type in counter is null ? dirtyTypes : dirtyTypes.Union(counterTypes))
+                {
+                    var aggregations = dirtyTypes.Contains(type) ? schema.AggregationsOf(type).ToList() : [];
+                    events += await AggregateTypeDayAsync(type, day, aggregations, type.Counter == CounterRole.None ? null : counter, metadata, months, cancellationToken);
+                }
+                if (counter is not null)
+                {
+                    await store.ReplaceCounterMetricsAsync(MetricPeriod.Day, day, counter.Rows(), cancellationToken);
+                    counterMonths.Add(new DateOnly(day.Year, day.Month, 1));
+                }
+                done += marks.Count();
             }
 
             foreach (var (aggregation, month) in months)
                 await RollUpMonthAsync(aggregation, month, cancellationToken);
-
-            // COUNTER metrics span types (a request is also an investigation), so a day is redone from all of them.
-            var counterTypes = schema.CounterTypes.ToList();
-            var counterDays = dirty.Where(d => schema.EventTypes[d.EventType].Counter != CounterRole.None).Select(d => d.Day).Distinct()
-                .Where(day => counterTypes.All(t => rawDataFrom[t.Name] is not { } first || day >= first)).ToList();
-            var counterMonths = new SortedSet<DateOnly>();
-            // Item metadata is merged over the whole run and written once: a rebuild of a year writes each item once, not daily.
-            var metadata = new Dictionary<string, ItemMetadata>(StringComparer.Ordinal);
-            foreach (var day in counterDays)
-            {
-                progress?.Report(new AggregationProgress(dirty.Count, dirty.Count, $"COUNTER {day:yyyy-MM-dd}"));
-                await AggregateCounterDayAsync(counterTypes, day, metadata, cancellationToken);
-                counterMonths.Add(new DateOnly(day.Year, day.Month, 1));
-            }
             await items.MergeAsync(metadata.Values, cancellationToken);
             foreach (var month in counterMonths)
                 await RollUpCounterMonthAsync(month, cancellationToken);
@@ -90,25 +97,35 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
         }
     }
 
-    private async Task<long> AggregateDayAsync(EventType type, DateOnly day, HashSet<(AggregationDefinition, DateOnly)> months, CancellationToken cancellationToken)
+    /// <summary>Recomputes one type's day: its aggregations' metrics, and its part of the day's COUNTER metrics and item metadata.</summary>
+    /// <returns>The events aggregated into metrics.</returns>
+    private async Task<long> AggregateTypeDayAsync(
+        EventType type, DateOnly day, List<AggregationDefinition> aggregations, CounterDayCalculator? counter,
+        Dictionary<string, ItemMetadata> metadata, HashSet<(AggregationDefinition, DateOnly)> months, CancellationToken cancellationToken)
     {
-        var aggregations = schema.AggregationsOf(type).ToList();
-        if (aggregations.Count == 0) return 0;
+        if (aggregations.Count == 0 && counter is null) return 0;
         var calculators = aggregations.Select(a => new DayCalculator(a, day)).ToList();
-        var fields = aggregations.SelectMany(a => a.GroupBy.Concat(a.SumFields)).Distinct().ToList();
+        var fields = aggregations.SelectMany(a => a.GroupBy.Concat(a.SumFields))
+            .Concat(counter is null ? [] : CounterDayCalculator.FieldsNeeded(type)).Distinct().ToList();
+        var reader = counter is null ? null : new ItemMetadataReader(type);
         var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
         long count = 0;
         await foreach (var e in store.ScanAsync(type, start, start.AddDays(1), fields, cancellationToken))
         {
             foreach (var calculator in calculators) calculator.Add(e);
             count++;
+            if (reader is null) continue;
+            counter!.Add(e);
+            var (item, title) = reader.Read(e);
+            if (item is not null) Remember(metadata, item);
+            if (title is not null) Remember(metadata, title);
         }
         for (var i = 0; i < aggregations.Count; i++)
         {
             await store.ReplaceMetricsAsync(aggregations[i], MetricPeriod.Day, day, calculators[i].Rows(), cancellationToken);
             months.Add((aggregations[i], new DateOnly(day.Year, day.Month, 1)));
         }
-        return count;
+        return aggregations.Count > 0 ? count : 0;
     }
 
     /// <summary>A month is the sum of its days: ids are salted per day, so uniques never span two days.</summary>
@@ -119,25 +136,6 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
             cancellationToken);
         foreach (var row in rows) row.Period = month;
         await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Month, month, rows, cancellationToken);
-    }
-
-    private async Task AggregateCounterDayAsync(
-        IReadOnlyList<EventType> types, DateOnly day, Dictionary<string, ItemMetadata> metadata, CancellationToken cancellationToken)
-    {
-        var calculator = new CounterDayCalculator(day);
-        var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        foreach (var type in types)
-        {
-            var reader = new ItemMetadataReader(type);
-            await foreach (var e in store.ScanAsync(type, start, start.AddDays(1), CounterDayCalculator.FieldsNeeded(type), cancellationToken))
-            {
-                calculator.Add(e);
-                var (item, title) = reader.Read(e);
-                if (item is not null) Remember(metadata, item);
-                if (title is not null) Remember(metadata, title);
-            }
-        }
-        await store.ReplaceCounterMetricsAsync(MetricPeriod.Day, day, calculator.Rows(), cancellationToken);
     }
 
     /// <summary>Keeps one merged record per id, so metadata costs memory per item, not per event.</summary>

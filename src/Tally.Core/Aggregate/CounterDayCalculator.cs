@@ -32,7 +32,7 @@ public sealed class CounterDayCalculator(DateOnly day)
 
     /// <summary>The fields a store must fill in for <see cref="Add"/> and for <see cref="ItemMetadataReader"/>.</summary>
     public static IReadOnlyList<FieldDefinition> FieldsNeeded(EventType type) =>
-        CounterFields.Names.Concat(ItemMetadataReader.EventFields).Distinct().Select(type.Field).OfType<FieldDefinition>().ToList();
+        WellKnownFields.Counter.Concat(ItemMetadataReader.EventFields).Distinct().Select(type.Field).OfType<FieldDefinition>().ToList();
 
     public void Add(TallyEvent e)
     {
@@ -171,12 +171,6 @@ public sealed class CounterDayCalculator(DateOnly day)
     /// <summary>Ordinals of the fields COUNTER reads, looked up once per type.</summary>
     private sealed class CounterFields(EventType type)
     {
-        public static readonly string[] Names =
-        [
-            WellKnownFields.ItemId, WellKnownFields.TitleId, WellKnownFields.DatabaseId, WellKnownFields.AccessType, WellKnownFields.AccessMethod,
-            WellKnownFields.Institution, WellKnownFields.Country, WellKnownFields.Region, WellKnownFields.Url, WellKnownFields.Format, WellKnownFields.SearchType,
-        ];
-
         public int ItemId { get; } = type.OrdinalOf(WellKnownFields.ItemId);
         public int TitleId { get; } = type.OrdinalOf(WellKnownFields.TitleId);
         public int DatabaseId { get; } = type.OrdinalOf(WellKnownFields.DatabaseId);

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace Tally.Core.Events;
 
 /// <summary>
@@ -33,4 +35,21 @@ public sealed class TallyEvent
     public object? this[string field] => Type.OrdinalOf(field) is >= 0 and var i ? Values[i] : null;
 
     public string? Text(int ordinal) => ordinal >= 0 ? Values[ordinal] as string : null;
+
+    /// <summary>The ip field parsed, once for all the processors that attribute by address; null when absent or not an address.</summary>
+    public IPAddress? Address
+    {
+        get
+        {
+            if (!_addressParsed)
+            {
+                _address = IPAddress.TryParse(Text(Type.OrdinalOf(WellKnownFields.Ip)), out var address) ? address : null;
+                _addressParsed = true;
+            }
+            return _address;
+        }
+    }
+
+    private IPAddress? _address;
+    private bool _addressParsed;
 }

@@ -1,4 +1,3 @@
-using System.Net;
 using Tally.Core.Events;
 
 namespace Tally.Core.Process;
@@ -9,8 +8,7 @@ public sealed class GeoProcessor(IGeoLookup geo, bool cityLevel) : IEventProcess
     public bool Process(TallyEvent e)
     {
         var type = e.Type;
-        if (e.Text(type.OrdinalOf(WellKnownFields.Ip)) is not { } ip || !IPAddress.TryParse(ip, out var address)
-            || geo.Lookup(address) is not { } location)
+        if (e.Address is not { } address || geo.Lookup(address) is not { } location)
             return true;
         e.Values[type.OrdinalOf(WellKnownFields.Country)] = location.CountryCode;
         if (!cityLevel) return true;

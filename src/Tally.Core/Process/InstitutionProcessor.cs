@@ -1,4 +1,3 @@
-using System.Net;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
 
@@ -13,8 +12,7 @@ public sealed class InstitutionProcessor(IpRangeMap<Institution> institutions) :
     public bool Process(TallyEvent e)
     {
         var target = e.Type.OrdinalOf(WellKnownFields.Institution);
-        if (e.Text(e.Type.OrdinalOf(WellKnownFields.Ip)) is { } ip && IPAddress.TryParse(ip, out var address)
-            && institutions.Find(address) is { } institution)
+        if (e.Address is { } address && institutions.Find(address) is { } institution)
             e.Values[target] = institution.CustomerId;
         return true;
     }

@@ -321,25 +321,24 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IEventStore s
                         ["Platform"] = counter.Platform,
                         ["Item_ID"] = builder.ItemIds(item),
                     };
-                    var articleDetails = Report.Id == "IR_A1";
-                    if (Report.Id == "IR_M1") return json;
-                    if ((articleDetails || request.AttributesToShow.Contains("Authors")) && Authors(item.Authors) is { } authors) json["Authors"] = authors;
-                    if ((articleDetails || request.AttributesToShow.Contains("Publication_Date")) && IsDate(item.PublicationDate)) json["Publication_Date"] = item.PublicationDate;
-                    if ((articleDetails || request.AttributesToShow.Contains("Article_Version")) && ArticleVersions.Contains(item.ArticleVersion)) json["Article_Version"] = item.ArticleVersion;
+                    var details = request.ItemDetails;
+                    if (details.Contains("Authors") && Authors(item.Authors) is { } authors) json["Authors"] = authors;
+                    if (details.Contains("Publication_Date") && IsDate(item.PublicationDate)) json["Publication_Date"] = item.PublicationDate;
+                    if (details.Contains("Article_Version") && ArticleVersions.Contains(item.ArticleVersion)) json["Article_Version"] = item.ArticleVersion;
                     return json;
             }
         }
 
-        /// <summary>IR groups items under their parent (with details when asked, always in IR_A1); other reports have none.</summary>
+        /// <summary>Item reports group items under their parent (with its details when asked, or when the view says so); others have none.</summary>
         private (string Key, Func<JsonObject>? Details)? ParentOf(ItemMetadata? item, ItemMetadata? title)
         {
             if (Report.Level != ReportLevel.Item) return null;
-            var withDetails = Report.Id == "IR_A1" || request.IncludeParentDetails;
-            if (!withDetails || item?.ParentId is null || title is null || title == item) return ("", (Func<JsonObject>?)null);
+            if (!request.IncludeParentDetails || item?.ParentId is null || title is null || title == item) return ("", (Func<JsonObject>?)null);
             return (title.Id, () =>
             {
                 var parent = new JsonObject { ["Title"] = title.Name ?? title.Id, ["Item_ID"] = builder.ItemIds(title) };
-                if (Report.Id == "IR" && TitleDataType(title, item) is var type && type is "Book" or "Conference" or "Database_Full" or "Journal" or "Newspaper_or_Newsletter" or "Reference_Work")
+                // Only the master IR's parent has a Data_Type in the schema.
+                if (!Report.IsStandardView && TitleDataType(title, item) is var type && type is "Book" or "Conference" or "Database_Full" or "Journal" or "Newspaper_or_Newsletter" or "Reference_Work")
                     parent["Data_Type"] = type;
                 return parent;
             });

@@ -8,7 +8,8 @@ public enum ReportLevel { Platform, Database, Title, Item }
 /// <summary>
 /// One COUNTER R5.1 report or standard view. A standard view is its master report with fixed
 /// filters (<see cref="FixedDataTypes"/>, <see cref="FixedAccessType"/>, Regular access only and a
-/// fixed metric list) and a fixed set of Attribute_Performance columns.
+/// fixed metric list) and a fixed set of Attribute_Performance columns; an item view also fixes
+/// which item details it shows (<see cref="ItemAttributes"/>) and whether items come under their parent.
 /// </summary>
 public sealed record SushiReportDefinition(
     string Id,
@@ -20,7 +21,9 @@ public sealed record SushiReportDefinition(
     IReadOnlyList<string>? FixedDataTypes = null,
     string? FixedAccessType = null,
     IReadOnlyList<string>? ViewColumns = null,
-    IReadOnlyList<string>? Attributes = null)
+    IReadOnlyList<string>? Attributes = null,
+    IReadOnlyList<string>? ItemAttributes = null,
+    bool WithParent = false)
 {
     public bool IsStandardView => ViewColumns is not null;
 
@@ -96,9 +99,9 @@ public static class SushiReportCatalog
         new("IR", "Item Report", "Item-level usage of articles, book segments, multimedia and other items.", ReportLevel.Item,
             [.. ItemMetrics, .. Denials], ItemDataTypes, Attributes: ["YOP", "Access_Type", "Access_Method", "Authors", "Publication_Date", "Article_Version", .. Geo]),
         new("IR_A1", "Journal Article Requests", "Standard view of the Item Report with requests of journal articles.", ReportLevel.Item,
-            Requests, ItemDataTypes, ["Article"], ViewColumns: ["Access_Type"]),
+            Requests, ItemDataTypes, ["Article"], ViewColumns: ["Access_Type"], ItemAttributes: ["Authors", "Publication_Date", "Article_Version"], WithParent: true),
         new("IR_M1", "Multimedia Item Requests", "Standard view of the Item Report with requests of multimedia items.", ReportLevel.Item,
-            Requests, ItemDataTypes, ["Audiovisual", "Image", "Interactive_Resource", "Multimedia", "Sound"], ViewColumns: ["Data_Type"]),
+            Requests, ItemDataTypes, ["Audiovisual", "Image", "Interactive_Resource", "Multimedia", "Sound"], ViewColumns: ["Data_Type"], ItemAttributes: []),
     ];
 
     public static SushiReportDefinition? Find(string id) =>

@@ -63,6 +63,9 @@ public sealed class SushiRequest
     /// <summary>Only usage attributed to an institution (true), only unattributed usage (false), or both (null).</summary>
     public bool? Attributed { get; init; }
     public IReadOnlyList<string> AttributesToShow { get; init; } = [];
+
+    /// <summary>Item details (Authors, Publication_Date, Article_Version) shown: fixed by an item view, else asked for.</summary>
+    public IReadOnlyList<string> ItemDetails => Report.ItemAttributes ?? AttributesToShow;
     public bool Totals { get; init; }
     public bool IncludeParentDetails { get; init; }
     /// <summary>Filters as the client gave them, for Report_Filters in the header.</summary>
@@ -127,16 +130,10 @@ public sealed class SushiRequest
             return value;
         }
 
-        bool? attributed = null;
-        if (Single("attributed", "Attributed") is { } attributedText)
-        {
-            attributed = attributedText switch { "Yes" => true, "No" => false, _ => null };
-            if (attributed is null)
-            {
-                echo.RemoveAt(echo.Count - 1);
-                warnings.Add(SushiError.InvalidFilter($"Attributed={attributedText}"));
-            }
-        }
+        var attributedText = report.IsStandardView ? null : Get("attributed");
+        bool? attributed = attributedText switch { "Yes" => true, "No" => false, _ => null };
+        if (attributed is not null) echo.Add(("Attributed", attributedText!));
+        else if (attributedText is not null) warnings.Add(SushiError.InvalidFilter($"Attributed={attributedText}"));
 
         var request = new SushiRequest
         {
@@ -157,7 +154,7 @@ public sealed class SushiRequest
             Attributed = attributed,
             AttributesToShow = attributes,
             Totals = granularity is "Total" or "Totals",
-            IncludeParentDetails = report.Level == ReportLevel.Item && !report.IsStandardView && Get("include_parent_details") == "True",
+            IncludeParentDetails = report.WithParent || (report.Level == ReportLevel.Item && !report.IsStandardView && Get("include_parent_details") == "True"),
             EchoFilters = echo,
         };
         request.Warnings.AddRange(warnings);

@@ -28,7 +28,7 @@ public static class SushiTabular
         var attributes = header["Report_Attributes"]?.AsObject();
         var shown = attributes?["Attributes_To_Show"]?.AsArray().Select(Text).ToList() ?? [];
         var totals = Text(attributes?["Granularity"]) == "Total";
-        var withParent = definition.Id == "IR_A1" || Text(attributes?["Include_Parent_Details"]) == "True";
+        var withParent = definition.WithParent || Text(attributes?["Include_Parent_Details"]) == "True";
         var begin = DateOnly.Parse(Text(filters["Begin_Date"]), CultureInfo.InvariantCulture);
         var end = DateOnly.Parse(Text(filters["End_Date"]), CultureInfo.InvariantCulture);
         var months = new List<DateOnly>();
@@ -60,7 +60,7 @@ public static class SushiTabular
 
         var attributeColumns = definition.ViewColumns?.ToList()
             ?? ["Data_Type", .. AttributeOrder.Skip(1).Where(shown.Contains)];
-        var identity = IdentityColumns(definition, shown, withParent);
+        var identity = IdentityColumns(definition, definition.ItemAttributes ?? shown, withParent);
         var monthColumns = totals ? [] : months.Select(m => m.ToString("MMM-yyyy", CultureInfo.InvariantCulture)).ToList();
         Line(output, [.. identity.Select(c => c.Heading), .. attributeColumns, "Metric_Type", "Reporting_Period_Total", .. monthColumns]);
 
@@ -85,7 +85,7 @@ public static class SushiTabular
 
     private sealed record Column(string Heading, Func<JsonNode, JsonNode?, string> Value);
 
-    private static List<Column> IdentityColumns(SushiReportDefinition definition, List<string> shown, bool withParent)
+    private static List<Column> IdentityColumns(SushiReportDefinition definition, IReadOnlyList<string> details, bool withParent)
     {
         Column Field(string name, string? heading = null) => new(heading ?? name, (item, _) => Text(item[name]));
         Column Id(string name, string prefix = "") => new(prefix + (name == "Proprietary" ? "Proprietary_ID" : name), (item, parent) =>
@@ -100,9 +100,9 @@ public static class SushiTabular
             _ =>
             [
                 Field("Item"), .. publisher,
-                .. definition.Id == "IR_A1" || shown.Contains("Authors") ? [new Column("Authors", (item, _) => Authors(item["Authors"]))] : Array.Empty<Column>(),
-                .. definition.Id == "IR_A1" || shown.Contains("Publication_Date") ? [Field("Publication_Date")] : Array.Empty<Column>(),
-                .. definition.Id == "IR_A1" || shown.Contains("Article_Version") ? [Field("Article_Version")] : Array.Empty<Column>(),
+                .. details.Contains("Authors") ? [new Column("Authors", (item, _) => Authors(item["Authors"]))] : Array.Empty<Column>(),
+                .. details.Contains("Publication_Date") ? [Field("Publication_Date")] : Array.Empty<Column>(),
+                .. details.Contains("Article_Version") ? [Field("Article_Version")] : Array.Empty<Column>(),
                 .. ids,
                 .. withParent
                     ? [new Column("Parent_Title", (_, parent) => Text(parent?["Title"])), new Column("Parent_Data_Type", (_, parent) => Text(parent?["Data_Type"])),
