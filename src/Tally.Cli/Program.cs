@@ -14,6 +14,7 @@ var root = new RootCommand("Tally: usage statistics you can trust. Events in ove
     AggregateCommand.Create(),
     QueryCommand.Create(),
     ReportCommand.Create(),
+    ImportCommand.Create(),
     DemoCommand.Create(),
     BenchCommand.Create(),
 };

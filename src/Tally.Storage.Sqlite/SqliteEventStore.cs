@@ -186,25 +186,70 @@ public sealed class SqliteEventStore : IEventStore
 
     public async Task<bool[]> AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
     {
-        var stored = new bool[events.Count];
-        if (events.Count == 0) return stored;
+        if (events.Count == 0) return [];
+        await using var append = await BeginAppendAsync(cancellationToken);
+        var stored = await append.AppendAsync(events, cancellationToken);
+        await append.CommitAsync(cancellationToken);
+        return stored;
+    }
+
+    public async Task<IAppendTransaction> BeginAppendAsync(CancellationToken cancellationToken)
+    {
         await _writeLock.WaitAsync(cancellationToken);
-        var created = new List<((string, DateTime) Key, string Name)>();
         try
         {
-            using var transaction = Begin();
-            using var claimId = Command(_writer, "INSERT INTO tally_event_ids (id, partition) VALUES ($id, $p) ON CONFLICT (id) DO NOTHING", transaction);
-            var idParameter = claimId.Parameters.Add("$id", SqliteType.Text);
-            var partitionParameter = claimId.Parameters.Add("$p", SqliteType.Text);
-            var touched = new HashSet<(string Type, int Day)>();
+            return new AppendTransaction(this, Begin());
+        }
+        catch
+        {
+            _transaction = null;
+            _writeLock.Release();
+            throw;
+        }
+    }
+
+    /// <summary>Holds the write lock and one SQLite transaction from begin until commit or dispose.</summary>
+    private sealed class AppendTransaction : IAppendTransaction
+    {
+        private readonly SqliteEventStore _store;
+        private readonly SqliteTransaction _transaction;
+        private readonly SqliteCommand _claimId;
+        private readonly List<((string, DateTime) Key, string Name)> _created = [];
+        private readonly HashSet<(string Type, int Day)> _touched = [];
+        /// <summary>Salts made inside this transaction: shared with the store only once committed.</summary>
+        private readonly Dictionary<DateOnly, byte[]> _newSalts = [];
+        /// <summary>Salts may be asked for while a batch is being written (processing runs beside writing); one connection serves both.</summary>
+        private readonly Lock _gate = new();
+        private bool _ended;
+
+        public AppendTransaction(SqliteEventStore store, SqliteTransaction transaction)
+        {
+            _store = store;
+            _transaction = transaction;
+            _claimId = store.Command(store._writer, "INSERT INTO tally_event_ids (id, partition) VALUES ($id, $p) ON CONFLICT (id) DO NOTHING", transaction);
+            _claimId.Parameters.Add("$id", SqliteType.Text);
+            _claimId.Parameters.Add("$p", SqliteType.Text);
+        }
+
+        public Task<bool[]> AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
+        {
+            ObjectDisposedException.ThrowIf(_ended, this);
+            lock (_gate) return Task.FromResult(Append(events));
+        }
+
+        private bool[] Append(IReadOnlyList<TallyEvent> events)
+        {
+            var stored = new bool[events.Count];
+            var idParameter = _claimId.Parameters[0];
+            var partitionParameter = _claimId.Parameters[1];
             for (var i = 0; i < events.Count; i++)
             {
                 var e = events[i];
-                var partition = PartitionFor(e.Type, e.Timestamp, created, transaction);
+                var partition = _store.PartitionFor(e.Type, e.Timestamp, _created, _transaction);
                 idParameter.Value = e.Id;
                 partitionParameter.Value = partition;
-                if (claimId.ExecuteNonQuery() == 0) continue;
-                var insert = InsertCommand(partition, e.Type, transaction);
+                if (_claimId.ExecuteNonQuery() == 0) continue;
+                var insert = _store.InsertCommand(partition, e.Type, _transaction);
                 var p = insert.Parameters;
                 p[0].Value = e.Id;
                 p[1].Value = ToMs(e.Timestamp);
@@ -215,30 +260,66 @@ public sealed class SqliteEventStore : IEventStore
                 p[5 + e.Values.Length].Value = (object?)e.Extra ?? DBNull.Value;
                 insert.ExecuteNonQuery();
                 stored[i] = true;
-                touched.Add((e.Type.Name, DateOnly.FromDateTime(e.Timestamp).DayNumber));
+                _touched.Add((e.Type.Name, DateOnly.FromDateTime(e.Timestamp).DayNumber));
             }
-            using var mark = Command(_writer, "INSERT INTO tally_dirty (type, day, version) VALUES ($t, $d, 1) ON CONFLICT (type, day) DO UPDATE SET version = version + 1", transaction);
-            var typeParameter = mark.Parameters.Add("$t", SqliteType.Text);
-            var dayParameter = mark.Parameters.Add("$d", SqliteType.Integer);
-            foreach (var (type, day) in touched)
-            {
-                typeParameter.Value = type;
-                dayParameter.Value = day;
-                mark.ExecuteNonQuery();
-            }
-            transaction.Commit();
-            foreach (var (key, name) in created) _partitions[key] = name;
             return stored;
         }
-        catch
+
+        public ValueTask<byte[]> GetSaltAsync(DateOnly day, CancellationToken cancellationToken)
         {
-            foreach (var (_, name) in created) DropCachedInsert(name);
-            throw;
+            lock (_store._salts)
+            {
+                if (_store._salts.TryGetValue(day, out var cached)) return ValueTask.FromResult(cached);
+            }
+            lock (_gate)
+            {
+                if (!_newSalts.TryGetValue(day, out var salt)) _newSalts[day] = salt = _store.SaltOf(day, _transaction);
+                return ValueTask.FromResult(salt);
+            }
         }
-        finally
+
+        public Task CommitAsync(CancellationToken cancellationToken)
         {
-            _transaction = null;
-            _writeLock.Release();
+            ObjectDisposedException.ThrowIf(_ended, this);
+            using (var mark = _store.Command(_store._writer, "INSERT INTO tally_dirty (type, day, version) VALUES ($t, $d, 1) ON CONFLICT (type, day) DO UPDATE SET version = version + 1", _transaction))
+            {
+                var typeParameter = mark.Parameters.Add("$t", SqliteType.Text);
+                var dayParameter = mark.Parameters.Add("$d", SqliteType.Integer);
+                foreach (var (type, day) in _touched)
+                {
+                    typeParameter.Value = type;
+                    dayParameter.Value = day;
+                    mark.ExecuteNonQuery();
+                }
+            }
+            _transaction.Commit();
+            foreach (var (key, name) in _created) _store._partitions[key] = name;
+            lock (_store._salts)
+            {
+                foreach (var (day, salt) in _newSalts) _store._salts[day] = salt;
+            }
+            End();
+            return Task.CompletedTask;
+        }
+
+        /// <summary>Without a commit, rolls everything back, including partitions and salts it created.</summary>
+        public ValueTask DisposeAsync()
+        {
+            if (!_ended)
+            {
+                foreach (var (_, name) in _created) _store.DropCachedInsert(name);
+                End();
+            }
+            return ValueTask.CompletedTask;
+        }
+
+        private void End()
+        {
+            _ended = true;
+            _claimId.Dispose();
+            _transaction.Dispose();
+            _store._transaction = null;
+            _store._writeLock.Release();
         }
     }
 
@@ -672,19 +753,21 @@ public sealed class SqliteEventStore : IEventStore
             if (_salts.TryGetValue(day, out var cached)) return cached;
         }
         byte[]? salt = null;
-        await WriteAsync(transaction =>
-        {
-            // Insert-if-absent then read, so concurrent processes sharing the file agree on one salt.
-            using var insert = Command(_writer, "INSERT INTO tally_salts (day, salt) VALUES ($d, $s) ON CONFLICT DO NOTHING", transaction);
-            insert.Parameters.AddWithValue("$d", day.DayNumber);
-            insert.Parameters.AddWithValue("$s", RandomNumberGenerator.GetBytes(32));
-            insert.ExecuteNonQuery();
-            using var select = Command(_writer, "SELECT salt FROM tally_salts WHERE day = $d", transaction);
-            select.Parameters.AddWithValue("$d", day.DayNumber);
-            salt = (byte[])select.ExecuteScalar()!;
-        }, cancellationToken);
+        await WriteAsync(transaction => salt = SaltOf(day, transaction), cancellationToken);
         lock (_salts) _salts[day] = salt!;
         return salt!;
+    }
+
+    /// <summary>Insert-if-absent then read, so concurrent processes sharing the file agree on one salt.</summary>
+    private byte[] SaltOf(DateOnly day, SqliteTransaction transaction)
+    {
+        using var insert = Command(_writer, "INSERT INTO tally_salts (day, salt) VALUES ($d, $s) ON CONFLICT DO NOTHING", transaction);
+        insert.Parameters.AddWithValue("$d", day.DayNumber);
+        insert.Parameters.AddWithValue("$s", RandomNumberGenerator.GetBytes(32));
+        insert.ExecuteNonQuery();
+        using var select = Command(_writer, "SELECT salt FROM tally_salts WHERE day = $d", transaction);
+        select.Parameters.AddWithValue("$d", day.DayNumber);
+        return (byte[])select.ExecuteScalar()!;
     }
 
     public async Task PurgeSaltsBeforeAsync(DateOnly day, CancellationToken cancellationToken)

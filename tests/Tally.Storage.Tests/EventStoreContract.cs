@@ -285,6 +285,68 @@ public abstract class EventStoreContract : IAsyncLifetime
         Assert.Equal(100, ids.Distinct().Count());
     }
 
+    // ---- writes that commit as one (a log file) ------------------------------------------------
+
+    [Fact]
+    public async Task A_transaction_of_many_batches_is_invisible_until_committed_then_stored_whole()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        await using (var append = await store.BeginAppendAsync(None))
+        {
+            Assert.Equal(new[] { true, true }, await append.AppendAsync([Probe(schema, "f1", Now), Probe(schema, "f2", Now.AddDays(-40))], None));
+            // A repeat inside the same transaction is recognised before anything is committed.
+            Assert.Equal(new[] { false, true }, await append.AppendAsync([Probe(schema, "f1", Now), Probe(schema, "f3", Now.AddYears(-2))], None));
+            Assert.Empty(await store.ScanAllAsync(schema.EventTypes["probe"]));
+            await append.CommitAsync(None);
+        }
+        Assert.Equal(["f1", "f2", "f3"], (await store.ScanAllAsync(schema.EventTypes["probe"])).Select(e => e.Id).Order());
+        Assert.Equal(3, (await store.GetDirtyDaysAsync(None)).Count);
+    }
+
+    [Fact]
+    public async Task A_transaction_disposed_without_commit_leaves_nothing_and_other_writers_go_on()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        var waiting = Task.CompletedTask;
+        await using (var append = await store.BeginAppendAsync(None))
+        {
+            await append.AppendAsync([Probe(schema, "r1", Now), Probe(schema, "r2", Now.AddYears(-3))], None);
+            var salt = await append.GetSaltAsync(Today.AddDays(-500), None);
+            Assert.Equal(32, salt.Length);
+            // Another writer waits for the transaction instead of interleaving with it.
+            waiting = store.AppendAsync([Probe(schema, "w1", Now)], None);
+            await Task.Delay(100);
+            Assert.False(waiting.IsCompleted);
+        }
+        await waiting;
+        Assert.Equal(["w1"], (await store.ScanAllAsync(schema.EventTypes["probe"])).Select(e => e.Id));
+        Assert.Equal([$"probe {Today}"], (await store.GetDirtyDaysAsync(None)).Select(d => $"{d.EventType} {d.Day}"));
+
+        // Ids of the rolled-back events are free again, and so is the partition it had created.
+        Assert.Equal(new[] { true, true }, await store.AppendAsync([Probe(schema, "r1", Now), Probe(schema, "r2", Now.AddYears(-3))], None));
+        store = await RestartAsync(store);
+        Assert.Equal(["r1", "r2", "w1"], (await store.ScanAllAsync(schema.EventTypes["probe"])).Select(e => e.Id).Order());
+    }
+
+    [Fact]
+    public async Task Salts_made_inside_a_committed_transaction_are_the_days_salts()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        byte[] salt;
+        await using (var append = await store.BeginAppendAsync(None))
+        {
+            salt = await append.GetSaltAsync(Today.AddDays(-2), None);
+            Assert.Equal(salt, await append.GetSaltAsync(Today.AddDays(-2), None));
+            await append.CommitAsync(None);
+        }
+        Assert.Equal(salt, await store.GetSaltAsync(Today.AddDays(-2), None));
+        store = await RestartAsync(store);
+        Assert.Equal(salt, await store.GetSaltAsync(Today.AddDays(-2), None));
+    }
+
     // ---- partitions and scanning ---------------------------------------------------------------
 
     [Theory]

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Tally.Core.Configuration;
@@ -8,6 +9,12 @@ namespace Tally.Core.Accept;
 
 /// <summary>One event of a request that could not be accepted.</summary>
 public sealed record Rejection(int Index, string Field, string Reason);
+
+/// <summary>
+/// Where an event came from when not from a request: its id and time when it carries none, and the
+/// type its route decides. A log line has no "now" to fall back on, so its time may be required.
+/// </summary>
+public sealed record EventOrigin(string FallbackId, DateTime? FallbackTimestamp = null, EventType? Type = null, bool RequireTimestamp = false);
 
 /// <summary>The body as a whole cannot be read; nothing in it is accepted.</summary>
 public sealed class MalformedBodyException(string message) : Exception(message);
@@ -83,7 +90,7 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         // One pass reads the envelope (the type decides how fields are read) and moves the reader past
         // the object; a copy of the reader, taken at its start, then reads the fields.
         var atStart = reader;
-        var rejection = ParseObject(ref reader, atStart, body, index, now, out var parsed);
+        var rejection = ParseObject(ref reader, atStart, body, index, now, null, out var parsed);
         if (rejection is not null) batch.Rejections.Add(rejection);
         else
         {
@@ -92,8 +99,31 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         }
     }
 
+    /// <summary>
+    /// Parses one JSON event that arrived by another route (a log line, a bus message), with the
+    /// origin's id, time and type where the event gives none. Returns why it was rejected, or null.
+    /// </summary>
+    public Rejection? ParseOne(ReadOnlySpan<byte> json, EventOrigin origin, out TallyEvent? parsed)
+    {
+        parsed = null;
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return new Rejection(0, "$", "an event must be a JSON object");
+            var atStart = reader;
+            var rejection = ParseObject(ref reader, atStart, json, 0, clock.GetUtcNow().UtcDateTime, origin, out parsed);
+            if (rejection is null && reader.Read()) return new Rejection(0, "$", "unexpected content after the event");
+            return rejection;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            parsed = null;
+            return new Rejection(0, "$", $"not valid JSON: {e.Message}");
+        }
+    }
+
     /// <summary>Reads the envelope first (the type decides how fields are read), then the fields.</summary>
-    private Rejection? ParseObject(ref Utf8JsonReader reader, Utf8JsonReader atStart, ReadOnlySpan<byte> body, int index, DateTime now, out TallyEvent? parsed)
+    private Rejection? ParseObject(ref Utf8JsonReader reader, Utf8JsonReader atStart, ReadOnlySpan<byte> body, int index, DateTime now, EventOrigin? origin, out TallyEvent? parsed)
     {
         parsed = null;
         string? typeName = null, id = null;
@@ -151,25 +181,68 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         }
 
         if (envelopeProblem is not null) return envelopeProblem;
-        if (typeName is null) return new Rejection(index, "type", "is required");
-        if (!_types.TryGetValue(typeName, out var type)) return new Rejection(index, "type", $"'{typeName}' is not a known event type");
-        if (!type.Enabled) return new Rejection(index, "type", $"event type '{typeName}' is disabled");
+        var type = origin?.Type;
+        if (type is null)
+        {
+            if (typeName is null) return new Rejection(index, "type", "is required");
+            if (!_types.TryGetValue(typeName, out type)) return new Rejection(index, "type", $"'{typeName}' is not a known event type");
+        }
+        if (!type.Enabled) return new Rejection(index, "type", $"event type '{type.Name}' is disabled");
 
-        var when = TruncateToMilliseconds(timestamp ?? now);
-        if (when > now.AddSeconds(schema.Options.Ingest.MaxFutureSkewSeconds))
-            return new Rejection(index, "timestamp", "lies in the future");
-        if (type.RetentionDays is { } days && when < now.AddDays(-days))
-            return new Rejection(index, "timestamp", $"is older than the {days}-day retention of '{type.Name}'");
+        if (timestamp is null && origin is { RequireTimestamp: true }) return new Rejection(index, "timestamp", "is required");
+        var when = TruncateToMilliseconds(timestamp ?? origin?.FallbackTimestamp ?? now);
+        if (TimestampProblem(type, when, now) is { } problem) return new Rejection(index, "timestamp", problem);
 
         var values = new object?[type.Fields.Count];
         var rejection = ReadFields(ref atStart, body, type, index, values, out var extra);
         if (rejection is not null) return rejection;
+        if (MissingRequired(type, values) is { } missing) return new Rejection(index, missing.Name, "is required");
+        parsed = new TallyEvent(type, id ?? origin?.FallbackId ?? Guid.CreateVersion7(now).ToString("N"), when, values, extra);
+        return null;
+    }
+
+    /// <summary>Why an event of <paramref name="type"/> at <paramref name="when"/> cannot be accepted, or null: every route applies the same rule.</summary>
+    public string? TimestampProblem(EventType type, DateTime when, DateTime now)
+    {
+        if (when > now.AddSeconds(schema.Options.Ingest.MaxFutureSkewSeconds)) return "lies in the future";
+        if (type.RetentionDays is { } days && when < now.AddDays(-days)) return $"is older than the {days}-day retention of '{type.Name}'";
+        return null;
+    }
+
+    /// <summary>Stores a string value in a field, or says why it does not fit: the field's type and allowed values are checked as for JSON.</summary>
+    public static string? SetText(object?[] values, FieldDefinition field, string text)
+    {
+        switch (field.Type)
+        {
+            case FieldType.String:
+                if (field.AllowedValues is { } allowed)
+                {
+                    if (!allowed.TryGetValue(text, out var canonical)) return $"'{text}' is not one of {string.Join(", ", allowed.Order(StringComparer.Ordinal))}";
+                    text = canonical;
+                }
+                values[field.Ordinal] = text;
+                return null;
+            case FieldType.Integer when long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l):
+                values[field.Ordinal] = l;
+                return null;
+            case FieldType.Number when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d):
+                values[field.Ordinal] = d;
+                return null;
+            case FieldType.Boolean when bool.TryParse(text, out var b):
+                values[field.Ordinal] = b;
+                return null;
+            default:
+                return $"must be {Article(field.Type)}, not '{text}'";
+        }
+    }
+
+    /// <summary>The first declared field that is required but missing, or null.</summary>
+    public static FieldDefinition? MissingRequired(EventType type, object?[] values)
+    {
         foreach (var field in type.Fields)
         {
-            if (field.Required && values[field.Ordinal] is null)
-                return new Rejection(index, field.Name, "is required");
+            if (field.Required && values[field.Ordinal] is null) return field;
         }
-        parsed = new TallyEvent(type, id ?? Guid.CreateVersion7(now).ToString("N"), when, values, extra);
         return null;
     }
 
@@ -198,14 +271,12 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
                     reader.Read();
                     if (!TryReadValue(ref reader, field, out var value))
                         return new Rejection(index, field.Name, $"must be {Article(field.Type)}");
-                    if (field.AllowedValues is { } allowed && value is string text)
+                    // SetText checks allowed values and stores the set's own instance, so a million events share one string per value.
+                    if (value is string text && field.AllowedValues is not null)
                     {
-                        // The set's own instance is stored, so a million events share one string per value.
-                        if (!allowed.TryGetValue(text, out var canonical))
-                            return new Rejection(index, field.Name, $"'{text}' is not one of {string.Join(", ", allowed.Order(StringComparer.Ordinal))}");
-                        value = canonical;
+                        if (SetText(values, field, text) is { } problem) return new Rejection(index, field.Name, problem);
                     }
-                    values[field.Ordinal] = value;
+                    else values[field.Ordinal] = value;
                 }
                 else
                 {

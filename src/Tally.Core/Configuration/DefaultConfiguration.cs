@@ -18,6 +18,10 @@ public static class DefaultConfiguration
         [
             UsageType("record-view", "investigation"), UsageType("file-download", "request"),
             UsageType("no-license", "no_license"), UsageType("limit-exceeded", "limit_exceeded"), SearchType(),
+            // The rest of what PKP logs: supplementary files are investigations only; site pages count outside COUNTER.
+            UsageType("supplementary-download", "investigation"), UsageType("context-view", "none"),
+            UsageType("issue-view", "none"), UsageType("issue-download", "none"),
+            MessageType(),
         ],
         Aggregations =
         [
@@ -59,6 +63,14 @@ public static class DefaultConfiguration
         type.Fields["search_type"] = new() { Values = ["regular", "automated", "federated"] };
         return type;
     }
+
+    /// <summary>Bus messages as datanommer keeps them: topic and category as fields; headers and body ride along as sent.</summary>
+    private static EventTypeOptions MessageType() => new()
+    {
+        Name = "message",
+        Partition = "month",
+        Fields = new() { ["topic"] = new() { Required = true }, ["category"] = new(), ["message_id"] = new() },
+    };
 
     /// <summary>Who did it and from where: the fields every usage type shares, and the steps that anonymize them.</summary>
     private static EventTypeOptions ActivityType(string name, string counterRole) => new()

@@ -13,6 +13,7 @@ public sealed class TallyOptions
     public ScheduleOptions Schedule { get; set; } = new();
     public CounterOptions Counter { get; set; } = new();
     public GeoOptions Geo { get; set; } = new();
+    public SourcesOptions Sources { get; set; } = new();
 }
 
 public sealed class EventTypeOptions
@@ -161,4 +162,70 @@ public sealed class GeoOptions
     public string? Database { get; set; }
     /// <summary>country, or city to also keep region and city when the database has them.</summary>
     public string Level { get; set; } = "country";
+}
+
+/// <summary>Routes into Tally besides HTTP: log files and the message bus.</summary>
+public sealed class SourcesOptions
+{
+    public PkpSourceOptions Pkp { get; set; } = new();
+    /// <summary>Rules that turn Apache/Nginx access-log requests into events; the first matching rule wins.</summary>
+    public List<UrlRuleOptions> AccessLogRules { get; set; } = [];
+    public AmqpSourceOptions Amqp { get; set; } = new();
+}
+
+/// <summary>PKP (OJS, OMP, OPS) usage-event logs, loaded as PKP's UsageStatsLoader does.</summary>
+public sealed class PkpSourceOptions
+{
+    /// <summary>PKP's usageStats folder (holding usageEventLogs, stage, processing, archive, reject); serve loads it on a schedule when set.</summary>
+    public string? Directory { get; set; }
+    /// <summary>ojs, omp or ops: decides what an item's title is (the journal or server, or the book).</summary>
+    public string Application { get; set; } = "ojs";
+    /// <summary>The time zone PKP wrote "time" in (PHP's date.timezone); an IANA name such as Europe/Berlin.</summary>
+    public string TimeZone { get; set; } = "UTC";
+    public int LoadEverySeconds { get; set; } = 3600;
+    /// <summary>Tally event type for each kind of page PKP logs: context, submission, submissionFile, supplementaryFile, issue, issueGalley, chapter, series.</summary>
+    public Dictionary<string, string> Types { get; set; } = [];
+    /// <summary>PKP institution ids mapped to COUNTER customer ids; unmapped ids are kept as "pkp-institution-N".</summary>
+    public Dictionary<string, string> Institutions { get; set; } = [];
+}
+
+public sealed class UrlRuleOptions
+{
+    /// <summary>A regex over the request path and query; named groups fill fields of the same name (item_id, format, ...).</summary>
+    public string Pattern { get; set; } = "";
+    public string Type { get; set; } = "";
+    /// <summary>HTTP methods that count; default GET only, as a HEAD transfers nothing.</summary>
+    public List<string> Methods { get; set; } = ["GET"];
+    /// <summary>Fixed field values every event of this rule gets, such as format or access_type.</summary>
+    public Dictionary<string, string> Set { get; set; } = [];
+}
+
+/// <summary>RabbitMQ: every message of the queues is stored, as datanommer does, and mapped topics also become events.</summary>
+public sealed class AmqpSourceOptions
+{
+    /// <summary>amqp://user:password@host:port/vhost; serve consumes only when set.</summary>
+    public string? Uri { get; set; }
+    public List<AmqpQueueOptions> Queues { get; set; } = [];
+    /// <summary>Topic patterns (AMQP syntax: * one word, # zero or more) whose message body is a Tally event of the given type.</summary>
+    public List<TopicRuleOptions> Topics { get; set; } = [];
+    /// <summary>The event type bus messages are stored as.</summary>
+    public string MessageType { get; set; } = "message";
+    /// <summary>The topic segment (from 0) that names the category; datanommer uses 3, as in org.fedoraproject.prod.bodhi.update.</summary>
+    public int CategorySegment { get; set; } = 3;
+    /// <summary>Unacknowledged messages a consumer holds at once; they are committed together.</summary>
+    public ushort Prefetch { get; set; } = 500;
+}
+
+public sealed class AmqpQueueOptions
+{
+    public string Name { get; set; } = "";
+    public string Exchange { get; set; } = "amq.topic";
+    /// <summary>Binding keys; default all topics.</summary>
+    public List<string> Bindings { get; set; } = ["#"];
+}
+
+public sealed class TopicRuleOptions
+{
+    public string Topic { get; set; } = "";
+    public string Type { get; set; } = "";
 }

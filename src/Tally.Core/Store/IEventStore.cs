@@ -24,6 +24,9 @@ public interface IEventStore : ISaltSource, IAsyncDisposable
     /// </summary>
     Task<bool[]> AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken);
 
+    /// <summary>Opens a write of many batches that commits as one, such as a whole log file.</summary>
+    Task<IAppendTransaction> BeginAppendAsync(CancellationToken cancellationToken);
+
     /// <summary>Raw events of one type in [from, to), with only <paramref name="fields"/> filled in.</summary>
     IAsyncEnumerable<TallyEvent> ScanAsync(EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, CancellationToken cancellationToken);
 
@@ -70,4 +73,18 @@ public interface IEventStore : ISaltSource, IAsyncDisposable
     Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken);
 
     Task SetSettingAsync(string key, string value, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A write of many batches that is stored whole or not at all (a log file). Other writers wait until
+/// it is committed or disposed; disposing without a commit rolls it back. Salts it hands out for new
+/// days are made in the same transaction, so processing inside it never waits on the store.
+/// </summary>
+public interface IAppendTransaction : ISaltSource, IAsyncDisposable
+{
+    /// <summary>Per event, true when stored and false when its id was already stored, here or before.</summary>
+    Task<bool[]> AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken);
+
+    /// <summary>Makes everything appended durable and marks its days for aggregation.</summary>
+    Task CommitAsync(CancellationToken cancellationToken);
 }

@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Globalization;
+using Tally.Core.Sources.Logs;
+using Tally.Server.Runtime;
+using Tally.Sources.Logs;
+
+namespace Tally.Cli.Commands;
+
+/// <summary>tally import pkp|ndjson|combined: usage from log files, through the same pipeline as HTTP.</summary>
+public static class ImportCommand
+{
+    public static Command Create() => new("import", "Load usage from log files through the pipeline; each file is stored whole or not at all, and never twice")
+    {
+        Pkp(), Files("ndjson", "Tally events, one JSON object per line (each with type and timestamp)"),
+        Files("combined", "Apache/Nginx combined or common access logs, mapped to events by sources.accessLogRules"),
+    };
+
+    private static Command Pkp()
+    {
+        var directory = new Argument<string>("DIR") { Description = "PKP's usageStats folder (with usageEventLogs; stage, processing, archive and reject are created)" };
+        var command = new Command("pkp", "Load PKP (OJS/OMP/OPS) usage-event logs: usageEventLogs → stage → processing → archive, or reject; today's log is left for tomorrow")
+        {
+            directory,
+        };
+        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        {
+            var root = parse.GetValue(directory)!;
+            if (!Directory.Exists(root)) return CommonOptions.Fail($"{root} does not exist");
+            var format = PkpLogFormat.Create(runtime.Schema, runtime.Parser);
+            var loader = new PkpLogLoader(Importer(runtime, format), root, format.TimeZone, runtime.Clock);
+            PkpLoadResult result;
+            try
+            {
+                result = await CommonOptions.WithProgressAsync("Loading PKP logs", report => loader.RunAsync(Progress(report), cancellationToken));
+            }
+            catch (LoaderBusyException e)
+            {
+                return CommonOptions.Fail(e.Message);
+            }
+            foreach (var file in result.Archived) Console.WriteLine(Summary(file, Path.Combine(root, PkpLogLoader.Reject, file.File + ".rejected.ndjson")));
+            foreach (var file in result.Rejected) Console.WriteLine($"{file}: cannot be read; moved to {Path.Combine(root, PkpLogLoader.Reject)} with the reason beside it");
+            if (result.Waiting is not null) Console.WriteLine($"{result.Waiting}: left in {PkpLogLoader.Waiting}, as PKP is still writing it today");
+            if (result.Archived.Count == 0 && result.Rejected.Count == 0) Console.WriteLine("No logs were waiting.");
+            return result.Rejected.Count > 0 ? 1 : 0;
+        });
+        return command;
+    }
+
+    private static Command Files(string name, string description)
+    {
+        var files = new Argument<string[]>("FILE") { Description = "Log files; .gz files are read compressed", Arity = ArgumentArity.OneOrMore };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep reading lines as they are appended, like tail -F, until Ctrl+C; resumes where it stopped" };
+        var rejects = new Option<string?>("--rejects") { Description = "Folder for FILE.rejected.ndjson (bad lines with line number and reason); default: beside each file", HelpName = "DIR" };
+        var command = new Command(name, description) { files, follow, rejects };
+        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        {
+            ILogFormat format = name == "ndjson" ? new NdjsonLogFormat(runtime.Parser) : AccessLogFormat.Create(runtime.Schema, runtime.Parser);
+            var importer = Importer(runtime, format);
+            var paths = parse.GetValue(files)!;
+            string RejectPath(string path) =>
+                Path.Combine(parse.GetValue(rejects) ?? Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileName(path) + ".rejected.ndjson");
+            if (parse.GetValue(follow))
+            {
+                var follower = new LogFollower(importer, runtime.Store, TimeSpan.FromMilliseconds(500));
+                Console.Error.WriteLine($"Following {string.Join(", ", paths)}; Ctrl+C stops.");
+                await Task.WhenAll(paths.Select(path => follower.FollowAsync(path, RejectPath(path), result => Console.WriteLine(Summary(result, RejectPath(path))), cancellationToken)));
+                return 0;
+            }
+            var failed = 0;
+            foreach (var path in paths)
+            {
+                if (!File.Exists(path))
+                {
+                    Console.Error.WriteLine($"tally: {path} does not exist");
+                    failed++;
+                    continue;
+                }
+                try
+                {
+                    var key = await LogFileImporter.FileKeyAsync(path, cancellationToken);
+                    var result = await CommonOptions.WithProgressAsync($"Loading {Path.GetFileName(path)}", report =>
+                        importer.ImportFileAsync(path, key, RejectPath(path), Progress(report), cancellationToken));
+                    Console.WriteLine(Summary(result, RejectPath(path)));
+                    if (result.Unreadable)
+                    {
+                        Console.Error.WriteLine($"tally: no line of {path} is a {name} log line; nothing of it was stored");
+                        failed++;
+                    }
+                }
+                catch (UnreadableLogException e)
+                {
+                    Console.Error.WriteLine($"tally: {e.Message}");
+                    failed++;
+                }
+            }
+            return failed > 0 ? 1 : 0;
+        });
+        return command;
+    }
+
+    private static LogFileImporter Importer(TallyRuntime runtime, ILogFormat format) => new(format, runtime.Pipeline, runtime.Store, runtime.Clock);
+
+    private static SynchronousProgress<LogImportProgress> Progress(Action<double, string> report) =>
+        new(p => report(p.BytesTotal == 0 ? 0 : (double)p.BytesRead / p.BytesTotal, string.Create(CultureInfo.InvariantCulture, $"{p.File}: {p.Lines:N0} lines")));
+
+    private static string Summary(LogImportResult r, string rejectPath)
+    {
+        var rate = r.Elapsed.TotalSeconds > 0 ? r.Lines / r.Elapsed.TotalSeconds : 0;
+        var text = string.Create(CultureInfo.InvariantCulture,
+            $"{r.File}: {r.Lines:N0} lines, {r.Stored:N0} stored, {r.Duplicates:N0} already stored, {r.Skipped:N0} skipped, {r.Dropped:N0} dropped by filters, {r.Rejected:N0} rejected, in {r.Elapsed.TotalSeconds:F2} s ({rate:N0} lines/s)");
+        return r.Rejected > 0 ? $"{text}; rejected lines are in {rejectPath}" : text;
+    }
+}

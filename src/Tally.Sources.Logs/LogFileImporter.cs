@@ -1,0 +1,268 @@
+using System.Buffers;
+using System.IO.Compression;
+using System.IO.Hashing;
+using System.Text.Json;
+using System.Threading.Channels;
+using Tally.Core.Events;
+using Tally.Core.Process;
+using Tally.Core.Sources.Logs;
+using Tally.Core.Store;
+
+namespace Tally.Sources.Logs;
+
+/// <summary>What loading one file (or one chunk of a followed file) did.</summary>
+public sealed record LogImportResult(string File, long Lines, long Stored, long Duplicates, long Skipped, long Dropped, long Rejected, TimeSpan Elapsed)
+{
+    /// <summary>True when no line could be used: the file is not in this format at all.</summary>
+    public bool Unreadable => Lines > 0 && Rejected == Lines;
+}
+
+/// <summary>How far a load is: bytes read of the whole, and lines so far.</summary>
+public readonly record struct LogImportProgress(string File, long BytesRead, long BytesTotal, long Lines);
+
+/// <summary>The file could not be read (I/O error, broken compression); nothing of it was stored.</summary>
+public sealed class UnreadableLogException(string file, Exception inner) : Exception($"{file} cannot be read: {inner.Message}", inner);
+
+/// <summary>
+/// Loads a log file through the pipeline into the store as one transaction: a crash or an error
+/// midway stores nothing, and loading the same file again stores nothing twice, because each
+/// line's id is its file key and line number. Reading and parsing run beside the store's writes.
+/// Bad lines go to a reject file with their line number and reason; the good lines load.
+/// </summary>
+public sealed class LogFileImporter(ILogFormat format, EventPipeline pipeline, IEventStore store, TimeProvider clock, int batchSize = 8192)
+{
+    public ILogFormat Format => format;
+
+    /// <summary>
+    /// What names a log file in its lines' ids: its name and a hash of its first line, so a rotated
+    /// log under the same name is another file, and loading or following the same file agree.
+    /// </summary>
+    public static string FileKey(string path, ReadOnlySpan<byte> firstLine) =>
+        $"{Path.GetFileName(path)}@{XxHash3.HashToUInt64(firstLine.TrimEnd((byte)'\r')):x16}";
+
+    /// <summary>The <see cref="FileKey(string, ReadOnlySpan{byte})"/> of a file on disk (gzip when it ends in .gz).</summary>
+    /// <exception cref="UnreadableLogException">The file cannot be opened or decompressed.</exception>
+    public static async Task<string> FileKeyAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var file = File.OpenRead(path);
+            await using Stream lines = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+            await foreach (var line in LineReader.ReadAsync(lines, cancellationToken)) return FileKey(path, line.Span);
+            return FileKey(path, default);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new UnreadableLogException(Path.GetFileName(path), e);
+        }
+    }
+
+    /// <summary>Loads <paramref name="path"/> (gzip when it ends in .gz) under the file key <paramref name="fileKey"/>.</summary>
+    /// <exception cref="UnreadableLogException">The file cannot be opened or decompressed.</exception>
+    public async Task<LogImportResult> ImportFileAsync(string path, string fileKey, string rejectPath, IProgress<LogImportProgress>? progress, CancellationToken cancellationToken)
+    {
+        FileStream file;
+        try { file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UnreadableLogException(Path.GetFileName(path), e); }
+        await using (file)
+        {
+            Stream lines = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+            try
+            {
+                return await ImportAsync(lines, file, 1, fileKey, Path.GetFileName(path), rejectPath, progress, cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException && e is not UnreadableLogException)
+            {
+                throw new UnreadableLogException(Path.GetFileName(path), e);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Loads every line of <paramref name="lines"/>, numbering from <paramref name="firstLine"/>, in one
+    /// transaction. <paramref name="position"/> is the stream whose position tells progress.
+    /// </summary>
+    public async Task<LogImportResult> ImportAsync(Stream lines, Stream position, long firstLine, string fileKey, string name, string rejectPath,
+        IProgress<LogImportProgress>? progress, CancellationToken cancellationToken)
+    {
+        var started = clock.GetTimestamp();
+        var now = clock.GetUtcNow().UtcDateTime;
+        var total = position.CanSeek ? position.Length : 0;
+        await using var append = await store.BeginAppendAsync(cancellationToken);
+        // Salts for new days are made inside the file's transaction, so processing never waits on the writer.
+        var steps = pipeline.WithSalts(append);
+        var batches = Channel.CreateBounded<List<TallyEvent>>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        await using var rejects = new RejectWriter(rejectPath, name);
+        // If a write fails, the reader must not stay blocked on a full channel.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        long lineCount = 0, skipped = 0, dropped = 0, stored = 0, duplicates = 0;
+
+        // Reading, parsing and processing on one task; the store's writes on this one.
+        var reading = Task.Run(async () =>
+        {
+            var token = stop.Token;
+            try
+            {
+                var batch = new List<TallyEvent>(batchSize);
+                var number = firstLine - 1;
+                await foreach (var line in LineReader.ReadAsync(lines, token))
+                {
+                    number++;
+                    if (line.Span.Trim(" \t\r"u8).IsEmpty) continue;
+                    lineCount++;
+                    var parsed = format.Parse(line.Span, $"{fileKey}/{number}", now);
+                    switch (parsed.Outcome)
+                    {
+                        case LineOutcome.Event: batch.Add(parsed.Event!); break;
+                        case LineOutcome.Skipped: skipped++; break;
+                        default: rejects.Write(number, parsed.Field!, parsed.Reason!, line.Span); break;
+                    }
+                    if (batch.Count < batchSize) continue;
+                    dropped += await ProcessAsync(steps, batch, token);
+                    await batches.Writer.WriteAsync(batch, token);
+                    batch = new List<TallyEvent>(batchSize);
+                    progress?.Report(new LogImportProgress(name, position.Position, total, lineCount));
+                }
+                if (batch.Count > 0)
+                {
+                    dropped += await ProcessAsync(steps, batch, token);
+                    await batches.Writer.WriteAsync(batch, token);
+                }
+                batches.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                batches.Writer.Complete(e);
+                throw;
+            }
+        }, CancellationToken.None);
+
+        try
+        {
+            await foreach (var batch in batches.Reader.ReadAllAsync(cancellationToken))
+            {
+                var results = await append.AppendAsync(batch, cancellationToken);
+                foreach (var ok in results)
+                {
+                    if (ok) stored++;
+                    else duplicates++;
+                }
+            }
+        }
+        catch
+        {
+            await stop.CancelAsync();
+            throw;
+        }
+        await reading;
+        await rejects.FlushAsync(cancellationToken);
+        var result = new LogImportResult(name, lineCount, stored, duplicates, skipped, dropped, rejects.Count, clock.GetElapsedTime(started));
+        // A file of which no line could be used is not this format; nothing of it is kept.
+        if (!result.Unreadable) await append.CommitAsync(cancellationToken);
+        progress?.Report(new LogImportProgress(name, total, total, lineCount));
+        return result;
+    }
+
+    /// <summary>Runs the pipeline and removes the events it drops (filters); returns how many it dropped.</summary>
+    private static async Task<int> ProcessAsync(EventPipeline steps, List<TallyEvent> batch, CancellationToken cancellationToken)
+    {
+        var kept = await steps.ProcessAsync(batch, cancellationToken);
+        if (kept.Count == batch.Count) return 0;
+        var survivors = kept.Select(i => batch[i]).ToList();
+        var dropped = batch.Count - survivors.Count;
+        batch.Clear();
+        batch.AddRange(survivors);
+        return dropped;
+    }
+
+    /// <summary>Writes rejected lines as NDJSON: line number, field, reason and the line itself, so they can be fixed and loaded again.</summary>
+    private sealed class RejectWriter(string path, string file) : IAsyncDisposable
+    {
+        private FileStream? _stream;
+        private Utf8JsonWriter? _writer;
+
+        public long Count { get; private set; }
+
+        public void Write(long line, string field, string reason, ReadOnlySpan<byte> text)
+        {
+            Count++;
+            if (_writer is null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+                _stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read);
+                // Relaxed escaping keeps the quoted line readable; the file is data, never HTML.
+                _writer = new Utf8JsonWriter(_stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+            }
+            _writer.WriteStartObject();
+            _writer.WriteString("file", file);
+            _writer.WriteNumber("line", line);
+            _writer.WriteString("field", field);
+            _writer.WriteString("reason", reason);
+            // Invalid UTF-8 is kept readable rather than failing the reject itself.
+            _writer.WriteString("text", System.Text.Encoding.UTF8.GetString(text));
+            _writer.WriteEndObject();
+            _writer.Flush();
+            _writer.Reset();
+            _stream!.WriteByte((byte)'\n');
+        }
+
+        public async Task FlushAsync(CancellationToken cancellationToken)
+        {
+            if (_stream is not null) await _stream.FlushAsync(cancellationToken);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_writer is not null) await _writer.DisposeAsync();
+            if (_stream is not null) await _stream.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>Splits a stream into lines without copying them: each line is valid until the next one is read.</summary>
+public static class LineReader
+{
+    public static async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(Stream stream, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            int start = 0, end = 0;
+            while (true)
+            {
+                var newline = buffer.AsSpan(start, end - start).IndexOf((byte)'\n');
+                if (newline >= 0)
+                {
+                    yield return buffer.AsMemory(start, newline);
+                    start += newline + 1;
+                    continue;
+                }
+                if (start > 0)
+                {
+                    // Move the partial line to the front, growing the buffer only for a line longer than it.
+                    Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                    end -= start;
+                    start = 0;
+                }
+                if (end == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    Buffer.BlockCopy(buffer, 0, larger, 0, end);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                var read = await stream.ReadAsync(buffer.AsMemory(end), cancellationToken);
+                if (read == 0)
+                {
+                    if (end > start) yield return buffer.AsMemory(start, end - start);
+                    yield break;
+                }
+                end += read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}
