@@ -26,8 +26,7 @@ public static class ImportCommand
         {
             var root = parse.GetValue(directory)!;
             if (!Directory.Exists(root)) return CommonOptions.Fail($"{root} does not exist");
-            var format = PkpLogFormat.Create(runtime.Schema, runtime.Parser);
-            var loader = new PkpLogLoader(Importer(runtime, format), root, format.TimeZone, runtime.Clock);
+            var loader = runtime.PkpLoader(root);
             PkpLoadResult result;
             try
             {
@@ -55,7 +54,7 @@ public static class ImportCommand
         command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
         {
             ILogFormat format = name == "ndjson" ? new NdjsonLogFormat(runtime.Parser) : AccessLogFormat.Create(runtime.Schema, runtime.Parser);
-            var importer = Importer(runtime, format);
+            var importer = runtime.Importer(format);
             var paths = parse.GetValue(files)!;
             string RejectPath(string path) =>
                 Path.Combine(parse.GetValue(rejects) ?? Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileName(path) + ".rejected.ndjson");
@@ -97,8 +96,6 @@ public static class ImportCommand
         });
         return command;
     }
-
-    private static LogFileImporter Importer(TallyRuntime runtime, ILogFormat format) => new(format, runtime.Pipeline, runtime.Store, runtime.Clock);
 
     private static SynchronousProgress<LogImportProgress> Progress(Action<double, string> report) =>
         new(p => report(p.BytesTotal == 0 ? 0 : (double)p.BytesRead / p.BytesTotal, string.Create(CultureInfo.InvariantCulture, $"{p.File}: {p.Lines:N0} lines")));

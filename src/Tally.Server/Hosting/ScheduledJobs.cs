@@ -1,16 +1,18 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Tally.Server.Runtime;
+using Tally.Sources.Logs;
 
 namespace Tally.Server.Hosting;
 
-/// <summary>What `serve` does on its own: aggregation and retention on the configured schedule.</summary>
+/// <summary>What `serve` does on its own: aggregation, retention and PKP log loading on the configured schedule.</summary>
 public sealed class ScheduledJobs(TallyRuntime runtime, ILogger<ScheduledJobs> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var schedule = runtime.Schema.Options.Schedule;
-        return Task.WhenAll(
+        var jobs = new List<Task>
+        {
             EveryAsync(TimeSpan.FromSeconds(schedule.AggregateEverySeconds), "aggregation", async ct =>
             {
                 var result = await runtime.Aggregator.RunAsync(cancellationToken: ct);
@@ -22,7 +24,27 @@ public sealed class ScheduledJobs(TallyRuntime runtime, ILogger<ScheduledJobs> l
                 var result = await runtime.Retention.RunAsync(ct);
                 if (result.DroppedPartitions.Count > 0)
                     logger.LogInformation("Retention dropped {Partitions}", string.Join(", ", result.DroppedPartitions));
-            }, stoppingToken));
+            }, stoppingToken),
+        };
+        if (runtime.ScheduledPkpLoader is { } pkp)
+            jobs.Add(EveryAsync(TimeSpan.FromSeconds(runtime.Schema.Options.Sources.Pkp.LoadEverySeconds), "PKP log loading", ct => LoadPkpAsync(pkp, ct), stoppingToken));
+        return Task.WhenAll(jobs);
+    }
+
+    private async Task LoadPkpAsync(PkpLogLoader loader, CancellationToken cancellationToken)
+    {
+        PkpLoadResult result;
+        try { result = await loader.RunAsync(null, cancellationToken); }
+        catch (LoaderBusyException e)
+        {
+            logger.LogInformation("PKP log loading skipped: {Reason}", e.Message);
+            return;
+        }
+        foreach (var file in result.Archived)
+            logger.LogInformation("PKP log {File}: {Lines} lines, {Stored} stored, {Duplicates} already stored, {Rejected} rejected, in {Elapsed} ms",
+                file.File, file.Lines, file.Stored, file.Duplicates, file.Rejected, (long)file.Elapsed.TotalMilliseconds);
+        foreach (var file in result.Rejected)
+            logger.LogWarning("PKP log {File} cannot be read; moved to {Folder} with the reason beside it", file, Path.Combine(loader.Root, PkpLogLoader.Reject));
     }
 
     private async Task EveryAsync(TimeSpan interval, string name, Func<CancellationToken, Task> job, CancellationToken stoppingToken)

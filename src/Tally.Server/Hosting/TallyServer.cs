@@ -10,7 +10,7 @@ using Tally.Server.Runtime;
 
 namespace Tally.Server.Hosting;
 
-/// <summary>Builds the web host: the HTTP API over a runtime, plus scheduled jobs and demo traffic.</summary>
+/// <summary>Builds the web host: the HTTP API over a runtime, plus scheduled jobs, the bus consumer and demo traffic.</summary>
 public static class TallyServer
 {
     public static WebApplication Build(TallyRuntime runtime, string urls)
@@ -26,6 +26,7 @@ public static class TallyServer
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = null);
         builder.Services.AddHostedService<ScheduledJobs>();
+        if (runtime.Bus is not null) builder.Services.AddHostedService<BusConsumer>();
         if (runtime.Options.Demo) builder.Services.AddHostedService<DemoTraffic>();
 
         var app = builder.Build();

@@ -7,8 +7,11 @@ using Tally.Core.Process;
 using Tally.Core.Query;
 using Tally.Core.Query.Sushi;
 using Tally.Core.Retention;
+using Tally.Core.Sources.Bus;
+using Tally.Core.Sources.Logs;
 using Tally.Core.Store;
 using Tally.Server.Demo;
+using Tally.Sources.Logs;
 using Tally.Storage.Sqlite;
 
 namespace Tally.Server.Runtime;
@@ -41,6 +44,10 @@ public sealed class TallyRuntime : IAsyncDisposable
         Sushi = new SushiService(schema, store, Items, Clock);
         Stats = new StatsService(store);
         Retention = new RetentionService(schema, store, Clock);
+        var sources = schema.Options.Sources;
+        // Built up front, so that a mistake in sources.* stops the start instead of a later job.
+        ScheduledPkpLoader = sources.Pkp.Directory is { } pkpDirectory ? PkpLoader(pkpDirectory) : null;
+        Bus = sources.Amqp.Uri is not null ? BusRouting.Compile(schema, Parser) : null;
     }
 
     public RuntimeOptions Options { get; }
@@ -59,6 +66,20 @@ public sealed class TallyRuntime : IAsyncDisposable
     public SushiService Sushi { get; }
     public StatsService Stats { get; }
     public RetentionService Retention { get; }
+    /// <summary>The PKP usageStats folder serve loads on a schedule (sources.pkp.directory), if any.</summary>
+    public PkpLogLoader? ScheduledPkpLoader { get; }
+    /// <summary>How bus messages become events, when serve consumes RabbitMQ (sources.amqp.uri).</summary>
+    public BusRouting? Bus { get; }
+
+    /// <summary>A file importer for one log format, into this runtime's pipeline and store.</summary>
+    public LogFileImporter Importer(ILogFormat format) => new(format, Pipeline, Store, Clock);
+
+    /// <exception cref="ConfigurationException">sources.pkp is invalid.</exception>
+    public PkpLogLoader PkpLoader(string directory)
+    {
+        var format = PkpLogFormat.Create(Schema, Parser);
+        return new PkpLogLoader(Importer(format), directory, format.TimeZone, Clock);
+    }
 
     /// <summary>Loads and validates configuration, opens the store and (unless told not to) sets it up.</summary>
     /// <exception cref="ConfigurationException">The configuration or a robot list is invalid.</exception>

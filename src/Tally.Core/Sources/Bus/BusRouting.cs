@@ -41,6 +41,9 @@ public sealed class BusRouting
     }
 
     public const string Unclassified = "Unclassified";
+    /// <summary>Prefix of a stored message's event id; the usage event read from its body keeps the body's id, or gets the message's id plus "/event".</summary>
+    public const string IdPrefix = "amqp:";
+    private const int IdPrefixLength = 5;
 
     /// <exception cref="ConfigurationException">sources.amqp names a type or field that is not configured, or a bad topic pattern.</exception>
     public static BusRouting Compile(TallySchema schema, EventParser parser)
@@ -65,6 +68,8 @@ public sealed class BusRouting
                 ?? throw new ConfigurationException($"sources.amqp.topics[{i}].type", $"'{rule.Type}' is not a configured event type");
             topics[i] = (pattern, type);
         }
+        if (amqp.Uri is not null && amqp.Queues.Count == 0)
+            throw new ConfigurationException("sources.amqp.queues", "name at least one queue to consume from sources.amqp.uri");
         for (var i = 0; i < amqp.Queues.Count; i++)
         {
             if (string.IsNullOrWhiteSpace(amqp.Queues[i].Name)) throw new ConfigurationException($"sources.amqp.queues[{i}].name", "is required");
@@ -93,7 +98,8 @@ public sealed class BusRouting
         // A publisher's clock may be wrong; a message is never dated in the future.
         var when = message.Timestamp is { } sent && sent <= receivedAt ? sent : receivedAt;
         when = new DateTime(when.Ticks - when.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
-        var id = message.MessageId is { Length: > 0 and <= EventParser.MaxIdLength } given ? given : ContentId(message);
+        // Stored messages have ids of their own, so a body that reuses the message id as its event id does not collide.
+        var id = IdPrefix + (message.MessageId is { Length: > 0 and <= EventParser.MaxIdLength - IdPrefixLength } given ? given : ContentId(message));
         var values = new object?[_messageType.Fields.Count];
         values[_topicOrdinal] = message.Topic;
         values[_categoryOrdinal] = CategoryOf(message.Topic);
