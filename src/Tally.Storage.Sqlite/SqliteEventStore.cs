@@ -24,7 +24,8 @@ public sealed class SqliteEventStore : IEventStore
     private readonly SqliteConnection _writer;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Dictionary<(string Type, DateTime Start), string> _partitions = [];
-    private readonly Dictionary<string, SqliteCommand> _inserts = new(StringComparer.Ordinal);
+    /// <summary>Prepared inserts by partition and by which fields an event sets (see <see cref="InsertCommand"/>).</summary>
+    private readonly Dictionary<(string Partition, ulong Shape), SqliteCommand> _inserts = [];
     private readonly Dictionary<DateOnly, byte[]> _salts = [];
     /// <summary>The writer's open transaction, held under the write lock.</summary>
     private SqliteTransaction? _transaction;
@@ -249,15 +250,20 @@ public sealed class SqliteEventStore : IEventStore
                 idParameter.Value = e.Id;
                 partitionParameter.Value = partition;
                 if (_claimId.ExecuteNonQuery() == 0) continue;
-                var insert = _store.InsertCommand(partition, e.Type, _transaction);
+                var shape = ShapeOf(e);
+                var insert = _store.InsertCommand(partition, e.Type, shape, _transaction);
                 var p = insert.Parameters;
                 p[0].Value = e.Id;
                 p[1].Value = ToMs(e.Timestamp);
                 p[2].Value = e.IsRobot ? 1 : 0;
                 p[3].Value = e.VisitorId;
                 p[4].Value = e.SessionId;
-                for (var f = 0; f < e.Values.Length; f++) p[5 + f].Value = ToDb(e.Values[f]);
-                p[5 + e.Values.Length].Value = (object?)e.Extra ?? DBNull.Value;
+                var next = 5;
+                for (var f = 0; f < e.Values.Length; f++)
+                {
+                    if (Sets(shape, f)) p[next++].Value = ToDb(e.Values[f]);
+                }
+                p[next].Value = (object?)e.Extra ?? DBNull.Value;
                 insert.ExecuteNonQuery();
                 stored[i] = true;
                 _touched.Add((e.Type.Name, DateOnly.FromDateTime(e.Timestamp).DayNumber));
@@ -342,17 +348,36 @@ public sealed class SqliteEventStore : IEventStore
         return name;
     }
 
-    private SqliteCommand InsertCommand(string partition, EventType type, SqliteTransaction transaction)
+    /// <summary>
+    /// Which fields an event sets, one bit per field: an insert binds only those, as most events leave
+    /// most of a type's fields empty and binding costs more than the row itself. Types with more than
+    /// 64 fields use one insert that binds every field.
+    /// </summary>
+    private static ulong ShapeOf(TallyEvent e)
     {
-        if (!_inserts.TryGetValue(partition, out var insert))
+        if (e.Values.Length > 64) return ulong.MaxValue;
+        var shape = 0UL;
+        for (var f = 0; f < e.Values.Length; f++)
         {
-            var columns = string.Concat(type.Fields.Select(f => $", {SqliteNames.Field(f.Name)}"));
-            var values = string.Concat(type.Fields.Select(f => $", $f{f.Ordinal}"));
+            if (e.Values[f] is not null) shape |= 1UL << f;
+        }
+        return shape;
+    }
+
+    private static bool Sets(ulong shape, int field) => shape == ulong.MaxValue || (shape & (1UL << field)) != 0;
+
+    private SqliteCommand InsertCommand(string partition, EventType type, ulong shape, SqliteTransaction transaction)
+    {
+        if (!_inserts.TryGetValue((partition, shape), out var insert))
+        {
+            var fields = type.Fields.Where(f => Sets(shape, f.Ordinal)).ToList();
+            var columns = string.Concat(fields.Select(f => $", {SqliteNames.Field(f.Name)}"));
+            var values = string.Concat(fields.Select(f => $", $f{f.Ordinal}"));
             insert = Command(_writer, $"INSERT INTO {partition} ({Envelope}{columns}, extra) VALUES ($id, $ts, $robot, $visitor, $session{values}, $extra)");
-            foreach (var name in new[] { "$id", "$ts", "$robot", "$visitor", "$session" }.Concat(type.Fields.Select(f => $"$f{f.Ordinal}")).Append("$extra"))
+            foreach (var name in new[] { "$id", "$ts", "$robot", "$visitor", "$session" }.Concat(fields.Select(f => $"$f{f.Ordinal}")).Append("$extra"))
                 insert.Parameters.Add(new SqliteParameter { ParameterName = name });
             insert.Prepare();
-            _inserts[partition] = insert;
+            _inserts[(partition, shape)] = insert;
         }
         insert.Transaction = transaction;
         return insert;
@@ -360,7 +385,10 @@ public sealed class SqliteEventStore : IEventStore
 
     private void DropCachedInsert(string partition)
     {
-        if (_inserts.Remove(partition, out var command)) command.Dispose();
+        foreach (var key in _inserts.Keys.Where(k => k.Partition == partition).ToList())
+        {
+            if (_inserts.Remove(key, out var command)) command.Dispose();
+        }
     }
 
     // ---- reading raw events ----------------------------------------------------------------

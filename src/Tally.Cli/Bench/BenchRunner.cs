@@ -15,7 +15,11 @@ using Tally.Server.Runtime;
 
 namespace Tally.Cli.Bench;
 
-public sealed record BenchSettings(int Events, int BatchSize, int Concurrency, TimeSpan SingleDuration, int QueryRepetitions, string? ConfigPath);
+/// <param name="Goals">Which groups to run: parse, pipeline, http (ingest, aggregation, queries, SUSHI) and import.</param>
+public sealed record BenchSettings(int Events, int BatchSize, int Concurrency, TimeSpan SingleDuration, int QueryRepetitions, string? ConfigPath, int PkpLines, IReadOnlySet<string> Goals)
+{
+    public static readonly string[] AllGoals = ["import", "parse", "pipeline", "http"];
+}
 
 /// <summary>One measured goal: Tally's figure, the same-run baseline it is compared with, and the ratio.</summary>
 public sealed record BenchResult(string Goal, string Measure, double Value, string Unit, string Baseline, double BaselineValue, string Target)
@@ -37,14 +41,18 @@ public sealed class BenchRunner(BenchSettings settings, Action<string> status)
         var root = Directory.CreateTempSubdirectory("tally-bench-");
         try
         {
-            status("generating events");
-            var batches = Generate();
-            var all = Concat(batches);
-            var eventCount = CountLines(all);
-
-            results.Add(await ParseAsync(root.FullName, batches, all, eventCount, cancellationToken));
-            results.Add(await PipelineAsync(root.FullName, batches, eventCount, cancellationToken));
-            results.AddRange(await HttpAsync(root.FullName, batches, eventCount, cancellationToken));
+            // Import first, while the process is small, so its peak memory is the import's own.
+            if (settings.Goals.Contains("import")) results.AddRange(await PkpImportAsync(root.FullName, cancellationToken));
+            if (settings.Goals.Overlaps(["parse", "pipeline", "http"]))
+            {
+                status("generating events");
+                var batches = Generate();
+                var all = Concat(batches);
+                var eventCount = CountLines(all);
+                if (settings.Goals.Contains("parse")) results.Add(await ParseAsync(root.FullName, batches, all, eventCount, cancellationToken));
+                if (settings.Goals.Contains("pipeline")) results.Add(await PipelineAsync(root.FullName, batches, eventCount, cancellationToken));
+                if (settings.Goals.Contains("http")) results.AddRange(await HttpAsync(root.FullName, batches, eventCount, cancellationToken));
+            }
         }
         finally
         {
@@ -65,6 +73,85 @@ public sealed class BenchRunner(BenchSettings settings, Action<string> status)
     private Task<TallyRuntime> OpenAsync(string root, string name, CancellationToken cancellationToken)
     {
         return TallyRuntime.OpenAsync(new RuntimeOptions(Path.Combine(root, name), settings.ConfigPath, AdminKey: BenchKey), cancellationToken: cancellationToken);
+    }
+
+    /// <summary>
+    /// PKP log import through the whole pipeline into SQLite (tally import pkp), against a bare
+    /// Utf8JsonReader pass over the same file's lines; and the peak memory of importing a file a
+    /// quarter the size, to show memory does not grow with the file.
+    /// </summary>
+    private async Task<IReadOnlyList<BenchResult>> PkpImportAsync(string root, CancellationToken cancellationToken)
+    {
+        var day = DateTime.UtcNow.Date.AddDays(-1);
+        var name = $"usage_events_{day:yyyyMMdd}.log";
+        var small = Math.Max(1000, settings.PkpLines / 4);
+        status($"writing PKP logs of {small:N0} and {settings.PkpLines:N0} lines");
+        var smallLog = Path.Combine(root, "pkp-small", "usageEventLogs", name);
+        var largeLog = Path.Combine(root, "pkp-large", "usageEventLogs", name);
+        Directory.CreateDirectory(Path.GetDirectoryName(smallLog)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(largeLog)!);
+        await PkpLogSample.WriteAsync(smallLog, small, day, cancellationToken);
+        await PkpLogSample.WriteAsync(largeLog, settings.PkpLines, day, cancellationToken);
+
+        status("bare pass over the PKP log");
+        var bare = await TimeBareLogPassAsync(largeLog, cancellationToken);
+
+        status($"tally import pkp, {small:N0} lines");
+        var (_, smallPeak) = await ImportMeasuringMemoryAsync(root, "pkp-small", small, cancellationToken);
+        status($"tally import pkp, {settings.PkpLines:N0} lines");
+        var (elapsed, largePeak) = await ImportMeasuringMemoryAsync(root, "pkp-large", settings.PkpLines, cancellationToken);
+        return
+        [
+            new BenchResult("PKP log import", "tally import pkp: parse + robots + anonymize + durable SQLite, one transaction", settings.PkpLines / elapsed.TotalSeconds, "lines/s",
+                "bare Utf8JsonReader pass over the file's lines", settings.PkpLines / bare.TotalSeconds, "≥ 250,000 lines/s"),
+            new BenchResult("PKP import memory", $"peak RSS importing {settings.PkpLines:N0} lines", largePeak / 1e6, "MB",
+                $"peak RSS importing {small:N0} lines", smallPeak / 1e6, "flat, < 300 MB"),
+        ];
+    }
+
+    private static async Task<TimeSpan> TimeBareLogPassAsync(string path, CancellationToken cancellationToken)
+    {
+        var watch = Stopwatch.StartNew();
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        long tokens = 0;
+        await foreach (var line in Tally.Sources.Logs.LineReader.ReadAsync(file, cancellationToken)) tokens += CountTokens(line.Span);
+        return tokens > 0 ? watch.Elapsed : throw new InvalidOperationException("the PKP log is empty");
+    }
+
+    private static long CountTokens(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        long tokens = 0;
+        while (reader.Read()) tokens++;
+        return tokens;
+    }
+
+    /// <summary>Runs the PKP loader over one folder while sampling the process's resident memory.</summary>
+    private async Task<(TimeSpan Elapsed, long PeakBytes)> ImportMeasuringMemoryAsync(string root, string folder, int lines, CancellationToken cancellationToken)
+    {
+        await using var runtime = await OpenAsync(root, folder + "-data", cancellationToken);
+        GC.Collect();
+        using var process = Process.GetCurrentProcess();
+        long peak = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                process.Refresh();
+                peak = Math.Max(peak, process.WorkingSet64);
+                try { await Task.Delay(20, sampling.Token); }
+                catch (OperationCanceledException) { }
+            }
+        }, CancellationToken.None);
+        var watch = Stopwatch.StartNew();
+        var result = await runtime.PkpLoader(Path.Combine(root, folder)).RunAsync(null, cancellationToken);
+        var elapsed = watch.Elapsed;
+        await sampling.CancelAsync();
+        await sampler;
+        var stored = result.Archived.Sum(f => f.Stored);
+        if (stored != lines) throw new InvalidOperationException($"the PKP import stored {stored} of {lines} lines");
+        return (elapsed, peak);
     }
 
     /// <summary>EventParser (validation, typed fields, ids) against a bare Utf8JsonReader pass over the same bytes.</summary>
