@@ -38,7 +38,9 @@ public sealed class ConfigurationTests
     public void The_default_pipeline_flags_robots_then_anonymizes_without_keeping_ip_or_user_agent()
     {
         var schema = TallySchema.Compile(DefaultConfiguration.Create());
-        foreach (var type in schema.EventTypes.Values)
+        // Bus messages are kept as they were sent: there is no visitor in them to anonymize.
+        Assert.Empty(schema.PipelineOf(schema.EventTypes["message"]));
+        foreach (var type in schema.EventTypes.Values.Where(t => t.Name != "message"))
         {
             var pipeline = schema.PipelineOf(type);
             // Institution and geo need the ip, so they run before anonymize drops it.
@@ -63,7 +65,8 @@ public sealed class ConfigurationTests
     public void A_file_that_only_sets_keys_keeps_the_built_in_types_aggregations_and_queries()
     {
         var schema = Read("""{"apiKeys":[{"name":"a","key":"0123456789abcdef0123"}]}""");
-        Assert.Equal(["file-download", "limit-exceeded", "no-license", "record-view", "search"], schema.EventTypes.Keys.Order());
+        Assert.Equal(["context-view", "file-download", "issue-download", "issue-view", "limit-exceeded", "message", "no-license", "record-view", "search", "supplementary-download"],
+            schema.EventTypes.Keys.Order());
         Assert.Equal(4, schema.Aggregations.Count);
         Assert.Equal(7, schema.Queries.Count);
         Assert.Equal(ApiRole.Write, schema.ApiKeys["0123456789abcdef0123"]);
