@@ -69,7 +69,7 @@ public sealed class AmqpConsumer(AmqpSourceOptions options, BusRouting routing, 
         var first = await Task.WhenAny([.. queues, lost.Task, Task.Delay(Timeout.Infinite, cancellationToken)]);
         await stop.CancelAsync();
         try { await Task.WhenAll(queues); }
-        catch (Exception) when (first.IsCompleted)
+        catch (Exception)
         {
             // The others end by the same cause or by the cancellation; the first one to end says why.
         }

@@ -131,6 +131,8 @@ public sealed class BusRoutingTests
             Routing(a => a.Topics.Add(new TopicRuleOptions { Topic = "x.#y", Type = "record-view" }))).Message);
         Assert.Contains("sources.amqp.queues", Assert.Throws<ConfigurationException>(() =>
             Routing(a => a.Uri = "amqp://127.0.0.1/")).Message);
+        Assert.Contains("sources.amqp.uri", Assert.Throws<ConfigurationException>(() =>
+            Routing(a => a.Uri = "http://127.0.0.1:5672/")).Message);
         Assert.Contains("sources.amqp.queues[0].bindings[0]", Assert.Throws<ConfigurationException>(() =>
             Routing(a => a.Queues.Add(new AmqpQueueOptions { Name = "q", Bindings = ["a.b*"] }))).Message);
     }

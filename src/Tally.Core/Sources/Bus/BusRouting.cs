@@ -68,6 +68,8 @@ public sealed class BusRouting
                 ?? throw new ConfigurationException($"sources.amqp.topics[{i}].type", $"'{rule.Type}' is not a configured event type");
             topics[i] = (pattern, type);
         }
+        if (amqp.Uri is not null && (!Uri.TryCreate(amqp.Uri, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps")))
+            throw new ConfigurationException("sources.amqp.uri", $"'{amqp.Uri}' is not an amqp:// or amqps:// URI (amqp://user:password@host:port/vhost)");
         if (amqp.Uri is not null && amqp.Queues.Count == 0)
             throw new ConfigurationException("sources.amqp.queues", "name at least one queue to consume from sources.amqp.uri");
         for (var i = 0; i < amqp.Queues.Count; i++)
