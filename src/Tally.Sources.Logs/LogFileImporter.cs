@@ -29,7 +29,8 @@ public sealed class UnreadableLogException(string file, Exception inner) : Excep
 /// line's id is its file key and line number. Reading and parsing run beside the store's writes.
 /// Bad lines go to a reject file with their line number and reason; the good lines load.
 /// </summary>
-public sealed class LogFileImporter(ILogFormat format, EventPipeline pipeline, IEventStore store, TimeProvider clock, int batchSize = 8192)
+/// <param name="pipelineWithSalts">Builds the pipeline over a given salt source: the file's own transaction.</param>
+public sealed class LogFileImporter(ILogFormat format, Func<ISaltSource, EventPipeline> pipelineWithSalts, IEventStore store, TimeProvider clock, int batchSize = 8192)
 {
     public ILogFormat Format => format;
 
@@ -90,7 +91,7 @@ public sealed class LogFileImporter(ILogFormat format, EventPipeline pipeline, I
         var total = position.CanSeek ? position.Length : 0;
         await using var append = await store.BeginAppendAsync(cancellationToken);
         // Salts for new days are made inside the file's transaction, so processing never waits on the writer.
-        var steps = pipeline.WithSalts(append);
+        var steps = pipelineWithSalts(append);
         var batches = Channel.CreateBounded<List<TallyEvent>>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
         await using var rejects = new RejectWriter(rejectPath, name);
         // If a write fails, the reader must not stay blocked on a full channel.

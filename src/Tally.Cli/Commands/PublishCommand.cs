@@ -69,13 +69,15 @@ public static class PublishCommand
         {
             line++;
             if (text.Span.Trim(" \t\r"u8).IsEmpty) continue;
-            if (!TryMessageId(text.Span, out var id))
+            // The reader's buffer is reused for the next line, so the body is copied once, and read from the copy.
+            var body = text.ToArray();
+            if (!TryMessageId(body, out var id))
             {
                 Console.Error.WriteLine($"{path}:{line}: not a JSON object; not sent");
                 rejected++;
                 continue;
             }
-            batch.Add(new OutgoingMessage(topic, text.ToArray(), id));
+            batch.Add(new OutgoingMessage(topic, body, id));
             if (batch.Count < BatchSize) continue;
             await publisher.PublishAsync(batch, cancellationToken);
             published += batch.Count;
@@ -87,12 +89,12 @@ public static class PublishCommand
     }
 
     /// <summary>Whether the line is a JSON object, and its "id" when it has a string one.</summary>
-    private static bool TryMessageId(ReadOnlySpan<byte> json, out string? id)
+    private static bool TryMessageId(byte[] json, out string? id)
     {
         id = null;
         try
         {
-            using var document = JsonDocument.Parse(json.ToArray());
+            using var document = JsonDocument.Parse(json);
             if (document.RootElement.ValueKind != JsonValueKind.Object) return false;
             if (document.RootElement.TryGetProperty("id", out var value) && value.ValueKind == JsonValueKind.String) id = value.GetString();
             return true;

@@ -22,9 +22,6 @@ public sealed class AnonymizeProcessor(ISaltSource salts, bool keepIp, bool keep
 {
     private readonly ConcurrentDictionary<DateOnly, byte[]> _salts = new();
 
-    /// <summary>The same step with another salt source.</summary>
-    public AnonymizeProcessor WithSalts(ISaltSource other) => new(other, keepIp, keepUserAgent);
-
     public async ValueTask PrepareAsync(IReadOnlyList<TallyEvent> batch, CancellationToken cancellationToken)
     {
         DateOnly? last = null;

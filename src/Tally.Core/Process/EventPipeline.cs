@@ -29,10 +29,6 @@ public sealed class EventPipeline
         return new EventPipeline(byType);
     }
 
-    /// <summary>The same pipeline taking salts from <paramref name="salts"/>, such as an open append transaction.</summary>
-    public EventPipeline WithSalts(ISaltSource salts) =>
-        new(_byType.ToDictionary(p => p.Key, p => p.Value.Select(step => step is AnonymizeProcessor anonymize ? anonymize.WithSalts(salts) : step).ToArray()));
-
     /// <summary>Processes the batch in place and returns the events that survive, with their positions in the input.</summary>
     public async ValueTask<IReadOnlyList<int>> ProcessAsync(IReadOnlyList<TallyEvent> batch, CancellationToken cancellationToken)
     {

@@ -26,6 +26,7 @@ public sealed record RuntimeOptions(string DataDirectory, string? ConfigPath, bo
 public sealed class TallyRuntime : IAsyncDisposable
 {
     public const string DemoKeyFile = "demo-api-key";
+    private readonly IGeoLookup _geo;
 
     private TallyRuntime(RuntimeOptions options, TallySchema schema, IEventStore store, RobotList robots, IGeoLookup geo, string? adminKey)
     {
@@ -36,7 +37,8 @@ public sealed class TallyRuntime : IAsyncDisposable
         AdminKey = adminKey;
         Clock = TimeProvider.System;
         Parser = new EventParser(schema, Clock);
-        Pipeline = EventPipeline.FromSchema(schema, robots, store, geo);
+        _geo = geo;
+        Pipeline = PipelineWith(store);
         Writer = new GroupCommitWriter(store);
         Ingest = new IngestService(Parser, Pipeline, Writer);
         Items = new ItemCatalog(store);
@@ -72,7 +74,10 @@ public sealed class TallyRuntime : IAsyncDisposable
     public BusRouting? Bus { get; }
 
     /// <summary>A file importer for one log format, into this runtime's pipeline and store.</summary>
-    public LogFileImporter Importer(ILogFormat format) => new(format, Pipeline, Store, Clock);
+    public LogFileImporter Importer(ILogFormat format) => new(format, PipelineWith, Store, Clock);
+
+    /// <summary>The configured pipeline over another salt source, such as a file import's own transaction.</summary>
+    public EventPipeline PipelineWith(ISaltSource salts) => EventPipeline.FromSchema(Schema, Robots, salts, _geo);
 
     /// <exception cref="ConfigurationException">sources.pkp is invalid.</exception>
     public PkpLogLoader PkpLoader(string directory)
