@@ -393,11 +393,18 @@ public sealed class SqliteEventStore : IEventStore
 
     // ---- reading raw events ----------------------------------------------------------------
 
-    public async IAsyncEnumerable<TallyEvent> ScanAsync(
-        EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<TallyEvent> ScanAsync(
+        EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, CancellationToken cancellationToken) =>
+        ReadRawAsync(type, from, to, fields, withExtra: false, cancellationToken);
+
+    public IAsyncEnumerable<TallyEvent> ExportAsync(EventType type, DateTime from, DateTime to, CancellationToken cancellationToken) =>
+        ReadRawAsync(type, from, to, type.Fields, withExtra: true, cancellationToken);
+
+    private async IAsyncEnumerable<TallyEvent> ReadRawAsync(
+        EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, bool withExtra, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken);
-        var columns = string.Concat(fields.Select(f => $", {SqliteNames.Field(f.Name)}"));
+        var columns = string.Concat(fields.Select(f => $", {SqliteNames.Field(f.Name)}")) + (withExtra ? ", extra" : "");
         foreach (var partition in PartitionsOverlapping(connection, [type], from, to))
         {
             using var command = Command(connection, $"SELECT {Envelope}{columns} FROM {partition.Name} WHERE ts >= $from AND ts < $to");
@@ -408,7 +415,8 @@ public sealed class SqliteEventStore : IEventStore
             {
                 var values = new object?[type.Fields.Count];
                 for (var f = 0; f < fields.Count; f++) values[fields[f].Ordinal] = FromDb(reader, 5 + f, fields[f].Type);
-                yield return ReadEnvelope(reader, type, values, extra: null);
+                var extra = withExtra && !reader.IsDBNull(5 + fields.Count) ? reader.GetString(5 + fields.Count) : null;
+                yield return ReadEnvelope(reader, type, values, extra);
             }
         }
     }
@@ -727,12 +735,16 @@ public sealed class SqliteEventStore : IEventStore
             using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                var item = JsonSerializer.Deserialize(reader.GetString(2), ItemMetadataJson.Default.ItemMetadata)!;
-                result[reader.GetString(0)] = item with { Id = reader.GetString(0), UpdatedAt = FromMs(reader.GetInt64(1)) };
+                var item = ReadItem(reader);
+                result[item.Id] = item;
             }
         }
         return result;
     }
+
+    /// <summary>An item from a row of (id, updated_ms, metadata).</summary>
+    private static ItemMetadata ReadItem(SqliteDataReader reader) =>
+        JsonSerializer.Deserialize(reader.GetString(2), ItemMetadataJson.Default.ItemMetadata)! with { Id = reader.GetString(0), UpdatedAt = FromMs(reader.GetInt64(1)) };
 
     public Task PutItemsAsync(IReadOnlyList<ItemMetadata> items, CancellationToken cancellationToken) =>
         WriteAsync(transaction =>
@@ -789,13 +801,18 @@ public sealed class SqliteEventStore : IEventStore
     /// <summary>Insert-if-absent then read, so concurrent processes sharing the file agree on one salt.</summary>
     private byte[] SaltOf(DateOnly day, SqliteTransaction transaction)
     {
-        using var insert = Command(_writer, "INSERT INTO tally_salts (day, salt) VALUES ($d, $s) ON CONFLICT DO NOTHING", transaction);
-        insert.Parameters.AddWithValue("$d", day.DayNumber);
-        insert.Parameters.AddWithValue("$s", RandomNumberGenerator.GetBytes(32));
-        insert.ExecuteNonQuery();
+        InsertSaltIfAbsent(day, RandomNumberGenerator.GetBytes(32), transaction);
         using var select = Command(_writer, "SELECT salt FROM tally_salts WHERE day = $d", transaction);
         select.Parameters.AddWithValue("$d", day.DayNumber);
         return (byte[])select.ExecuteScalar()!;
+    }
+
+    private void InsertSaltIfAbsent(DateOnly day, byte[] salt, SqliteTransaction transaction)
+    {
+        using var insert = Command(_writer, "INSERT INTO tally_salts (day, salt) VALUES ($d, $s) ON CONFLICT DO NOTHING", transaction);
+        insert.Parameters.AddWithValue("$d", day.DayNumber);
+        insert.Parameters.AddWithValue("$s", salt);
+        insert.ExecuteNonQuery();
     }
 
     public async Task PurgeSaltsBeforeAsync(DateOnly day, CancellationToken cancellationToken)
@@ -821,12 +838,69 @@ public sealed class SqliteEventStore : IEventStore
     }
 
     public Task SetSettingAsync(string key, string value, CancellationToken cancellationToken) =>
+        WriteAsync(transaction => PutSetting(key, value, transaction), cancellationToken);
+
+    private void PutSetting(string key, string value, SqliteTransaction transaction)
+    {
+        using var command = Command(_writer, "INSERT INTO tally_settings (key, value) VALUES ($k, $v) ON CONFLICT (key) DO UPDATE SET value = $v", transaction);
+        command.Parameters.AddWithValue("$k", key);
+        command.Parameters.AddWithValue("$v", value);
+        command.ExecuteNonQuery();
+    }
+
+    // ---- copying between stores --------------------------------------------------------------
+
+    public async Task<IReadOnlyList<RawPartition>> ListPartitionsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        var spans = new List<(string Name, string Type, DateTime Start, DateTime End)>();
+        using (var command = Command(connection, "SELECT name, type, start_ms, end_ms FROM tally_partitions ORDER BY type, start_ms"))
+        using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+                spans.Add((reader.GetString(0), reader.GetString(1), FromMs(reader.GetInt64(2)), FromMs(reader.GetInt64(3))));
+        }
+        var partitions = new List<RawPartition>(spans.Count);
+        foreach (var (name, type, start, end) in spans)
+        {
+            using var count = Command(connection, $"SELECT count(*) FROM {name}");
+            partitions.Add(new RawPartition(type, start, end, (long)(await count.ExecuteScalarAsync(cancellationToken))!));
+        }
+        return partitions;
+    }
+
+    public async IAsyncEnumerable<ItemMetadata> ScanItemsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        using var command = Command(connection, "SELECT id, updated_ms, metadata FROM tally_items");
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            yield return ReadItem(reader);
+    }
+
+    public async Task<StoreState> ReadStateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        using (var command = Command(connection, "SELECT key, value FROM tally_settings"))
+        using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken)) settings[reader.GetString(0)] = reader.GetString(1);
+        }
+        var salts = new Dictionary<DateOnly, byte[]>();
+        using (var command = Command(connection, "SELECT day, salt FROM tally_salts"))
+        using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken)) salts[DateOnly.FromDayNumber(reader.GetInt32(0))] = (byte[])reader.GetValue(1);
+        }
+        return new StoreState(settings, salts);
+    }
+
+    public Task WriteStateAsync(StoreState state, CancellationToken cancellationToken) =>
         WriteAsync(transaction =>
         {
-            using var command = Command(_writer, "INSERT INTO tally_settings (key, value) VALUES ($k, $v) ON CONFLICT (key) DO UPDATE SET value = $v", transaction);
-            command.Parameters.AddWithValue("$k", key);
-            command.Parameters.AddWithValue("$v", value);
-            command.ExecuteNonQuery();
+            foreach (var (key, value) in state.Settings) PutSetting(key, value, transaction);
+            foreach (var (day, salt) in state.Salts) InsertSaltIfAbsent(day, salt, transaction);
         }, cancellationToken);
 
     // ---- helpers -----------------------------------------------------------------------------

@@ -753,4 +753,107 @@ public abstract class EventStoreContract : IAsyncLifetime
         Assert.Equal("ünï 'quoted'", await store.GetSettingAsync("other", None));
         Assert.Null(await store.GetSettingAsync("K", None));
     }
+
+    // ---- copying a whole store (tally migrate) -------------------------------------------------
+
+    [Fact]
+    public async Task Partitions_are_listed_per_type_and_period_with_their_event_counts()
+    {
+        var schema = Schema(partition: "month");
+        var store = await FreshAsync(schema);
+        Assert.Empty(await store.ListPartitionsAsync(None));
+        var march = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        await store.AppendAsync(
+        [
+            Probe(schema, "a", march.AddDays(2)), Probe(schema, "b", march.AddDays(30).AddHours(23)),
+            Probe(schema, "c", march.AddMonths(1)), Probe(schema, "d", march.AddMonths(-1).AddDays(27)),
+        ], None);
+
+        var partitions = await store.ListPartitionsAsync(None);
+        Assert.Equal(
+            [
+                new RawPartition("probe", march.AddMonths(-1), march, 1),
+                new RawPartition("probe", march, march.AddMonths(1), 2),
+                new RawPartition("probe", march.AddMonths(1), march.AddMonths(2), 1),
+            ],
+            partitions);
+    }
+
+    [Fact]
+    public async Task Export_gives_every_field_the_envelope_and_extra_and_appending_it_elsewhere_round_trips()
+    {
+        var schema = Schema();
+        var source = await FreshAsync(schema);
+        var probe = schema.EventTypes["probe"];
+        var at = new DateTime(2026, 3, 14, 10, 0, 0, 123, DateTimeKind.Utc);
+        var sent = new List<TallyEvent>
+        {
+            Probe(schema, "full", at, item: "ünï", n: long.MinValue, x: 0.1, flag: false, robot: true, visitor: -7, session: 9,
+                extra: """{"colour":"red","tags":[1,2]}"""),
+            Probe(schema, "sparse", at.AddDays(20), item: null),
+            Probe(schema, "outside", at.AddDays(40)),
+        };
+        await source.AppendAsync(sent, None);
+
+        var exported = new List<TallyEvent>();
+        await foreach (var e in source.ExportAsync(probe, at, at.AddDays(21), None)) exported.Add(e);
+        Assert.Equal(["full", "sparse"], exported.Select(e => e.Id).Order());
+
+        var target = await FreshAsync(schema);
+        Assert.Equal(new[] { true, true }, await target.AppendAsync(exported, None));
+        Assert.Equal(new[] { false, false }, await target.AppendAsync(exported, None));
+        var page = await target.QueryEventsAsync(new RawEventQuery(at, at.AddDays(21), [probe], [], 1, 10, false), None);
+        Assert.Equal(["full", "sparse"], page.Events.Select(e => e.Id));
+        for (var i = 0; i < 2; i++)
+        {
+            var (was, got) = (sent[i], page.Events[i]);
+            Assert.Equal((was.Timestamp, was.IsRobot, was.VisitorId, was.SessionId), (got.Timestamp, got.IsRobot, got.VisitorId, got.SessionId));
+            Assert.Equal(was.Values, got.Values);
+        }
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(sent[0].Extra!), JsonNode.Parse(page.Events[0].Extra!)));
+        Assert.Null(page.Events[1].Extra);
+    }
+
+    [Fact]
+    public async Task Every_stored_item_is_scanned_once_with_its_latest_values()
+    {
+        var store = await FreshAsync(Schema());
+        await store.PutItemsAsync(
+        [
+            new ItemMetadata { Id = "a", UpdatedAt = Now, Name = "First", DataType = "Article" },
+            new ItemMetadata { Id = "t", UpdatedAt = Now, Name = "Journal", PrintIssn = "1234-5678" },
+        ], None);
+        await store.PutItemsAsync([new ItemMetadata { Id = "a", UpdatedAt = Now.AddDays(1), Name = "Renamed", ParentId = "t" }], None);
+
+        var items = new List<ItemMetadata>();
+        await foreach (var item in store.ScanItemsAsync(None)) items.Add(item);
+        Assert.Equal(["a", "t"], items.Select(i => i.Id).Order());
+        var a = items.Single(i => i.Id == "a");
+        Assert.Equal(("Renamed", "t", Now.AddDays(1)), (a.Name, a.ParentId, a.UpdatedAt));
+        Assert.Equal("1234-5678", items.Single(i => i.Id == "t").PrintIssn);
+    }
+
+    [Fact]
+    public async Task State_copies_settings_and_salts_without_replacing_a_salt_already_in_use()
+    {
+        var source = await FreshAsync(Schema());
+        await source.SetSettingAsync("aggregation:last-run", "2026-03-15T00:00:00Z", None);
+        await source.SetSettingAsync("follow:/var/log/x", "{\"offset\":12}", None);
+        var yesterday = await source.GetSaltAsync(Today.AddDays(-1), None);
+        var today = await source.GetSaltAsync(Today, None);
+
+        var target = await FreshAsync(Schema());
+        var targetToday = await target.GetSaltAsync(Today, None);
+        await target.SetSettingAsync("aggregation:last-run", "older", None);
+        await target.WriteStateAsync(await source.ReadStateAsync(None), None);
+
+        target = await RestartAsync(target);
+        var state = await target.ReadStateAsync(None);
+        Assert.Equal("2026-03-15T00:00:00Z", state.Settings["aggregation:last-run"]);
+        Assert.Equal("{\"offset\":12}", await target.GetSettingAsync("follow:/var/log/x", None));
+        Assert.Equal(yesterday, await target.GetSaltAsync(Today.AddDays(-1), None));
+        Assert.Equal(targetToday, await target.GetSaltAsync(Today, None));
+        Assert.NotEqual(today, targetToday);
+        Assert.Equal([Today.AddDays(-1), Today], state.Salts.Keys.Order());
+    }
 }

@@ -73,6 +73,23 @@ public interface IEventStore : ISaltSource, IAsyncDisposable
     Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken);
 
     Task SetSettingAsync(string key, string value, CancellationToken cancellationToken);
+
+    // ---- copying a whole store to another engine (tally migrate) -----------------------------
+
+    /// <summary>Every raw partition, of every type, with how many events it holds; ordered by type, then start.</summary>
+    Task<IReadOnlyList<RawPartition>> ListPartitionsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Raw events of one type in [from, to), complete: every field and the extra JSON.</summary>
+    IAsyncEnumerable<TallyEvent> ExportAsync(EventType type, DateTime from, DateTime to, CancellationToken cancellationToken);
+
+    /// <summary>Every stored item and title, in no particular order.</summary>
+    IAsyncEnumerable<ItemMetadata> ScanItemsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every setting and every daily salt.</summary>
+    Task<StoreState> ReadStateAsync(CancellationToken cancellationToken);
+
+    /// <summary>Writes the settings (replacing values under the same keys) and the salts of days that have none yet, in one transaction.</summary>
+    Task WriteStateAsync(StoreState state, CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -18,3 +18,9 @@ public sealed record RawEventQuery(
     bool Descending);
 
 public sealed record RawEventPage(IReadOnlyList<TallyEvent> Events, long Total);
+
+/// <summary>A raw partition: events of <see cref="EventType"/> with timestamps in [Start, End).</summary>
+public sealed record RawPartition(string EventType, DateTime Start, DateTime End, long Events);
+
+/// <summary>A store's small durable state besides events and metrics: settings (bookmarks) and daily salts.</summary>
+public sealed record StoreState(IReadOnlyDictionary<string, string> Settings, IReadOnlyDictionary<DateOnly, byte[]> Salts);
