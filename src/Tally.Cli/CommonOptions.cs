@@ -23,19 +23,27 @@ public static class CommonOptions
         Recursive = true,
     };
 
-    public static RuntimeOptions RuntimeOptions(ParseResult parse, bool demo = false) =>
-        new(parse.GetValue(Data)!, parse.GetValue(Config), demo);
+    public static readonly Option<string?> Store = new("--store")
+    {
+        Description = "The store to use instead of the configured one: sqlite:DIR, postgres:CONNECTION-STRING or clickhouse:URL",
+        HelpName = "ENGINE:CONNECTION",
+        Recursive = true,
+    };
+
+    public static RuntimeOptions RuntimeOptions(ParseResult parse, bool demo = false, ServerRole role = ServerRole.All) =>
+        new(parse.GetValue(Data)!, parse.GetValue(Config), demo, Store: parse.GetValue(Store), Role: role);
 
     /// <summary>
     /// Opens the runtime, runs <paramref name="work"/>, and turns the failures a user can fix into a
     /// one-line message and exit code 2 instead of a stack trace.
     /// </summary>
-    public static void SetRuntimeAction(this Command command, Func<TallyRuntime, ParseResult, CancellationToken, Task<int>> work, bool setup = true, Option<bool>? demo = null) =>
+    public static void SetRuntimeAction(
+        this Command command, Func<TallyRuntime, ParseResult, CancellationToken, Task<int>> work, bool setup = true, Option<bool>? demo = null, Option<ServerRole>? role = null) =>
         command.SetAction(async (parse, cancellationToken) =>
         {
             try
             {
-                var options = RuntimeOptions(parse, demo is not null && parse.GetValue(demo));
+                var options = RuntimeOptions(parse, demo is not null && parse.GetValue(demo), role is null ? ServerRole.All : parse.GetValue(role));
                 await using var runtime = await TallyRuntime.OpenAsync(options, setup, cancellationToken);
                 return await work(runtime, parse, cancellationToken);
             }

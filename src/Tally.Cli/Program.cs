@@ -15,6 +15,7 @@ var root = new RootCommand("Tally: usage statistics you can trust. Events in ove
     QueryCommand.Create(),
     ReportCommand.Create(),
     ImportCommand.Create(),
+    MigrateCommand.Create(),
     PublishCommand.Create(),
     DemoCommand.Create(),
     BenchCommand.Create(),

@@ -5,19 +5,19 @@ using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using Tally.Core.Configuration;
-using Tally.Core.Events;
-using Tally.Core.Ingest;
 using Tally.Core.Sources.Bus;
 
 namespace Tally.Sources.Amqp;
 
+/// <summary>Stores what a batch of messages from one queue became; returns once it is committed.</summary>
+public delegate Task DeliveryHandler(string queue, IReadOnlyList<BusMessage> messages, CancellationToken cancellationToken);
+
 /// <summary>
-/// Consumes the configured queues as datanommer does: every message is stored, messages on mapped
-/// topics also enter their event type's pipeline, and a message is acknowledged only once what it
-/// became is committed. A redelivered message (after a crash or a lost connection) carries the
-/// same id and is stored once.
+/// Consumes queues and hands each batch of deliveries to a handler; a batch is acknowledged only
+/// once the handler has committed it. A redelivered message (after a crash or a lost connection)
+/// must therefore be stored once by the handler, which every Tally handler does through event ids.
 /// </summary>
-public sealed class AmqpConsumer(AmqpSourceOptions options, BusRouting routing, IngestService ingest, TimeProvider clock, ILogger logger)
+public sealed class AmqpConsumer(string uri, IReadOnlyList<AmqpQueueOptions> queues, ushort prefetch, DeliveryHandler handler, TimeProvider clock, ILogger logger)
 {
     private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(1), LastRetry = TimeSpan.FromSeconds(30);
 
@@ -50,7 +50,7 @@ public sealed class AmqpConsumer(AmqpSourceOptions options, BusRouting routing, 
     {
         var factory = new ConnectionFactory
         {
-            Uri = new Uri(options.Uri!),
+            Uri = new Uri(uri),
             // Reconnection is done here, so that a new connection starts from a clean state.
             AutomaticRecoveryEnabled = false,
             ClientProvidedName = $"tally consumer {Environment.MachineName}/{Environment.ProcessId}",
@@ -64,11 +64,11 @@ public sealed class AmqpConsumer(AmqpSourceOptions options, BusRouting routing, 
             return Task.CompletedTask;
         };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var queues = options.Queues.Select(queue => ConsumeQueueAsync(connection, queue, stop.Token)).ToList();
+        var consuming = queues.Select(queue => ConsumeQueueAsync(connection, queue, stop.Token)).ToList();
         // Whichever ends first (a queue's channel, the connection, or the host) ends them all.
-        var first = await Task.WhenAny([.. queues, lost.Task, Task.Delay(Timeout.Infinite, cancellationToken)]);
+        var first = await Task.WhenAny([.. consuming, lost.Task, Task.Delay(Timeout.Infinite, cancellationToken)]);
         await stop.CancelAsync();
-        try { await Task.WhenAll(queues); }
+        try { await Task.WhenAll(consuming); }
         catch (Exception)
         {
             // The others end by the same cause or by the cancellation; the first one to end says why.
@@ -79,7 +79,7 @@ public sealed class AmqpConsumer(AmqpSourceOptions options, BusRouting routing, 
     private async Task ConsumeQueueAsync(IConnection connection, AmqpQueueOptions queue, CancellationToken cancellationToken)
     {
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
-        await channel.BasicQosAsync(0, options.Prefetch, global: false, cancellationToken);
+        await channel.BasicQosAsync(0, prefetch, global: false, cancellationToken);
         // The amq.* exchanges always exist and may not be declared.
         if (!queue.Exchange.StartsWith("amq.", StringComparison.Ordinal))
             await channel.ExchangeDeclareAsync(queue.Exchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
@@ -105,31 +105,14 @@ public sealed class AmqpConsumer(AmqpSourceOptions options, BusRouting routing, 
         await channel.BasicConsumeAsync(queue.Name, autoAck: false, consumer, cancellationToken);
         logger.LogInformation("Consuming RabbitMQ queue {Queue} (exchange {Exchange}, bindings {Bindings})", queue.Name, queue.Exchange, string.Join(" ", queue.Bindings));
 
-        var batch = new List<Delivery>(options.Prefetch);
+        var batch = new List<Delivery>(prefetch);
         while (await deliveries.Reader.WaitToReadAsync(cancellationToken))
         {
             batch.Clear();
-            while (batch.Count < options.Prefetch && deliveries.Reader.TryRead(out var delivery)) batch.Add(delivery);
-            await StoreAsync(queue.Name, batch, cancellationToken);
+            while (batch.Count < prefetch && deliveries.Reader.TryRead(out var delivery)) batch.Add(delivery);
+            await handler(queue.Name, batch.Select(d => d.Message).ToList(), cancellationToken);
             await channel.BasicAckAsync(batch[^1].Tag, multiple: true, cancellationToken);
         }
-    }
-
-    private async Task StoreAsync(string queue, List<Delivery> batch, CancellationToken cancellationToken)
-    {
-        var now = clock.GetUtcNow().UtcDateTime;
-        var events = new List<TallyEvent>(batch.Count * 2);
-        foreach (var delivery in batch)
-        {
-            var routed = routing.Route(delivery.Message, now);
-            events.Add(routed.Message);
-            if (routed.Usage is { } usage) events.Add(usage);
-            else if (routed.UsageRejection is { } rejection)
-                logger.LogWarning("Message {Id} on {Topic} (queue {Queue}) is stored, but its body is not a usage event: '{Field}' {Reason}",
-                    routed.Message.Id, delivery.Message.Topic, queue, rejection.Field, rejection.Reason);
-        }
-        var result = await ingest.StoreAsync(events, events.Count, [], cancellationToken);
-        logger.LogDebug("Queue {Queue}: {Messages} message(s), {Stored} event(s) stored, {Duplicates} already stored", queue, batch.Count, result.Stored, result.Duplicates);
     }
 
     /// <summary>The AMQP timestamp, or fedora-messaging's sent-at header; null when the publisher gave neither.</summary>

@@ -17,7 +17,7 @@ public abstract class EventStoreContract : IAsyncLifetime
     /// <summary>Opens a new, empty store (its own temporary folder, database or cluster schema).</summary>
     protected abstract Task<IEventStore> OpenFreshAsync();
 
-    /// <summary>Opens again the store that <see cref="OpenFreshAsync"/> last opened, after that instance was disposed.</summary>
+    /// <summary>Opens again the store that <see cref="OpenFreshAsync"/> last opened: after that instance was disposed (a restart), or beside it (a second process).</summary>
     protected abstract Task<IEventStore> ReopenAsync();
 
     /// <summary>Removes whatever the factory created; runs after every store is disposed.</summary>
@@ -611,6 +611,31 @@ public abstract class EventStoreContract : IAsyncLifetime
             (await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Day, day, day.AddDays(1), [], true, aggregation.GroupBy), None)).Select(r => r.Period));
         store = await RestartAsync(store);
         Assert.Single(await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Month, day, day, [], true, aggregation.GroupBy), None));
+    }
+
+    [Fact]
+    public async Task Two_processes_replacing_the_same_period_at_once_leave_exactly_one_copy()
+    {
+        // Several workers may aggregate the same day at the same moment; the last replace must win whole.
+        var schema = Schema();
+        var first = await FreshAsync(schema);
+        var second = await ReopenAsync();
+        _open.Add(second);
+        var aggregation = schema.Aggregations["file-download-agg"];
+        var day = new DateOnly(2026, 3, 1);
+        var rows = new[] { Row(day, "a", 3, 30), Row(day, "b", 2, 20) };
+        var counter = new CounterRow(day, ["a", null, null, "Controlled", "Regular", null, "DE", null]) { [CounterMetric.TotalItemRequests] = 5 };
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(i => Task.Run(async () =>
+        {
+            var store = i % 2 == 0 ? first : second;
+            await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, day, rows, None);
+            await store.ReplaceCounterMetricsAsync(MetricPeriod.Day, day, [counter], None);
+        })));
+
+        var read = await first.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Day, day, day, [], true, aggregation.GroupBy), None);
+        Assert.Equal(["a 3", "b 2"], read.Select(r => $"{r.Keys[0]} {r.Count}").Order(StringComparer.Ordinal));
+        var counted = await second.ReadCounterMetricsAsync(new CounterQuery(MetricPeriod.Day, day, day, new Dictionary<CounterDimension, IReadOnlyList<string?>>(), [CounterDimension.ItemId], false), None);
+        Assert.Equal(5L, Assert.Single(counted)[CounterMetric.TotalItemRequests]);
     }
 
     [Fact]

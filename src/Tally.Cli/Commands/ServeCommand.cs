@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Tally.Server.Demo;
 using Tally.Server.Hosting;
+using Tally.Server.Runtime;
 
 namespace Tally.Cli.Commands;
 
@@ -20,7 +21,18 @@ public static class ServeCommand
         {
             Description = "Load 90 days of demo usage on first start, keep live demo traffic coming, and create an admin API key",
         };
-        var command = new Command("serve", "Run the HTTP API with scheduled aggregation and retention") { urls, demo };
+        var role = new Option<ServerRole>("--role")
+        {
+            Description = "all: everything in one process. Scaled out over RabbitMQ (queue.uri) and a shared store: " +
+                "ingest accepts events and queues them; worker processes and stores them and runs the scheduled jobs; query serves the API",
+            DefaultValueFactory = _ => ServerRole.All,
+            HelpName = "all|ingest|worker|query",
+        };
+        var command = new Command("serve", "Run the HTTP API with scheduled aggregation and retention") { urls, demo, role };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(demo) && result.GetValue(role) != ServerRole.All) result.AddError("--demo runs with --role all only");
+        });
         command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
         {
             if (runtime.Options.Demo && !await DemoData.IsSeededAsync(runtime, cancellationToken))
@@ -32,7 +44,7 @@ public static class ServeCommand
             await using var app = TallyServer.Build(runtime, parse.GetValue(urls)!);
             await app.StartAsync(cancellationToken);
             foreach (var url in app.Urls) Console.WriteLine($"Tally is listening on {url}");
-            Console.WriteLine($"Data: {Path.GetFullPath(runtime.Options.DataDirectory)}");
+            Console.WriteLine($"Role: {runtime.Options.Role.ToString().ToLowerInvariant()}, store: {runtime.StoreLocation}");
             if (runtime.AdminKey is not null) Console.WriteLine($"Demo API key (admin): {runtime.AdminKey}");
             Console.WriteLine("Press Ctrl+C to stop.");
             try
@@ -44,7 +56,7 @@ public static class ServeCommand
             }
             await app.StopAsync(CancellationToken.None);
             return 0;
-        }, demo: demo);
+        }, demo: demo, role: role);
         return command;
     }
 }

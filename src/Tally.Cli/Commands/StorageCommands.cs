@@ -12,7 +12,7 @@ public static class StorageCommands
         var command = new Command("setup", "Create the tables, partitions' registry and metric tables the configuration needs (never drops anything)");
         command.SetRuntimeAction((runtime, parse, cancellationToken) =>
         {
-            Console.WriteLine($"Storage in {Path.GetFullPath(runtime.Options.DataDirectory)} is set up for " +
+            Console.WriteLine($"Storage {runtime.StoreLocation} is set up for " +
                 $"{runtime.Schema.EventTypes.Count} event type(s) and {runtime.Schema.Aggregations.Count} aggregation(s).");
             return Task.FromResult(0);
         });

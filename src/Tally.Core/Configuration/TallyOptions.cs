@@ -14,6 +14,8 @@ public sealed class TallyOptions
     public CounterOptions Counter { get; set; } = new();
     public GeoOptions Geo { get; set; } = new();
     public SourcesOptions Sources { get; set; } = new();
+    public StorageOptions Storage { get; set; } = new();
+    public QueueOptions Queue { get; set; } = new();
 }
 
 public sealed class EventTypeOptions
@@ -228,4 +230,29 @@ public sealed class TopicRuleOptions
 {
     public string Topic { get; set; } = "";
     public string Type { get; set; } = "";
+}
+
+/// <summary>Where raw events, metrics and bookmarks live.</summary>
+public sealed class StorageOptions
+{
+    /// <summary>sqlite (the embedded default), postgres or clickhouse.</summary>
+    public string Engine { get; set; } = "sqlite";
+    /// <summary>
+    /// sqlite: the data folder (default --data); postgres: an Npgsql connection string;
+    /// clickhouse: http://host:8123/?database=tally, plus &amp;cluster=NAME&amp;shards=host:port,host:port for a Distributed table.
+    /// </summary>
+    public string? Connection { get; set; }
+}
+
+/// <summary>The RabbitMQ queue between ingest nodes and workers when Tally runs scaled out (serve --role).</summary>
+public sealed class QueueOptions
+{
+    /// <summary>amqp://user:password@host:port/vhost; needed by --role ingest and worker.</summary>
+    public string? Uri { get; set; }
+    /// <summary>The durable direct exchange ingest nodes publish to.</summary>
+    public string Exchange { get; set; } = "tally";
+    /// <summary>The durable queue workers share (competing consumers).</summary>
+    public string Name { get; set; } = "tally.events";
+    /// <summary>Unacknowledged messages (accepted requests) a worker holds at once; they are committed together.</summary>
+    public ushort Prefetch { get; set; } = 64;
 }

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Text.RegularExpressions;
 using Tally.Core.Events;
 using Tally.Core.Process;
+using Tally.Core.Store;
 
 namespace Tally.Core.Configuration;
 
@@ -97,6 +98,11 @@ public sealed class TallySchema
         Require(options.Privacy.SaltRetentionDays >= 1, "privacy.saltRetentionDays", "must be at least 1");
         Require(options.Schedule.AggregateEverySeconds > 0, "schedule.aggregateEverySeconds", "must be positive");
         Require(options.Schedule.RetentionEverySeconds > 0, "schedule.retentionEverySeconds", "must be positive");
+        Require(StoreLocation.Engines.Contains(options.Storage.Engine), "storage.engine",
+            $"'{options.Storage.Engine}' is not one of {string.Join(", ", StoreLocation.Engines)}");
+        Require(options.Storage.Engine == StoreLocation.Sqlite || !string.IsNullOrWhiteSpace(options.Storage.Connection), "storage.connection",
+            $"is required for {options.Storage.Engine}");
+        Require(options.Queue.Prefetch > 0, "queue.prefetch", "must be positive");
         return schema;
     }
 

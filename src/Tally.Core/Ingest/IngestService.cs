@@ -4,17 +4,25 @@ using Tally.Core.Process;
 
 namespace Tally.Core.Ingest;
 
-public sealed record IngestResult(int Received, int Stored, int Duplicates, int Dropped, IReadOnlyList<string> Ids, IReadOnlyList<Rejection> Rejections);
+/// <param name="Queued">The events were handed durably to workers, which decide about duplicates and drops.</param>
+public sealed record IngestResult(
+    int Received, int Stored, int Duplicates, int Dropped, IReadOnlyList<string> Ids, IReadOnlyList<Rejection> Rejections, bool Queued = false);
 
-/// <summary>accept → process → store: parses a body, runs the pipelines and waits for the durable commit.</summary>
-public sealed class IngestService(EventParser parser, EventPipeline pipeline, GroupCommitWriter writer)
+/// <summary>
+/// accept → process → store: parses a body, runs the pipelines and waits for the durable commit.
+/// On an ingest node, <paramref name="handOff"/> takes the accepted events instead (a durable queue
+/// that workers process and store from).
+/// </summary>
+public sealed class IngestService(EventParser parser, EventPipeline pipeline, GroupCommitWriter writer, Func<IReadOnlyList<TallyEvent>, CancellationToken, Task>? handOff = null)
 {
     /// <exception cref="MalformedBodyException">The body cannot be read at all.</exception>
     /// <exception cref="TooManyEventsException">The body holds more events than allowed.</exception>
     public async Task<IngestResult> IngestAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         var batch = parser.Parse(body.Span);
-        return await StoreAsync(batch.Events, batch.Total, batch.Rejections, cancellationToken);
+        if (handOff is null) return await StoreAsync(batch.Events, batch.Total, batch.Rejections, cancellationToken);
+        await handOff(batch.Events, cancellationToken);
+        return new IngestResult(batch.Total, batch.Events.Count, 0, 0, batch.Events.Select(e => e.Id).ToList(), batch.Rejections, Queued: true);
     }
 
     /// <summary>Processes and stores events that were already accepted by another source (import, demo, bus).</summary>

@@ -65,11 +65,18 @@ public static class AdminEndpoints
             .WithName("ListTypes")
             .WithSummary("The configured event types, their fields and partitioning.");
 
+    }
+
+    /// <summary>Every role answers /healthz; an ingest node does not use the store, so it reports only that it is up.</summary>
+    public static void MapHealthEndpoint(this IEndpointRouteBuilder app, TallyRuntime runtime)
+    {
+        var role = runtime.Options.Role.ToString().ToLowerInvariant();
         app.MapGet("/healthz", async (CancellationToken cancellationToken) =>
             {
+                if (runtime.Options.Role == ServerRole.Ingest) return Results.Json(new { status = "ok", role });
                 var problems = await runtime.Store.CheckAsync(runtime.Schema, cancellationToken);
                 var lastAggregation = await runtime.Store.GetSettingAsync(Aggregator.LastRunSetting, cancellationToken);
-                return Results.Json(new { status = problems.Count == 0 ? "ok" : "degraded", last_aggregation = lastAggregation, problems },
+                return Results.Json(new { status = problems.Count == 0 ? "ok" : "degraded", role, last_aggregation = lastAggregation, problems },
                     statusCode: problems.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
             })
             .WithName("Health")

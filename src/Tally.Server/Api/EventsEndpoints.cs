@@ -11,6 +11,7 @@ using Tally.Core.Events;
 using Tally.Core.Query;
 using Tally.Core.Store;
 using Tally.Server.Runtime;
+using Tally.Sources.Amqp;
 
 namespace Tally.Server.Api;
 
@@ -20,23 +21,23 @@ public static class EventsEndpoints
     public const int MaxRowsPerPage = 100;
     public const int DefaultDeltaSeconds = 600;
 
-    public static void MapEventsEndpoints(this IEndpointRouteBuilder app, TallyRuntime runtime)
-    {
+    public static void MapPostEventsEndpoint(this IEndpointRouteBuilder app, TallyRuntime runtime) =>
         app.MapPost("/api/v1/events", (HttpContext context, CancellationToken cancellationToken) => PostAsync(context, runtime, cancellationToken))
             .AddEndpointFilter(new ApiKeyFilter(runtime.Schema, ApiRole.Write))
             .WithName("PostEvents")
-            .WithSummary("Send one event, a JSON array of events, or NDJSON. Answers 202 once the events are durably stored.")
+            .WithSummary("Send one event, a JSON array of events, or NDJSON. Answers 202 once the events are durably stored (or, on an ingest node, durably queued).")
             .Produces(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
+    public static void MapGetEventsEndpoint(this IEndpointRouteBuilder app, TallyRuntime runtime) =>
         app.MapGet("/api/v1/events", (HttpContext context, CancellationToken cancellationToken) => GetAsync(context, runtime, cancellationToken))
             .WithName("GetEvents")
             .WithSummary("Raw anonymized events: start/end/delta, type, field filters and not_FIELD, page, rows_per_page, order.")
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
             .Produces(StatusCodes.Status200OK, contentType: "text/csv")
             .ProducesProblem(StatusCodes.Status400BadRequest);
-    }
 
     private static async Task<IResult> PostAsync(HttpContext context, TallyRuntime runtime, CancellationToken cancellationToken)
     {
@@ -64,6 +65,7 @@ public static class EventsEndpoints
                 stored = result.Stored,
                 duplicates = result.Duplicates,
                 dropped = result.Dropped,
+                queued = result.Queued,
                 ids = result.Ids,
                 rejected,
             }, statusCode: StatusCodes.Status202Accepted);
@@ -71,6 +73,12 @@ public static class EventsEndpoints
         catch (MalformedBodyException e)
         {
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed body", detail: e.Message);
+        }
+        catch (PublishRefusedException e)
+        {
+            // Nothing of this request is known to be queued; the client retries with the same ids.
+            context.Response.Headers.RetryAfter = "5";
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Queue unavailable", detail: e.Message);
         }
         catch (TooManyEventsException e)
         {

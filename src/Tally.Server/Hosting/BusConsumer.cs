@@ -8,6 +8,21 @@ namespace Tally.Server.Hosting;
 /// <summary>Consumes the RabbitMQ queues in sources.amqp for as long as serve runs.</summary>
 public sealed class BusConsumer(TallyRuntime runtime, ILogger<BusConsumer> logger) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        new AmqpConsumer(runtime.Schema.Options.Sources.Amqp, runtime.Bus!, runtime.Ingest, runtime.Clock, logger).RunAsync(stoppingToken);
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var amqp = runtime.Schema.Options.Sources.Amqp;
+        var archive = new BusArchive(runtime.Bus!, runtime.Ingest, runtime.Clock, logger);
+        return new AmqpConsumer(amqp.Uri!, amqp.Queues, amqp.Prefetch, archive.StoreAsync, runtime.Clock, logger).RunAsync(stoppingToken);
+    }
+}
+
+/// <summary>A worker's share of the queue ingest nodes publish to: process, store, then acknowledge.</summary>
+public sealed class QueueWorker(TallyRuntime runtime, ILogger<QueueWorker> logger) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var queue = runtime.Schema.Options.Queue;
+        var handler = EventQueue.Worker(runtime.Parser, runtime.Ingest, logger);
+        return new AmqpConsumer(queue.Uri!, [EventQueue.Consumed(queue)], queue.Prefetch, handler, runtime.Clock, logger).RunAsync(stoppingToken);
+    }
 }

@@ -10,7 +10,10 @@ using Tally.Server.Runtime;
 
 namespace Tally.Server.Hosting;
 
-/// <summary>Builds the web host: the HTTP API over a runtime, plus scheduled jobs, the bus consumer and demo traffic.</summary>
+/// <summary>
+/// Builds the web host for the runtime's role: the HTTP API, plus (on workers) scheduled jobs and the
+/// queue and bus consumers, and demo traffic.
+/// </summary>
 public static class TallyServer
 {
     public static WebApplication Build(TallyRuntime runtime, string urls)
@@ -25,15 +28,23 @@ public static class TallyServer
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = null);
-        builder.Services.AddHostedService<ScheduledJobs>();
-        if (runtime.Bus is not null) builder.Services.AddHostedService<BusConsumer>();
+        var role = runtime.Options.Role;
+        if (role.Works())
+        {
+            builder.Services.AddHostedService<ScheduledJobs>();
+            if (runtime.Bus is not null) builder.Services.AddHostedService<BusConsumer>();
+            if (runtime.Schema.Options.Queue.Uri is not null && runtime.Queue is null) builder.Services.AddHostedService<QueueWorker>();
+        }
         if (runtime.Options.Demo) builder.Services.AddHostedService<DemoTraffic>();
 
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapOpenApi();
-        app.MapEventsEndpoints(runtime);
+        app.MapHealthEndpoint(runtime);
+        if (role.Accepts()) app.MapPostEventsEndpoint(runtime);
+        if (!role.Queries()) return app;
+        app.MapGetEventsEndpoint(runtime);
         app.MapStatsEndpoints(runtime);
         app.MapAdminEndpoints(runtime);
         app.MapItemsEndpoints(runtime);

@@ -12,12 +12,14 @@ using Tally.Core.Sources.Logs;
 using Tally.Core.Store;
 using Tally.Server.Demo;
 using Tally.Sources.Logs;
-using Tally.Storage.Sqlite;
+using Tally.Sources.Amqp;
 
 namespace Tally.Server.Runtime;
 
 /// <param name="AdminKey">An admin API key to accept besides the configured ones (tests, bench); --demo makes one.</param>
-public sealed record RuntimeOptions(string DataDirectory, string? ConfigPath, bool Demo = false, string? AdminKey = null);
+/// <param name="Store">"engine:connection" overriding the configured storage (--store).</param>
+public sealed record RuntimeOptions(
+    string DataDirectory, string? ConfigPath, bool Demo = false, string? AdminKey = null, string? Store = null, ServerRole Role = ServerRole.All);
 
 /// <summary>
 /// Everything one Tally process works with, wired once: configuration, store, pipeline, ingest,
@@ -28,9 +30,10 @@ public sealed class TallyRuntime : IAsyncDisposable
     public const string DemoKeyFile = "demo-api-key";
     private readonly IGeoLookup _geo;
 
-    private TallyRuntime(RuntimeOptions options, TallySchema schema, IEventStore store, RobotList robots, IGeoLookup geo, string? adminKey)
+    private TallyRuntime(RuntimeOptions options, TallySchema schema, IEventStore store, StoreLocation location, RobotList robots, IGeoLookup geo, string? adminKey)
     {
         Options = options;
+        StoreLocation = location;
         Schema = schema;
         Store = store;
         Robots = robots;
@@ -40,7 +43,12 @@ public sealed class TallyRuntime : IAsyncDisposable
         _geo = geo;
         Pipeline = PipelineWith(store);
         Writer = new GroupCommitWriter(store);
-        Ingest = new IngestService(Parser, Pipeline, Writer);
+        if (options.Role == ServerRole.Ingest)
+        {
+            if (schema.Options.Queue.Uri is null) throw new ConfigurationException("queue.uri", "is required for --role ingest: ingest nodes hand events to workers through RabbitMQ");
+            Queue = new EventQueuePublisher(schema.Options.Queue);
+        }
+        Ingest = new IngestService(Parser, Pipeline, Writer, Queue is null ? null : Queue.PublishAsync);
         Items = new ItemCatalog(store);
         Aggregator = new Aggregator(schema, store, Items, Clock);
         Sushi = new SushiService(schema, store, Items, Clock);
@@ -55,6 +63,8 @@ public sealed class TallyRuntime : IAsyncDisposable
     public RuntimeOptions Options { get; }
     public TallySchema Schema { get; }
     public IEventStore Store { get; }
+    /// <summary>Which store this is, with any password hidden when printed.</summary>
+    public StoreLocation StoreLocation { get; }
     public RobotList Robots { get; }
     /// <summary>The extra admin key; with --demo it is kept in the data folder so it survives restarts.</summary>
     public string? AdminKey { get; }
@@ -62,6 +72,8 @@ public sealed class TallyRuntime : IAsyncDisposable
     public EventParser Parser { get; }
     public EventPipeline Pipeline { get; }
     public GroupCommitWriter Writer { get; }
+    /// <summary>Where an ingest node hands accepted events to workers; null when this process stores them itself.</summary>
+    public EventQueuePublisher? Queue { get; }
     public IngestService Ingest { get; }
     public ItemCatalog Items { get; }
     public Aggregator Aggregator { get; }
@@ -97,15 +109,19 @@ public sealed class TallyRuntime : IAsyncDisposable
         var schema = TallySchema.Compile(tallyOptions);
         var robots = TallyConfiguration.LoadRobots(tallyOptions);
         var geo = TallyConfiguration.LoadGeo(tallyOptions);
-        var store = SqliteEventStore.Open(options.DataDirectory);
+        if (options.Role == ServerRole.Worker && tallyOptions.Queue.Uri is null)
+            throw new ConfigurationException("queue.uri", "is required for --role worker: workers consume the queue ingest nodes publish to");
+        var location = options.Store is { } store ? StoreLocation.Parse(store, "--store") : StoreLocation.FromOptions(tallyOptions.Storage, options.DataDirectory);
+        var opened = await StoreFactory.OpenAsync(location, options.Store is null ? "storage" : "--store", cancellationToken);
         try
         {
-            if (setup) await store.SetupAsync(schema, cancellationToken);
-            return new TallyRuntime(options, schema, store, robots, geo, adminKey);
+            // Ingest nodes only queue events; the workers set storage up.
+            if (setup && options.Role != ServerRole.Ingest) await opened.SetupAsync(schema, cancellationToken);
+            return new TallyRuntime(options, schema, opened, location, robots, geo, adminKey);
         }
         catch
         {
-            await store.DisposeAsync();
+            await opened.DisposeAsync();
             throw;
         }
     }
@@ -122,6 +138,7 @@ public sealed class TallyRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Queue is not null) await Queue.DisposeAsync();
         await Writer.DisposeAsync();
         Aggregator.Dispose();
         Items.Dispose();

@@ -1,0 +1,26 @@
+using Tally.Core.Configuration;
+using Tally.Core.Store;
+using Tally.Storage.Sqlite;
+
+namespace Tally.Server.Runtime;
+
+/// <summary>Opens the store a location names, whichever engine it is.</summary>
+public static class StoreFactory
+{
+    /// <exception cref="ConfigurationException">The store cannot be reached or opened; the message says where and why.</exception>
+    public static async Task<IEventStore> OpenAsync(StoreLocation location, string setting, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return location.Engine switch
+            {
+                StoreLocation.Sqlite => SqliteEventStore.Open(location.Connection),
+                _ => throw new ConfigurationException(setting, $"unknown engine '{location.Engine}'"),
+            };
+        }
+        catch (Exception e) when (e is not (ConfigurationException or OperationCanceledException))
+        {
+            throw new ConfigurationException(setting, $"cannot open the store {location}: {e.Message}");
+        }
+    }
+}
