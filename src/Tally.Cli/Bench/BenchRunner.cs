@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Tally.Core.Events;
 using Tally.Core.Query;
+using Tally.Core.Store;
 using Tally.Server.Api;
 using Tally.Server.Demo;
 using Tally.Server.Hosting;
@@ -16,7 +17,10 @@ using Tally.Server.Runtime;
 namespace Tally.Cli.Bench;
 
 /// <param name="Goals">Which groups to run: parse, pipeline, http (ingest, aggregation, queries, SUSHI) and import.</param>
-public sealed record BenchSettings(int Events, int BatchSize, int Concurrency, TimeSpan SingleDuration, int QueryRepetitions, string? ConfigPath, int PkpLines, IReadOnlySet<string> Goals)
+/// <param name="Store">The engine's server to create throw-away stores on; null benches SQLite in temporary folders.</param>
+public sealed record BenchSettings(
+    int Events, int BatchSize, int Concurrency, TimeSpan SingleDuration, int QueryRepetitions, string? ConfigPath, int PkpLines, IReadOnlySet<string> Goals,
+    StoreLocation? Store = null, string Psql = "psql", string ClickHouseClient = "clickhouse-client", int ClickHouseTcpPort = 9000)
 {
     public static readonly string[] AllGoals = ["import", "parse", "pipeline", "http"];
 }
@@ -31,33 +35,25 @@ public sealed record BenchResult(string Goal, string Measure, double Value, stri
 /// Measures SPEC §5's goals on this machine, each next to a baseline taken in the same run
 /// (the machine is shared and noisy, so absolute numbers alone mislead).
 /// </summary>
-public sealed class BenchRunner(BenchSettings settings, Action<string> status)
+public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Action<string> status)
 {
     private const string BenchKey = "bench-key-0123456789abcdef";
 
     public async Task<IReadOnlyList<BenchResult>> RunAsync(CancellationToken cancellationToken)
     {
         var results = new List<BenchResult>();
-        var root = Directory.CreateTempSubdirectory("tally-bench-");
-        try
+        var root = stores.Root;
+        // Import first, while the process is small, so its peak memory is the import's own.
+        if (settings.Goals.Contains("import")) results.AddRange(await PkpImportAsync(root, cancellationToken));
+        if (settings.Goals.Overlaps(["parse", "pipeline", "http"]))
         {
-            // Import first, while the process is small, so its peak memory is the import's own.
-            if (settings.Goals.Contains("import")) results.AddRange(await PkpImportAsync(root.FullName, cancellationToken));
-            if (settings.Goals.Overlaps(["parse", "pipeline", "http"]))
-            {
-                status("generating events");
-                var batches = Generate();
-                var all = Concat(batches);
-                var eventCount = CountLines(all);
-                if (settings.Goals.Contains("parse")) results.Add(await ParseAsync(root.FullName, batches, all, eventCount, cancellationToken));
-                if (settings.Goals.Contains("pipeline")) results.Add(await PipelineAsync(root.FullName, batches, eventCount, cancellationToken));
-                if (settings.Goals.Contains("http")) results.AddRange(await HttpAsync(root.FullName, batches, eventCount, cancellationToken));
-            }
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            root.Delete(recursive: true);
+            status("generating events");
+            var batches = Generate();
+            var all = Concat(batches);
+            var eventCount = CountLines(all);
+            if (settings.Goals.Contains("parse")) results.Add(await ParseAsync(root, batches, all, eventCount, cancellationToken));
+            if (settings.Goals.Contains("pipeline")) results.Add(await PipelineAsync(root, batches, eventCount, cancellationToken));
+            if (settings.Goals.Contains("http")) results.AddRange(await HttpAsync(root, batches, eventCount, cancellationToken));
         }
         return results;
     }
@@ -70,9 +66,13 @@ public sealed class BenchRunner(BenchSettings settings, Action<string> status)
             .Select(b => b.Ndjson).ToList();
     }
 
-    private Task<TallyRuntime> OpenAsync(string root, string name, CancellationToken cancellationToken)
+    private string Engine => stores.Engine switch { StoreLocation.Postgres => "PostgreSQL", StoreLocation.ClickHouse => "ClickHouse", _ => "SQLite" };
+
+    /// <summary>A runtime over a new, empty store of the engine under test.</summary>
+    private async Task<TallyRuntime> OpenAsync(string root, string name, CancellationToken cancellationToken)
     {
-        return TallyRuntime.OpenAsync(new RuntimeOptions(Path.Combine(root, name), settings.ConfigPath, AdminKey: BenchKey), cancellationToken: cancellationToken);
+        var store = await stores.FreshAsync(name, cancellationToken);
+        return await TallyRuntime.OpenAsync(new RuntimeOptions(Path.Combine(root, name), settings.ConfigPath, AdminKey: BenchKey, Store: store), cancellationToken: cancellationToken);
     }
 
     /// <summary>
@@ -102,7 +102,7 @@ public sealed class BenchRunner(BenchSettings settings, Action<string> status)
         var (elapsed, largePeak) = await ImportMeasuringMemoryAsync(root, "pkp-large", settings.PkpLines, cancellationToken);
         return
         [
-            new BenchResult("PKP log import", "tally import pkp: parse + robots + anonymize + durable SQLite, one transaction", settings.PkpLines / elapsed.TotalSeconds, "lines/s",
+            new BenchResult("PKP log import", $"tally import pkp: parse + robots + anonymize + durable {Engine}, one transaction", settings.PkpLines / elapsed.TotalSeconds, "lines/s",
                 "bare Utf8JsonReader pass over the file's lines", settings.PkpLines / bare.TotalSeconds, "≥ 250,000 lines/s"),
             new BenchResult("PKP import memory", $"peak RSS importing {settings.PkpLines:N0} lines", largePeak / 1e6, "MB",
                 $"peak RSS importing {small:N0} lines", smallPeak / 1e6, "flat, < 300 MB"),
@@ -171,59 +171,19 @@ public sealed class BenchRunner(BenchSettings settings, Action<string> status)
             "bare Utf8JsonReader pass", eventCount / bare.TotalSeconds, "≥ 50 % of baseline");
     }
 
-    /// <summary>accept → process → store into SQLite, against a bare prepared-statement bulk insert of the same rows.</summary>
+    /// <summary>accept → process → store, against the engine's own bulk load of the same rows.</summary>
     private async Task<BenchResult> PipelineAsync(string root, List<ReadOnlyMemory<byte>> batches, int eventCount, CancellationToken cancellationToken)
     {
-        status("bare SQLite bulk insert");
-        var bare = await BareSqliteInsertAsync(root, batches, cancellationToken);
-        status("full pipeline into SQLite");
         await using var runtime = await OpenAsync(root, "pipeline", cancellationToken);
+        status(stores.BulkPath);
+        var rows = batches.Select(b => (IReadOnlyList<TallyEvent>)runtime.Parser.Parse(b.Span).Events).ToList();
+        var bulk = await stores.BulkLoadAsync(rows, cancellationToken);
+        status($"full pipeline into {Engine}");
         var watch = Stopwatch.StartNew();
         foreach (var batch in batches) await runtime.Ingest.IngestAsync(batch, cancellationToken);
         var pipeline = watch.Elapsed;
-        return new BenchResult("Pipeline into SQLite", "parse + robots + anonymize + durable store", eventCount / pipeline.TotalSeconds, "events/s",
-            "bare SQLite bulk insert", eventCount / bare.TotalSeconds, "≥ 50 % of baseline");
-    }
-
-    /// <summary>The same rows inserted with one prepared statement per batch transaction, in the same durability mode.</summary>
-    private async Task<TimeSpan> BareSqliteInsertAsync(string root, List<ReadOnlyMemory<byte>> batches, CancellationToken cancellationToken)
-    {
-        await using var runtime = await OpenAsync(root, "bare-parse", cancellationToken);
-        var prepared = batches.Select(b => runtime.Parser.Parse(b.Span).Events).ToList();
-        var fields = runtime.Schema.EventTypes.Values.Max(t => t.Fields.Count);
-        var builder = new SqliteConnectionStringBuilder { DataSource = Path.Combine(root, "bare.db"), Pooling = false };
-        await using var connection = new SqliteConnection(builder.ToString());
-        await connection.OpenAsync(cancellationToken);
-        var columns = Enumerable.Range(0, fields).Select(i => $"f{i}").ToList();
-        await using (var create = connection.CreateCommand())
-        {
-            create.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; " +
-                $"CREATE TABLE bare (id TEXT PRIMARY KEY, type TEXT, ts INTEGER, {string.Join(", ", columns)});";
-            await create.ExecuteNonQueryAsync(cancellationToken);
-        }
-        var watch = Stopwatch.StartNew();
-        foreach (var events in prepared)
-        {
-            await using var transaction = connection.BeginTransaction();
-            await using var insert = connection.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText = $"INSERT INTO bare VALUES ($id, $type, $ts, {string.Join(", ", columns.Select(c => "$" + c))})";
-            var id = insert.Parameters.Add("$id", SqliteType.Text);
-            var type = insert.Parameters.Add("$type", SqliteType.Text);
-            var ts = insert.Parameters.Add("$ts", SqliteType.Integer);
-            var values = columns.Select(c => insert.Parameters.Add("$" + c, SqliteType.Text)).ToArray();
-            insert.Prepare();
-            foreach (var e in events)
-            {
-                id.Value = e.Id;
-                type.Value = e.Type.Name;
-                ts.Value = new DateTimeOffset(e.Timestamp).ToUnixTimeMilliseconds();
-                for (var i = 0; i < values.Length; i++) values[i].Value = i < e.Values.Length ? e.Values[i] ?? DBNull.Value : DBNull.Value;
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-            }
-            await transaction.CommitAsync(cancellationToken);
-        }
-        return watch.Elapsed;
+        return new BenchResult($"Pipeline into {Engine}", "parse + robots + anonymize + durable store", eventCount / pipeline.TotalSeconds, "events/s",
+            stores.BulkPath, eventCount / bulk.TotalSeconds, "≥ 50 % of baseline");
     }
 
     /// <summary>Real HTTP on loopback against a real server: batch ingest, single-event POSTs, aggregation and queries.</summary>

@@ -4,6 +4,7 @@ using System.Text;
 using Spectre.Console;
 using Tally.Cli.Bench;
 using Tally.Core.Configuration;
+using Tally.Core.Store;
 
 namespace Tally.Cli.Commands;
 
@@ -24,10 +25,25 @@ public static class BenchCommand
             AllowMultipleArgumentsPerToken = true,
         };
         only.AcceptOnlyFromAmong(BenchSettings.AllGoals);
-        var markdown = new Option<FileInfo?>("--markdown") { Description = "Also append the results as a Markdown table to this file", HelpName = "FILE" };
-        var command = new Command("bench", "Measure SPEC §5's goals on this machine, each against a baseline taken in the same run, in a throw-away data folder")
+        var psql = new Option<string>("--psql") { Description = "psql, for PostgreSQL's bulk-path baseline (\\copy)", DefaultValueFactory = _ => DefaultPsql(), HelpName = "PATH" };
+        var clickHouseClient = new Option<string>("--clickhouse-client")
         {
-            events, batch, concurrency, seconds, repetitions, pkpLines, only, markdown,
+            Description = "clickhouse-client, for ClickHouse's bulk-path baseline (INSERT)",
+            DefaultValueFactory = _ => "clickhouse-client",
+            HelpName = "PATH",
+        };
+        var clickHouseTcpPort = new Option<int>("--clickhouse-tcp-port")
+        {
+            Description = "The native port clickhouse-client connects to, on the --store host",
+            DefaultValueFactory = _ => 9000,
+            HelpName = "PORT",
+        };
+        var markdown = new Option<FileInfo?>("--markdown") { Description = "Also append the results as a Markdown table to this file", HelpName = "FILE" };
+        var command = new Command("bench",
+            "Measure SPEC §5's goals on this machine, each against a baseline taken in the same run, in throw-away stores: " +
+            "SQLite folders, or with --store new databases on that PostgreSQL or ClickHouse server (dropped afterwards)")
+        {
+            events, batch, concurrency, seconds, repetitions, pkpLines, only, psql, clickHouseClient, clickHouseTcpPort, markdown,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -42,7 +58,16 @@ public static class BenchCommand
             IReadOnlyList<BenchResult> results;
             try
             {
-                results = await new BenchRunner(settings, step => Console.Error.WriteLine($"bench: {step}...")).RunAsync(cancellationToken);
+                if (parse.GetValue(CommonOptions.Store) is { } store)
+                {
+                    settings = settings with
+                    {
+                        Store = StoreLocation.Parse(store, "--store"), Psql = parse.GetValue(psql)!,
+                        ClickHouseClient = parse.GetValue(clickHouseClient)!, ClickHouseTcpPort = parse.GetValue(clickHouseTcpPort),
+                    };
+                }
+                await using var stores = new BenchStores(settings.Store, settings.Psql, settings.ClickHouseClient, settings.ClickHouseTcpPort);
+                results = await new BenchRunner(settings, stores, step => Console.Error.WriteLine($"bench: {step}...")).RunAsync(cancellationToken);
             }
             catch (ConfigurationException e)
             {
@@ -70,6 +95,11 @@ public static class BenchCommand
         });
         return command;
     }
+
+    /// <summary>psql from PATH, else where Debian's PostgreSQL 15 puts it.</summary>
+    private static string DefaultPsql() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "psql")).FirstOrDefault(File.Exists)
+        ?? "/usr/lib/postgresql/15/bin/psql";
 
     private static string Number(double value) =>
         value.ToString(value >= 100 ? "N0" : "N2", CultureInfo.InvariantCulture);
