@@ -27,8 +27,8 @@ public sealed partial record StoreLocation(string Engine, string Connection)
         new(storage.Engine, storage.Engine == Sqlite ? storage.Connection ?? dataDirectory : storage.Connection ?? "");
 
     /// <summary>For messages and logs: the connection with any password replaced by ***.</summary>
-    public override string ToString() => $"{Engine}:{Secret().Replace(Connection, "$1***")}";
+    public override string ToString() => $"{Engine}:{Secret().Replace(Connection, "$1$2***")}";
 
-    [GeneratedRegex("((?:password|pwd)\\s*=\\s*|//[^:/@]+:)[^;&@]*", RegexOptions.IgnoreCase)]
+    [GeneratedRegex("((?:password|pwd)\\s*=\\s*)[^;&]*|(//[^:/@]+:)[^@/]*(?=@)", RegexOptions.IgnoreCase)]
     private static partial Regex Secret();
 }
