@@ -1,5 +1,6 @@
 using Tally.Core.Configuration;
 using Tally.Core.Store;
+using Tally.Storage.Postgres;
 using Tally.Storage.Sqlite;
 
 namespace Tally.Server.Runtime;
@@ -15,6 +16,7 @@ public static class StoreFactory
             return location.Engine switch
             {
                 StoreLocation.Sqlite => SqliteEventStore.Open(location.Connection),
+                StoreLocation.Postgres => await PostgresEventStore.OpenAsync(location.Connection, cancellationToken),
                 _ => throw new ConfigurationException(setting, $"unknown engine '{location.Engine}'"),
             };
         }

@@ -124,7 +124,8 @@ public sealed class ScaleOutTests
         Assert.Equal("application/problem+json", none.Content.Headers.ContentType?.MediaType);
         using (var anonymous = await new HttpClient().PostAsync(ingestNode.Url + "/api/v1/events", new StringContent("{}")))
             Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await ingest.GetAsync("/api/v1/events?delta=60")).StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await ingest.GetAsync("/api/v1/events?delta=60")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await ingest.GetAsync("/r51/status")).StatusCode);
 
         using var query = Client(queryNode.Url);
         using var refused = await query.PostAsync("/api/v1/events", new StringContent("""{"type":"record-view","item_id":"a"}""", Encoding.UTF8, "application/json"));

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL 15 server for the tests, on loopback, with everything under a temporary folder.
+#
+#   scripts/postgres.sh start [DIR]  installs postgresql-15 if missing, initdb's a cluster in DIR (default: a new
+#                                    temporary folder), starts it on a free port, waits until it accepts
+#                                    connections, then prints "export NAME=VALUE" lines (also kept in DIR/env):
+#                                    TALLY_TEST_POSTGRES (an Npgsql connection string to the superuser postgres,
+#                                    database postgres), TALLY_TEST_POSTGRES_DIR (what `stop` needs) and
+#                                    TALLY_TEST_PSQL.
+#   scripts/postgres.sh stop [DIR]   stops that server and removes DIR (default: $TALLY_TEST_POSTGRES_DIR).
+#
+# The cluster trusts local connections and runs with fsync off: it holds test data only.
+# As root, the server runs as the postgres user, which PostgreSQL requires.
+set -euo pipefail
+
+bin=/usr/lib/postgresql/15/bin
+
+log() { echo "postgres.sh: $*" >&2; }
+
+# A loopback port nothing listens on, from the range above the usual ephemeral ports' start.
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$((20000 + RANDOM % 12000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  log "no free port found"
+  return 1
+}
+
+install_if_missing() {
+  [[ -x $bin/initdb ]] && return 0
+  log "installing postgresql-15"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends postgresql-15 >&2
+}
+
+# Runs a command line as the server's owner: postgres when we are root, else ourselves.
+as_owner() {
+  if [[ $(id -u) == 0 ]]; then
+    su postgres -s /bin/sh -c "$1"
+  else
+    sh -c "$1"
+  fi
+}
+
+start() {
+  install_if_missing
+  local dir=${1:-} port
+  if [[ -z $dir ]]; then
+    dir="$(mktemp -d "${TMPDIR:-/tmp}/tally-postgres-XXXXXX")"
+  else
+    mkdir -p "$dir"
+    dir="$(cd "$dir" && pwd)"
+  fi
+  [[ $(id -u) == 0 ]] && chown postgres:postgres "$dir"
+  chmod 700 "$dir"
+  port="$(free_port)"
+
+  log "creating a cluster in $dir"
+  if ! as_owner "$bin/initdb -D '$dir/data' -U postgres -A trust -E UTF8 --no-locale --no-sync" >"$dir/initdb.log" 2>&1; then
+    log "initdb failed; its output:"
+    tail -n 40 "$dir/initdb.log" >&2 || true
+    rm -rf "$dir"
+    return 1
+  fi
+  log "starting it on 127.0.0.1:$port"
+  if ! as_owner "$bin/pg_ctl -D '$dir/data' -l '$dir/pg.log' -w -t 60 \
+      -o \"-c listen_addresses=127.0.0.1 -p $port -k '$dir' -c fsync=off -c full_page_writes=off -c max_connections=200\" start" \
+      >"$dir/pg_ctl.log" 2>&1; then
+    log "the server did not start; its log:"
+    tail -n 40 "$dir/pg_ctl.log" "$dir/pg.log" >&2 || true
+    stop "$dir"
+    return 1
+  fi
+
+  cat >"$dir/env" <<EOF
+export TALLY_TEST_POSTGRES='Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres'
+export TALLY_TEST_POSTGRES_DIR='$dir'
+export TALLY_TEST_PSQL=$bin/psql
+EOF
+  log "ready"
+  cat "$dir/env"
+}
+
+stop() {
+  local dir=${1:-${TALLY_TEST_POSTGRES_DIR:-}}
+  if [[ -z $dir || ! -d $dir/data ]]; then
+    log "stop: no cluster folder given (argument or TALLY_TEST_POSTGRES_DIR)"
+    return 1
+  fi
+  if [[ -f $dir/data/postmaster.pid ]]; then
+    as_owner "$bin/pg_ctl -D '$dir/data' -m fast -w stop" >/dev/null 2>&1 || log "pg_ctl stop failed"
+  fi
+  rm -rf "$dir"
+  log "stopped"
+}
+
+case "${1:-}" in
+  start) start "${2:-}" ;;
+  stop) stop "${2:-}" ;;
+  *)
+    echo "usage: $0 start [DIR] | stop [DIR]" >&2
+    exit 2
+    ;;
+esac

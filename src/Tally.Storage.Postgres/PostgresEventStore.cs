@@ -1,0 +1,750 @@
+using System.Collections.Concurrent;
+using System.Data;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using Tally.Core.Aggregate;
+using Tally.Core.Configuration;
+using Tally.Core.Events;
+using Tally.Core.Store;
+using static Tally.Storage.Postgres.PostgresNames;
+
+namespace Tally.Storage.Postgres;
+
+/// <summary>
+/// The scaled-out relational store. Raw events of a type live in one table partitioned by range of
+/// timestamp, one native partition per period; metrics in one table per aggregation and period kind.
+/// Several processes may write to one store at once: PostgreSQL's locks keep ids unique and
+/// partitions single, while within one instance writes queue as the contract asks.
+/// </summary>
+public sealed partial class PostgresEventStore : IEventStore
+{
+    private const string Envelope = "id, ts, robot, visitor, session";
+    private readonly NpgsqlDataSource _dataSource;
+    /// <summary>The store's schema, which also names its advisory lock.</summary>
+    private readonly string _schema;
+    private readonly ConcurrentDictionary<DateOnly, byte[]> _salts = new();
+
+    private PostgresEventStore(NpgsqlDataSource dataSource, string schema)
+    {
+        _dataSource = dataSource;
+        _schema = schema;
+    }
+
+    /// <summary>
+    /// Opens (creating the bookkeeping tables if needed) the store in the database and schema the
+    /// connection string names (Npgsql connection string; the first schema of its Search Path, created if
+    /// missing, so that one database can hold several stores in different schemas).
+    /// </summary>
+    public static async Task<PostgresEventStore> OpenAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var dataSource = NpgsqlDataSource.Create(connectionString);
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            var schema = NamedSchema(new NpgsqlConnectionStringBuilder(connectionString).SearchPath)
+                ?? await ScalarAsync<string>(Sql(connection, null, "SELECT current_schema()"), cancellationToken)
+                ?? throw new InvalidOperationException("No schema on the connection's search path exists; name one with Search Path.");
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            // Processes opening a new store at once would race to create the same tables.
+            await LockStoreAsync(connection, transaction, schema, cancellationToken);
+            if (!await ScalarAsync<bool>(Sql(connection, transaction, "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = @s)", ("s", schema)), cancellationToken))
+                await RunAsync(Sql(connection, transaction, $"CREATE SCHEMA {Quote(schema)}"), cancellationToken);
+            await RunAsync(Sql(connection, transaction, BookkeepingSql()), cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return new PostgresEventStore(dataSource, schema);
+        }
+        catch
+        {
+            await dataSource.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The schema a Search Path names first, or null when it names none (or "$user").</summary>
+    private static string? NamedSchema(string? searchPath)
+    {
+        var first = searchPath?.Split(',')[0].Trim() ?? "";
+        var name = first.Length > 1 && first[0] == '"' && first[^1] == '"'
+            ? first[1..^1].Replace("\"\"", "\"", StringComparison.Ordinal)
+            : first.ToLowerInvariant(); // as PostgreSQL folds an unquoted name
+        return name is "" or "$user" ? null : name;
+    }
+
+    private static string BookkeepingSql()
+    {
+        var sql = new StringBuilder("""
+            CREATE TABLE IF NOT EXISTS tally_settings (key text PRIMARY KEY, value text NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_types (type text PRIMARY KEY, granularity text NOT NULL, fields text NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_partitions (name text PRIMARY KEY, type text NOT NULL, start_ts timestamptz NOT NULL, end_ts timestamptz NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_event_ids (id text COLLATE "C" PRIMARY KEY);
+            CREATE TABLE IF NOT EXISTS tally_dirty (type text NOT NULL, day date NOT NULL, version bigint NOT NULL, PRIMARY KEY (type, day));
+            CREATE TABLE IF NOT EXISTS tally_salts (day date PRIMARY KEY, salt bytea NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_aggregations (name text PRIMARY KEY, definition text NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_items (id text PRIMARY KEY, updated timestamptz NOT NULL, metadata text NOT NULL);
+
+            """);
+        foreach (var period in (MetricPeriod[])[MetricPeriod.Day, MetricPeriod.Month])
+        {
+            var table = Quote(Counter(period));
+            var dimensions = string.Concat(CounterNames.Dimensions.Select(d => $", {Quote(CounterNames.Column(d))} text"));
+            var metrics = string.Concat(CounterNames.Metrics.Select(m => $", {Quote(CounterNames.Column(m))} bigint NOT NULL"));
+            sql.AppendLine($"CREATE TABLE IF NOT EXISTS {table} (period date NOT NULL, month date NOT NULL{dimensions}{metrics});")
+                .AppendLine($"CREATE INDEX IF NOT EXISTS {Quote(Counter(period) + "_period")} ON {table} (period);");
+        }
+        return sql.ToString();
+    }
+
+    // ---- schema ----------------------------------------------------------------------------
+
+    public async Task SetupAsync(TallySchema schema, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockStoreAsync(connection, transaction, _schema, cancellationToken);
+        foreach (var type in schema.EventTypes.Values)
+        {
+            var stored = await ReadTemplateAsync(connection, transaction, type.Name, cancellationToken);
+            if (stored is not null && stored.Value.Granularity != type.Partition.Name() && (await PartitionSpansAsync(connection, transaction, type.Name, cancellationToken)).Count > 0)
+                throw new InvalidOperationException(
+                    $"Event type '{type.Name}' is stored in {stored.Value.Granularity} partitions but configured as {type.Partition.Name()}; " +
+                    "revert eventTypes.partition or migrate the data first.");
+            foreach (var field in type.Fields)
+            {
+                if (stored?.Fields.GetValueOrDefault(field.Name) is { } was && was != field.Type.ToString())
+                    throw new InvalidOperationException(
+                        $"Field '{type.Name}.{field.Name}' is stored as {was.ToLowerInvariant()} but configured as {field.Type.ToString().ToLowerInvariant()}; revert the field type or use a new field name.");
+            }
+            var columns = await ColumnsAsync(connection, transaction, Events(type), cancellationToken);
+            if (columns.Count == 0)
+            {
+                await CreateEventTableAsync(connection, transaction, type, cancellationToken);
+            }
+            else
+            {
+                // On the partitioned table: PostgreSQL adds the column to every partition.
+                var missing = type.Fields.Where(f => !columns.Contains(Field(f.Name))).Select(f => $"ADD COLUMN {Quote(Field(f.Name))} {ColumnType(f.Type)}").ToList();
+                if (missing.Count > 0)
+                    await RunAsync(Sql(connection, transaction, $"ALTER TABLE {Quote(Events(type))} {string.Join(", ", missing)}"), cancellationToken);
+            }
+            await RunAsync(Sql(connection, transaction,
+                "INSERT INTO tally_types (type, granularity, fields) VALUES (@t, @g, @f) ON CONFLICT (type) DO UPDATE SET granularity = @g, fields = @f",
+                ("t", type.Name), ("g", type.Partition.Name()), ("f", TemplateFields(type))), cancellationToken);
+        }
+        foreach (var aggregation in schema.Aggregations.Values)
+        {
+            var definition = AggregationSignature(aggregation);
+            if (await ReadAggregationSignatureAsync(connection, transaction, aggregation.Name, cancellationToken) == definition) continue;
+            // Metrics are derived data: when their shape changes, recreate them and restate from raw events.
+            foreach (var period in new[] { MetricPeriod.Day, MetricPeriod.Month })
+            {
+                var table = Quote(Metrics(aggregation, period));
+                var keys = aggregation.GroupBy.Select(f => $"{Quote(Key(f.Name))} text");
+                var sums = aggregation.SumFields.SelectMany(f => new[] { $"{Quote(Sum(f.Name))} double precision NOT NULL", $"{Quote(SumCount(f.Name))} bigint NOT NULL" });
+                var columns = string.Join(", ", new[] { "period date NOT NULL" }.Concat(keys)
+                    .Concat(["count bigint NOT NULL", "unique_visitors bigint NOT NULL", "unique_sessions bigint NOT NULL"]).Concat(sums));
+                await RunAsync(Sql(connection, transaction, $"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({columns}); CREATE INDEX ON {table} (period)"), cancellationToken);
+            }
+            var days = new List<(string, DateOnly)>();
+            foreach (var (_, start, end) in await PartitionSpansAsync(connection, transaction, aggregation.EventType.Name, cancellationToken))
+                days.AddRange(Days(start, end).Select(day => (aggregation.EventType.Name, day)));
+            await MarkDirtyAsync(connection, transaction, days, cancellationToken);
+            await RunAsync(Sql(connection, transaction,
+                "INSERT INTO tally_aggregations (name, definition) VALUES (@n, @d) ON CONFLICT (name) DO UPDATE SET definition = @d",
+                ("n", aggregation.Name), ("d", definition)), cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<string>> CheckAsync(TallySchema schema, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var differences = new List<string>();
+        foreach (var type in schema.EventTypes.Values)
+        {
+            var stored = await ReadTemplateAsync(connection, null, type.Name, cancellationToken);
+            if (stored is null)
+            {
+                differences.Add($"event type '{type.Name}' is configured but not set up");
+                continue;
+            }
+            if (stored.Value.Granularity != type.Partition.Name())
+                differences.Add($"event type '{type.Name}': storage is partitioned by {stored.Value.Granularity}, configuration says {type.Partition.Name()}");
+            foreach (var field in type.Fields)
+            {
+                if (!stored.Value.Fields.TryGetValue(field.Name, out var was))
+                    differences.Add($"event type '{type.Name}': field '{field.Name}' is configured but not set up");
+                else if (was != field.Type.ToString())
+                    differences.Add($"event type '{type.Name}': field '{field.Name}' is stored as {was.ToLowerInvariant()}, configured as {field.Type.ToString().ToLowerInvariant()}");
+            }
+            // Partitions share their table's columns, so the table stands for all of them.
+            var columns = await ColumnsAsync(connection, null, Events(type), cancellationToken);
+            if (columns.Count == 0)
+            {
+                differences.Add($"event type '{type.Name}': table {Events(type)} is missing");
+                continue;
+            }
+            foreach (var field in type.Fields.Where(f => !columns.Contains(Field(f.Name))))
+                differences.Add($"table {Events(type)}: column for field '{field.Name}' is missing");
+        }
+        foreach (var type in await ReadAllAsync(Sql(connection, null, "SELECT type FROM tally_types"), r => r.GetString(0), cancellationToken))
+        {
+            if (!schema.EventTypes.ContainsKey(type))
+                differences.Add($"event type '{type}' is stored but no longer configured");
+        }
+        foreach (var aggregation in schema.Aggregations.Values)
+        {
+            var stored = await ReadAggregationSignatureAsync(connection, null, aggregation.Name, cancellationToken);
+            if (stored is null) differences.Add($"aggregation '{aggregation.Name}' is configured but not set up");
+            else if (stored != AggregationSignature(aggregation)) differences.Add($"aggregation '{aggregation.Name}' changed since setup; setup will rebuild its metrics");
+        }
+        return differences;
+    }
+
+    /// <summary>A type's events table, partitioned by range of ts; callers hold the store lock and have seen it missing.</summary>
+    private static async Task CreateEventTableAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, EventType type, CancellationToken cancellationToken)
+    {
+        var table = Quote(Events(type));
+        var fields = string.Concat(type.Fields.Select(f => $", {Quote(Field(f.Name))} {ColumnType(f.Type)}"));
+        await RunAsync(Sql(connection, transaction, $"""
+            CREATE TABLE {table} (id text NOT NULL, ts timestamptz NOT NULL, robot boolean NOT NULL, visitor bigint NOT NULL, session bigint NOT NULL{fields}, extra text)
+                PARTITION BY RANGE (ts);
+            CREATE INDEX ON {table} (ts);
+            """), cancellationToken);
+    }
+
+    /// <summary>The columns of a table, or none when it does not exist.</summary>
+    private static async Task<HashSet<string>> ColumnsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string table, CancellationToken cancellationToken) =>
+        [.. await ReadAllAsync(Sql(connection, transaction,
+            "SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass(@t) AND attnum > 0 AND NOT attisdropped", ("t", Quote(table))),
+            r => r.GetString(0), cancellationToken)];
+
+    private static async Task<(string Granularity, Dictionary<string, string> Fields)?> ReadTemplateAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string type, CancellationToken cancellationToken)
+    {
+        var rows = await ReadAllAsync(Sql(connection, transaction, "SELECT granularity, fields FROM tally_types WHERE type = @t", ("t", type)),
+            r => (r.GetString(0), JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(1))!), cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    private static string TemplateFields(EventType type) =>
+        JsonSerializer.Serialize(type.Fields.ToDictionary(f => f.Name, f => f.Type.ToString()));
+
+    private static Task<string?> ReadAggregationSignatureAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string name, CancellationToken cancellationToken) =>
+        ScalarAsync<string>(Sql(connection, transaction, "SELECT definition FROM tally_aggregations WHERE name = @n", ("n", name)), cancellationToken);
+
+    /// <summary>What the metric tables' shape and contents depend on.</summary>
+    private static string AggregationSignature(AggregationDefinition a) => JsonSerializer.Serialize(new
+    {
+        type = a.EventType.Name,
+        groupBy = a.GroupBy.Select(f => f.Name),
+        sumFields = a.SumFields.Select(f => f.Name),
+        includeRobots = a.IncludeRobots,
+    });
+
+    /// <summary>Serialises creating tables among processes that share the store, until the transaction ends.</summary>
+    private static Task LockStoreAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string schema, CancellationToken cancellationToken) =>
+        RunAsync(Sql(connection, transaction, "SELECT pg_advisory_xact_lock(hashtextextended(@k, 0))", ("k", $"tally:{schema}")), cancellationToken);
+
+    // ---- reading raw events ----------------------------------------------------------------
+
+    public IAsyncEnumerable<TallyEvent> ScanAsync(
+        EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, CancellationToken cancellationToken) =>
+        ReadRawAsync(type, from, to, fields, withExtra: false, cancellationToken);
+
+    public IAsyncEnumerable<TallyEvent> ExportAsync(EventType type, DateTime from, DateTime to, CancellationToken cancellationToken) =>
+        ReadRawAsync(type, from, to, type.Fields, withExtra: true, cancellationToken);
+
+    private async IAsyncEnumerable<TallyEvent> ReadRawAsync(
+        EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, bool withExtra, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        // A type without partitions in the range may have no table at all (never set up).
+        if ((await TypesWithPartitionsAsync(connection, null, [type], from, to, cancellationToken)).Count == 0) yield break;
+        var columns = string.Concat(fields.Select(f => $", {Quote(Field(f.Name))}")) + (withExtra ? ", extra" : "");
+        // The range on ts lets PostgreSQL prune the scan to the partitions it overlaps.
+        await using var command = Sql(connection, null, $"SELECT {Envelope}{columns} FROM {Quote(Events(type))} WHERE ts >= @from AND ts < @to",
+            ("from", Utc(from)), ("to", Utc(to)));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var values = new object?[type.Fields.Count];
+            for (var f = 0; f < fields.Count; f++) values[fields[f].Ordinal] = FromDb(reader, 5 + f, fields[f].Type);
+            var extra = withExtra && !reader.IsDBNull(5 + fields.Count) ? reader.GetString(5 + fields.Count) : null;
+            yield return ReadEnvelope(reader, 0, type, values, extra);
+        }
+    }
+
+    public async Task<RawEventPage> QueryEventsAsync(RawEventQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        // One snapshot for the total, the page and its rows.
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+        var types = (await TypesWithPartitionsAsync(connection, transaction, query.Types, query.Start, query.End, cancellationToken))
+            .OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+        await using var command = Sql(connection, transaction, "", ("from", Utc(query.Start)), ("to", Utc(query.End)));
+        var selects = new List<string>();
+        for (var t = 0; t < types.Count; t++)
+        {
+            var where = FilterSql(types[t], query.Filters, command);
+            if (where is null) continue;
+            selects.Add($"SELECT {t} AS t, tableoid AS part, ctid AS rid, ts FROM {Quote(Events(types[t]))} WHERE ts >= @from AND ts < @to{where}");
+        }
+        if (selects.Count == 0) return new RawEventPage([], 0);
+
+        var union = string.Join(" UNION ALL ", selects);
+        command.CommandText = $"SELECT count(*) FROM ({union}) u";
+        var total = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        // Ties in time go by type, then by position in the partition (the order of arrival), as SQLite orders them.
+        var order = query.Descending ? "DESC" : "ASC";
+        command.CommandText = $"SELECT t, part::regclass::text, rid::text FROM ({union}) u ORDER BY ts {order}, t {order}, rid {order} " +
+            $"LIMIT {query.RowsPerPage} OFFSET {(long)(query.Page - 1) * query.RowsPerPage}";
+        var page = await ReadAllAsync(command, r => (Type: r.GetInt32(0), Part: r.GetString(1), Row: r.GetString(2)), cancellationToken);
+
+        var events = new Dictionary<(string Part, string Row), TallyEvent>();
+        foreach (var partition in page.GroupBy(p => (p.Type, p.Part)))
+        {
+            var type = types[partition.Key.Type];
+            var columns = string.Concat(type.Fields.Select(f => $", {Quote(Field(f.Name))}"));
+            // The partition's name as PostgreSQL printed it, quoted where needed.
+            await using var fetch = Sql(connection, transaction, $"SELECT ctid::text, {Envelope}{columns}, extra FROM {partition.Key.Part} WHERE ctid = ANY(@rows::tid[])",
+                ("rows", partition.Select(p => p.Row).ToArray()));
+            await using var reader = await fetch.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var values = new object?[type.Fields.Count];
+                foreach (var f in type.Fields) values[f.Ordinal] = FromDb(reader, 6 + f.Ordinal, f.Type);
+                var extra = reader.IsDBNull(6 + type.Fields.Count) ? null : reader.GetString(6 + type.Fields.Count);
+                events[(partition.Key.Part, reader.GetString(0))] = ReadEnvelope(reader, 1, type, values, extra);
+            }
+        }
+        return new RawEventPage([.. page.Select(p => events[(p.Part, p.Row)])], total);
+    }
+
+    /// <summary>Those of <paramref name="types"/> with a partition overlapping [from, to).</summary>
+    private static async Task<List<EventType>> TypesWithPartitionsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<EventType> types, DateTime from, DateTime to, CancellationToken cancellationToken)
+    {
+        var names = await ReadAllAsync(Sql(connection, transaction,
+            "SELECT DISTINCT type FROM tally_partitions WHERE type = ANY(@types) AND start_ts < @to AND end_ts > @from",
+            ("types", types.Select(t => t.Name).ToArray()), ("from", Utc(from)), ("to", Utc(to))), r => r.GetString(0), cancellationToken);
+        return [.. names.Select(name => types.First(t => t.Name == name))];
+    }
+
+    /// <summary>The WHERE clause for field filters, or null when a positive filter names a field the type lacks.</summary>
+    private static string? FilterSql(EventType type, IReadOnlyList<FieldFilter> filters, NpgsqlCommand command)
+    {
+        var sql = new StringBuilder();
+        foreach (var filter in filters)
+        {
+            var field = type.Field(filter.Field);
+            if (field is null)
+            {
+                if (filter.Negated) continue;
+                return null;
+            }
+            var values = AddParameter(command, FilterValues(field.Type, filter.Values));
+            sql.Append(InList(Quote(Field(field.Name)), values, filter.Negated));
+        }
+        return sql.ToString();
+    }
+
+    /// <summary>
+    /// Filter values, given as text, typed as the column: numbers match by value and "true"/"false" name
+    /// booleans, as SQLite compares them; a value that cannot be of the column's type matches nothing.
+    /// </summary>
+    private static Array FilterValues(FieldType type, IReadOnlyList<string> values) => type switch
+    {
+        FieldType.Integer => values.Select(AsInteger).OfType<long>().ToArray(),
+        FieldType.Number => values.Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : (double?)null).OfType<double>().ToArray(),
+        FieldType.Boolean => values.Select(v => v switch { "true" => true, "false" => false, _ => AsInteger(v) switch { 1 => true, 0 => false, _ => (bool?)null } }).OfType<bool>().ToArray(),
+        _ => values.ToArray(),
+    };
+
+    private static long? AsInteger(string value) =>
+        long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var integer) ? integer
+        : double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var real) && real == Math.Round(real) && Math.Abs(real) < 9.2e18 ? (long)real
+        : null;
+
+    /// <summary>" AND column is one of the array", or none of it (null included) when negated.</summary>
+    private static string InList(string column, string parameter, bool negated) =>
+        negated ? $" AND ({column} IS NULL OR {column} <> ALL({parameter}))" : $" AND {column} = ANY({parameter})";
+
+    private static TallyEvent ReadEnvelope(NpgsqlDataReader reader, int at, EventType type, object?[] values, string? extra) =>
+        new(type, reader.GetString(at), reader.GetFieldValue<DateTime>(at + 1), values, extra)
+        {
+            IsRobot = reader.GetBoolean(at + 2),
+            VisitorId = reader.GetInt64(at + 3),
+            SessionId = reader.GetInt64(at + 4),
+        };
+
+    // ---- aggregation state -----------------------------------------------------------------
+
+    public async Task<IReadOnlyList<DirtyDay>> GetDirtyDaysAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await ReadAllAsync(Sql(connection, null, "SELECT type, day, version FROM tally_dirty ORDER BY day, type COLLATE \"C\""),
+            r => new DirtyDay(r.GetString(0), r.GetFieldValue<DateOnly>(1), r.GetInt64(2)), cancellationToken);
+    }
+
+    public Task MarkDirtyAsync(EventType type, DateOnly from, DateOnly to, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            var days = new List<(string, DateOnly)>();
+            foreach (var (_, start, end) in await PartitionSpansAsync(connection, transaction, type.Name, cancellationToken))
+                days.AddRange(Days(start, end).Where(day => day >= from && day <= to).Select(day => (type.Name, day)));
+            await MarkDirtyAsync(connection, transaction, days, cancellationToken);
+        }, cancellationToken);
+
+    /// <summary>The days a partition [start, end) covers.</summary>
+    private static IEnumerable<DateOnly> Days(DateTime start, DateTime end)
+    {
+        for (var day = DateOnly.FromDateTime(start); day <= DateOnly.FromDateTime(end.AddTicks(-1)); day = day.AddDays(1))
+            yield return day;
+    }
+
+    /// <summary>
+    /// Marks days (or bumps their version). Every writer marks and clears in the same order, by day
+    /// then type, so that two transactions touching the same days cannot deadlock.
+    /// </summary>
+    private static async Task MarkDirtyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<(string Type, DateOnly Day)> days, CancellationToken cancellationToken)
+    {
+        var sorted = days.Distinct().OrderBy(d => d.Day).ThenBy(d => d.Type, StringComparer.Ordinal).ToList();
+        if (sorted.Count == 0) return;
+        await RunAsync(Sql(connection, transaction, """
+            INSERT INTO tally_dirty (type, day, version)
+            SELECT type, day, 1 FROM unnest(@types, @days) WITH ORDINALITY AS m(type, day, n) ORDER BY n
+            ON CONFLICT (type, day) DO UPDATE SET version = tally_dirty.version + 1
+            """, ("types", sorted.Select(d => d.Type).ToArray()), ("days", sorted.Select(d => d.Day).ToArray())), cancellationToken);
+    }
+
+    public Task ClearDirtyAsync(IReadOnlyList<DirtyDay> days, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            if (days.Count == 0) return;
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            foreach (var day in days.OrderBy(d => d.Day).ThenBy(d => d.EventType, StringComparer.Ordinal))
+            {
+                var delete = new NpgsqlBatchCommand("DELETE FROM tally_dirty WHERE type = $1 AND day = $2 AND version = $3");
+                delete.Parameters.Add(new NpgsqlParameter { Value = day.EventType });
+                delete.Parameters.Add(new NpgsqlParameter { Value = day.Day });
+                delete.Parameters.Add(new NpgsqlParameter { Value = day.Version });
+                batch.BatchCommands.Add(delete);
+            }
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+
+    public Task ReplaceMetricsAsync(AggregationDefinition aggregation, MetricPeriod period, DateOnly start, IReadOnlyList<MetricRow> rows, CancellationToken cancellationToken)
+    {
+        var columns = aggregation.GroupBy.Select(f => Quote(Key(f.Name)))
+            .Concat(["count", "unique_visitors", "unique_sessions"])
+            .Concat(aggregation.SumFields.SelectMany(f => new[] { Quote(Sum(f.Name)), Quote(SumCount(f.Name)) }));
+        return ReplacePeriodAsync(Metrics(aggregation, period), start, columns, rows, async (row, importer) =>
+        {
+            foreach (var key in row.Keys) await WriteTextAsync(importer, key, cancellationToken);
+            await importer.WriteAsync(row.Count, NpgsqlDbType.Bigint, cancellationToken);
+            await importer.WriteAsync(row.UniqueVisitors, NpgsqlDbType.Bigint, cancellationToken);
+            await importer.WriteAsync(row.UniqueSessions, NpgsqlDbType.Bigint, cancellationToken);
+            for (var s = 0; s < row.Sums.Length; s++)
+            {
+                await importer.WriteAsync(row.Sums[s], NpgsqlDbType.Double, cancellationToken);
+                await importer.WriteAsync(row.SumCounts[s], NpgsqlDbType.Bigint, cancellationToken);
+            }
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes a period's rows and copies the new ones in (<paramref name="write"/> writes the <paramref name="columns"/>
+    /// after period), in one transaction. Replacements of one table
+    /// and period queue on an advisory lock: two at once would each delete only what it saw and both insert.
+    /// </summary>
+    private Task ReplacePeriodAsync<TRow>(
+        string table, DateOnly start, IEnumerable<string> columns, IReadOnlyList<TRow> rows, Func<TRow, NpgsqlBinaryImporter, Task> write, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            await RunAsync(Sql(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext(@t), @d)", ("t", $"{_schema}.{table}"), ("d", start.DayNumber)), cancellationToken);
+            await RunAsync(Sql(connection, transaction, $"DELETE FROM {Quote(table)} WHERE period = @p", ("p", start)), cancellationToken);
+            if (rows.Count == 0) return;
+            await using var importer = await connection.BeginBinaryImportAsync(
+                $"COPY {Quote(table)} (period, {string.Join(", ", columns)}) FROM STDIN (FORMAT BINARY)", cancellationToken);
+            foreach (var row in rows)
+            {
+                await importer.StartRowAsync(cancellationToken);
+                await importer.WriteAsync(start, NpgsqlDbType.Date, cancellationToken);
+                await write(row, importer);
+            }
+            await importer.CompleteAsync(cancellationToken);
+        }, cancellationToken);
+
+    public async Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(MetricQuery query, CancellationToken cancellationToken)
+    {
+        var aggregation = query.Aggregation;
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Sql(connection, null, "", ("from", query.From), ("to", query.To));
+        var where = new StringBuilder("period BETWEEN @from AND @to");
+        foreach (var filter in query.Filters)
+            where.Append(InList(Quote(Key(filter.Field)), AddParameter(command, filter.Values.ToArray()), filter.Negated));
+        var keys = query.GroupBy.Select(f => Quote(Key(f.Name))).ToList();
+        var groups = (query.ByPeriod ? ["period"] : Array.Empty<string>()).Concat(keys).ToList();
+        // sum() of bigint is numeric in PostgreSQL; the casts bring it back.
+        var select = string.Join(", ", new[] { query.ByPeriod ? "period" : "NULL::date" }.Concat(keys)
+            .Concat(["sum(count)::bigint", "sum(unique_visitors)::bigint", "sum(unique_sessions)::bigint"])
+            .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum({Quote(Sum(f.Name))})", $"sum({Quote(SumCount(f.Name))})::bigint" })));
+        command.CommandText = $"SELECT {select} FROM {Quote(Metrics(aggregation, query.Source))} WHERE {where}" +
+            (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count(*) > 0";
+        return await ReadAllAsync(command, reader =>
+        {
+            var keys = ReadKeys(reader, query.GroupBy.Count);
+            var c = 1 + keys.Length;
+            var row = new MetricRow(query.ByPeriod ? reader.GetFieldValue<DateOnly>(0) : default, keys, aggregation.SumFields.Count)
+            {
+                Count = reader.GetInt64(c++),
+                UniqueVisitors = reader.GetInt64(c++),
+                UniqueSessions = reader.GetInt64(c++),
+            };
+            for (var s = 0; s < row.Sums.Length; s++)
+            {
+                row.Sums[s] = reader.GetDouble(c++);
+                row.SumCounts[s] = reader.GetInt64(c++);
+            }
+            return row;
+        }, cancellationToken);
+    }
+
+    /// <summary>Group keys in columns 1..count.</summary>
+    private static string?[] ReadKeys(NpgsqlDataReader reader, int count)
+    {
+        var keys = new string?[count];
+        for (var k = 0; k < count; k++) keys[k] = reader.IsDBNull(1 + k) ? null : reader.GetString(1 + k);
+        return keys;
+    }
+
+    // ---- COUNTER metrics and item metadata ---------------------------------------------------
+
+    public Task ReplaceCounterMetricsAsync(MetricPeriod period, DateOnly start, IReadOnlyList<CounterRow> rows, CancellationToken cancellationToken)
+    {
+        var month = new DateOnly(start.Year, start.Month, 1);
+        var columns = new[] { "month" }.Concat(CounterNames.Dimensions.Select(d => Quote(CounterNames.Column(d))))
+            .Concat(CounterNames.Metrics.Select(m => Quote(CounterNames.Column(m))));
+        return ReplacePeriodAsync(Counter(period), start, columns, rows, async (row, importer) =>
+        {
+            await importer.WriteAsync(month, NpgsqlDbType.Date, cancellationToken);
+            foreach (var key in row.Keys) await WriteTextAsync(importer, key, cancellationToken);
+            foreach (var value in row.Values) await importer.WriteAsync(value, NpgsqlDbType.Bigint, cancellationToken);
+        }, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<CounterRow>> ReadCounterMetricsAsync(CounterQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Sql(connection, null, "", ("from", query.From), ("to", query.To));
+        var where = new StringBuilder("period BETWEEN @from AND @to");
+        foreach (var (dimension, values) in query.Filters)
+        {
+            var column = Quote(CounterNames.Column(dimension));
+            var tests = new List<string>();
+            if (values.Contains(null)) tests.Add($"{column} IS NULL");
+            if (values.OfType<string>().ToArray() is { Length: > 0 } named) tests.Add($"{column} = ANY({AddParameter(command, named)})");
+            where.Append($" AND ({(tests.Count == 0 ? "false" : string.Join(" OR ", tests))})");
+        }
+        var keys = query.GroupBy.Select(d => Quote(CounterNames.Column(d))).ToList();
+        var groups = (query.ByMonth ? ["month"] : Array.Empty<string>()).Concat(keys).ToList();
+        var select = string.Join(", ", new[] { query.ByMonth ? "month" : "NULL::date" }.Concat(keys)
+            .Concat(CounterNames.Metrics.Select(m => $"sum({Quote(CounterNames.Column(m))})::bigint")));
+        command.CommandText = $"SELECT {select} FROM {Quote(Counter(query.Source))} WHERE {where}" +
+            (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count(*) > 0";
+        return await ReadAllAsync(command, reader =>
+        {
+            var keys = ReadKeys(reader, query.GroupBy.Count);
+            var row = new CounterRow(query.ByMonth ? reader.GetFieldValue<DateOnly>(0) : default, keys);
+            for (var m = 0; m < row.Values.Length; m++) row.Values[m] = reader.GetInt64(1 + keys.Length + m);
+            return row;
+        }, cancellationToken);
+    }
+
+    public async Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await ReadAllAsync(Sql(connection, null, $"SELECT min(period), max(period) FROM {Quote(Counter(MetricPeriod.Month))} HAVING count(*) > 0"),
+            r => (r.GetFieldValue<DateOnly>(0), r.GetFieldValue<DateOnly>(1)), cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<IReadOnlyDictionary<string, ItemMetadata>> GetItemsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var items = await ReadAllAsync(Sql(connection, null, "SELECT id, updated, metadata FROM tally_items WHERE id = ANY(@ids)", ("ids", ids.Distinct().ToArray())),
+            ReadItem, cancellationToken);
+        return items.ToDictionary(i => i.Id, StringComparer.Ordinal);
+    }
+
+    /// <summary>An item from a row of (id, updated, metadata).</summary>
+    private static ItemMetadata ReadItem(NpgsqlDataReader reader) =>
+        JsonSerializer.Deserialize(reader.GetString(2), ItemMetadataJson.Default.ItemMetadata)! with { Id = reader.GetString(0), UpdatedAt = reader.GetFieldValue<DateTime>(1) };
+
+    public Task PutItemsAsync(IReadOnlyList<ItemMetadata> items, CancellationToken cancellationToken)
+    {
+        // The last statement of an id wins, as one upsert after another would; in id order, so concurrent writers cannot deadlock.
+        var latest = items.GroupBy(i => i.Id, StringComparer.Ordinal).Select(g => g.Last()).OrderBy(i => i.Id, StringComparer.Ordinal).ToList();
+        return WriteAsync((connection, transaction) => RunAsync(Sql(connection, transaction, """
+            INSERT INTO tally_items (id, updated, metadata)
+            SELECT id, updated, metadata FROM unnest(@ids, @updated, @metadata) WITH ORDINALITY AS i(id, updated, metadata, n) ORDER BY n
+            ON CONFLICT (id) DO UPDATE SET updated = excluded.updated, metadata = excluded.metadata
+            """,
+            ("ids", latest.Select(i => i.Id).ToArray()),
+            ("updated", latest.Select(i => Utc(i.UpdatedAt)).ToArray()),
+            ("metadata", latest.Select(i => JsonSerializer.Serialize(i, ItemMetadataJson.Default.ItemMetadata)).ToArray())), cancellationToken), cancellationToken);
+    }
+
+    public async IAsyncEnumerable<ItemMetadata> ScanItemsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Sql(connection, null, "SELECT id, updated, metadata FROM tally_items");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            yield return ReadItem(reader);
+    }
+
+    // ---- salts and settings --------------------------------------------------------------------
+
+    public async ValueTask<byte[]> GetSaltAsync(DateOnly day, CancellationToken cancellationToken)
+    {
+        if (_salts.TryGetValue(day, out var cached)) return cached;
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return _salts.GetOrAdd(day, await SaltOfAsync(connection, null, day, cancellationToken));
+    }
+
+    /// <summary>Insert-if-absent then read, so concurrent processes sharing the store agree on one salt.</summary>
+    private static async Task<byte[]> SaltOfAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, DateOnly day, CancellationToken cancellationToken)
+    {
+        await InsertSaltIfAbsentAsync(connection, transaction, day, RandomNumberGenerator.GetBytes(32), cancellationToken);
+        return (await ScalarAsync<byte[]>(Sql(connection, transaction, "SELECT salt FROM tally_salts WHERE day = @d", ("d", day)), cancellationToken))!;
+    }
+
+    private static Task InsertSaltIfAbsentAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, DateOnly day, byte[] salt, CancellationToken cancellationToken) =>
+        RunAsync(Sql(connection, transaction, "INSERT INTO tally_salts (day, salt) VALUES (@d, @s) ON CONFLICT DO NOTHING", ("d", day), ("s", salt)), cancellationToken);
+
+    public async Task PurgeSaltsBeforeAsync(DateOnly day, CancellationToken cancellationToken)
+    {
+        await WriteAsync((connection, transaction) =>
+            RunAsync(Sql(connection, transaction, "DELETE FROM tally_salts WHERE day < @d", ("d", day)), cancellationToken), cancellationToken);
+        foreach (var old in _salts.Keys.Where(d => d < day)) _salts.TryRemove(old, out _);
+    }
+
+    public async Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await ScalarAsync<string>(Sql(connection, null, "SELECT value FROM tally_settings WHERE key = @k", ("k", key)), cancellationToken);
+    }
+
+    public Task SetSettingAsync(string key, string value, CancellationToken cancellationToken) =>
+        WriteAsync((connection, transaction) => PutSettingAsync(connection, transaction, key, value, cancellationToken), cancellationToken);
+
+    private static Task PutSettingAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string key, string value, CancellationToken cancellationToken) =>
+        RunAsync(Sql(connection, transaction, "INSERT INTO tally_settings (key, value) VALUES (@k, @v) ON CONFLICT (key) DO UPDATE SET value = @v",
+            ("k", key), ("v", value)), cancellationToken);
+
+    // ---- copying between stores --------------------------------------------------------------
+
+    public async Task<IReadOnlyList<RawPartition>> ListPartitionsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var spans = await ReadAllAsync(Sql(connection, null, "SELECT name, type, start_ts, end_ts FROM tally_partitions ORDER BY type COLLATE \"C\", start_ts"),
+            r => (Name: r.GetString(0), Type: r.GetString(1), Start: r.GetFieldValue<DateTime>(2), End: r.GetFieldValue<DateTime>(3)), cancellationToken);
+        var partitions = new List<RawPartition>(spans.Count);
+        foreach (var (name, type, start, end) in spans)
+            partitions.Add(new RawPartition(type, start, end, await ScalarAsync<long>(Sql(connection, null, $"SELECT count(*) FROM {Quote(name)}"), cancellationToken)));
+        return partitions;
+    }
+
+    public async Task<StoreState> ReadStateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var settings = await ReadAllAsync(Sql(connection, null, "SELECT key, value FROM tally_settings"), r => (r.GetString(0), r.GetString(1)), cancellationToken);
+        var salts = await ReadAllAsync(Sql(connection, null, "SELECT day, salt FROM tally_salts"), r => (r.GetFieldValue<DateOnly>(0), r.GetFieldValue<byte[]>(1)), cancellationToken);
+        return new StoreState(settings.ToDictionary(s => s.Item1, s => s.Item2, StringComparer.Ordinal), salts.ToDictionary(s => s.Item1, s => s.Item2));
+    }
+
+    public Task WriteStateAsync(StoreState state, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            foreach (var (key, value) in state.Settings.OrderBy(s => s.Key, StringComparer.Ordinal)) await PutSettingAsync(connection, transaction, key, value, cancellationToken);
+            foreach (var (day, salt) in state.Salts.OrderBy(s => s.Key)) await InsertSaltIfAbsentAsync(connection, transaction, day, salt, cancellationToken);
+        }, cancellationToken);
+
+    // ---- helpers -----------------------------------------------------------------------------
+
+    /// <summary>Runs <paramref name="work"/> in a transaction of its own, committed when it returns.</summary>
+    private async Task WriteAsync(Func<NpgsqlConnection, NpgsqlTransaction, Task> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await work(connection, transaction);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static NpgsqlCommand Sql(NpgsqlConnection connection, NpgsqlTransaction? transaction, string text, params (string Name, object Value)[] parameters)
+    {
+        var command = new NpgsqlCommand(text, connection, transaction);
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
+        return command;
+    }
+
+    /// <summary>Adds a parameter named after its position and returns its placeholder.</summary>
+    private static string AddParameter(NpgsqlCommand command, object value)
+    {
+        var name = $"p{command.Parameters.Count}";
+        command.Parameters.AddWithValue(name, value);
+        return $"@{name}";
+    }
+
+    private static async Task RunAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        await using (command) await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>The first column of the first row, or default when there is none or it is null.</summary>
+    private static async Task<T?> ScalarAsync<T>(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        await using (command) return await command.ExecuteScalarAsync(cancellationToken) is T value ? value : default;
+    }
+
+    /// <summary>Every row, read by <paramref name="read"/>; disposes the command.</summary>
+    private static async Task<List<T>> ReadAllAsync<T>(NpgsqlCommand command, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken)
+    {
+        await using (command)
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var rows = new List<T>();
+            while (await reader.ReadAsync(cancellationToken)) rows.Add(read(reader));
+            return rows;
+        }
+    }
+
+    private static Task WriteTextAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
+        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+
+    private static object? FromDb(NpgsqlDataReader reader, int ordinal, FieldType type) =>
+        reader.IsDBNull(ordinal) ? null : type switch
+        {
+            FieldType.Integer => reader.GetInt64(ordinal),
+            FieldType.Number => reader.GetDouble(ordinal),
+            FieldType.Boolean => reader.GetBoolean(ordinal),
+            _ => reader.GetString(ordinal),
+        };
+
+    /// <summary>Times as SQLite keeps them: UTC whatever the Kind says, in whole milliseconds.</summary>
+    private static DateTime Utc(DateTime value) => new(value.Ticks - value.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
+
+    public async ValueTask DisposeAsync()
+    {
+        // An open append transaction holds the gate until it ends.
+        await _appendGate.WaitAsync();
+        await _dataSource.DisposeAsync();
+        _appendGate.Dispose();
+    }
+}
