@@ -39,6 +39,7 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         schema.EventTypes.ToDictionary(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
 
     public const int MaxIdLength = 128;
+    private const string NulProblem = "must not contain the NUL character (\\u0000)";
 
     public ParsedBatch Parse(ReadOnlySpan<byte> body)
     {
@@ -160,6 +161,8 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
                     id = reader.GetString();
                     if (string.IsNullOrWhiteSpace(id) || id.Length > MaxIdLength)
                         envelopeProblem = new Rejection(index, "id", $"must be 1 to {MaxIdLength} characters");
+                    else if (id.Contains('\0', StringComparison.Ordinal))
+                        envelopeProblem = new Rejection(index, "id", NulProblem);
                 }
             }
             else if (reader.ValueTextEquals("timestamp"u8))
@@ -215,6 +218,7 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         switch (field.Type)
         {
             case FieldType.String:
+                if (text.Contains('\0', StringComparison.Ordinal)) return NulProblem;
                 if (field.AllowedValues is { } allowed)
                 {
                     if (!allowed.TryGetValue(text, out var canonical)) return $"'{text}' is not one of {string.Join(", ", allowed.Order(StringComparer.Ordinal))}";
@@ -271,6 +275,9 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
                     reader.Read();
                     if (!TryReadValue(ref reader, field, out var value))
                         return new Rejection(index, field.Name, $"must be {Article(field.Type)}");
+                    // No store can keep a NUL in text (PostgreSQL refuses it), so it is refused at the door.
+                    if (value is string withNul && withNul.Contains('\0', StringComparison.Ordinal))
+                        return new Rejection(index, field.Name, NulProblem);
                     // SetText checks allowed values and stores the set's own instance, so a million events share one string per value.
                     if (value is string text && field.AllowedValues is not null)
                     {
