@@ -6,6 +6,7 @@ var root = new RootCommand("Tally: usage statistics you can trust. Events in ove
 {
     CommonOptions.Data,
     CommonOptions.Config,
+    CommonOptions.Store,
     ServeCommand.Create(),
     StorageCommands.Setup(),
     StorageCommands.Check(),

@@ -137,6 +137,27 @@ public sealed class ScaleOutTests
     }
 
     [Fact]
+    public async Task Check_and_setup_work_on_a_store_named_with_store_and_a_bad_one_is_named_in_the_error()
+    {
+        var root = TestPaths.NewTempDirectory();
+        var config = TestConfig.Write(root);
+        var store = "postgres:" + await SharedDatabase.CreateAsync();
+        var (before, _, differences) = await TallyProcess.RunAsync(root, "check", "--store", store, "--config", config);
+        Assert.Equal(1, before);
+        Assert.Contains("'record-view' is configured but not set up", differences, StringComparison.Ordinal);
+        var (setup, output, _) = await TallyProcess.RunAsync(root, "setup", "--store", store, "--config", config);
+        Assert.Equal(0, setup);
+        Assert.Contains("postgres:", output, StringComparison.Ordinal);
+        Assert.Equal(0, (await TallyProcess.RunAsync(root, "check", "--store", store, "--config", config)).ExitCode);
+
+        var (unreachable, _, error) = await TallyProcess.RunAsync(root, "check", "--store", "postgres:Host=127.0.0.1;Port=1;Password=hidden", "--config", config);
+        Assert.Equal(2, unreachable);
+        Assert.Contains("--store", error, StringComparison.Ordinal);
+        Assert.Contains("Password=***", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("hidden", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Worker_and_ingest_roles_refuse_to_start_without_a_queue()
     {
         var root = TestPaths.NewTempDirectory();
