@@ -347,7 +347,10 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IEventStore s
         public JsonArray ToJson()
         {
             var result = new JsonArray();
-            var ordered = _items.Values.Where(i => i.HasUsage).OrderBy(i => SortName(i.Identity), StringComparer.Ordinal).ToList();
+            // Items of the same name are ordered by their key, so the order never depends on how a store returned rows.
+            var ordered = _items.Where(i => i.Value.HasUsage)
+                .OrderBy(i => SortName(i.Value.Identity), StringComparer.Ordinal).ThenBy(i => i.Key, StringComparer.Ordinal)
+                .Select(i => i.Value).ToList();
             if (Report.Level != ReportLevel.Item)
             {
                 foreach (var item in ordered) result.Add(item.ToJson(months, request.Totals));
