@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 using Npgsql;
 using Tally.Core.Events;
 using Tally.Core.Store;
+using Tally.Storage.ClickHouse;
 
 namespace Tally.Cli.Bench;
 
@@ -70,7 +71,7 @@ public sealed class BenchStores(StoreLocation? server, string psql, string click
                 var database = $"tally_bench_{_run}_bulk";
                 _databases.Add(database);
                 var file = await WriteTsvAsync(batches, fields, cancellationToken);
-                var host = new Uri(ClickHouseUrl).Host;
+                var host = ClickHouseStoreOptions.Parse(ClickHouseUrl).Endpoint.Host;
                 string[] client = ["--host", host, "--port", clickHouseTcpPort.ToString(CultureInfo.InvariantCulture)];
                 await TimeProcessAsync(clickHouseClient, [.. client, "--multiquery", "--query",
                     $"CREATE DATABASE {database}; CREATE TABLE {database}.bare (id String, type String, ts UInt64, {string.Join(", ", columns.Select(c => c + " Nullable(String)"))}) ENGINE = MergeTree ORDER BY ts"], null, cancellationToken);
@@ -180,12 +181,9 @@ public sealed class BenchStores(StoreLocation? server, string psql, string click
     /// <summary>Drops a bench database on the node and on every shard the URL lists.</summary>
     private async Task DropClickHouseDatabaseAsync(string database)
     {
-        var uri = new Uri(ClickHouseUrl);
-        var shards = uri.Query.TrimStart('?').Split('&').FirstOrDefault(p => p.StartsWith("shards=", StringComparison.Ordinal))?["shards=".Length..];
-        var endpoints = (shards is null ? [] : Uri.UnescapeDataString(shards).Split(',').Select(s => $"http://{s}/"))
-            .Prepend($"{uri.Scheme}://{uri.Authority}/").Distinct();
+        var options = ClickHouseStoreOptions.Parse(ClickHouseUrl);
         using var http = new HttpClient();
-        foreach (var endpoint in endpoints)
+        foreach (var endpoint in options.Shards.Prepend(options.Endpoint).Distinct())
         {
             using var response = await http.PostAsync(endpoint, new StringContent($"DROP DATABASE IF EXISTS {database}"));
             response.EnsureSuccessStatusCode();
