@@ -10,22 +10,25 @@ namespace Tally.Server.Tests.ScaleOut;
 
 /// <summary>
 /// Tally scaled out as SPEC §2 describes: ingest nodes queue events in RabbitMQ, worker processes
-/// store them in a shared PostgreSQL database, and a query node serves the API, each its own process.
+/// store them in a shared PostgreSQL database or two-shard ClickHouse cluster, and a query node
+/// serves the API, each its own process.
 /// </summary>
 [Collection(BrokerCollection.Name)]
 public sealed class ScaleOutTests
 {
     private const string Firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0";
 
-    /// <summary>A test configuration over a new PostgreSQL database and a new queue.</summary>
-    private static async Task<(string Root, string Config, string Queue)> ClusterConfigAsync()
+    /// <summary>A test configuration over a new, empty shared store and a new queue.</summary>
+    private static async Task<(string Root, string Config, string Queue)> ClusterConfigAsync(string engine = "postgres")
     {
         var root = TestPaths.NewTempDirectory();
         var queue = Broker.NewQueue();
-        var connection = await SharedDatabase.CreateAsync();
+        var connection = engine == "postgres"
+            ? await SharedDatabase.CreateAsync()
+            : $"{ClickHouseServers.Node}?database=s_{Guid.NewGuid():N}&cluster={ClickHouseServers.Cluster}&shards={ClickHouseServers.Shards}";
         var config = TestConfig.Write(root, c =>
         {
-            c["storage"] = new JsonObject { ["engine"] = "postgres", ["connection"] = connection };
+            c["storage"] = new JsonObject { ["engine"] = engine, ["connection"] = connection };
             c["queue"] = new JsonObject { ["uri"] = Broker.Uri, ["exchange"] = queue, ["name"] = queue, ["prefetch"] = 20 };
             c["schedule"] = new JsonObject { ["aggregateEverySeconds"] = 3600 };
         });
@@ -51,10 +54,12 @@ public sealed class ScaleOutTests
         return json.RootElement.GetProperty("total").GetInt64();
     }
 
-    [Fact]
-    public async Task Two_ingest_nodes_and_two_workers_under_load_lose_nothing_and_count_nothing_twice_when_a_worker_is_killed()
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("clickhouse")]
+    public async Task Two_ingest_nodes_and_two_workers_under_load_lose_nothing_and_count_nothing_twice_when_a_worker_is_killed(string engine)
     {
-        var (root, config, queue) = await ClusterConfigAsync();
+        var (root, config, queue) = await ClusterConfigAsync(engine);
         // The first worker sets the schema up; the others start against it.
         using var firstWorker = await ServeAsync(root, config, "worker", "worker-1");
         var rest = await Task.WhenAll(
