@@ -1,0 +1,31 @@
+using System.Text.RegularExpressions;
+
+namespace Tally.Tracker;
+
+/// <summary>Whether a <see cref="NameFilter"/> lets only matching names through, or stops them.</summary>
+public enum NameFilterMode { AllowList, DenyList }
+
+/// <summary>
+/// Lets events through, or stops them, by name: exact names and regular expressions (matched against
+/// the whole name), as edX's RegexFilter does with allowlist and blocklist.
+/// </summary>
+public sealed class NameFilter : ITrackerProcessor
+{
+    private readonly NameFilterMode _mode;
+    private readonly HashSet<string> _names;
+    private readonly Regex[] _patterns;
+
+    /// <exception cref="ArgumentException">A pattern is not a valid regular expression.</exception>
+    public NameFilter(NameFilterMode mode, IEnumerable<string>? names = null, IEnumerable<string>? patterns = null)
+    {
+        _mode = mode;
+        _names = new HashSet<string>(names ?? [], StringComparer.Ordinal);
+        _patterns = [.. (patterns ?? []).Select(p => new Regex($"^(?:{p})$", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100)))];
+    }
+
+    public TrackerEvent? Process(TrackerEvent trackerEvent)
+    {
+        var matches = _names.Contains(trackerEvent.Name) || _patterns.Any(p => p.IsMatch(trackerEvent.Name));
+        return matches == (_mode == NameFilterMode.AllowList) ? trackerEvent : null;
+    }
+}
