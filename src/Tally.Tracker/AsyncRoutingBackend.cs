@@ -1,0 +1,138 @@
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Tally.Tracker;
+
+/// <summary>What an <see cref="AsyncRoutingBackend"/> does when its buffer is full.</summary>
+public enum BufferFullPolicy
+{
+    /// <summary>Drop the event being emitted; the caller never waits.</summary>
+    DropNewest,
+    /// <summary>Drop the oldest buffered event to make room; the caller never waits.</summary>
+    DropOldest,
+    /// <summary>Make the caller wait for room, up to a timeout, then drop the event.</summary>
+    Block,
+}
+
+/// <summary>
+/// Hands events to another backend on a background task, so emitting never waits on I/O. The buffer
+/// is bounded; when it is full the policy decides. Dropped and failed events are counted on the
+/// "Tally.Tracker" meter (tally.tracker.dropped, tally.tracker.failed) and the buffer's length is
+/// observable (tally.tracker.buffered). Disposing flushes what is buffered.
+/// </summary>
+public sealed class AsyncRoutingBackend : ITrackerBackend, IAsyncDisposable
+{
+    public const string MeterName = "Tally.Tracker";
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Counter<long> Dropped = Meter.CreateCounter<long>("tally.tracker.dropped", "{event}", "Events dropped because the buffer was full");
+    private static readonly Counter<long> Failed = Meter.CreateCounter<long>("tally.tracker.failed", "{event}", "Events a backend failed to take");
+
+    private readonly ITrackerBackend _inner;
+    private readonly BufferFullPolicy _policy;
+    private readonly TimeSpan _blockTimeout;
+    private readonly ILogger _logger;
+    private readonly Channel<TrackerEvent> _buffer;
+    private readonly Task _loop;
+    private readonly KeyValuePair<string, object?> _backendTag;
+    private long _pending;
+    private TaskCompletionSource _drained = NewDrained();
+
+    public AsyncRoutingBackend(
+        ITrackerBackend inner, string name = "async", int capacity = 10_000, BufferFullPolicy policy = BufferFullPolicy.DropNewest,
+        TimeSpan? blockTimeout = null, ILogger? logger = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _inner = inner;
+        _policy = policy;
+        _blockTimeout = blockTimeout ?? TimeSpan.FromSeconds(1);
+        _logger = logger ?? NullLogger.Instance;
+        _backendTag = new("backend", name);
+        _buffer = Channel.CreateBounded<TrackerEvent>(
+            new BoundedChannelOptions(capacity)
+            {
+                SingleReader = true,
+                FullMode = policy switch
+                {
+                    BufferFullPolicy.DropOldest => BoundedChannelFullMode.DropOldest,
+                    BufferFullPolicy.DropNewest => BoundedChannelFullMode.DropWrite,
+                    _ => BoundedChannelFullMode.Wait,
+                },
+            },
+            _ => OnDropped());
+        Meter.CreateObservableGauge("tally.tracker.buffered", () => new Measurement<long>(Interlocked.Read(ref _pending), _backendTag), "{event}", "Events waiting to be sent");
+        _loop = Task.Run(SendLoopAsync);
+    }
+
+    public void Send(TrackerEvent trackerEvent)
+    {
+        Interlocked.Increment(ref _pending);
+        if (_buffer.Writer.TryWrite(trackerEvent)) return;
+        if (_policy == BufferFullPolicy.Block && WaitForRoom(trackerEvent)) return;
+        // Full under Block past the timeout, or the backend is shut down.
+        OnDropped();
+    }
+
+    private bool WaitForRoom(TrackerEvent trackerEvent)
+    {
+        using var timeout = new CancellationTokenSource(_blockTimeout);
+        try
+        {
+            _buffer.Writer.WriteAsync(trackerEvent, timeout.Token).AsTask().GetAwaiter().GetResult();
+            return true;
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            return false;
+        }
+    }
+
+    private void OnDropped()
+    {
+        Dropped.Add(1, _backendTag);
+        Done();
+    }
+
+    /// <summary>Returns once every event sent so far has been handed on (or failed).</summary>
+    public Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        // Read the signal before the count: a drain between the two then completes the signal read.
+        var drained = Volatile.Read(ref _drained);
+        return Interlocked.Read(ref _pending) == 0 ? Task.CompletedTask : drained.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task SendLoopAsync()
+    {
+        await foreach (var trackerEvent in _buffer.Reader.ReadAllAsync())
+        {
+            try
+            {
+                _inner.Send(trackerEvent);
+            }
+            catch (Exception e)
+            {
+                Failed.Add(1, _backendTag);
+                _logger.LogError(e, "Tracker backend failed on event {Name}", trackerEvent.Name);
+            }
+            Done();
+        }
+    }
+
+    private void Done()
+    {
+        if (Interlocked.Decrement(ref _pending) != 0) return;
+        var drained = Interlocked.Exchange(ref _drained, NewDrained());
+        drained.TrySetResult();
+    }
+
+    private static TaskCompletionSource NewDrained() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Stops taking events and sends what is buffered.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _buffer.Writer.TryComplete();
+        await _loop;
+        if (_inner is IAsyncDisposable disposable) await disposable.DisposeAsync();
+    }
+}
