@@ -19,7 +19,10 @@ set -euo pipefail
 
 cluster=tally_two_shards
 
-log() { echo "clickhouse.sh: $*" >&2; }
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+me=clickhouse.sh
+# shellcheck source=lib/servers.sh
+source "$here/lib/servers.sh"
 
 # Debian installs the server under /usr/sbin; other packagings use /usr/bin.
 server_binary() {
@@ -35,27 +38,7 @@ server_binary() {
 
 install_if_missing() {
   if server_binary >/dev/null && [[ -x /usr/bin/clickhouse-client ]]; then return 0; fi
-  log "installing clickhouse-server and clickhouse-client"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends clickhouse-server clickhouse-client >&2
-}
-
-# A loopback port nothing listens on and that this run has not handed out yet.
-taken=" "
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 12000))
-    [[ $taken == *" $port "* ]] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      taken+="$port "
-      echo "$port"
-      return 0
-    fi
-  done
-  log "no free port found"
-  return 1
+  apt_install clickhouse-server clickhouse-client
 }
 
 # config.xml and users.xml of one node. Both nodes list the same cluster, so either can serve a Distributed table.
@@ -153,8 +136,8 @@ start() {
   fi
 
   local http1 tcp1 inter1 http2 tcp2 inter2
-  http1="$(free_port)"; tcp1="$(free_port)"; inter1="$(free_port)"
-  http2="$(free_port)"; tcp2="$(free_port)"; inter2="$(free_port)"
+  free_port http1; free_port tcp1; free_port inter1
+  free_port http2; free_port tcp2; free_port inter2
   write_config "$dir/node1" "$http1" "$tcp1" "$inter1" "$tcp1" "$tcp2"
   write_config "$dir/node2" "$http2" "$tcp2" "$inter2" "$tcp1" "$tcp2"
 
@@ -202,20 +185,10 @@ stop() {
     log "stop: no ClickHouse folder given (argument or TALLY_TEST_CLICKHOUSE_DIR)"
     return 1
   fi
-  local pidfile pid
+  local pidfile
   for pidfile in "$dir"/node*/server.pid; do
     [[ -f $pidfile ]] || continue
-    pid="$(cat "$pidfile")"
-    kill -0 "$pid" 2>/dev/null || continue
-    kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "server $pid did not stop in 10 s; killing it"
-      kill -9 -- "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
-    fi
+    stop_group "$(cat "$pidfile")"
   done
   rm -rf "$dir"
   log "stopped"

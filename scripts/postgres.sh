@@ -15,28 +15,13 @@ set -euo pipefail
 
 bin=/usr/lib/postgresql/15/bin
 
-log() { echo "postgres.sh: $*" >&2; }
-
-# A loopback port nothing listens on, from the range above the usual ephemeral ports' start.
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 12000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  log "no free port found"
-  return 1
-}
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+me=postgres.sh
+# shellcheck source=lib/servers.sh
+source "$here/lib/servers.sh"
 
 install_if_missing() {
-  [[ -x $bin/initdb ]] && return 0
-  log "installing postgresql-15"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends postgresql-15 >&2
+  [[ -x $bin/initdb ]] || apt_install postgresql-15
 }
 
 # Runs a command line as the server's owner: postgres when we are root, else ourselves.
@@ -59,7 +44,7 @@ start() {
   fi
   [[ $(id -u) == 0 ]] && chown postgres:postgres "$dir"
   chmod 700 "$dir"
-  port="$(free_port)"
+  free_port port
 
   log "creating a cluster in $dir"
   if ! as_owner "$bin/initdb -D '$dir/data' -U postgres -A trust -E UTF8 --no-locale --no-sync" >"$dir/initdb.log" 2>&1; then

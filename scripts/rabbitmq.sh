@@ -15,28 +15,13 @@ set -euo pipefail
 server=/usr/lib/rabbitmq/bin/rabbitmq-server
 ctl=/usr/lib/rabbitmq/bin/rabbitmqctl
 
-log() { echo "rabbitmq.sh: $*" >&2; }
-
-# A loopback port nothing listens on, from the range above the usual ephemeral ports' start.
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 12000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  log "no free port found"
-  return 1
-}
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+me=rabbitmq.sh
+# shellcheck source=lib/servers.sh
+source "$here/lib/servers.sh"
 
 install_if_missing() {
-  [[ -x $server ]] && return 0
-  log "installing rabbitmq-server"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends rabbitmq-server >&2
+  [[ -x $server ]] || apt_install rabbitmq-server
 }
 
 # The epmd that the broker started, found by the private folder in its inherited environment.
@@ -54,11 +39,9 @@ start() {
   local dir amqp_port dist_port epmd_port
   dir="$(mktemp -d "${TMPDIR:-/tmp}/tally-rabbitmq-XXXXXX")"
   mkdir -p "$dir"/{mnesia,log,home}
-  amqp_port="$(free_port)"
-  dist_port="$(free_port)"
-  epmd_port="$(free_port)"
-  while [[ $dist_port == "$amqp_port" ]]; do dist_port="$(free_port)"; done
-  while [[ $epmd_port == "$amqp_port" || $epmd_port == "$dist_port" ]]; do epmd_port="$(free_port)"; done
+  free_port amqp_port
+  free_port dist_port
+  free_port epmd_port
 
   # Everything the server and rabbitmqctl must agree on; rabbitmqctl finds the Erlang cookie in HOME.
   cat >"$dir/broker.env" <<EOF
@@ -119,11 +102,7 @@ stop() {
   fi
   "$dir/rabbitmqctl" shutdown --timeout 60 >/dev/null 2>&1 || true
   # If shutdown could not reach the node, end the server process group we started.
-  if [[ -f $dir/server.pid ]]; then
-    local pid
-    pid="$(cat "$dir/server.pid")"
-    if kill -0 "$pid" 2>/dev/null; then kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; fi
-  fi
+  [[ -f $dir/server.pid ]] && stop_group "$(cat "$dir/server.pid")"
   local epmd
   for epmd in $(epmd_pid "$dir"); do kill "$epmd" 2>/dev/null || true; done
   rm -rf "$dir"
