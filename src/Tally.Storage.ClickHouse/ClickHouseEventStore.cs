@@ -113,19 +113,7 @@ public sealed partial class ClickHouseEventStore : IEventStore
             var stored = await StoredPartitionsAsync(cancellationToken);
             // ClickHouse cannot roll DDL back, so every refusal comes before any change.
             foreach (var type in schema.EventTypes.Values)
-            {
-                var template = templates.GetValueOrDefault(type.Name);
-                if (template is not null && template.Granularity != type.Partition.Name() && stored.Any(p => p.Type == type.Name))
-                    throw new InvalidOperationException(
-                        $"Event type '{type.Name}' is stored in {template.Granularity} partitions but configured as {type.Partition.Name()}; " +
-                        "revert eventTypes.partition or migrate the data first.");
-                foreach (var field in type.Fields)
-                {
-                    if (template?.Fields.GetValueOrDefault(field.Name) is { } was && was != field.Type.ToString())
-                        throw new InvalidOperationException(
-                            $"Field '{type.Name}.{field.Name}' is stored as {was.ToLowerInvariant()} but configured as {field.Type.ToString().ToLowerInvariant()}; revert the field type or use a new field name.");
-                }
-            }
+                StorageTemplates.RequireCompatible(type, templates.GetValueOrDefault(type.Name), stored.Any(p => p.Type == type.Name));
             foreach (var type in schema.EventTypes.Values)
             {
                 // A table partitions by one period for good; without data it is simply made again.
@@ -139,12 +127,12 @@ public sealed partial class ClickHouseEventStore : IEventStore
             {
                 w.WriteString(type.Name);
                 w.WriteString(type.Partition.Name());
-                w.WriteString(TemplateFields(type));
+                w.WriteString(TypeTemplate.Of(type).FieldsJson);
                 w.WriteUInt64(version);
             }, cancellationToken);
 
             var signatures = await ReadAggregationSignaturesAsync(cancellationToken);
-            var changed = schema.Aggregations.Values.Where(a => signatures.GetValueOrDefault(a.Name) != AggregationSignature(a)).ToList();
+            var changed = schema.Aggregations.Values.Where(a => signatures.GetValueOrDefault(a.Name) != StorageTemplates.AggregationSignature(a)).ToList();
             foreach (var aggregation in changed)
             {
                 // Metrics are derived data: when their shape changes, recreate them and restate from raw events.
@@ -159,7 +147,7 @@ public sealed partial class ClickHouseEventStore : IEventStore
             await Db.InsertAsync(Aggregations, ["name", "definition", "version"], changed, (w, aggregation) =>
             {
                 w.WriteString(aggregation.Name);
-                w.WriteString(AggregationSignature(aggregation));
+                w.WriteString(StorageTemplates.AggregationSignature(aggregation));
                 w.WriteUInt64(version);
             }, cancellationToken);
         }
@@ -172,34 +160,9 @@ public sealed partial class ClickHouseEventStore : IEventStore
     public async Task<IReadOnlyList<string>> CheckAsync(TallySchema schema, CancellationToken cancellationToken)
     {
         var templates = await ReadTemplatesAsync(cancellationToken);
-        var differences = new List<string>();
-        foreach (var type in schema.EventTypes.Values)
-        {
-            if (templates.GetValueOrDefault(type.Name) is not { } stored)
-            {
-                differences.Add($"event type '{type.Name}' is configured but not set up");
-                continue;
-            }
-            if (stored.Granularity != type.Partition.Name())
-                differences.Add($"event type '{type.Name}': storage is partitioned by {stored.Granularity}, configuration says {type.Partition.Name()}");
-            foreach (var field in type.Fields)
-            {
-                if (!stored.Fields.TryGetValue(field.Name, out var was))
-                    differences.Add($"event type '{type.Name}': field '{field.Name}' is configured but not set up");
-                else if (was != field.Type.ToString())
-                    differences.Add($"event type '{type.Name}': field '{field.Name}' is stored as {was.ToLowerInvariant()}, configured as {field.Type.ToString().ToLowerInvariant()}");
-            }
+        var differences = StorageTemplates.Differences(schema, templates, await ReadAggregationSignaturesAsync(cancellationToken));
+        foreach (var type in schema.EventTypes.Values.Where(t => templates.ContainsKey(t.Name)))
             differences.AddRange(await MissingColumnsAsync(type, cancellationToken));
-        }
-        foreach (var type in templates.Keys.Where(t => !schema.EventTypes.ContainsKey(t)).Order(StringComparer.Ordinal))
-            differences.Add($"event type '{type}' is stored but no longer configured");
-        var signatures = await ReadAggregationSignaturesAsync(cancellationToken);
-        foreach (var aggregation in schema.Aggregations.Values)
-        {
-            var stored = signatures.GetValueOrDefault(aggregation.Name);
-            if (stored is null) differences.Add($"aggregation '{aggregation.Name}' is configured but not set up");
-            else if (stored != AggregationSignature(aggregation)) differences.Add($"aggregation '{aggregation.Name}' changed since setup; setup will rebuild its metrics");
-        }
         return differences;
     }
 
@@ -222,28 +185,14 @@ public sealed partial class ClickHouseEventStore : IEventStore
         return perShard.SelectMany(l => l).ToList();
     }
 
-    private sealed record Template(string Granularity, Dictionary<string, string> Fields);
-
-    private async Task<Dictionary<string, Template>> ReadTemplatesAsync(CancellationToken cancellationToken) =>
+    private async Task<Dictionary<string, TypeTemplate>> ReadTemplatesAsync(CancellationToken cancellationToken) =>
         (await Db.QueryListAsync($"SELECT type, argMax(granularity, version), argMax(fields, version) FROM {Types} GROUP BY type",
-            row => (Type: row.GetString(0), Template: new Template(row.GetString(1), JsonSerializer.Deserialize<Dictionary<string, string>>(row.GetString(2))!)),
+            row => (Type: row.GetString(0), Template: TypeTemplate.Read(row.GetString(1), row.GetString(2))),
             cancellationToken)).ToDictionary(t => t.Type, t => t.Template, StringComparer.Ordinal);
-
-    private static string TemplateFields(EventType type) =>
-        JsonSerializer.Serialize(type.Fields.ToDictionary(f => f.Name, f => f.Type.ToString()));
 
     private async Task<Dictionary<string, string>> ReadAggregationSignaturesAsync(CancellationToken cancellationToken) =>
         (await Db.QueryListAsync($"SELECT name, argMax(definition, version) FROM {Aggregations} GROUP BY name",
             row => (Name: row.GetString(0), Definition: row.GetString(1)), cancellationToken)).ToDictionary(a => a.Name, a => a.Definition, StringComparer.Ordinal);
-
-    /// <summary>What the metric tables' shape and contents depend on.</summary>
-    private static string AggregationSignature(AggregationDefinition a) => JsonSerializer.Serialize(new
-    {
-        type = a.EventType.Name,
-        groupBy = a.GroupBy.Select(f => f.Name),
-        sumFields = a.SumFields.Select(f => f.Name),
-        includeRobots = a.IncludeRobots,
-    });
 
     /// <summary>
     /// Creates a type's raw table with the views that record its ids and dirty days, unless this process
@@ -335,14 +284,7 @@ public sealed partial class ClickHouseEventStore : IEventStore
 
     // ---- reading raw events ----------------------------------------------------------------
 
-    public IAsyncEnumerable<TallyEvent> ScanAsync(
-        EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, CancellationToken cancellationToken) =>
-        ReadRawAsync(type, from, to, fields, withExtra: false, cancellationToken);
-
-    public IAsyncEnumerable<TallyEvent> ExportAsync(EventType type, DateTime from, DateTime to, CancellationToken cancellationToken) =>
-        ReadRawAsync(type, from, to, type.Fields, withExtra: true, cancellationToken);
-
-    private async IAsyncEnumerable<TallyEvent> ReadRawAsync(
+    public async IAsyncEnumerable<TallyEvent> ScanAsync(
         EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, bool withExtra, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!await EventTableExistsAsync(type.Name, cancellationToken)) yield break;

@@ -106,19 +106,12 @@ public sealed partial class PostgresEventStore : IEventStore
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await LockStoreAsync(connection, transaction, _schema, cancellationToken);
+        var templates = await ReadTemplatesAsync(connection, transaction, cancellationToken);
+        var signatures = await ReadAggregationSignaturesAsync(connection, transaction, cancellationToken);
         foreach (var type in schema.EventTypes.Values)
         {
-            var stored = await ReadTemplateAsync(connection, transaction, type.Name, cancellationToken);
-            if (stored is not null && stored.Value.Granularity != type.Partition.Name() && (await PartitionSpansAsync(connection, transaction, type.Name, cancellationToken)).Count > 0)
-                throw new InvalidOperationException(
-                    $"Event type '{type.Name}' is stored in {stored.Value.Granularity} partitions but configured as {type.Partition.Name()}; " +
-                    "revert eventTypes.partition or migrate the data first.");
-            foreach (var field in type.Fields)
-            {
-                if (stored?.Fields.GetValueOrDefault(field.Name) is { } was && was != field.Type.ToString())
-                    throw new InvalidOperationException(
-                        $"Field '{type.Name}.{field.Name}' is stored as {was.ToLowerInvariant()} but configured as {field.Type.ToString().ToLowerInvariant()}; revert the field type or use a new field name.");
-            }
+            StorageTemplates.RequireCompatible(type, templates.GetValueOrDefault(type.Name),
+                (await PartitionSpansAsync(connection, transaction, type.Name, cancellationToken)).Count > 0);
             var columns = await ColumnsAsync(connection, transaction, Events(type), cancellationToken);
             if (columns.Count == 0)
             {
@@ -133,12 +126,12 @@ public sealed partial class PostgresEventStore : IEventStore
             }
             await RunAsync(Sql(connection, transaction,
                 "INSERT INTO tally_types (type, granularity, fields) VALUES (@t, @g, @f) ON CONFLICT (type) DO UPDATE SET granularity = @g, fields = @f",
-                ("t", type.Name), ("g", type.Partition.Name()), ("f", TemplateFields(type))), cancellationToken);
+                ("t", type.Name), ("g", type.Partition.Name()), ("f", TypeTemplate.Of(type).FieldsJson)), cancellationToken);
         }
         foreach (var aggregation in schema.Aggregations.Values)
         {
-            var definition = AggregationSignature(aggregation);
-            if (await ReadAggregationSignatureAsync(connection, transaction, aggregation.Name, cancellationToken) == definition) continue;
+            var definition = StorageTemplates.AggregationSignature(aggregation);
+            if (signatures.GetValueOrDefault(aggregation.Name) == definition) continue;
             // Metrics are derived data: when their shape changes, recreate them and restate from raw events.
             foreach (var period in new[] { MetricPeriod.Day, MetricPeriod.Month })
             {
@@ -163,24 +156,10 @@ public sealed partial class PostgresEventStore : IEventStore
     public async Task<IReadOnlyList<string>> CheckAsync(TallySchema schema, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        var differences = new List<string>();
-        foreach (var type in schema.EventTypes.Values)
+        var templates = await ReadTemplatesAsync(connection, null, cancellationToken);
+        var differences = StorageTemplates.Differences(schema, templates, await ReadAggregationSignaturesAsync(connection, null, cancellationToken));
+        foreach (var type in schema.EventTypes.Values.Where(t => templates.ContainsKey(t.Name)))
         {
-            var stored = await ReadTemplateAsync(connection, null, type.Name, cancellationToken);
-            if (stored is null)
-            {
-                differences.Add($"event type '{type.Name}' is configured but not set up");
-                continue;
-            }
-            if (stored.Value.Granularity != type.Partition.Name())
-                differences.Add($"event type '{type.Name}': storage is partitioned by {stored.Value.Granularity}, configuration says {type.Partition.Name()}");
-            foreach (var field in type.Fields)
-            {
-                if (!stored.Value.Fields.TryGetValue(field.Name, out var was))
-                    differences.Add($"event type '{type.Name}': field '{field.Name}' is configured but not set up");
-                else if (was != field.Type.ToString())
-                    differences.Add($"event type '{type.Name}': field '{field.Name}' is stored as {was.ToLowerInvariant()}, configured as {field.Type.ToString().ToLowerInvariant()}");
-            }
             // Partitions share their table's columns, so the table stands for all of them.
             var columns = await ColumnsAsync(connection, null, Events(type), cancellationToken);
             if (columns.Count == 0)
@@ -190,17 +169,6 @@ public sealed partial class PostgresEventStore : IEventStore
             }
             foreach (var field in type.Fields.Where(f => !columns.Contains(Field(f.Name))))
                 differences.Add($"table {Events(type)}: column for field '{field.Name}' is missing");
-        }
-        foreach (var type in await ReadAllAsync(Sql(connection, null, "SELECT type FROM tally_types"), r => r.GetString(0), cancellationToken))
-        {
-            if (!schema.EventTypes.ContainsKey(type))
-                differences.Add($"event type '{type}' is stored but no longer configured");
-        }
-        foreach (var aggregation in schema.Aggregations.Values)
-        {
-            var stored = await ReadAggregationSignatureAsync(connection, null, aggregation.Name, cancellationToken);
-            if (stored is null) differences.Add($"aggregation '{aggregation.Name}' is configured but not set up");
-            else if (stored != AggregationSignature(aggregation)) differences.Add($"aggregation '{aggregation.Name}' changed since setup; setup will rebuild its metrics");
         }
         return differences;
     }
@@ -223,28 +191,14 @@ public sealed partial class PostgresEventStore : IEventStore
             "SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass(@t) AND attnum > 0 AND NOT attisdropped", ("t", Quote(table))),
             r => r.GetString(0), cancellationToken)];
 
-    private static async Task<(string Granularity, Dictionary<string, string> Fields)?> ReadTemplateAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, string type, CancellationToken cancellationToken)
-    {
-        var rows = await ReadAllAsync(Sql(connection, transaction, "SELECT granularity, fields FROM tally_types WHERE type = @t", ("t", type)),
-            r => (r.GetString(0), JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(1))!), cancellationToken);
-        return rows.Count == 0 ? null : rows[0];
-    }
+    private static async Task<Dictionary<string, TypeTemplate>> ReadTemplatesAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken) =>
+        (await ReadAllAsync(Sql(connection, transaction, "SELECT type, granularity, fields FROM tally_types"),
+            r => (Type: r.GetString(0), Template: TypeTemplate.Read(r.GetString(1), r.GetString(2))), cancellationToken))
+        .ToDictionary(t => t.Type, t => t.Template, StringComparer.Ordinal);
 
-    private static string TemplateFields(EventType type) =>
-        JsonSerializer.Serialize(type.Fields.ToDictionary(f => f.Name, f => f.Type.ToString()));
-
-    private static Task<string?> ReadAggregationSignatureAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string name, CancellationToken cancellationToken) =>
-        ScalarAsync<string>(Sql(connection, transaction, "SELECT definition FROM tally_aggregations WHERE name = @n", ("n", name)), cancellationToken);
-
-    /// <summary>What the metric tables' shape and contents depend on.</summary>
-    private static string AggregationSignature(AggregationDefinition a) => JsonSerializer.Serialize(new
-    {
-        type = a.EventType.Name,
-        groupBy = a.GroupBy.Select(f => f.Name),
-        sumFields = a.SumFields.Select(f => f.Name),
-        includeRobots = a.IncludeRobots,
-    });
+    private static async Task<Dictionary<string, string>> ReadAggregationSignaturesAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken) =>
+        (await ReadAllAsync(Sql(connection, transaction, "SELECT name, definition FROM tally_aggregations"), r => (Name: r.GetString(0), Definition: r.GetString(1)), cancellationToken))
+        .ToDictionary(a => a.Name, a => a.Definition, StringComparer.Ordinal);
 
     /// <summary>Serialises creating tables among processes that share the store, until the transaction ends.</summary>
     private static Task LockStoreAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string schema, CancellationToken cancellationToken) =>
@@ -252,14 +206,7 @@ public sealed partial class PostgresEventStore : IEventStore
 
     // ---- reading raw events ----------------------------------------------------------------
 
-    public IAsyncEnumerable<TallyEvent> ScanAsync(
-        EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, CancellationToken cancellationToken) =>
-        ReadRawAsync(type, from, to, fields, withExtra: false, cancellationToken);
-
-    public IAsyncEnumerable<TallyEvent> ExportAsync(EventType type, DateTime from, DateTime to, CancellationToken cancellationToken) =>
-        ReadRawAsync(type, from, to, type.Fields, withExtra: true, cancellationToken);
-
-    private async IAsyncEnumerable<TallyEvent> ReadRawAsync(
+    public async IAsyncEnumerable<TallyEvent> ScanAsync(
         EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, bool withExtra, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);

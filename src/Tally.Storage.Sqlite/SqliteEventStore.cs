@@ -80,19 +80,11 @@ public sealed class SqliteEventStore : IEventStore
         try
         {
             using var transaction = Begin();
+            var templates = ReadTemplates(_writer);
+            var signatures = ReadAggregationSignatures(_writer);
             foreach (var type in schema.EventTypes.Values)
             {
-                var stored = ReadTemplate(type.Name);
-                if (stored is not null && stored.Value.Granularity != type.Partition.Name() && HasPartitions(type.Name))
-                    throw new InvalidOperationException(
-                        $"Event type '{type.Name}' is stored in {stored.Value.Granularity} partitions but configured as {type.Partition.Name()}; " +
-                        "revert eventTypes.partition or migrate the data first.");
-                foreach (var field in type.Fields)
-                {
-                    if (stored?.Fields.GetValueOrDefault(field.Name) is { } was && was != field.Type.ToString())
-                        throw new InvalidOperationException(
-                            $"Field '{type.Name}.{field.Name}' is stored as {was.ToLowerInvariant()} but configured as {field.Type.ToString().ToLowerInvariant()}; revert the field type or use a new field name.");
-                }
+                StorageTemplates.RequireCompatible(type, templates.GetValueOrDefault(type.Name), HasPartitions(type.Name));
                 foreach (var partition in PartitionsOf(type.Name))
                 {
                     var columns = Columns(partition);
@@ -102,13 +94,13 @@ public sealed class SqliteEventStore : IEventStore
                 using var upsert = Command(_writer, "INSERT INTO tally_types (type, granularity, fields) VALUES ($t, $g, $f) ON CONFLICT (type) DO UPDATE SET granularity = $g, fields = $f");
                 upsert.Parameters.AddWithValue("$t", type.Name);
                 upsert.Parameters.AddWithValue("$g", type.Partition.Name());
-                upsert.Parameters.AddWithValue("$f", TemplateFields(type));
+                upsert.Parameters.AddWithValue("$f", TypeTemplate.Of(type).FieldsJson);
                 upsert.ExecuteNonQuery();
             }
             foreach (var aggregation in schema.Aggregations.Values)
             {
-                var definition = AggregationSignature(aggregation);
-                if (ReadAggregationSignature(aggregation.Name) == definition) continue;
+                var definition = StorageTemplates.AggregationSignature(aggregation);
+                if (signatures.GetValueOrDefault(aggregation.Name) == definition) continue;
                 // Metrics are derived data: when their shape changes, recreate them and restate from raw events.
                 foreach (var period in new[] { MetricPeriod.Day, MetricPeriod.Month })
                 {
@@ -140,45 +132,16 @@ public sealed class SqliteEventStore : IEventStore
     public async Task<IReadOnlyList<string>> CheckAsync(TallySchema schema, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken);
-        var differences = new List<string>();
-        foreach (var type in schema.EventTypes.Values)
+        var templates = ReadTemplates(connection);
+        var differences = StorageTemplates.Differences(schema, templates, ReadAggregationSignatures(connection));
+        foreach (var type in schema.EventTypes.Values.Where(t => templates.ContainsKey(t.Name)))
         {
-            var stored = ReadTemplate(type.Name, connection);
-            if (stored is null)
-            {
-                differences.Add($"event type '{type.Name}' is configured but not set up");
-                continue;
-            }
-            if (stored.Value.Granularity != type.Partition.Name())
-                differences.Add($"event type '{type.Name}': storage is partitioned by {stored.Value.Granularity}, configuration says {type.Partition.Name()}");
-            foreach (var field in type.Fields)
-            {
-                if (!stored.Value.Fields.TryGetValue(field.Name, out var was))
-                    differences.Add($"event type '{type.Name}': field '{field.Name}' is configured but not set up");
-                else if (was != field.Type.ToString())
-                    differences.Add($"event type '{type.Name}': field '{field.Name}' is stored as {was.ToLowerInvariant()}, configured as {field.Type.ToString().ToLowerInvariant()}");
-            }
             foreach (var partition in PartitionsOf(type.Name, connection))
             {
                 var columns = Columns(partition, connection);
                 foreach (var field in type.Fields.Where(f => !columns.Contains(SqliteNames.Field(f.Name))))
                     differences.Add($"partition {partition}: column for field '{field.Name}' is missing");
             }
-        }
-        using (var command = Command(connection, "SELECT type FROM tally_types"))
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                if (!schema.EventTypes.ContainsKey(reader.GetString(0)))
-                    differences.Add($"event type '{reader.GetString(0)}' is stored but no longer configured");
-            }
-        }
-        foreach (var aggregation in schema.Aggregations.Values)
-        {
-            var stored = ReadAggregationSignature(aggregation.Name, connection);
-            if (stored is null) differences.Add($"aggregation '{aggregation.Name}' is configured but not set up");
-            else if (stored != AggregationSignature(aggregation)) differences.Add($"aggregation '{aggregation.Name}' changed since setup; setup will rebuild its metrics");
         }
         return differences;
     }
@@ -393,14 +356,7 @@ public sealed class SqliteEventStore : IEventStore
 
     // ---- reading raw events ----------------------------------------------------------------
 
-    public IAsyncEnumerable<TallyEvent> ScanAsync(
-        EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, CancellationToken cancellationToken) =>
-        ReadRawAsync(type, from, to, fields, withExtra: false, cancellationToken);
-
-    public IAsyncEnumerable<TallyEvent> ExportAsync(EventType type, DateTime from, DateTime to, CancellationToken cancellationToken) =>
-        ReadRawAsync(type, from, to, type.Fields, withExtra: true, cancellationToken);
-
-    private async IAsyncEnumerable<TallyEvent> ReadRawAsync(
+    public async IAsyncEnumerable<TallyEvent> ScanAsync(
         EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, bool withExtra, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken);
@@ -977,33 +933,23 @@ public sealed class SqliteEventStore : IEventStore
         return columns;
     }
 
-    private (string Granularity, Dictionary<string, string> Fields)? ReadTemplate(string type, SqliteConnection? connection = null)
+    private Dictionary<string, TypeTemplate> ReadTemplates(SqliteConnection connection)
     {
-        using var command = Command(connection ?? _writer, "SELECT granularity, fields FROM tally_types WHERE type = $t");
-        command.Parameters.AddWithValue("$t", type);
+        using var command = Command(connection, "SELECT type, granularity, fields FROM tally_types");
         using var reader = command.ExecuteReader();
-        if (!reader.Read()) return null;
-        return (reader.GetString(0), JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(1))!);
+        var templates = new Dictionary<string, TypeTemplate>(StringComparer.Ordinal);
+        while (reader.Read()) templates[reader.GetString(0)] = TypeTemplate.Read(reader.GetString(1), reader.GetString(2));
+        return templates;
     }
 
-    private static string TemplateFields(EventType type) =>
-        JsonSerializer.Serialize(type.Fields.ToDictionary(f => f.Name, f => f.Type.ToString()));
-
-    private string? ReadAggregationSignature(string name, SqliteConnection? connection = null)
+    private Dictionary<string, string> ReadAggregationSignatures(SqliteConnection connection)
     {
-        using var command = Command(connection ?? _writer, "SELECT definition FROM tally_aggregations WHERE name = $n");
-        command.Parameters.AddWithValue("$n", name);
-        return (string?)command.ExecuteScalar();
+        using var command = Command(connection, "SELECT name, definition FROM tally_aggregations");
+        using var reader = command.ExecuteReader();
+        var signatures = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (reader.Read()) signatures[reader.GetString(0)] = reader.GetString(1);
+        return signatures;
     }
-
-    /// <summary>What the metric tables' shape and contents depend on.</summary>
-    private static string AggregationSignature(AggregationDefinition a) => JsonSerializer.Serialize(new
-    {
-        type = a.EventType.Name,
-        groupBy = a.GroupBy.Select(f => f.Name),
-        sumFields = a.SumFields.Select(f => f.Name),
-        includeRobots = a.IncludeRobots,
-    });
 
     /// <summary>A command; on the writer it joins the open write transaction, as Microsoft.Data.Sqlite requires.</summary>
     private SqliteCommand Command(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)

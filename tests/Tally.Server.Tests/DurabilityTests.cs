@@ -109,7 +109,7 @@ public sealed class DurabilityTests
         var ids = new List<string>();
         foreach (var type in runtime.Schema.EventTypes.Values)
         {
-            await foreach (var e in runtime.Store.ScanAsync(type, DateTime.MinValue, DateTime.MaxValue.AddDays(-1), [], CancellationToken.None))
+            await foreach (var e in runtime.Store.ScanAsync(type, DateTime.MinValue, DateTime.MaxValue.AddDays(-1), [], withExtra: false, CancellationToken.None))
                 ids.Add(e.Id);
         }
         return ids;

@@ -70,7 +70,7 @@ public static class StoreTestKit
         this IEventStore store, EventType type, DateTime? from = null, DateTime? to = null, IReadOnlyList<FieldDefinition>? fields = null)
     {
         var events = new List<TallyEvent>();
-        await foreach (var e in store.ScanAsync(type, from ?? DateTime.UnixEpoch, to ?? Far, fields ?? type.Fields, CancellationToken.None))
+        await foreach (var e in store.ScanAsync(type, from ?? DateTime.UnixEpoch, to ?? Far, fields ?? type.Fields, withExtra: false, CancellationToken.None))
             events.Add(e);
         return events;
     }

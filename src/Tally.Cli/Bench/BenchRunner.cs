@@ -258,7 +258,7 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
         foreach (var type in runtime.Schema.EventTypes.Values)
         {
             var fields = runtime.Schema.AggregationsOf(type).SelectMany(a => a.GroupBy.Concat(a.SumFields)).Distinct().ToList();
-            await foreach (var _ in runtime.Store.ScanAsync(type, DateTime.MinValue, DateTime.MaxValue, fields, cancellationToken))
+            await foreach (var _ in runtime.Store.ScanAsync(type, DateTime.MinValue, DateTime.MaxValue, fields, withExtra: false, cancellationToken))
             {
             }
         }

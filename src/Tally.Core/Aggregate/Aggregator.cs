@@ -110,7 +110,7 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
         var reader = counter is null ? null : new ItemMetadataReader(type);
         var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
         long count = 0;
-        await foreach (var e in store.ScanAsync(type, start, start.AddDays(1), fields, cancellationToken))
+        await foreach (var e in store.ScanAsync(type, start, start.AddDays(1), fields, withExtra: false, cancellationToken))
         {
             foreach (var calculator in calculators) calculator.Add(e);
             count++;

@@ -27,8 +27,11 @@ public interface IEventStore : ISaltSource, IAsyncDisposable
     /// <summary>Opens a write of many batches that commits as one, such as a whole log file.</summary>
     Task<IAppendTransaction> BeginAppendAsync(CancellationToken cancellationToken);
 
-    /// <summary>Raw events of one type in [from, to), with only <paramref name="fields"/> filled in.</summary>
-    IAsyncEnumerable<TallyEvent> ScanAsync(EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, CancellationToken cancellationToken);
+    /// <summary>
+    /// Raw events of one type in [from, to), with only <paramref name="fields"/> filled in, and their extra
+    /// JSON when <paramref name="withExtra"/> (a complete copy, as tally migrate needs).
+    /// </summary>
+    IAsyncEnumerable<TallyEvent> ScanAsync(EventType type, DateTime from, DateTime to, IReadOnlyList<FieldDefinition> fields, bool withExtra, CancellationToken cancellationToken);
 
     /// <summary>A page of raw events, newest or oldest first, with the total that match.</summary>
     Task<RawEventPage> QueryEventsAsync(RawEventQuery query, CancellationToken cancellationToken);
@@ -78,9 +81,6 @@ public interface IEventStore : ISaltSource, IAsyncDisposable
 
     /// <summary>Every raw partition, of every type, with how many events it holds; ordered by type, then start.</summary>
     Task<IReadOnlyList<RawPartition>> ListPartitionsAsync(CancellationToken cancellationToken);
-
-    /// <summary>Raw events of one type in [from, to), complete: every field and the extra JSON.</summary>
-    IAsyncEnumerable<TallyEvent> ExportAsync(EventType type, DateTime from, DateTime to, CancellationToken cancellationToken);
 
     /// <summary>Every stored item and title, in no particular order.</summary>
     IAsyncEnumerable<ItemMetadata> ScanItemsAsync(CancellationToken cancellationToken);

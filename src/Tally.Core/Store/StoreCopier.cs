@@ -56,7 +56,7 @@ public sealed class StoreCopier(TallySchema schema, IEventStore source, IEventSt
                 continue;
             }
             var batch = new List<TallyEvent>(BatchSize);
-            await foreach (var e in source.ExportAsync(type, partition.Start, partition.End, cancellationToken))
+            await foreach (var e in source.ScanAsync(type, partition.Start, partition.End, type.Fields, withExtra: true, cancellationToken))
             {
                 batch.Add(e);
                 if (batch.Count < BatchSize) continue;
