@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
@@ -63,16 +62,7 @@ public sealed class EventQueuePublisher : IAsyncDisposable
     {
         if (events.Count == 0) return;
         var body = new ArrayBufferWriter<byte>(events.Count * 256);
-        using (var writer = new Utf8JsonWriter(body))
-        {
-            foreach (var e in events)
-            {
-                EventJson.Write(writer, e);
-                writer.Flush();
-                writer.Reset();
-                body.Write("\n"u8);
-            }
-        }
+        EventJson.WriteLines(body, events);
         var pending = new Pending(new OutgoingMessage(_options.Name, body.WrittenMemory, MessageId: events[0].Id, Timestamp: DateTime.UtcNow));
         await _pending.Writer.WriteAsync(pending, cancellationToken);
         await pending.Done.Task.WaitAsync(cancellationToken);

@@ -22,16 +22,7 @@ public sealed class ScaleOutTests
         Assert.Equal(2, sent.Count);
 
         var body = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(body))
-        {
-            foreach (var e in sent)
-            {
-                EventJson.Write(writer, e);
-                writer.Flush();
-                writer.Reset();
-                body.Write("\n"u8);
-            }
-        }
+        EventJson.WriteLines(body, sent);
         var received = new EventParser(schema, new FixedClock(CoreTestKit.Now.AddMinutes(3))).Parse(body.WrittenSpan);
         Assert.Empty(received.Rejections);
         for (var i = 0; i < sent.Count; i++)

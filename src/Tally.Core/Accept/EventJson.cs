@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Tally.Core.Events;
@@ -11,6 +12,20 @@ namespace Tally.Core.Accept;
 /// </summary>
 public static class EventJson
 {
+    /// <summary>The events as NDJSON, one line each.</summary>
+    public static void WriteLines(IBufferWriter<byte> output, IEnumerable<TallyEvent> events)
+    {
+        using var writer = new Utf8JsonWriter(output);
+        foreach (var e in events)
+        {
+            Write(writer, e);
+            writer.Flush();
+            // Each line is its own top-level value, which the writer allows only after a reset.
+            writer.Reset();
+            output.Write("\n"u8);
+        }
+    }
+
     public static void Write(Utf8JsonWriter writer, TallyEvent e)
     {
         writer.WriteStartObject();

@@ -15,14 +15,3 @@ public sealed class BusConsumer(TallyRuntime runtime, ILogger<BusConsumer> logge
         return new AmqpConsumer(amqp.Uri!, amqp.Queues, amqp.Prefetch, archive.StoreAsync, runtime.Clock, logger).RunAsync(stoppingToken);
     }
 }
-
-/// <summary>A worker's share of the queue ingest nodes publish to: process, store, then acknowledge.</summary>
-public sealed class QueueWorker(TallyRuntime runtime, ILogger<QueueWorker> logger) : BackgroundService
-{
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var queue = runtime.Schema.Options.Queue;
-        var handler = EventQueue.Worker(runtime.Parser, runtime.Ingest, logger);
-        return new AmqpConsumer(queue.Uri!, [EventQueue.Consumed(queue)], queue.Prefetch, handler, runtime.Clock, logger).RunAsync(stoppingToken);
-    }
-}

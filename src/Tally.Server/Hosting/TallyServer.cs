@@ -33,7 +33,7 @@ public static class TallyServer
         {
             builder.Services.AddHostedService<ScheduledJobs>();
             if (runtime.Bus is not null) builder.Services.AddHostedService<BusConsumer>();
-            if (runtime.Schema.Options.Queue.Uri is not null && runtime.Queue is null) builder.Services.AddHostedService<QueueWorker>();
+            if (runtime.Schema.Options.Queue.Uri is not null) builder.Services.AddHostedService<QueueWorker>();
         }
         if (runtime.Options.Demo) builder.Services.AddHostedService<DemoTraffic>();
 

@@ -43,11 +43,7 @@ public sealed class TallyRuntime : IAsyncDisposable
         _geo = geo;
         Pipeline = PipelineWith(store);
         Writer = new GroupCommitWriter(store);
-        if (options.Role == ServerRole.Ingest)
-        {
-            if (schema.Options.Queue.Uri is null) throw new ConfigurationException("queue.uri", "is required for --role ingest: ingest nodes hand events to workers through RabbitMQ");
-            Queue = new EventQueuePublisher(schema.Options.Queue);
-        }
+        if (options.Role == ServerRole.Ingest) Queue = new EventQueuePublisher(schema.Options.Queue);
         Ingest = new IngestService(Parser, Pipeline, Writer, Queue is null ? null : Queue.PublishAsync);
         Items = new ItemCatalog(store);
         Aggregator = new Aggregator(schema, store, Items, Clock);
@@ -109,8 +105,8 @@ public sealed class TallyRuntime : IAsyncDisposable
         var schema = TallySchema.Compile(tallyOptions);
         var robots = TallyConfiguration.LoadRobots(tallyOptions);
         var geo = TallyConfiguration.LoadGeo(tallyOptions);
-        if (options.Role == ServerRole.Worker && tallyOptions.Queue.Uri is null)
-            throw new ConfigurationException("queue.uri", "is required for --role worker: workers consume the queue ingest nodes publish to");
+        if ((options.Role is ServerRole.Ingest or ServerRole.Worker) && tallyOptions.Queue.Uri is null)
+            throw new ConfigurationException("queue.uri", $"is required for --role {options.Role.ToString().ToLowerInvariant()}: ingest nodes hand events to workers through RabbitMQ");
         var location = options.Store is { } store ? StoreLocation.Parse(store, "--store") : StoreLocation.FromOptions(tallyOptions.Storage, options.DataDirectory);
         var opened = await StoreFactory.OpenAsync(location, options.Store is null ? "storage" : "--store", cancellationToken);
         try
