@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
+using Tally.Amqp;
 using Tally.Core.Accept;
 using Tally.Core.Configuration;
 using Tally.Core.Events;

@@ -19,23 +19,18 @@ public enum BufferFullPolicy
 /// <summary>
 /// Hands events to another backend on a background task, so emitting never waits on I/O. The buffer
 /// is bounded; when it is full the policy decides. Dropped and failed events are counted on the
-/// "Tally.Tracker" meter (tally.tracker.dropped, tally.tracker.failed) and the buffer's length is
+/// <see cref="TrackerMetrics"/> meter (tally.tracker.dropped, tally.tracker.failed) and the buffer's length is
 /// observable (tally.tracker.buffered). Disposing flushes what is buffered.
 /// </summary>
 public sealed class AsyncRoutingBackend : ITrackerBackend, IAsyncDisposable
 {
-    public const string MeterName = "Tally.Tracker";
-    private static readonly Meter Meter = new(MeterName);
-    private static readonly Counter<long> Dropped = Meter.CreateCounter<long>("tally.tracker.dropped", "{event}", "Events dropped because the buffer was full");
-    private static readonly Counter<long> Failed = Meter.CreateCounter<long>("tally.tracker.failed", "{event}", "Events a backend failed to take");
-
     private readonly ITrackerBackend _inner;
     private readonly BufferFullPolicy _policy;
     private readonly TimeSpan _blockTimeout;
     private readonly ILogger _logger;
     private readonly Channel<TrackerEvent> _buffer;
     private readonly Task _loop;
-    private readonly KeyValuePair<string, object?> _backendTag;
+    private readonly string _name;
     private long _pending;
     private TaskCompletionSource _drained = NewDrained();
 
@@ -48,7 +43,7 @@ public sealed class AsyncRoutingBackend : ITrackerBackend, IAsyncDisposable
         _policy = policy;
         _blockTimeout = blockTimeout ?? TimeSpan.FromSeconds(1);
         _logger = logger ?? NullLogger.Instance;
-        _backendTag = new("backend", name);
+        _name = name;
         _buffer = Channel.CreateBounded<TrackerEvent>(
             new BoundedChannelOptions(capacity)
             {
@@ -61,7 +56,8 @@ public sealed class AsyncRoutingBackend : ITrackerBackend, IAsyncDisposable
                 },
             },
             _ => OnDropped());
-        Meter.CreateObservableGauge("tally.tracker.buffered", () => new Measurement<long>(Interlocked.Read(ref _pending), _backendTag), "{event}", "Events waiting to be sent");
+        TrackerMetrics.Meter.CreateObservableGauge("tally.tracker.buffered",
+            () => new Measurement<long>(Interlocked.Read(ref _pending), new KeyValuePair<string, object?>("backend", name)), "{event}", "Events waiting to be sent");
         _loop = Task.Run(SendLoopAsync);
     }
 
@@ -90,16 +86,17 @@ public sealed class AsyncRoutingBackend : ITrackerBackend, IAsyncDisposable
 
     private void OnDropped()
     {
-        Dropped.Add(1, _backendTag);
+        TrackerMetrics.Dropped(_name);
         Done();
     }
 
-    /// <summary>Returns once every event sent so far has been handed on (or failed).</summary>
-    public Task FlushAsync(CancellationToken cancellationToken = default)
+    /// <summary>Returns once every event sent so far has been handed on (or failed), and the backend behind has flushed.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         // Read the signal before the count: a drain between the two then completes the signal read.
         var drained = Volatile.Read(ref _drained);
-        return Interlocked.Read(ref _pending) == 0 ? Task.CompletedTask : drained.Task.WaitAsync(cancellationToken);
+        if (Interlocked.Read(ref _pending) != 0) await drained.Task.WaitAsync(cancellationToken);
+        await _inner.FlushAsync(cancellationToken);
     }
 
     private async Task SendLoopAsync()
@@ -112,7 +109,7 @@ public sealed class AsyncRoutingBackend : ITrackerBackend, IAsyncDisposable
             }
             catch (Exception e)
             {
-                Failed.Add(1, _backendTag);
+                TrackerMetrics.Failed(_name);
                 _logger.LogError(e, "Tracker backend failed on event {Name}", trackerEvent.Name);
             }
             Done();
@@ -128,11 +125,11 @@ public sealed class AsyncRoutingBackend : ITrackerBackend, IAsyncDisposable
 
     private static TaskCompletionSource NewDrained() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Stops taking events and sends what is buffered.</summary>
+    /// <summary>Stops taking events and sends what is buffered; later calls do nothing.</summary>
     public async ValueTask DisposeAsync()
     {
-        _buffer.Writer.TryComplete();
+        if (!_buffer.Writer.TryComplete()) return;
         await _loop;
-        if (_inner is IAsyncDisposable disposable) await disposable.DisposeAsync();
+        await RoutingBackend.DisposeBackendAsync(_inner);
     }
 }

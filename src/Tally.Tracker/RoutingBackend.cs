@@ -6,10 +6,11 @@ namespace Tally.Tracker;
 /// <summary>
 /// A node of the routing tree: passes each event through its own processors in order, then to each
 /// of its backends. A processor that throws is logged and skipped (the event goes on as it was); a
-/// backend that throws is logged and the others still get the event.
+/// backend that throws is logged, counted as failed, and the others still get the event. Flushing and
+/// disposing reach every backend of the branch.
 /// </summary>
 public sealed class RoutingBackend(IEnumerable<ITrackerProcessor> processors, IEnumerable<KeyValuePair<string, ITrackerBackend>> backends, ILogger? logger = null)
-    : ITrackerBackend
+    : ITrackerBackend, IAsyncDisposable
 {
     private readonly ITrackerProcessor[] _processors = [.. processors];
     private readonly KeyValuePair<string, ITrackerBackend>[] _backends = [.. backends];
@@ -29,6 +30,7 @@ public sealed class RoutingBackend(IEnumerable<ITrackerProcessor> processors, IE
             }
             catch (Exception e)
             {
+                TrackerMetrics.Failed(name);
                 _logger.LogError(e, "Tracker backend {Backend} failed on event {Name}; the other backends still get it", name, processed.Name);
             }
         }
@@ -51,5 +53,20 @@ public sealed class RoutingBackend(IEnumerable<ITrackerProcessor> processors, IE
             }
         }
         return current;
+    }
+
+    public Task FlushAsync(CancellationToken cancellationToken = default) =>
+        Task.WhenAll(_backends.Select(b => b.Value.FlushAsync(cancellationToken)));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var (_, backend) in _backends) await DisposeBackendAsync(backend);
+    }
+
+    /// <summary>Disposes a backend that holds resources (files, connections, a spool), however it does so.</summary>
+    internal static async ValueTask DisposeBackendAsync(ITrackerBackend backend)
+    {
+        if (backend is IAsyncDisposable asyncDisposable) await asyncDisposable.DisposeAsync();
+        else if (backend is IDisposable disposable) disposable.Dispose();
     }
 }

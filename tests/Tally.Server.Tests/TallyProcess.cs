@@ -42,9 +42,13 @@ public sealed class TallyProcess : IDisposable
     }
 
     /// <summary>Starts `tally serve` on a free port and waits until it says where it listens.</summary>
-    public static async Task<TallyProcess> ServeAsync(string workingDirectory, string dataDirectory, string configPath, params string[] options)
+    public static Task<TallyProcess> ServeAsync(string workingDirectory, string dataDirectory, string configPath, params string[] options) =>
+        ServeAtAsync("http://127.0.0.1:0", workingDirectory, dataDirectory, configPath, options);
+
+    /// <summary>Starts `tally serve` at <paramref name="url"/> (a fixed port, for clients that must find it again after a restart).</summary>
+    public static async Task<TallyProcess> ServeAtAsync(string url, string workingDirectory, string dataDirectory, string configPath, params string[] options)
     {
-        var process = Process.Start(StartInfo(workingDirectory, ["serve", "--urls", "http://127.0.0.1:0", "--data", dataDirectory, "--config", configPath, .. options]))!;
+        var process = Process.Start(StartInfo(workingDirectory, ["serve", "--urls", url, "--data", dataDirectory, "--config", configPath, .. options]))!;
         var tally = new TallyProcess(process);
         process.OutputDataReceived += (_, e) => tally.Read(e.Data, "Tally is listening on ");
         process.ErrorDataReceived += (_, e) => tally.Read(e.Data, null);

@@ -27,16 +27,16 @@ public sealed class GatedBackend : ITrackerBackend
 }
 
 /// <summary>Reads the tracker's counters for one backend name, as an exporter would.</summary>
-public sealed class TrackerMetrics : IDisposable
+public sealed class MetricsReader : IDisposable
 {
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<string, long> _totals = new();
 
-    public TrackerMetrics(string backend)
+    public MetricsReader(string backend)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == AsyncRoutingBackend.MeterName) listener.EnableMeasurementEvents(instrument);
+            if (instrument.Meter.Name == Tally.Tracker.TrackerMetrics.MeterName) listener.EnableMeasurementEvents(instrument);
         };
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
@@ -79,7 +79,7 @@ public sealed class AsyncRoutingTests
     public async Task A_full_buffer_drops_by_policy_and_counts_the_drops(BufferFullPolicy policy, string[] delivered)
     {
         var name = "policy-" + policy;
-        using var metrics = new TrackerMetrics(name);
+        using var metrics = new MetricsReader(name);
         var slow = new GatedBackend();
         var backend = new AsyncRoutingBackend(slow, name, capacity: 3, policy: policy);
         backend.Send(Event("e0"));
@@ -98,7 +98,7 @@ public sealed class AsyncRoutingTests
     public async Task Block_waits_for_room_up_to_its_timeout_then_drops()
     {
         const string Name = "block";
-        using var metrics = new TrackerMetrics(Name);
+        using var metrics = new MetricsReader(Name);
         var slow = new GatedBackend();
         var backend = new AsyncRoutingBackend(slow, Name, capacity: 1, policy: BufferFullPolicy.Block, blockTimeout: TimeSpan.FromSeconds(1.5));
         backend.Send(Event("taken"));
@@ -123,7 +123,7 @@ public sealed class AsyncRoutingTests
     public async Task A_failing_backend_is_counted_and_the_events_after_it_still_go_out()
     {
         const string Name = "failing";
-        using var metrics = new TrackerMetrics(Name);
+        using var metrics = new MetricsReader(Name);
         var memory = new MemoryBackend();
         var backend = new AsyncRoutingBackend(new RoutingBackend([], [KeyValuePair.Create("memory", (ITrackerBackend)memory)]), Name);
         var failing = new AsyncRoutingBackend(new FailingBackend(), Name);

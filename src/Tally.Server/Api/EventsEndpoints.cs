@@ -4,6 +4,7 @@ using System.IO.Compression;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Tally.Amqp;
 using Tally.Core.Accept;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;

@@ -1,5 +1,6 @@
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using Tally.Amqp;
 using Tally.Sources.Amqp;
 
 namespace Tally.Server.Tests.Bus;

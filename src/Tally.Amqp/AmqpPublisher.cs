@@ -1,7 +1,7 @@
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
-namespace Tally.Sources.Amqp;
+namespace Tally.Amqp;
 
 /// <summary>One message to publish; <see cref="MessageId"/> lets consumers recognise a message sent twice.</summary>
 public sealed record OutgoingMessage(string Topic, ReadOnlyMemory<byte> Body, string? MessageId = null, DateTime? Timestamp = null, IReadOnlyDictionary<string, string>? Headers = null);
