@@ -26,6 +26,13 @@ public sealed class TallyTrackingOptions
     /// <summary>The session's id: by default ASP.NET Core's session, when UseSession runs before.</summary>
     public Func<HttpContext, string?> SessionId { get; set; } = context => context.Features.Get<ISessionFeature>()?.Session?.Id;
 
+    /// <summary>
+    /// How long stopping the host waits for events to be delivered. Past it the host goes on stopping:
+    /// what is buffered is still handed to the backends when the host is disposed, and the HTTP backend
+    /// keeps what Tally has not taken in its spool, so a platform's grace period (30 s on Kubernetes) is not spent waiting for an absent Tally.
+    /// </summary>
+    public TimeSpan FlushTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Adds an application's own backend and processor types before the tree is built.</summary>
     public Action<TrackerBackendFactory>? ConfigureFactory { get; set; }
 }
@@ -92,20 +99,22 @@ internal sealed class RequestContextMiddleware(RequestDelegate next, Tracker tra
 }
 
 /// <summary>Builds the routing tree at start (so mistakes show then) and flushes it when the host stops.</summary>
-internal sealed class TrackingLifetime(AsyncRoutingBackend backend, ILogger<TrackingLifetime> logger) : IHostedService
+internal sealed class TrackingLifetime(AsyncRoutingBackend backend, TallyTrackingOptions options, ILogger<TrackingLifetime> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Flushes within the host's shutdown timeout; the container's disposal then sends what requests still emitted.</summary>
+    /// <summary>Flushes for up to <see cref="TallyTrackingOptions.FlushTimeout"/>; the container's disposal then hands on what requests still emitted.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.FlushTimeout);
         try
         {
-            await backend.FlushAsync(cancellationToken);
+            await backend.FlushAsync(timeout.Token);
         }
         catch (OperationCanceledException)
         {
-            logger.LogWarning("Tracking did not finish flushing before the host's shutdown timeout; backends with a spool keep the rest for the next start");
+            logger.LogWarning("Tracking did not finish flushing within {Timeout}; backends with a spool keep what is undelivered for the next start", options.FlushTimeout);
         }
     }
 }

@@ -131,8 +131,9 @@ public sealed class RabbitMqBackend : ITrackerBackend, IAsyncDisposable
                 _logger.LogError("Tracker backend {Backend}: {Reason}; {Count} events were not delivered", _name, e.Message, messages.Count);
                 return;
             }
-            catch (Exception e) when (e is PublishRefusedException or BrokerUnreachableException or OperationInterruptedException or AlreadyClosedException or IOException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
+                // The broker is away, refused, or closed the channel: a new connection, after a while, may do.
                 if (attempt == 1) _logger.LogWarning("Tracker backend {Backend}: publishing to {Exchange} failed ({Reason}); {Count} events are held and published again", _name, _options.Exchange, e.Message, messages.Count);
                 await DropPublisherAsync();
                 await Task.Delay(Backoff.Delay(attempt, _options.MinRetryDelay, _options.MaxRetryDelay), stopping);

@@ -116,7 +116,7 @@ public sealed class TrackerBackendFactory
         {
             backend = create(section, section.Key);
         }
-        catch (Exception e) when (e is not TrackerConfigurationException and (ArgumentException or IOException or UnauthorizedAccessException or SpoolBusyException))
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or SpoolBusyException)
         {
             throw new TrackerConfigurationException($"{section.Path}: {e.Message}", e);
         }
