@@ -25,7 +25,16 @@ public sealed class NameFilter : ITrackerProcessor
 
     public TrackerEvent? Process(TrackerEvent trackerEvent)
     {
-        var matches = _names.Contains(trackerEvent.Name) || _patterns.Any(p => p.IsMatch(trackerEvent.Name));
-        return matches == (_mode == NameFilterMode.AllowList) ? trackerEvent : null;
+        return Matches(trackerEvent.Name) == (_mode == NameFilterMode.AllowList) ? trackerEvent : null;
+    }
+
+    private bool Matches(string name)
+    {
+        if (_names.Contains(name)) return true;
+        foreach (var pattern in _patterns)
+        {
+            if (pattern.IsMatch(name)) return true;
+        }
+        return false;
     }
 }

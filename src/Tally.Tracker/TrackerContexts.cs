@@ -46,7 +46,9 @@ public sealed class TrackerContexts
     {
         var entries = Entries;
         if (entries.IsEmpty) return ImmutableDictionary<string, object?>.Empty;
-        var merged = new Dictionary<string, object?>(StringComparer.Ordinal);
+        var size = 0;
+        foreach (var entry in entries) size += entry.Values.Length;
+        var merged = new Dictionary<string, object?>(size, StringComparer.Ordinal);
         foreach (var entry in entries)
         {
             foreach (var (key, value) in entry.Values) merged[key] = value;
@@ -54,7 +56,11 @@ public sealed class TrackerContexts
         return merged;
     }
 
-    private sealed record Entry(string Name, IReadOnlyDictionary<string, object?> Values);
+    /// <summary>A context's values are copied to an array on entry, so resolving one for every event neither allocates an enumerator nor sees later changes to the caller's dictionary.</summary>
+    private sealed record Entry(string Name, KeyValuePair<string, object?>[] Values)
+    {
+        public Entry(string name, IReadOnlyDictionary<string, object?> values) : this(name, values.ToArray()) { }
+    }
 
     private sealed class Leave(TrackerContexts contexts, Entry entry) : IDisposable
     {

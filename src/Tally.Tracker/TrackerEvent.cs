@@ -11,7 +11,19 @@ public sealed record TrackerEvent(string Name, DateTime Timestamp, IReadOnlyDict
     /// Made once at emission and sent with every delivery, so a backend that retries (after a timeout,
     /// a restart, a replay of its spool) is idempotent: Tally keeps each id once.
     /// </summary>
-    public string Id { get; init; } = Guid.CreateVersion7().ToString("N");
+    public string Id { get; init; } = TrackerEventIds.Next();
+}
+
+/// <summary>
+/// Event ids unique across processes without a random draw per event (a Guid costs ~0.5 µs here, most
+/// of an Emit): 128 random bits drawn once per process, then a counter.
+/// </summary>
+internal static class TrackerEventIds
+{
+    private static readonly string Prefix = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+    private static long _counter;
+
+    public static string Next() => string.Create(null, stackalloc char[64], $"{Prefix}-{Interlocked.Increment(ref _counter):x}");
 }
 
 /// <summary>Where events go: storage, a service, a log, or a router to other backends.</summary>

@@ -31,7 +31,7 @@ public sealed class FileBackendTests
         Assert.Equal("2026-11-21T23:59:59.0000000Z", view.GetProperty("timestamp").GetString());
         Assert.Equal("Firefox", view.GetProperty("user_agent").GetString());
         Assert.Equal(42, view.GetProperty("size").GetInt32());
-        Assert.Equal(32, view.GetProperty("id").GetString()!.Length);
+        Assert.Matches("^[0-9a-f]{32}-[0-9a-f]+$", view.GetProperty("id").GetString());
         Assert.Equal(1, view.EnumerateObject().Count(p => p.Name == "item_id"));
         Assert.Equal("file-download", Assert.Single(Lines(Path.Combine(_directory, "events-2026-11-22.ndjson"))).GetProperty("type").GetString());
     }
