@@ -32,7 +32,7 @@ public sealed class AsyncRoutingBackend : ITrackerBackend, IAsyncDisposable
     private readonly Task _loop;
     private readonly string _name;
     private long _pending;
-    private TaskCompletionSource _drained = NewDrained();
+    private readonly DrainSignal _drained = new();
 
     public AsyncRoutingBackend(
         ITrackerBackend inner, string name = "async", int capacity = 10_000, BufferFullPolicy policy = BufferFullPolicy.DropNewest,
@@ -93,9 +93,7 @@ public sealed class AsyncRoutingBackend : ITrackerBackend, IAsyncDisposable
     /// <summary>Returns once every event sent so far has been handed on (or failed), and the backend behind has flushed.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
-        // Read the signal before the count: a drain between the two then completes the signal read.
-        var drained = Volatile.Read(ref _drained);
-        if (Interlocked.Read(ref _pending) != 0) await drained.Task.WaitAsync(cancellationToken);
+        await _drained.WaitAsync(() => Interlocked.Read(ref _pending) == 0, null, cancellationToken);
         await _inner.FlushAsync(cancellationToken);
     }
 
@@ -118,12 +116,8 @@ public sealed class AsyncRoutingBackend : ITrackerBackend, IAsyncDisposable
 
     private void Done()
     {
-        if (Interlocked.Decrement(ref _pending) != 0) return;
-        var drained = Interlocked.Exchange(ref _drained, NewDrained());
-        drained.TrySetResult();
+        if (Interlocked.Decrement(ref _pending) == 0) _drained.Drained();
     }
-
-    private static TaskCompletionSource NewDrained() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Stops taking events and sends what is buffered; later calls do nothing.</summary>
     public async ValueTask DisposeAsync()

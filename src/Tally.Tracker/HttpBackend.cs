@@ -64,7 +64,7 @@ public sealed class HttpBackend : ITrackerBackend, IAsyncDisposable
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _sender;
-    private TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly DrainSignal _drained = new();
     private bool _unreachable;
     private int _failures;
 
@@ -107,12 +107,9 @@ public sealed class HttpBackend : ITrackerBackend, IAsyncDisposable
     /// <summary>Seals what is waiting into a batch and returns once Tally has every batch; waits as long as Tally is away, so pass a token.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
-        var drained = Volatile.Read(ref _drained);
         _spool.Seal(_clock.GetUtcNow().UtcDateTime, null, out var dropped);
         CountDropped(dropped);
-        if (_spool.ReadyBatches == 0) return;
-        Wake();
-        await drained.Task.WaitAsync(cancellationToken);
+        await _drained.WaitAsync(() => _spool.ReadyBatches == 0, Wake, cancellationToken);
     }
 
     private void Wake()
@@ -132,24 +129,20 @@ public sealed class HttpBackend : ITrackerBackend, IAsyncDisposable
         var stopping = _stopping.Token;
         while (!stopping.IsCancellationRequested)
         {
-            _spool.Seal(_clock.GetUtcNow().UtcDateTime, _options.FlushInterval, out var dropped);
-            CountDropped(dropped);
-            if (_spool.Oldest() is not { } batch)
-            {
-                Interlocked.Exchange(ref _drained, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-                try { await _wake.WaitAsync(_options.FlushInterval, stopping); }
-                catch (OperationCanceledException) { return; }
-                continue;
-            }
-
             TimeSpan? retryAfter;
             try
             {
-                retryAfter = await PostAsync(batch, stopping);
+                retryAfter = await SendOldestAsync(stopping);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The spool's disk is full or unreadable: the batches stay, and the loop must live on to try again.
+                _logger.LogError(e, "Tracker backend {Backend}: cannot use the spool {Spool}", _name, _options.SpoolDirectory);
+                retryAfter = _options.MaxRetryDelay;
             }
             if (retryAfter is null) continue;
             try { await Task.Delay(retryAfter.Value, _clock, stopping); }
@@ -157,10 +150,30 @@ public sealed class HttpBackend : ITrackerBackend, IAsyncDisposable
         }
     }
 
+    /// <summary>One round: seals a segment that has waited long enough, then posts the oldest batch, or sleeps when there is none.</summary>
+    private async Task<TimeSpan?> SendOldestAsync(CancellationToken stopping)
+    {
+        _spool.Seal(_clock.GetUtcNow().UtcDateTime, _options.FlushInterval, out var dropped);
+        CountDropped(dropped);
+        if (_spool.Oldest() is { } batch) return await PostAsync(batch, stopping);
+        _drained.Drained();
+        await _wake.WaitAsync(_options.FlushInterval, stopping);
+        return null;
+    }
+
     /// <summary>Posts one batch; null when it is settled (taken, or refused for good), else how long to wait before trying again.</summary>
     private async Task<TimeSpan?> PostAsync(SpooledBatch batch, CancellationToken cancellationToken)
     {
-        var body = await File.ReadAllBytesAsync(batch.Path, cancellationToken);
+        byte[] body;
+        try
+        {
+            body = await File.ReadAllBytesAsync(batch.Path, cancellationToken);
+        }
+        catch (FileNotFoundException)
+        {
+            // The size limit dropped it meanwhile (and counted it).
+            return null;
+        }
         using var request = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
         request.Content.Headers.ContentEncoding.Add("gzip");

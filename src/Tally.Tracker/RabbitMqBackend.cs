@@ -49,7 +49,7 @@ public sealed class RabbitMqBackend : ITrackerBackend, IAsyncDisposable
     private readonly Task _loop;
     private AmqpPublisher? _publisher;
     private long _pending;
-    private TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly DrainSignal _drained = new();
 
     public RabbitMqBackend(RabbitMqBackendOptions options, string name = "rabbitmq", ILogger? logger = null)
     {
@@ -70,16 +70,12 @@ public sealed class RabbitMqBackend : ITrackerBackend, IAsyncDisposable
     }
 
     /// <summary>Returns once the broker has confirmed (or refused for good) every event sent so far.</summary>
-    public Task FlushAsync(CancellationToken cancellationToken = default)
-    {
-        var drained = Volatile.Read(ref _drained);
-        return Interlocked.Read(ref _pending) == 0 ? Task.CompletedTask : drained.Task.WaitAsync(cancellationToken);
-    }
+    public Task FlushAsync(CancellationToken cancellationToken = default) =>
+        _drained.WaitAsync(() => Interlocked.Read(ref _pending) == 0, null, cancellationToken);
 
     private void Settled(int count)
     {
-        if (Interlocked.Add(ref _pending, -count) != 0) return;
-        Interlocked.Exchange(ref _drained, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        if (Interlocked.Add(ref _pending, -count) == 0) _drained.Drained();
     }
 
     private async Task PublishLoopAsync()

@@ -9,12 +9,6 @@ using Tally.Tracker.AspNetCore;
 
 namespace Tally.Tracker.Tests;
 
-/// <summary>Takes its time over each event, as a remote backend would, so the buffer still holds events when the host stops.</summary>
-public sealed class SlowBackend(TimeSpan delay) : ITrackerBackend
-{
-    public void Send(TrackerEvent trackerEvent) => Thread.Sleep(delay);
-}
-
 /// <summary>A real ASP.NET Core app on loopback with AddTallyTracking and UseTallyTracking.</summary>
 public sealed class AspNetCoreTests
 {
@@ -42,15 +36,17 @@ public sealed class AspNetCoreTests
     [Fact]
     public async Task Each_request_emits_within_its_own_context_and_stopping_the_host_flushes_what_is_still_buffered()
     {
+        var gate = new GatedBackend();
         var app = App($$$"""
             {"Tracking": {
               "Buffer": {"Capacity": 1000, "WhenFull": "Block"},
-              "Backends": {"slow": {"Type": "Slow"}, "file": {"Type": "File", "Directory": {{{JsonSerializer.Serialize(_directory)}}}}}
+              "Backends": {"a-gate": {"Type": "Gate"}, "file": {"Type": "File", "Directory": {{{JsonSerializer.Serialize(_directory)}}}}}
             }}
             """, options =>
         {
             options.UserId = context => context.Request.Headers["X-User"].ToString();
-            options.ConfigureFactory = factory => factory.AddBackend("Slow", (_, _) => new SlowBackend(TimeSpan.FromMilliseconds(15)));
+            // "a-gate" sorts before "file", so nothing reaches the file until the gate opens, as with a slow network.
+            options.ConfigureFactory = factory => factory.AddBackend("Gate", (_, _) => gate);
         });
         await app.StartAsync();
         var url = app.Urls.Single();
@@ -67,9 +63,14 @@ public sealed class AspNetCoreTests
             statuses.Add((int)response.StatusCode);
         });
         Assert.All(statuses, status => Assert.Equal(200, status));
-        Assert.True(Written().Count < 100, "the slow backend should still hold events when the host stops");
+        await gate.Entered;
+        Assert.Empty(Written());
 
-        await app.StopAsync();
+        var stopping = app.StopAsync();
+        await Task.Delay(300);
+        Assert.False(stopping.IsCompleted, "stopping waits for the buffered events");
+        gate.Open();
+        await stopping;
         await app.DisposeAsync();
 
         var events = Written();
