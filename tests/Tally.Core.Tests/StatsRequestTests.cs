@@ -56,6 +56,29 @@ public sealed class StatsRequestTests
     }
 
     [Fact]
+    public void Days_gives_the_range_ending_today_or_at_the_end_date()
+    {
+        Assert.Equal((new DateOnly(2026, 6, 4), Today), (Request(("days", "7")).From, Request(("days", "7")).To));
+        var request = Request(("days", "1"), ("dateEnd", "2026-03-01"));
+        Assert.Equal((new DateOnly(2026, 3, 1), new DateOnly(2026, 3, 1)), (request.From, request.To));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-3")]
+    [InlineData("seven")]
+    public void Days_must_be_a_positive_whole_number(string value) =>
+        Assert.Equal("days", Refused(("days", value)).Parameter);
+
+    [Fact]
+    public void Days_and_a_start_date_contradict_each_other()
+    {
+        var e = Refused(("days", "7"), ("start_date", "2026-01-01"));
+        Assert.Equal("days", e.Parameter);
+        Assert.Contains("start_date", e.Problem);
+    }
+
+    [Fact]
     public void A_single_day_range_is_allowed()
     {
         var request = Request(("dateStart", "2026-06-01"), ("dateEnd", "2026-06-01"));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
+using Tally.Core.Live;
 using Tally.Core.Retention;
 using Tally.Core.Store;
 
@@ -16,9 +17,9 @@ public sealed record AggregationResult(int Days, int Months, long Events, TimeSp
 /// Rolls raw events up into daily then monthly metrics. Incremental: it recomputes only the days the
 /// store has marked as having received events since the last run (late events included), and the
 /// months those days fall in. Each day is recomputed whole from raw events, so a re-run, a crash
-/// halfway through, or a rebuild all give the same numbers.
+/// halfway through, or a rebuild all give the same numbers. <paramref name="feed"/> hears when a run begins and ends.
 /// </summary>
-public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalog items, TimeProvider clock) : IDisposable
+public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalog items, TimeProvider clock, UsageFeed? feed = null) : IDisposable
 {
     public const string LastRunSetting = "aggregation.last_run";
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
@@ -28,6 +29,8 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
         IProgress<AggregationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         await _oneAtATime.WaitAsync(cancellationToken);
+        AggregationResult? result = null;
+        feed?.AggregationStarting();
         try
         {
             var started = clock.GetTimestamp();
@@ -89,10 +92,11 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
             await store.SetSettingAsync(LastRunSetting, clock.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), cancellationToken);
             progress?.Report(new AggregationProgress(dirty.Count, dirty.Count, "done"));
             var monthsRecomputed = months.Select(m => m.Item2).Concat(counterMonths).Distinct().Count();
-            return new AggregationResult(dirty.Count, monthsRecomputed, events, clock.GetElapsedTime(started));
+            return result = new AggregationResult(dirty.Count, monthsRecomputed, events, clock.GetElapsedTime(started));
         }
         finally
         {
+            feed?.AggregationEnded(result);
             _oneAtATime.Release();
         }
     }

@@ -29,6 +29,12 @@ public static class DefaultConfiguration
             new() { Name = "file-download-agg", EventType = "file-download", GroupBy = ["item_id"], SumFields = ["size"] },
             new() { Name = "record-view-geo", EventType = "record-view", GroupBy = ["country"] },
             new() { Name = "file-download-geo", EventType = "file-download", GroupBy = ["country"] },
+            // What the dashboard shows besides: where each item is used, where visitors come from, and how much robots did.
+            new() { Name = "record-view-places", EventType = "record-view", GroupBy = ["item_id", "country", "institution"] },
+            new() { Name = "file-download-places", EventType = "file-download", GroupBy = ["item_id", "country", "institution"] },
+            new() { Name = "record-view-referrers", EventType = "record-view", GroupBy = ["referrer"] },
+            new() { Name = "record-view-with-robots", EventType = "record-view", IncludeRobots = true },
+            new() { Name = "file-download-with-robots", EventType = "file-download", IncludeRobots = true },
         ],
         Queries =
         [
@@ -39,6 +45,11 @@ public static class DefaultConfiguration
             new() { Name = "file-download-volume", Kind = "date-histogram", Aggregation = "file-download-agg", Metric = "sum:size" },
             new() { Name = "record-view-countries", Kind = "terms", Aggregation = "record-view-geo", Field = "country" },
             new() { Name = "file-download-countries", Kind = "terms", Aggregation = "file-download-geo", Field = "country" },
+            new() { Name = "record-view-places", Kind = "terms", Aggregation = "record-view-places", Field = "country" },
+            new() { Name = "file-download-places", Kind = "terms", Aggregation = "file-download-places", Field = "country" },
+            new() { Name = "record-view-referrers", Kind = "terms", Aggregation = "record-view-referrers", Field = "referrer" },
+            new() { Name = "record-view-with-robots-histogram", Kind = "date-histogram", Aggregation = "record-view-with-robots" },
+            new() { Name = "file-download-with-robots-histogram", Kind = "date-histogram", Aggregation = "file-download-with-robots" },
         ],
     };
 

@@ -1,5 +1,6 @@
 using Tally.Core.Accept;
 using Tally.Core.Events;
+using Tally.Core.Live;
 using Tally.Core.Process;
 
 namespace Tally.Core.Ingest;
@@ -11,9 +12,11 @@ public sealed record IngestResult(
 /// <summary>
 /// accept → process → store: parses a body, runs the pipelines and waits for the durable commit.
 /// On an ingest node, <paramref name="handOff"/> takes the accepted events instead (a durable queue
-/// that workers process and store from).
+/// that workers process and store from). <paramref name="feed"/> hears of every event stored.
 /// </summary>
-public sealed class IngestService(EventParser parser, EventPipeline pipeline, GroupCommitWriter writer, Func<IReadOnlyList<TallyEvent>, CancellationToken, Task>? handOff = null)
+public sealed class IngestService(
+    EventParser parser, EventPipeline pipeline, GroupCommitWriter writer,
+    Func<IReadOnlyList<TallyEvent>, CancellationToken, Task>? handOff = null, UsageFeed? feed = null)
 {
     /// <exception cref="MalformedBodyException">The body cannot be read at all.</exception>
     /// <exception cref="TooManyEventsException">The body holds more events than allowed.</exception>
@@ -31,6 +34,7 @@ public sealed class IngestService(EventParser parser, EventPipeline pipeline, Gr
         var kept = await pipeline.ProcessAsync(events, cancellationToken);
         var survivors = kept.Count == events.Count ? events : kept.Select(i => events[i]).ToList();
         var stored = await writer.WriteAsync(survivors, cancellationToken);
+        feed?.Stored(survivors, stored);
         var duplicates = stored.Count(s => !s);
         return new IngestResult(received, stored.Length - duplicates, duplicates, events.Count - survivors.Count,
             events.Select(e => e.Id).ToList(), rejections);

@@ -18,15 +18,18 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
 {
     public const int DefaultDays = 30;
     public const int MaxCount = 10_000;
+    public const int MaxDays = 36_600;
 
     /// <summary>
     /// Reads parameters by name. Dates: dateStart/start_date and dateEnd/end_date (YYYY-MM-DD, inclusive;
-    /// default the last 30 days). interval: day or month. count/size and offset page ranked results.
+    /// default the last 30 days), or days=N for the N days ending dateEnd (a range that moves with today,
+    /// as a saved query wants). interval: day or month. count/size and offset page ranked results.
     /// Any group-by field of the aggregation filters, repeatable; not_FIELD excludes.
     /// </summary>
     public static StatsRequest Parse(IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> parameters, AggregationDefinition aggregation, DateOnly today)
     {
         DateOnly? from = null, to = null;
+        int? days = null;
         string fromName = "dateStart", toName = "dateEnd";
         var interval = Interval.Day;
         int count = 100, offset = 0;
@@ -39,6 +42,7 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
             {
                 case "dateStart" or "start_date": from = ParseDate(name, value); fromName = name; break;
                 case "dateEnd" or "end_date": to = ParseDate(name, value); toName = name; break;
+                case "days": days = ParseInt(name, value, 1, MaxDays); break;
                 case "interval":
                     interval = value switch
                     {
@@ -64,8 +68,9 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
                     break;
             }
         }
+        if (days is not null && from is not null) throw new QueryParameterException("days", $"cannot be combined with {fromName}");
         var end = to ?? today;
-        var start = from ?? end.AddDays(-(DefaultDays - 1));
+        var start = from ?? end.AddDays(-((days ?? DefaultDays) - 1));
         // Name the parameters as the client spelt them.
         if (start > end) throw new QueryParameterException(fromName, $"is after {toName}");
         return new StatsRequest(start, end, interval, filters.Select(f => new FieldFilter(f.Key.Item1, f.Value, f.Key.Item2)).ToList(), count, offset, groupBy);

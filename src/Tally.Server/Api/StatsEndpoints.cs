@@ -22,14 +22,14 @@ public static class StatsEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
         app.MapGet("/api/v1/stats/{query}/totals", (HttpContext context, string query, CancellationToken cancellationToken) =>
-                WithQueryAsync(context, runtime, query, (definition, request) => TotalsAsync(context, runtime, definition, request, cancellationToken)))
+                AnswerAsync(context, runtime, query, QueryView.Totals, QueryString(context.Request), cancellationToken))
             .WithName("StatsTotals")
             .WithSummary("Totals per group (e.g. per item), ranked by the query's metric: dateStart, dateEnd, count, offset, groupBy, field filters.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         app.MapGet("/api/v1/stats/{query}/timeline", (HttpContext context, string query, CancellationToken cancellationToken) =>
-                WithQueryAsync(context, runtime, query, (definition, request) => TimelineAsync(context, runtime, definition, request, cancellationToken)))
+                AnswerAsync(context, runtime, query, QueryView.Timeline, QueryString(context.Request), cancellationToken))
             .WithName("StatsTimeline")
             .WithSummary("Metrics per day or month: dateStart, dateEnd, interval, field filters.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -44,39 +44,40 @@ public static class StatsEndpoints
                 metric = StatsTables.MetricName(q.Metric, q.Aggregation),
                 field = q.Field?.Name,
                 filters = q.Aggregation.GroupBy.Select(f => f.Name),
+                include_robots = q.Aggregation.IncludeRobots,
             })))
             .WithName("ListQueries")
             .WithSummary("The registered queries and the filters each accepts.");
     }
 
-    private static async Task<IResult> WithQueryAsync(HttpContext context, TallyRuntime runtime, string name, Func<QueryDefinition, StatsRequest, Task<IResult>> answer)
+    /// <summary>A registered query's timeline or totals, as JSON or CSV: what /api/v1/stats/{query}/{view} and saved queries answer.</summary>
+    internal static async Task<IResult> AnswerAsync(
+        HttpContext context, TallyRuntime runtime, string name, QueryView view,
+        IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> parameters, CancellationToken cancellationToken)
     {
         if (!runtime.Schema.Queries.TryGetValue(name, out var query))
             return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown query",
                 detail: $"'{name}' is not a registered query; GET /api/v1/stats lists them.");
+        StatsRequest request;
         try
         {
-            var parameters = context.Request.Query.Select(p =>
-                new KeyValuePair<string, IReadOnlyList<string>>(p.Key, p.Value.Where(v => v is not null).Select(v => v!).ToList()));
-            return await answer(query, StatsRequest.Parse(parameters, query.Aggregation, Today(runtime)));
+            request = StatsRequest.Parse(parameters, query.Aggregation, Today(runtime));
         }
         catch (QueryParameterException e)
         {
             return Problems.Field(e.Parameter, e.Problem);
         }
-    }
-
-    private static async Task<IResult> TotalsAsync(HttpContext context, TallyRuntime runtime, QueryDefinition query, StatsRequest request, CancellationToken cancellationToken)
-    {
+        if (view == QueryView.Timeline)
+        {
+            var timeline = await StatsTables.TimelineAsync(runtime, query, request, cancellationToken);
+            return Tabular.Respond(context.Request, timeline.Records(), timeline);
+        }
         var (table, totalGroups) = await StatsTables.TotalsAsync(runtime, query, request, cancellationToken);
         return Tabular.Respond(context.Request, new { itemsMax = totalGroups, items = table.Records() }, table);
     }
 
-    private static async Task<IResult> TimelineAsync(HttpContext context, TallyRuntime runtime, QueryDefinition query, StatsRequest request, CancellationToken cancellationToken)
-    {
-        var table = await StatsTables.TimelineAsync(runtime, query, request, cancellationToken);
-        return Tabular.Respond(context.Request, table.Records(), table);
-    }
+    internal static IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> QueryString(HttpRequest request) =>
+        request.Query.Select(p => new KeyValuePair<string, IReadOnlyList<string>>(p.Key, p.Value.Where(v => v is not null).Select(v => v!).ToList()));
 
     private static async Task<IResult> PostStatsAsync(HttpContext context, JsonElement body, TallyRuntime runtime, CancellationToken cancellationToken)
     {
@@ -94,7 +95,7 @@ public static class StatsEndpoints
             StatsRequest request;
             try
             {
-                request = StatsRequest.Parse(ReadParams(entry.Value, alias), query.Aggregation, Today(runtime));
+                request = StatsRequest.Parse(ReadParams(entry.Value), query.Aggregation, Today(runtime));
             }
             catch (QueryParameterException e)
             {
@@ -128,21 +129,24 @@ public static class StatsEndpoints
         return Tabular.Respond(context.Request, results, new Table(["alias", "key", "value"], rows));
     }
 
-    /// <summary>Invenio params: strings, numbers, or arrays of them for repeatable filters.</summary>
-    private static IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> ReadParams(JsonElement query, string alias)
+    /// <summary>Invenio params (also a saved query's): strings, numbers, or arrays of them for repeatable filters.</summary>
+    /// <exception cref="FormatException">They are not an object of such values.</exception>
+    internal static List<KeyValuePair<string, IReadOnlyList<string>>> ReadParams(JsonElement query)
     {
-        if (!query.TryGetProperty("params", out var parameters) || parameters.ValueKind == JsonValueKind.Null) yield break;
+        var list = new List<KeyValuePair<string, IReadOnlyList<string>>>();
+        if (!query.TryGetProperty("params", out var parameters) || parameters.ValueKind == JsonValueKind.Null) return list;
         if (parameters.ValueKind != JsonValueKind.Object) throw new FormatException("must be an object");
         foreach (var p in parameters.EnumerateObject())
         {
             IReadOnlyList<string> values = p.Value.ValueKind == JsonValueKind.Array
-                ? p.Value.EnumerateArray().Select(v => Scalar(v, alias, p.Name)).ToList()
-                : [Scalar(p.Value, alias, p.Name)];
-            yield return new(p.Name, values);
+                ? p.Value.EnumerateArray().Select(v => Scalar(v, p.Name)).ToList()
+                : [Scalar(p.Value, p.Name)];
+            list.Add(new(p.Name, values));
         }
+        return list;
     }
 
-    private static string Scalar(JsonElement value, string alias, string name) => value.ValueKind switch
+    private static string Scalar(JsonElement value, string name) => value.ValueKind switch
     {
         JsonValueKind.String => value.GetString()!,
         JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => value.GetRawText(),

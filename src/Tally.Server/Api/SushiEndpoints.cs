@@ -35,10 +35,13 @@ public static class SushiEndpoints
                 Answer(context, sushi, customer: true, async query =>
                 {
                     var json = await sushi.ReportAsync(report.ToLowerInvariant(), query, cancellationToken);
-                    return WantsTsv(context) ? Results.Text(SushiTabular.Write(json), $"{Tsv}; charset=utf-8") : Results.Json(json);
+                    if (WantsTsv(context)) return Results.Text(SushiTabular.Write(json), $"{Tsv}; charset=utf-8");
+                    // CSV is the same table as the TSV: the header rows, a blank row, then the metrics.
+                    var rows = SushiTabular.Rows(json).Select(row => (IReadOnlyList<object?>)[.. row]).ToList();
+                    return Tabular.Respond(context.Request, json, new Table([.. rows[0].Select(c => (string)c!)], rows[1..]));
                 }))
             .WithName("SushiReport")
-            .WithSummary("A COUNTER report or standard view (pr, pr_p1, dr, dr_d1, dr_d2, tr, tr_b1-3, tr_j1-4, ir, ir_a1, ir_m1); format=tsv or Accept: text/tab-separated-values for the tabular form.");
+            .WithSummary("A COUNTER report or standard view (pr, pr_p1, dr, dr_d1, dr_d2, tr, tr_b1-3, tr_j1-4, ir, ir_a1, ir_m1); format=tsv or Accept: text/tab-separated-values for the tabular form, Accept: text/csv for it as CSV.");
     }
 
     private static async Task<IResult> Answer(HttpContext context, SushiService sushi, bool customer, Func<IReadOnlyDictionary<string, string>, Task<IResult>> answer)

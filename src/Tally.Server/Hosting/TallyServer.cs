@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Tally.Server.Api;
+using Tally.Server.Dashboard;
 using Tally.Server.Demo;
 using Tally.Server.Runtime;
 
@@ -49,7 +50,9 @@ public static class TallyServer
         app.MapAdminEndpoints(runtime);
         app.MapItemsEndpoints(runtime);
         app.MapSushiEndpoints(runtime);
-        app.MapGet("/", () => Results.Content(LandingPage.Html, "text/html; charset=utf-8")).ExcludeFromDescription();
+        app.MapLiveEndpoint(runtime);
+        app.MapSavedQueryEndpoints(runtime);
+        app.MapDashboard();
         return app;
     }
 }

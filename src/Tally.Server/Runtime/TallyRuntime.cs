@@ -3,6 +3,7 @@ using Tally.Core.Accept;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
 using Tally.Core.Ingest;
+using Tally.Core.Live;
 using Tally.Core.Process;
 using Tally.Core.Query;
 using Tally.Core.Query.Sushi;
@@ -44,11 +45,12 @@ public sealed class TallyRuntime : IAsyncDisposable
         Pipeline = PipelineWith(store);
         Writer = new GroupCommitWriter(store);
         if (options.Role == ServerRole.Ingest) Queue = new EventQueuePublisher(schema.Options.Queue);
-        Ingest = new IngestService(Parser, Pipeline, Writer, Queue is null ? null : Queue.PublishAsync);
+        Ingest = new IngestService(Parser, Pipeline, Writer, Queue is null ? null : Queue.PublishAsync, Feed);
         Items = new ItemCatalog(store);
-        Aggregator = new Aggregator(schema, store, Items, Clock);
+        Aggregator = new Aggregator(schema, store, Items, Clock, Feed);
         Sushi = new SushiService(schema, store, Items, Clock);
         Stats = new StatsService(store);
+        SavedQueries = new SavedQueryCatalog(schema, store, Clock);
         Retention = new RetentionService(schema, store, Clock);
         var sources = schema.Options.Sources;
         // Built up front, so that a mistake in sources.* stops the start instead of a later job.
@@ -75,7 +77,10 @@ public sealed class TallyRuntime : IAsyncDisposable
     public Aggregator Aggregator { get; }
     public SushiService Sushi { get; }
     public StatsService Stats { get; }
+    public SavedQueryCatalog SavedQueries { get; }
     public RetentionService Retention { get; }
+    /// <summary>Events stored and aggregation runs in this process, as they happen (the dashboard's live updates).</summary>
+    public UsageFeed Feed { get; } = new();
     /// <summary>The PKP usageStats folder serve loads on a schedule (sources.pkp.directory), if any.</summary>
     public PkpLogLoader? ScheduledPkpLoader { get; }
     /// <summary>How bus messages become events, when serve consumes RabbitMQ (sources.amqp.uri).</summary>
@@ -138,6 +143,7 @@ public sealed class TallyRuntime : IAsyncDisposable
         await Writer.DisposeAsync();
         Aggregator.Dispose();
         Items.Dispose();
+        SavedQueries.Dispose();
         await Store.DisposeAsync();
     }
 }

@@ -20,7 +20,22 @@ public static class SushiTabular
         ["Data_Type", "YOP", "Access_Type", "Access_Method", "Institution_Name", "Customer_ID", "Country_Name", "Country_Code", "Subdivision_Name", "Subdivision_Code", "Attributed"];
     private static readonly string[] Identifiers = ["DOI", "Proprietary", "ISBN", "Print_ISSN", "Online_ISSN", "URI"];
 
+    /// <summary>The tab-separated text, as the Code of Practice gives it.</summary>
     public static string Write(JsonObject report)
+    {
+        // UTF-8 with a byte order mark, as the Code of Practice recommends for spreadsheets.
+        var output = new StringBuilder("\uFEFF");
+        foreach (var row in Rows(report))
+        {
+            // Tabs and line breaks inside values would break the table, so they become spaces.
+            output.AppendJoin('\t', row.Select(c => c.ReplaceLineEndings(" ").Replace('\t', ' ')));
+            output.Append("\r\n");
+        }
+        return output.ToString();
+    }
+
+    /// <summary>The table's rows, header rows first, for any tabular format.</summary>
+    public static IEnumerable<IReadOnlyList<string>> Rows(JsonObject report)
     {
         var header = report["Report_Header"]!.AsObject();
         var definition = SushiReportCatalog.Find(Text(header["Report_ID"]))!;
@@ -36,8 +51,6 @@ public static class SushiTabular
 
         // Left blank when not filtered, as the Code of Practice's full-report samples show.
         var metricTypes = filters["Metric_Type"]?.AsArray().Select(Text).ToList() ?? [];
-        // UTF-8 with a byte order mark, as the Code of Practice recommends for spreadsheets.
-        var output = new StringBuilder("\uFEFF");
         var headerValues = new Dictionary<string, string>
         {
             ["Report_Name"] = Text(header["Report_Name"]),
@@ -55,14 +68,14 @@ public static class SushiTabular
             ["Created_By"] = Text(header["Created_By"]),
             ["Registry_Record"] = Text(header["Registry_Record"]),
         };
-        foreach (var name in HeaderRows) Line(output, [name, headerValues[name]]);
-        Line(output, []);
+        foreach (var name in HeaderRows) yield return [name, headerValues[name]];
+        yield return [];
 
         var attributeColumns = definition.ViewColumns?.ToList()
             ?? ["Data_Type", .. AttributeOrder.Skip(1).Where(shown.Contains)];
         var identity = IdentityColumns(definition, definition.ItemAttributes ?? shown, withParent);
         var monthColumns = totals ? [] : months.Select(m => m.ToString("MMM-yyyy", CultureInfo.InvariantCulture)).ToList();
-        Line(output, [.. identity.Select(c => c.Heading), .. attributeColumns, "Metric_Type", "Reporting_Period_Total", .. monthColumns]);
+        yield return [.. identity.Select(c => c.Heading), .. attributeColumns, "Metric_Type", "Reporting_Period_Total", .. monthColumns];
 
         foreach (var (item, parent) in Items(report["Report_Items"]!.AsArray(), definition.Level == ReportLevel.Item))
         {
@@ -76,11 +89,10 @@ public static class SushiTabular
                     var total = byMonth.Values.Sum();
                     if (total == 0) continue;
                     var monthCells = totals ? [] : months.Select(m => byMonth.GetValueOrDefault(m.ToString("yyyy-MM", CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture));
-                    Line(output, [.. fixedCells, .. attributeCells, metric, total.ToString(CultureInfo.InvariantCulture), .. monthCells]);
+                    yield return [.. fixedCells, .. attributeCells, metric, total.ToString(CultureInfo.InvariantCulture), .. monthCells];
                 }
             }
         }
-        return output.ToString();
     }
 
     private sealed record Column(string Heading, Func<JsonNode, JsonNode?, string> Value);
@@ -135,11 +147,4 @@ public static class SushiTabular
         System.Text.Json.JsonValueKind.String => node.GetValue<string>(),
         _ => node.ToJsonString(),
     };
-
-    /// <summary>Cells are tab-separated; tabs and line breaks inside values would break the table, so they become spaces.</summary>
-    private static void Line(StringBuilder output, IEnumerable<string> cells)
-    {
-        output.AppendJoin('\t', cells.Select(c => c.ReplaceLineEndings(" ").Replace('\t', ' ')));
-        output.Append("\r\n");
-    }
 }

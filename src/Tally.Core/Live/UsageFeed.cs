@@ -1,0 +1,156 @@
+using Tally.Core.Aggregate;
+using Tally.Core.Events;
+
+namespace Tally.Core.Live;
+
+/// <summary>Events just stored of one type on one UTC day: <see cref="Events"/> by people, <see cref="Robots"/> by robots.</summary>
+public sealed record StoredCount(string Type, DateOnly Date, long Events, long Robots);
+
+/// <summary>
+/// What a live view has not seen yet. When <see cref="Aggregated"/> is set, the metrics changed and
+/// should be read again first; <see cref="Stored"/> then counts what was stored since that aggregation began.
+/// </summary>
+public sealed record FeedUpdate(AggregationResult? Aggregated, IReadOnlyList<StoredCount> Stored);
+
+/// <summary>
+/// Tells live views (the dashboard) what happens as it happens: events stored, and aggregation runs
+/// that changed metrics. Each subscriber keeps running totals rather than a queue, so a slow reader
+/// costs a few counters, never unbounded memory, and nothing it was told about is lost.
+/// </summary>
+public sealed class UsageFeed
+{
+    private readonly Lock _gate = new();
+    private readonly List<Subscription> _subscriptions = [];
+
+    public Subscription Subscribe()
+    {
+        var subscription = new Subscription(this);
+        lock (_gate) _subscriptions.Add(subscription);
+        return subscription;
+    }
+
+    /// <param name="stored">Per event, whether it was stored (false: a duplicate of one already stored).</param>
+    public void Stored(IReadOnlyList<TallyEvent> events, IReadOnlyList<bool> stored)
+    {
+        if (events.Count == 0) return;
+        var counts = new Dictionary<(string, DateOnly), (long Events, long Robots)>();
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (!stored[i]) continue;
+            var e = events[i];
+            var key = (e.Type.Name, DateOnly.FromDateTime(e.Timestamp));
+            var (people, robots) = counts.GetValueOrDefault(key);
+            counts[key] = e.IsRobot ? (people, robots + 1) : (people + 1, robots);
+        }
+        if (counts.Count == 0) return;
+        ForEach(s => s.Add(counts));
+    }
+
+    /// <summary>
+    /// Called as a run begins: what was stored before it is the run's to count, so a view that reads
+    /// the metrics again afterwards must not add it a second time.
+    /// </summary>
+    public void AggregationStarting() => ForEach(s => s.AggregationStarting());
+
+    /// <param name="result">The run's result, or null when it failed (the metrics did not change).</param>
+    public void AggregationEnded(AggregationResult? result) => ForEach(s => s.AggregationEnded(result));
+
+    private void ForEach(Action<Subscription> action)
+    {
+        Subscription[] subscriptions;
+        lock (_gate) subscriptions = [.. _subscriptions];
+        foreach (var subscription in subscriptions) action(subscription);
+    }
+
+    private void Remove(Subscription subscription)
+    {
+        lock (_gate) _subscriptions.Remove(subscription);
+    }
+
+    public sealed class Subscription : IDisposable
+    {
+        private readonly UsageFeed _feed;
+        private readonly Lock _gate = new();
+        private readonly SemaphoreSlim _pending = new(0, 1);
+        private Dictionary<(string Type, DateOnly Date), (long Events, long Robots)> _stored = [];
+        private Dictionary<(string Type, DateOnly Date), (long Events, long Robots)>? _sinceRunStarted;
+        private AggregationResult? _aggregated;
+
+        internal Subscription(UsageFeed feed) => _feed = feed;
+
+        /// <summary>Waits until there is something new, then returns all of it at once.</summary>
+        public async Task<FeedUpdate> NextAsync(CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                await _pending.WaitAsync(cancellationToken);
+                lock (_gate)
+                {
+                    if (_aggregated is null && _stored.Count == 0) continue;
+                    var update = new FeedUpdate(_aggregated,
+                        _stored.Select(p => new StoredCount(p.Key.Type, p.Key.Date, p.Value.Events, p.Value.Robots))
+                            .OrderBy(c => c.Date).ThenBy(c => c.Type, StringComparer.Ordinal).ToList());
+                    _aggregated = null;
+                    _stored = [];
+                    return update;
+                }
+            }
+        }
+
+        internal void Add(Dictionary<(string, DateOnly), (long Events, long Robots)> counts)
+        {
+            lock (_gate)
+            {
+                Merge(_stored, counts);
+                if (_sinceRunStarted is not null) Merge(_sinceRunStarted, counts);
+            }
+            Signal();
+        }
+
+        internal void AggregationStarting()
+        {
+            lock (_gate) _sinceRunStarted = [];
+        }
+
+        internal void AggregationEnded(AggregationResult? result)
+        {
+            lock (_gate)
+            {
+                var sinceRunStarted = _sinceRunStarted;
+                _sinceRunStarted = null;
+                // A failed run, or one with nothing to do, left the metrics as the view has them.
+                if (result is null || result.Days == 0 || sinceRunStarted is null) return;
+                // The view reads the metrics again, which count what was stored before the run; what came
+                // during it may not be in them, so it is told again (a brief overcount the next run corrects).
+                _aggregated = result;
+                _stored = sinceRunStarted;
+            }
+            Signal();
+        }
+
+        private static void Merge(
+            Dictionary<(string, DateOnly), (long Events, long Robots)> into, Dictionary<(string, DateOnly), (long Events, long Robots)> counts)
+        {
+            foreach (var (key, (people, robots)) in counts)
+            {
+                var (p, r) = into.GetValueOrDefault(key);
+                into[key] = (p + people, r + robots);
+            }
+        }
+
+        private void Signal()
+        {
+            try { _pending.Release(); }
+            catch (SemaphoreFullException)
+            {
+                // Already signalled; the reader will take everything at once.
+            }
+        }
+
+        public void Dispose()
+        {
+            _feed.Remove(this);
+            _pending.Dispose();
+        }
+    }
+}
