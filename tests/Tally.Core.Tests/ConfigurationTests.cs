@@ -54,8 +54,14 @@ public sealed class ConfigurationTests
     public void The_default_registers_histogram_and_top_queries_over_its_aggregations()
     {
         var schema = TallySchema.Compile(DefaultConfiguration.Create());
-        Assert.Equal(["file-download-agg", "file-download-geo", "record-view-agg", "record-view-geo"], schema.Aggregations.Keys.Order());
+        Assert.Equal(
+            ["file-download-agg", "file-download-geo", "file-download-places", "file-download-with-robots",
+             "record-view-agg", "record-view-geo", "record-view-places", "record-view-referrers", "record-view-with-robots"],
+            schema.Aggregations.Keys.Order());
         Assert.Equal("country", schema.Queries["record-view-countries"].Field!.Name);
+        // What the dashboard shows: robots filtered out, and where each item is used.
+        Assert.True(schema.Queries["record-view-with-robots-histogram"].Aggregation.IncludeRobots);
+        Assert.Equal(["item_id", "country", "institution"], schema.Queries["record-view-places"].Aggregation.GroupBy.Select(f => f.Name));
         Assert.Equal(QueryKind.Terms, schema.Queries["record-view-top"].Kind);
         Assert.Equal("item_id", schema.Queries["record-view-top"].Field!.Name);
         Assert.Equal(MetricKind.Sum, schema.Queries["file-download-volume"].Metric.Kind);
@@ -67,8 +73,8 @@ public sealed class ConfigurationTests
         var schema = Read("""{"apiKeys":[{"name":"a","key":"0123456789abcdef0123"}]}""");
         Assert.Equal(["context-view", "file-download", "issue-download", "issue-view", "limit-exceeded", "message", "no-license", "record-view", "search", "supplementary-download"],
             schema.EventTypes.Keys.Order());
-        Assert.Equal(4, schema.Aggregations.Count);
-        Assert.Equal(7, schema.Queries.Count);
+        Assert.Equal(DefaultConfiguration.Create().Aggregations.Select(a => a.Name), schema.Aggregations.Keys);
+        Assert.Equal(DefaultConfiguration.Create().Queries.Select(q => q.Name), schema.Queries.Keys);
         Assert.Equal(ApiRole.Write, schema.ApiKeys["0123456789abcdef0123"]);
     }
 

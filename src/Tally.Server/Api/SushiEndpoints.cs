@@ -36,8 +36,11 @@ public static class SushiEndpoints
                 {
                     var json = await sushi.ReportAsync(report.ToLowerInvariant(), query, cancellationToken);
                     if (WantsTsv(context)) return Results.Text(SushiTabular.Write(json), $"{Tsv}; charset=utf-8");
-                    // CSV is the same table as the TSV: the header rows, a blank row, then the metrics.
-                    var rows = SushiTabular.Rows(json).Select(row => (IReadOnlyList<object?>)[.. row]).ToList();
+                    // CSV is the same table as the TSV (header rows, a blank row, then the metrics), every row padded to
+                    // the widest, as RFC 4180 wants one number of fields throughout.
+                    var lines = SushiTabular.Rows(json).ToList();
+                    var width = lines.Max(line => line.Count);
+                    var rows = lines.Select(line => (IReadOnlyList<object?>)[.. line, .. Enumerable.Repeat("", width - line.Count)]).ToList();
                     return Tabular.Respond(context.Request, json, new Table([.. rows[0].Select(c => (string)c!)], rows[1..]));
                 }))
             .WithName("SushiReport")
