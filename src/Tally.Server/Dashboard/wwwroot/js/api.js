@@ -1,0 +1,129 @@
+// Talking to Tally's API: JSON with problem+json errors, a small cache so unchanged panels are not
+// refetched, and CSV downloads of the very URL behind a panel.
+
+/** An API answer that was not 2xx, with the problem details the server gave. */
+export class ApiError extends Error {
+  constructor(status, problem, url) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem || {};
+    this.url = url;
+  }
+  /** Errors by field/parameter name, as problem+json "errors" gives them. */
+  get errors() {
+    return this.problem.errors || {};
+  }
+}
+
+async function problemOf(response) {
+  const type = response.headers.get('content-type') || '';
+  try {
+    if (type.includes('json')) return await response.json();
+    const text = await response.text();
+    return { title: response.statusText, detail: text.slice(0, 300) || response.statusText };
+  } catch {
+    return { title: response.statusText };
+  }
+}
+
+/** Any request answered as JSON; throws ApiError with the problem details otherwise. */
+export async function request(url, options = {}) {
+  let response;
+  try {
+    response = await fetch(url, { ...options, headers: { Accept: 'application/json', ...(options.headers || {}) } });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, { title: 'Tally is unreachable', detail: 'The request did not reach the server. Is it running?' }, url);
+  }
+  if (!response.ok) throw new ApiError(response.status, await problemOf(response), url);
+  if (response.status === 204) return null;
+  const type = response.headers.get('content-type') || '';
+  return type.includes('json') ? response.json() : response.text();
+}
+
+// Cache of GET promises by URL. Aggregated data (stats, COUNTER) is dropped when the server says an
+// aggregation run changed something; metadata (items, query list, types) is kept for the session.
+const cache = new Map();
+const VOLATILE = [/^\/api\/v1\/stats\//, /^\/r51\/reports/, /^\/api\/v1\/queries/];
+
+/** GET as JSON, shared by everyone asking for the same URL until invalidated. */
+export function getJSON(url) {
+  let entry = cache.get(url);
+  if (!entry) {
+    entry = request(url);
+    cache.set(url, entry);
+    entry.catch(() => cache.delete(url));
+  }
+  return entry;
+}
+
+/** Forgets aggregated answers (after an aggregation run), or those under a prefix. */
+export function invalidate(prefix) {
+  for (const url of cache.keys()) {
+    if (prefix ? url.startsWith(prefix) : VOLATILE.some((re) => re.test(url))) cache.delete(url);
+  }
+}
+
+/** Whether a GET is already answered (so a view can draw at once, without a skeleton). */
+export function isCached(url) {
+  return cache.has(url);
+}
+
+/** Builds a URL with query parameters; arrays repeat the name; empty values are left out. */
+export function buildUrl(path, params = {}) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value == null || value === '') continue;
+    if (Array.isArray(value)) value.forEach((v) => query.append(key, v));
+    else query.append(key, value);
+  }
+  const qs = query.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+export const statUrl = (stat, view, params) => buildUrl(`/api/v1/stats/${encodeURIComponent(stat)}/${view}`, params);
+
+/** Saves a Blob as a file through a temporary <a download>. */
+export function saveBlob(blob, filename) {
+  const href = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = href;
+  a.download = filename;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 30_000);
+}
+
+/** Fetches exactly `url` with Accept: text/csv and saves the bytes as they came. */
+export async function downloadCsv(url, filename) {
+  const response = await fetch(url, { headers: { Accept: 'text/csv' } });
+  if (!response.ok) throw new ApiError(response.status, await problemOf(response), url);
+  const blob = await response.blob();
+  saveBlob(blob, filename.endsWith('.csv') ? filename : `${filename}.csv`);
+}
+
+/** A file name from a label: "Views over time" → "views-over-time". */
+export const slug = (text) => String(text).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'tally';
+
+// ---------- well-known resources ----------
+export const listStats = () => getJSON('/api/v1/stats');
+export const listTypes = () => getJSON('/api/v1/types');
+
+/** Item metadata, or null when none is known (404). Cached for the session. */
+const items = new Map();
+export function itemMeta(id) {
+  if (!items.has(id)) {
+    items.set(id, request(`/api/v1/items/${encodeURIComponent(id)}`).catch((e) => {
+      if (e instanceof ApiError && e.status === 404) return null;
+      items.delete(id);
+      throw e;
+    }));
+  }
+  return items.get(id);
+}
+/** The display name of an item from metadata that is already known, else undefined. */
+export function knownItemName(meta) {
+  return meta && (meta.name || meta.Name || meta.title) || undefined;
+}

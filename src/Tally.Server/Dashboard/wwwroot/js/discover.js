@@ -1,0 +1,56 @@
+// Which registered query answers which panel, found from GET /api/v1/stats rather than hard-coded, so a
+// site's own configuration gets a dashboard too. A panel whose question no query answers is hidden or
+// says so.
+
+const robotsOf = (q) => Boolean(q.include_robots);
+const accepts = (q, fields) => fields.every((f) => (q.filters || []).includes(f));
+
+/**
+ * The query behind "events over time" for a type: the first date-histogram counting events without
+ * robots (or with robots: true, including them) that accepts the filter fields. When no histogram
+ * accepts the filters, another query over the same events that does (its timeline is still per day).
+ */
+export function seriesQuery(stats, type, filterFields = [], robots = false) {
+  const fits = (q) => q.event_type === type && q.metric === 'count' && robotsOf(q) === robots && accepts(q, filterFields);
+  return stats.find((q) => q.kind === 'date-histogram' && fits(q)) ?? stats.find(fits) ?? null;
+}
+
+/**
+ * The query ranking a type's events by a field (item_id, country, referrer, institution), accepting the
+ * filter fields: one whose field is that field, else one that can group by it (groupBy=field).
+ */
+export function rankQuery(stats, type, field, filterFields = []) {
+  const base = (q) => q.event_type === type && !robotsOf(q) && accepts(q, filterFields);
+  const direct = stats.find((q) => q.kind === 'terms' && q.field === field && base(q));
+  if (direct) return { query: direct, groupBy: null };
+  const grouped = stats.find((q) => q.kind === 'terms' && base(q) && (q.filters || []).includes(field))
+    ?? stats.find((q) => base(q) && (q.filters || []).includes(field));
+  return grouped ? { query: grouped, groupBy: field } : null;
+}
+
+/** Event types that have an "events over time" query, in the order the configuration lists them. */
+export function seriesTypes(stats) {
+  const types = [];
+  for (const q of stats) if (!types.includes(q.event_type) && seriesQuery(stats, q.event_type)) types.push(q.event_type);
+  return types;
+}
+
+/** Every field some query can filter by: what the filter control offers. */
+export function filterFields(stats) {
+  const fields = [];
+  for (const q of stats) for (const f of q.filters || []) if (!fields.includes(f)) fields.push(f);
+  return fields;
+}
+
+/** The metric's name for a column header. */
+export function metricLabel(metric, type) {
+  switch (metric) {
+    case 'count': return type === 'file-download' ? 'Downloads' : type === 'record-view' ? 'Views' : 'Events';
+    case 'unique_visitors': return 'Visitors';
+    case 'unique_sessions': return 'Sessions';
+    default: return metric.replace(/^(sum|avg):/, (m, k) => (k === 'sum' ? 'Total ' : 'Average '));
+  }
+}
+
+export const FIELD_LABELS = { item_id: 'Item', country: 'Country', institution: 'Institution', referrer: 'Referrer', title_id: 'Title', data_type: 'Data type', access_method: 'Access method', format: 'Format' };
+export const fieldLabel = (f) => FIELD_LABELS[f] ?? f.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());

@@ -1,0 +1,42 @@
+// Pieces the overview and item pages both need.
+
+import { getJSON } from '../api.js';
+import { filterParams } from '../state.js';
+
+let members = null;
+/** Institution names by customer id, from the SUSHI members list (one request per session). */
+export function institutionNames() {
+  members ??= getJSON('/r51/members')
+    .then((list) => new Map((Array.isArray(list) ? list : []).map((m) => [m.Customer_ID, m.Institution_Name])))
+    .catch(() => new Map());
+  return members;
+}
+
+/** A referrer URL for people: its host and path, with the whole URL as a tooltip. */
+export function referrerLabel(url) {
+  if (!url) return { label: 'Direct or unknown', sub: null, title: 'No referrer was sent' };
+  try {
+    const u = new URL(url);
+    const path = u.pathname === '/' ? '' : u.pathname;
+    return { label: u.hostname.replace(/^www\./, '') + (path.length > 24 ? `${path.slice(0, 23)}…` : path), sub: null, title: url };
+  } catch {
+    return { label: url, sub: null, title: url };
+  }
+}
+
+/**
+ * The saved-queries form, pre-filled with a view: /queries?new=1&stat=…&view=…&chart=…&p.PARAM=…
+ * A preset of the last N days is saved as days=N, so the saved chart moves with today.
+ */
+export function saveViewHref({ stat, view, chart, range, filters = [], title, extra = {} }) {
+  const q = new URLSearchParams({ new: '1', stat, view, chart });
+  if (title) q.set('title', title);
+  if (range.relativeDays) q.set('p.days', String(range.relativeDays));
+  else {
+    q.set('p.dateStart', range.from);
+    q.set('p.dateEnd', range.to);
+  }
+  if (view === 'timeline') q.set('p.interval', range.interval);
+  for (const [name, values] of Object.entries({ ...filterParams(filters), ...extra })) for (const v of [].concat(values)) q.append(`p.${name}`, v);
+  return `/queries?${q}`;
+}
