@@ -144,4 +144,5 @@ public sealed class ItemMetadataReader
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(ItemMetadata))]
+[JsonSerializable(typeof(Dictionary<string, ItemMetadata>))]
 public sealed partial class ItemMetadataJson : JsonSerializerContext;

@@ -12,8 +12,21 @@ namespace Tally.Server.Api;
 /// <summary>Item and title metadata for COUNTER reports: read one, upsert one, or upsert many.</summary>
 public static partial class ItemsEndpoints
 {
+    public const int MaxItemsPerLookup = 100;
+
     public static void MapItemsEndpoints(this IEndpointRouteBuilder app, TallyRuntime runtime)
     {
+        app.MapGet("/api/v1/items", async (HttpRequest request, CancellationToken cancellationToken) =>
+            {
+                var ids = request.Query["id"].Where(id => !string.IsNullOrEmpty(id)).Select(id => id!).Distinct().ToList();
+                if (ids.Count is 0 or > MaxItemsPerLookup) return Problems.Field("id", $"must be given 1 to {MaxItemsPerLookup} times");
+                var known = await runtime.Items.GetAsync(ids, cancellationToken);
+                return Results.Json(known.ToDictionary(), ItemMetadataJson.Default.DictionaryStringItemMetadata);
+            })
+            .WithName("GetItems")
+            .WithSummary("The metadata of several items at once (id=a&id=b, up to 100): {id: metadata} for those known; unknown ones are left out rather than a 404.")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+
         app.MapGet("/api/v1/items/{id}", async (string id, CancellationToken cancellationToken) =>
                 (await runtime.Items.GetAsync([id], cancellationToken)).TryGetValue(id, out var item)
                     ? Results.Json(item, ItemMetadataJson.Default.ItemMetadata)

@@ -38,6 +38,12 @@ test('item page: metadata, views against downloads, countries and institutions',
   await expect(page.getByTestId('tile-record-view-value')).toHaveAttribute('data-value', String(week.total));
 });
 
+test('an item without metadata or usage shows its id and empty panels, with no console error', async ({ page }) => {
+  await page.goto('/items/no-such-item-anywhere');
+  await expect(page.getByTestId('item-title')).toHaveText('no-such-item-anywhere');
+  await expect(page.getByTestId('tile-record-view-value')).toHaveAttribute('data-value', '0');
+});
+
 test('COUNTER page: the metric-type table equals the Platform Report, and every SUSHI link answers', async ({ page }) => {
   const month = lastMonth();
   const sum = (report) => {

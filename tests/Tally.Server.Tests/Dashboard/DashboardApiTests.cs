@@ -263,6 +263,26 @@ public sealed partial class DashboardApiTests : IAsyncLifetime
         Assert.Equal(0, (await _host.GetJsonAsync("/api/v1/queries")).GetArrayLength());
     }
 
+    // ---- item names ----
+
+    [Fact]
+    public async Task Several_items_are_looked_up_at_once_and_unknown_ones_are_left_out_rather_than_a_404()
+    {
+        using (var put = await SendAsync(HttpMethod.Put, "/api/v1/items/a", """{"name":"Ocean survey","doi":"10.5555/a"}"""))
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var known = await _host.GetJsonAsync("/api/v1/items?id=a&id=unknown&id=a");
+        var item = Assert.Single(known.EnumerateObject());
+        Assert.Equal(("a", "Ocean survey", "10.5555/a"), (item.Name, item.Value.GetProperty("name").GetString(), item.Value.GetProperty("doi").GetString()));
+        Assert.Empty((await _host.GetJsonAsync("/api/v1/items?id=unknown")).EnumerateObject());
+
+        var tooMany = string.Join('&', Enumerable.Range(0, 101).Select(i => $"id=i{i}"));
+        foreach (var query in new[] { "", "?id=", $"?{tooMany}" })
+        {
+            using var response = await SendAsync(HttpMethod.Get, $"/api/v1/items{query}", key: null);
+            await AssertProblemAsync(response, "id");
+        }
+    }
+
     // ---- COUNTER as CSV ----
 
     [Fact]

@@ -111,12 +111,14 @@ export const slug = (text) => String(text).toLowerCase().replace(/[^a-z0-9]+/g, 
 export const listStats = () => getJSON('/api/v1/stats');
 export const listTypes = () => getJSON('/api/v1/types');
 
-/** Item metadata, or null when none is known (404). Cached for the session. */
+/**
+ * Item metadata, or null when none is known. Cached for the session. Asked through the batch lookup,
+ * which leaves unknown items out instead of answering 404 (a 404 would be a console error).
+ */
 const items = new Map();
 export function itemMeta(id) {
   if (!items.has(id)) {
-    items.set(id, request(`/api/v1/items/${encodeURIComponent(id)}`).catch((e) => {
-      if (e instanceof ApiError && e.status === 404) return null;
+    items.set(id, getJSON(`/api/v1/items?id=${encodeURIComponent(id)}`).then((known) => known[id] ?? null).catch((e) => {
       items.delete(id);
       throw e;
     }));

@@ -4,6 +4,8 @@
 const KEY = 'tally.theme';
 const media = window.matchMedia('(prefers-color-scheme: dark)');
 const listeners = new Set();
+/** An embed's ?theme= holds whatever the system does. */
+let pinned = false;
 
 function stored() {
   try {
@@ -14,11 +16,12 @@ function stored() {
   }
 }
 
-/** The theme in effect: 'light' or 'dark'. */
+const systemTheme = () => (media.matches ? 'dark' : 'light');
+
+/** The theme in effect: 'light' or 'dark' (theme-init.js always sets the attribute). */
 export function currentTheme() {
-  const forced = document.documentElement.getAttribute('data-theme');
-  if (forced === 'dark' || forced === 'light') return forced;
-  return media.matches ? 'dark' : 'light';
+  const theme = document.documentElement.getAttribute('data-theme');
+  return theme === 'dark' || theme === 'light' ? theme : systemTheme();
 }
 
 export function onThemeChange(fn) {
@@ -37,21 +40,23 @@ export function setTheme(theme) {
     if (theme) localStorage.setItem(KEY, theme);
     else localStorage.removeItem(KEY);
   } catch { /* private mode: not remembered */ }
-  if (theme) document.documentElement.setAttribute('data-theme', theme);
-  else document.documentElement.removeAttribute('data-theme');
+  document.documentElement.setAttribute('data-theme', theme || systemTheme());
   notify();
 }
 
 /** Applies ?theme=dark|light without remembering it (embeds). */
 export function forceTheme(theme) {
-  if (theme === 'dark' || theme === 'light') document.documentElement.setAttribute('data-theme', theme);
+  if (theme !== 'dark' && theme !== 'light') return;
+  pinned = true;
+  document.documentElement.setAttribute('data-theme', theme);
 }
 
 export function initTheme() {
-  const choice = stored();
-  if (choice) document.documentElement.setAttribute('data-theme', choice);
+  document.documentElement.setAttribute('data-theme', stored() || systemTheme());
   media.addEventListener('change', () => {
-    if (!document.documentElement.hasAttribute('data-theme')) notify();
+    if (pinned || stored()) return;
+    document.documentElement.setAttribute('data-theme', systemTheme());
+    notify();
   });
 }
 
