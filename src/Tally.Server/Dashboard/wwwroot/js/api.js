@@ -112,19 +112,28 @@ export const listStats = () => getJSON('/api/v1/stats');
 export const listTypes = () => getJSON('/api/v1/types');
 
 /**
- * Item metadata, or null when none is known. Cached for the session. Asked through the batch lookup,
- * which leaves unknown items out instead of answering 404 (a 404 would be a console error).
+ * Items' metadata (null where none is known), in one request for all that are not cached yet.
+ * Cached for the session. The batch lookup leaves unknown items out instead of answering 404,
+ * which would be a console error.
  */
 const items = new Map();
-export function itemMeta(id) {
-  if (!items.has(id)) {
-    items.set(id, getJSON(`/api/v1/items?id=${encodeURIComponent(id)}`).then((known) => known[id] ?? null).catch((e) => {
-      items.delete(id);
-      throw e;
-    }));
+export function itemMetas(ids) {
+  const missing = [...new Set(ids)].filter((id) => !items.has(id));
+  if (missing.length > 0) {
+    const batch = getJSON(`/api/v1/items?${missing.map((id) => `id=${encodeURIComponent(id)}`).join('&')}`);
+    for (const id of missing) {
+      items.set(id, batch.then((known) => known[id] ?? null).catch((e) => {
+        items.delete(id);
+        throw e;
+      }));
+    }
   }
-  return items.get(id);
+  return Promise.allSettled(ids.map((id) => items.get(id)));
 }
+export const itemMeta = (id) => itemMetas([id]).then(([result]) => {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+});
 /** The display name of an item from metadata that is already known, else undefined. */
 export function knownItemName(meta) {
   return meta && (meta.name || meta.Name || meta.title) || undefined;

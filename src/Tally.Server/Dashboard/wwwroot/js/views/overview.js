@@ -2,7 +2,7 @@
 // (items, countries, referrers, institutions) for a date range, with live updates.
 
 import { h, replace, fmtInt, fmtPct, fmtRange, typeLabel, typeColorIndex, seriesColor, countryName, icons } from '../dom.js';
-import { getJSON, listStats, statUrl, invalidate, itemMeta, knownItemName } from '../api.js';
+import { getJSON, listStats, statUrl, invalidate, itemMetas, knownItemName } from '../api.js';
 import { readRange, previousRange, readFilters, filterParams, bucketOf, hrefWith } from '../state.js';
 import { seriesQuery, rankQuery, seriesTypes, filterFields, metricLabel, fieldLabel } from '../discover.js';
 import { createControls } from '../controls.js';
@@ -365,9 +365,9 @@ export function mount(root) {
     return { ...suggestionsFrom };
   }
 
-  /** Item names from metadata: one batch of lookups for the rows shown, cached for the session. */
+  /** Item names from metadata: one lookup for the rows shown, cached for the session. */
   async function nameItems(rows, mine) {
-    const results = await Promise.allSettled(rows.map((r) => itemMeta(r.key)));
+    const results = await itemMetas(rows.map((r) => r.key));
     if (mine !== gen) return;
     const labels = new Map();
     results.forEach((r, i) => {
