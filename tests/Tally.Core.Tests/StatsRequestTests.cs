@@ -70,6 +70,15 @@ public sealed class StatsRequestTests
     public void Days_must_be_a_positive_whole_number(string value) =>
         Assert.Equal("days", Refused(("days", value)).Parameter);
 
+    [Theory]
+    [InlineData("days", "2", "0001-01-01")]
+    [InlineData("dateEnd", null, "0001-01-05")]
+    public void A_range_reaching_back_before_the_year_1_is_refused_not_a_crash(string parameter, string? days, string end)
+    {
+        var e = days is null ? Refused(("dateEnd", end)) : Refused(("days", days), ("dateEnd", end));
+        Assert.Equal(parameter, e.Parameter);
+    }
+
     [Fact]
     public void Days_and_a_start_date_contradict_each_other()
     {

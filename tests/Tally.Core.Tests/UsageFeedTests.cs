@@ -100,4 +100,14 @@ public sealed class UsageFeedTests
         Assert.Equal(2, Assert.Single(update.Stored).Events);
         await AssertQuietAsync(subscription);
     }
+
+    [Fact]
+    public async Task A_view_that_joins_during_a_run_is_told_when_the_run_ends()
+    {
+        var feed = new UsageFeed();
+        feed.AggregationStarting();
+        using var late = feed.Subscribe();
+        feed.AggregationEnded(Changed);
+        Assert.Equal(Changed, (await NextAsync(late)).Aggregated);
+    }
 }

@@ -96,8 +96,8 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
         }
         finally
         {
-            feed?.AggregationEnded(result);
-            _oneAtATime.Release();
+            try { feed?.AggregationEnded(result); }
+            finally { _oneAtATime.Release(); }
         }
     }
 

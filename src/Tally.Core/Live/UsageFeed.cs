@@ -21,11 +21,17 @@ public sealed class UsageFeed
 {
     private readonly Lock _gate = new();
     private readonly List<Subscription> _subscriptions = [];
+    private bool _aggregating;
 
     public Subscription Subscribe()
     {
         var subscription = new Subscription(this);
-        lock (_gate) _subscriptions.Add(subscription);
+        lock (_gate)
+        {
+            // Joining during a run: the metrics read now may predate it, so this view is told when it ends.
+            if (_aggregating) subscription.AggregationStarting();
+            _subscriptions.Add(subscription);
+        }
         return subscription;
     }
 
@@ -50,15 +56,19 @@ public sealed class UsageFeed
     /// Called as a run begins: what was stored before it is the run's to count, so a view that reads
     /// the metrics again afterwards must not add it a second time.
     /// </summary>
-    public void AggregationStarting() => ForEach(s => s.AggregationStarting());
+    public void AggregationStarting() => ForEach(s => s.AggregationStarting(), aggregating: true);
 
     /// <param name="result">The run's result, or null when it failed (the metrics did not change).</param>
-    public void AggregationEnded(AggregationResult? result) => ForEach(s => s.AggregationEnded(result));
+    public void AggregationEnded(AggregationResult? result) => ForEach(s => s.AggregationEnded(result), aggregating: false);
 
-    private void ForEach(Action<Subscription> action)
+    private void ForEach(Action<Subscription> action, bool? aggregating = null)
     {
         Subscription[] subscriptions;
-        lock (_gate) subscriptions = [.. _subscriptions];
+        lock (_gate)
+        {
+            if (aggregating is { } running) _aggregating = running;
+            subscriptions = [.. _subscriptions];
+        }
         foreach (var subscription in subscriptions) action(subscription);
     }
 
@@ -71,6 +81,7 @@ public sealed class UsageFeed
     {
         private readonly UsageFeed _feed;
         private readonly Lock _gate = new();
+        // Never disposed: it makes no wait handle, and the feed may still signal a subscription being disposed.
         private readonly SemaphoreSlim _pending = new(0, 1);
         private Dictionary<(string Type, DateOnly Date), (long Events, long Robots)> _stored = [];
         private Dictionary<(string Type, DateOnly Date), (long Events, long Robots)>? _sinceRunStarted;
@@ -147,10 +158,7 @@ public sealed class UsageFeed
             }
         }
 
-        public void Dispose()
-        {
-            _feed.Remove(this);
-            _pending.Dispose();
-        }
+        /// <summary>Stops this subscription; a reader still waiting must cancel its wait.</summary>
+        public void Dispose() => _feed.Remove(this);
     }
 }

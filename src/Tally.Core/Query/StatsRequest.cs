@@ -70,7 +70,9 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
         }
         if (days is not null && from is not null) throw new QueryParameterException("days", $"cannot be combined with {fromName}");
         var end = to ?? today;
-        var start = from ?? end.AddDays(-((days ?? DefaultDays) - 1));
+        var span = (days ?? DefaultDays) - 1;
+        if (from is null && end.DayNumber < span) throw new QueryParameterException(days is null ? toName : "days", "reaches back before the year 1");
+        var start = from ?? end.AddDays(-span);
         // Name the parameters as the client spelt them.
         if (start > end) throw new QueryParameterException(fromName, $"is after {toName}");
         return new StatsRequest(start, end, interval, filters.Select(f => new FieldFilter(f.Key.Item1, f.Value, f.Key.Item2)).ToList(), count, offset, groupBy);

@@ -24,14 +24,14 @@ public static class StatsEndpoints
         app.MapGet("/api/v1/stats/{query}/totals", (HttpContext context, string query, CancellationToken cancellationToken) =>
                 AnswerAsync(context, runtime, query, QueryView.Totals, QueryString(context.Request), cancellationToken))
             .WithName("StatsTotals")
-            .WithSummary("Totals per group (e.g. per item), ranked by the query's metric: dateStart, dateEnd, count, offset, groupBy, field filters.")
+            .WithSummary("Totals per group (e.g. per item), ranked by the query's metric: dateStart, dateEnd (or days=N ending dateEnd or today), count, offset, groupBy, field filters.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         app.MapGet("/api/v1/stats/{query}/timeline", (HttpContext context, string query, CancellationToken cancellationToken) =>
                 AnswerAsync(context, runtime, query, QueryView.Timeline, QueryString(context.Request), cancellationToken))
             .WithName("StatsTimeline")
-            .WithSummary("Metrics per day or month: dateStart, dateEnd, interval, field filters.")
+            .WithSummary("Metrics per day or month: dateStart, dateEnd (or days=N ending dateEnd or today), interval, field filters.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 

@@ -13,7 +13,8 @@ namespace Tally.Server.Dashboard;
 public static class DashboardEndpoints
 {
     /// <summary>Only this origin: the page works on loopback with no network, and nothing can be pulled from a CDN.</summary>
-    private const string ContentSecurityPolicy = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'";
+    private const string ContentSecurityPolicy =
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'";
 
     private static readonly string[] Pages = ["/", "/items/{id}", "/counter", "/events", "/queries"];
 
@@ -36,10 +37,13 @@ public static class DashboardEndpoints
         headers.XContentTypeOptions = "nosniff";
         // Revalidated on every load: a new build is picked up at once, and an unchanged file costs a 304.
         headers.CacheControl = "no-cache";
-        headers.ETag = file.ETag;
-        headers.Vary = HeaderNames.AcceptEncoding;
-        if (context.Request.Headers.IfNoneMatch == file.ETag) return Results.StatusCode(StatusCodes.Status304NotModified);
         var gzip = file.Gzipped is not null && context.Request.Headers.AcceptEncoding.ToString().Contains("gzip", StringComparison.OrdinalIgnoreCase);
+        // Each encoding is its own representation, so it has its own tag.
+        var etag = new EntityTagHeaderValue(gzip ? file.ETag.Insert(file.ETag.Length - 1, "-gz") : file.ETag);
+        headers.ETag = etag.ToString();
+        headers.Vary = HeaderNames.AcceptEncoding;
+        if (EntityTagHeaderValue.TryParseList(context.Request.Headers.IfNoneMatch, out var tags) && tags.Any(t => t.Compare(etag, useStrongComparison: false) || t.Equals(EntityTagHeaderValue.Any)))
+            return Results.StatusCode(StatusCodes.Status304NotModified);
         if (gzip) headers.ContentEncoding = "gzip";
         return Results.Bytes(gzip ? file.Gzipped! : file.Content, file.ContentType);
     }

@@ -64,11 +64,6 @@ export function invalidate(prefix) {
   }
 }
 
-/** Whether a GET is already answered (so a view can draw at once, without a skeleton). */
-export function isCached(url) {
-  return cache.has(url);
-}
-
 /** Builds a URL with query parameters; arrays repeat the name; empty values are left out. */
 export function buildUrl(path, params = {}) {
   const query = new URLSearchParams();
@@ -136,5 +131,5 @@ export const itemMeta = (id) => itemMetas([id]).then(([result]) => {
 });
 /** The display name of an item from metadata that is already known, else undefined. */
 export function knownItemName(meta) {
-  return meta && (meta.name || meta.Name || meta.title) || undefined;
+  return meta?.name || undefined;
 }

@@ -2,7 +2,7 @@
 // On screen every chart uses the canvas renderer (fast with many points); PNG comes straight from that
 // canvas, SVG from a short-lived SVG-renderer instance given the same option.
 
-import { cssVar, resolveColor, fmtCompact, fmtDayShort, fmtMonthShort, fmtNum, fmtDay, fmtMonth, countryName } from './dom.js';
+import { cssVar, resolveColor, fmtCompact, fmtDayShort, fmtMonthShort, fmtNum, fmtDay, fmtMonth, escapeHtml } from './dom.js';
 import { currentTheme, onThemeChange } from './theme.js';
 import { saveBlob } from './api.js';
 
@@ -254,13 +254,8 @@ export function pieOption(data) {
   };
 }
 
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
-}
-
 function truncate(text, n) {
   text = String(text ?? '');
   return text.length > n ? `${text.slice(0, n - 1)}…` : text;
 }
 
-export const labelCountry = (code) => countryName(code);

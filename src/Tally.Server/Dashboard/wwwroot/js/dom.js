@@ -64,14 +64,6 @@ export const fmtNum = (n) => (n == null || Number.isNaN(n) ? '–' : Number.isIn
 export const fmtCompact = (n) => compact.format(n);
 export const fmtPct = (x, digits = 1) => (x == null || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(digits)}%`);
 
-export function fmtBytes(n) {
-  if (n == null) return '–';
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (Math.abs(n) >= 1000 && i < units.length - 1) { n /= 1000; i++; }
-  return `${i ? n.toFixed(1) : n} ${units[i]}`;
-}
-
 // Dates are UTC days. Written out by hand ("5 Sep 2026"), so every browser and locale data version
 // shows the same text (en-GB would say "Sept" in some).
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
@@ -151,3 +143,8 @@ export const icons = {
   copy: () => s('svg', { class: 'icon', viewBox: '0 0 24 24', 'aria-hidden': 'true', width: 14, height: 14 }, s('rect', { x: 9, y: 9, width: 11, height: 11, rx: 2 }), s('path', { d: 'M5 15V5a1 1 0 0 1 1-1h9' })),
   bookmark: () => s('svg', { class: 'icon', viewBox: '0 0 24 24', 'aria-hidden': 'true', width: 16, height: 16 }, s('path', { d: 'M6 4h12v17l-6-4-6 4z' })),
 };
+
+/** Text made safe inside HTML markup and quoted attributes (chart tooltips, the iframe snippet). */
+export function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}

@@ -7,7 +7,6 @@ const listeners = { stored: new Set(), aggregated: new Set(), status: new Set() 
 let pending = new Map(); // "type|date" → {type, date, events, robots}
 let source = null;
 let status = 'connecting';
-let serverToday = null;
 
 function key(type, date) {
   return `${type}|${date}`;
@@ -38,9 +37,7 @@ export function connectLive() {
   });
   source.addEventListener('hello', (e) => {
     setStatus('open');
-    serverToday = safeParse(e.data)?.today ?? serverToday;
   });
-  source.addEventListener('ping', (e) => { serverToday = safeParse(e.data)?.today ?? serverToday; });
   source.addEventListener('stored', (e) => {
     const counts = safeParse(e.data)?.counts;
     if (!Array.isArray(counts)) return;
@@ -72,14 +69,6 @@ function safeParse(text) {
 /** What was stored since the last aggregation run: [{type, date, events, robots}]. */
 export function pendingCounts() {
   return [...pending.values()];
-}
-
-export function liveStatus() {
-  return status;
-}
-
-export function today() {
-  return serverToday;
 }
 
 /** Subscribes to 'stored' (counts), 'aggregated' (info, countsBeforeTheRun) or 'status' (state); returns an unsubscribe function. */

@@ -73,7 +73,7 @@ export function mount(root) {
     controls, metrics.el, reports.el);
 
   let gen = 0;
-  const unsubscribe = onLive('aggregated', () => { invalidate('/r51/reports/'); update('quiet'); });
+  const unsubscribe = onLive('aggregated', () => { invalidate('/r51/reports'); update('quiet'); });
 
   async function update(how = 'push') {
     const mine = ++gen;

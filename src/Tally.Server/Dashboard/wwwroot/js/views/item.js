@@ -27,7 +27,13 @@ const META_FIELDS = [
 ];
 
 export function mount(root) {
-  const id = decodeURIComponent(location.pathname.slice('/items/'.length));
+  const raw = location.pathname.slice('/items/'.length);
+  let id;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    id = raw; // not valid percent-encoding: show it as typed
+  }
   const title = h('h1', { tabindex: '-1', dataset: { testid: 'item-title' } }, id);
   const lede = h('p', { class: 'lede' }, 'Usage of one item: views against downloads, and where it is used.');
   const saveLink = h('a', { class: 'btn', href: '/queries', dataset: { testid: 'save-view' } }, icons.bookmark(), 'Save this view');
@@ -48,16 +54,18 @@ export function mount(root) {
     h('div', { class: 'grid-2' }, countries.el, institutions.el));
 
   let gen = 0;
+  let unmounted = false;
   const tiles = new Map();
   let tilesKey = '';
   let rankKey = '';
 
   itemMeta(id).then((m) => {
+    if (unmounted) return;
     if (!m) {
       replace(meta, h('div', {}, h('dt', {}, 'Item id'), h('dd', { class: 'mono' }, id)), h('div', {}, h('dt', {}, 'Metadata'), h('dd', {}, 'None known yet')));
       return;
     }
-    const name = m.name ?? m.Name;
+    const name = m.name;
     if (name) {
       title.textContent = name;
       document.title = `${name} · Tally`;
@@ -220,6 +228,7 @@ export function mount(root) {
     update,
     unmount() {
       gen++;
+      unmounted = true;
       unsubscribe.forEach((f) => f());
       timeline.dispose();
       countries.dispose();

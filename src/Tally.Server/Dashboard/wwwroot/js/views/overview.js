@@ -3,7 +3,7 @@
 
 import { h, replace, fmtInt, fmtPct, fmtRange, typeLabel, typeColorIndex, seriesColor, countryName, icons } from '../dom.js';
 import { getJSON, listStats, statUrl, invalidate, itemMetas, knownItemName } from '../api.js';
-import { readRange, previousRange, readFilters, filterParams, bucketOf, hrefWith } from '../state.js';
+import { readRange, previousRange, readFilters, filterParams, bucketOf, hrefWith, todayUTC } from '../state.js';
 import { seriesQuery, rankQuery, seriesTypes, filterFields, metricLabel, fieldLabel } from '../discover.js';
 import { createControls } from '../controls.js';
 import { createTile, deltaPill, createTimelinePanel, createRankPanel } from '../widgets.js';
@@ -48,6 +48,11 @@ export function mount(root) {
   const unsubscribe = [
     onLive('stored', () => {
       if (!data || data.st.filters.length) return;
+      // A new UTC day began since the range was read: a preset moves on with it, rather than dropping today's events.
+      if (data.st.range.today !== todayUTC()) {
+        update('quiet');
+        return;
+      }
       cancelAnimationFrame(frame);
       frame = requestAnimationFrame(() => draw(true));
     }),

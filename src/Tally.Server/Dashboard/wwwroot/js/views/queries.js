@@ -2,7 +2,7 @@
 // endpoint. The form creates one from scratch or from a dashboard view ("Save this view" links here
 // with ?new=1&stat=…&view=…&chart=…&p.PARAM=…). Writing needs an API key, kept in sessionStorage.
 
-import { h, replace, uid, debounce, icons } from '../dom.js';
+import { h, replace, uid, debounce, icons, escapeHtml } from '../dom.js';
 import { request, listStats, statUrl, invalidate, ApiError, slug, downloadCsv } from '../api.js';
 import { createPanel, errorBox, emptyBox, toast } from '../panels.js';
 import { isDay, todayUTC, addDays } from '../state.js';
@@ -47,6 +47,7 @@ export function mount(root) {
     }
     if (mine !== gen) return;
     const stats = await listStats().catch(() => []);
+    if (mine !== gen) return;
     if (!list.length) replace(listPanel, emptyBox('No saved queries yet.', 'Use the form below, or "Save this view" on the overview or an item page.'));
     else replace(listPanel, list.map((q) => queryCard(q, stats)));
     if (params.get('new') === '1' || location.hash === '#new-query') {
@@ -60,7 +61,7 @@ export function mount(root) {
     const origin = location.origin;
     const embedUrl = `${origin}${q.links?.embed ?? `/embed/${q.name}`}`;
     const resultUrl = q.links?.result ?? `/api/v1/queries/${q.name}/result`;
-    const snippet = `<iframe src="${embedUrl}" title="${escapeAttr(q.title || q.name)}" width="640" height="360" style="border:0" loading="lazy"></iframe>`;
+    const snippet = `<iframe src="${embedUrl}" title="${escapeHtml(q.title || q.name)}" width="640" height="360" style="border:0" loading="lazy"></iframe>`;
     const panel = createPanel({ title: q.title || q.name, testid: `query-${q.name}`, className: 'query-card' });
     panel.setSub(`${q.name} · ${q.stat} · ${q.view} · ${q.chart}`);
     const del = h('button', { type: 'button', class: 'btn btn-sm btn-danger', dataset: { testid: `delete-${q.name}` }, 'aria-label': `Delete saved query ${q.title || q.name}` }, 'Delete');
@@ -425,9 +426,5 @@ export function mount(root) {
       window.removeEventListener('hashchange', onHash);
     },
   };
-}
-
-function escapeAttr(text) {
-  return String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 }
 
