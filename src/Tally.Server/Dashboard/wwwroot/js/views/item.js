@@ -3,14 +3,13 @@
 
 import { h, replace, fmtInt, fmtRange, typeLabel, typeColorIndex, seriesColor, countryName, icons } from '../dom.js';
 import { getJSON, listStats, statUrl, invalidate, itemMeta } from '../api.js';
-import { readRange, previousRange, hrefWith } from '../state.js';
+import { readRange, previousRange } from '../state.js';
 import { seriesQuery, rankQuery, seriesTypes, metricLabel } from '../discover.js';
 import { createControls } from '../controls.js';
 import { createTile, deltaPill, createTimelinePanel, createRankPanel } from '../widgets.js';
-import { segmented, errorBox } from '../panels.js';
+import { errorBox } from '../panels.js';
 import { onLive } from '../live.js';
-import { navigate } from '../router.js';
-import { institutionNames, saveViewHref } from './shared.js';
+import { institutionNames, saveViewHref, rankSwitch } from './shared.js';
 
 const META_FIELDS = [
   ['data_type', 'Data type'],
@@ -182,11 +181,7 @@ export function mount(root) {
     if (key === rankKey) return;
     rankKey = key;
     if (rankTypes.length < 2) { replace(rankHolder); return; }
-    replace(rankHolder, segmented({
-      legend: 'Rank by', name: 'item-rank', testid: 'rank', value: rank,
-      options: rankTypes.map((t) => ({ value: t, label: typeLabel(t) })),
-      onChange: (value) => navigate(hrefWith({ rank: value === rankTypes[0] ? null : value })),
-    }).el);
+    replace(rankHolder, rankSwitch(rankTypes, rank, 'item-rank').el);
   }
 
   async function loadRank(stats, rank, range, mine, how, types) {

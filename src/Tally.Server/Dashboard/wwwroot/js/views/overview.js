@@ -7,10 +7,9 @@ import { readRange, previousRange, readFilters, filterParams, bucketOf, hrefWith
 import { seriesQuery, rankQuery, seriesTypes, filterFields, metricLabel, fieldLabel } from '../discover.js';
 import { createControls } from '../controls.js';
 import { createTile, deltaPill, createTimelinePanel, createRankPanel } from '../widgets.js';
-import { segmented, errorBox } from '../panels.js';
+import { errorBox } from '../panels.js';
 import { onLive, pendingCounts } from '../live.js';
-import { navigate } from '../router.js';
-import { institutionNames, referrerLabel, saveViewHref } from './shared.js';
+import { institutionNames, referrerLabel, saveViewHref, rankSwitch } from './shared.js';
 
 const RANK_FIELDS = ['item_id', 'country', 'referrer', 'institution'];
 
@@ -294,12 +293,7 @@ export function mount(root) {
       return;
     }
     rankTitle.textContent = 'Most used';
-    const control = segmented({
-      legend: 'Rank by', name: 'rank', testid: 'rank', value: st.rank,
-      options: st.rankTypes.map((t) => ({ value: t, label: typeLabel(t) })),
-      onChange: (value) => navigate(hrefWith({ rank: value === st.rankTypes[0] ? null : value })),
-    });
-    replace(rankHolder, control.el);
+    replace(rankHolder, rankSwitch(st.rankTypes, st.rank, 'rank').el);
   }
 
   async function loadRanks(state, mine, how) {

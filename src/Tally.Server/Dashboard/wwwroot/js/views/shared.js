@@ -1,7 +1,19 @@
 // Pieces the overview and item pages both need.
 
 import { getJSON } from '../api.js';
-import { filterParams } from '../state.js';
+import { filterParams, hrefWith } from '../state.js';
+import { typeLabel } from '../dom.js';
+import { segmented } from '../panels.js';
+import { navigate } from '../router.js';
+
+/** The "Rank by" switch between event types, kept in the URL as rank=TYPE (the first type is the default). */
+export function rankSwitch(rankTypes, rank, name) {
+  return segmented({
+    legend: 'Rank by', name, testid: 'rank', value: rank,
+    options: rankTypes.map((t) => ({ value: t, label: typeLabel(t) })),
+    onChange: (value) => navigate(hrefWith({ rank: value === rankTypes[0] ? null : value })),
+  });
+}
 
 let members = null;
 /** Institution names by customer id, from the SUSHI members list (one request per session). */
