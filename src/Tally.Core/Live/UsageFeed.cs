@@ -9,8 +9,9 @@ public sealed record StoredCount(string Type, DateOnly Date, long Events, long R
 /// <summary>
 /// What a live view has not seen yet. When <see cref="Aggregated"/> is set, the metrics changed and
 /// should be read again first; <see cref="Stored"/> then counts what was stored since that aggregation began.
+/// <see cref="LastRunElsewhere"/> is set when another process aggregated (its run's time, as the store has it).
 /// </summary>
-public sealed record FeedUpdate(AggregationResult? Aggregated, IReadOnlyList<StoredCount> Stored);
+public sealed record FeedUpdate(AggregationResult? Aggregated, IReadOnlyList<StoredCount> Stored, string? LastRunElsewhere = null);
 
 /// <summary>
 /// Tells live views (the dashboard) what happens as it happens: events stored, and aggregation runs
@@ -20,7 +21,8 @@ public sealed record FeedUpdate(AggregationResult? Aggregated, IReadOnlyList<Sto
 public sealed class UsageFeed
 {
     private readonly Lock _gate = new();
-    private readonly List<Subscription> _subscriptions = [];
+    // Copied on (un)subscribe, so the ingest path reads it without a lock and, with nobody watching, does nothing.
+    private volatile Subscription[] _subscriptions = [];
     private bool _aggregating;
 
     public Subscription Subscribe()
@@ -30,7 +32,7 @@ public sealed class UsageFeed
         {
             // Joining during a run: the metrics read now may predate it, so this view is told when it ends.
             if (_aggregating) subscription.AggregationStarting();
-            _subscriptions.Add(subscription);
+            _subscriptions = [.. _subscriptions, subscription];
         }
         return subscription;
     }
@@ -38,7 +40,8 @@ public sealed class UsageFeed
     /// <param name="stored">Per event, whether it was stored (false: a duplicate of one already stored).</param>
     public void Stored(IReadOnlyList<TallyEvent> events, IReadOnlyList<bool> stored)
     {
-        if (events.Count == 0) return;
+        var subscriptions = _subscriptions;
+        if (subscriptions.Length == 0 || events.Count == 0) return;
         var counts = new Dictionary<(string, DateOnly), (long Events, long Robots)>();
         for (var i = 0; i < events.Count; i++)
         {
@@ -49,7 +52,7 @@ public sealed class UsageFeed
             counts[key] = e.IsRobot ? (people, robots + 1) : (people + 1, robots);
         }
         if (counts.Count == 0) return;
-        ForEach(s => s.Add(counts));
+        foreach (var subscription in subscriptions) subscription.Add(counts);
     }
 
     /// <summary>
@@ -61,20 +64,27 @@ public sealed class UsageFeed
     /// <param name="result">The run's result, or null when it failed (the metrics did not change).</param>
     public void AggregationEnded(AggregationResult? result) => ForEach(s => s.AggregationEnded(result), aggregating: false);
 
+    /// <summary>
+    /// Another process aggregated (a query node sees a new last run in the shared store): the metrics
+    /// changed, and this process has stored nothing that it could tell about.
+    /// </summary>
+    public void AggregatedElsewhere(string lastRun) => ForEach(s => s.AggregatedElsewhere(lastRun));
+
     private void ForEach(Action<Subscription> action, bool? aggregating = null)
     {
         Subscription[] subscriptions;
         lock (_gate)
         {
+            // Set together with the copy, so that a view subscribing meanwhile is either told or marked.
             if (aggregating is { } running) _aggregating = running;
-            subscriptions = [.. _subscriptions];
+            subscriptions = _subscriptions;
         }
         foreach (var subscription in subscriptions) action(subscription);
     }
 
     private void Remove(Subscription subscription)
     {
-        lock (_gate) _subscriptions.Remove(subscription);
+        lock (_gate) _subscriptions = [.. _subscriptions.Where(s => s != subscription)];
     }
 
     public sealed class Subscription : IDisposable
@@ -86,6 +96,7 @@ public sealed class UsageFeed
         private Dictionary<(string Type, DateOnly Date), (long Events, long Robots)> _stored = [];
         private Dictionary<(string Type, DateOnly Date), (long Events, long Robots)>? _sinceRunStarted;
         private AggregationResult? _aggregated;
+        private string? _lastRunElsewhere;
 
         internal Subscription(UsageFeed feed) => _feed = feed;
 
@@ -97,11 +108,13 @@ public sealed class UsageFeed
                 await _pending.WaitAsync(cancellationToken);
                 lock (_gate)
                 {
-                    if (_aggregated is null && _stored.Count == 0) continue;
+                    if (_aggregated is null && _lastRunElsewhere is null && _stored.Count == 0) continue;
                     var update = new FeedUpdate(_aggregated,
                         _stored.Select(p => new StoredCount(p.Key.Type, p.Key.Date, p.Value.Events, p.Value.Robots))
-                            .OrderBy(c => c.Date).ThenBy(c => c.Type, StringComparer.Ordinal).ToList());
+                            .OrderBy(c => c.Date).ThenBy(c => c.Type, StringComparer.Ordinal).ToList(),
+                        _lastRunElsewhere);
                     _aggregated = null;
+                    _lastRunElsewhere = null;
                     _stored = [];
                     return update;
                 }
@@ -136,6 +149,12 @@ public sealed class UsageFeed
                 _aggregated = result;
                 _stored = sinceRunStarted;
             }
+            Signal();
+        }
+
+        internal void AggregatedElsewhere(string lastRun)
+        {
+            lock (_gate) _lastRunElsewhere = lastRun;
             Signal();
         }
 

@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
-using Tally.Core.Aggregate;
 using Tally.Core.Live;
 using Tally.Server.Runtime;
 
@@ -19,8 +18,6 @@ public static class LiveEndpoints
     private static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(250);
     /// <summary>Keeps proxies from closing a quiet stream, and lets a client see that the server is there.</summary>
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
-    /// <summary>How often a query node looks for a new aggregation run in the store.</summary>
-    private static readonly TimeSpan StoreWatch = TimeSpan.FromSeconds(5);
 
     public static void MapLiveEndpoint(this IEndpointRouteBuilder app, TallyRuntime runtime) =>
         app.MapGet("/api/v1/live", (HttpContext context, IHostApplicationLifetime lifetime) =>
@@ -35,58 +32,45 @@ public static class LiveEndpoints
             .WithSummary("text/event-stream: 'hello' {today}; 'stored' {counts: [{type, date, events, robots}]} as events are stored by this process " +
                          "(events: by people, as the metrics count them); 'aggregated' {days, events} when a run changed metrics, after which " +
                          "'stored' repeats what arrived during the run (on a query node, 'aggregated' {last_run} when the store shows a new run); " +
-                         "'ping' {today} when quiet.")
+                         "'ping' {today} after 15 s of quiet.")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
 
     private static async IAsyncEnumerable<SseItem<string>> StreamAsync(TallyRuntime runtime, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var subscription = runtime.Feed.Subscribe();
-        // A query node neither stores nor aggregates, so it learns of runs from the shared store.
-        var watchStore = !runtime.Options.Role.Works();
-        var lastRun = watchStore ? await LastRunAsync(runtime, cancellationToken) : null;
         yield return Item("hello", new { today = Today(runtime) });
         Task<FeedUpdate>? next = null;
-        var delivered = false;
+        FeedUpdate? update = null;
         while (true)
         {
-            FeedUpdate? update = null;
-            var ended = false;
             try
             {
-                if (delivered) await Task.Delay(Gather, cancellationToken);
+                if (update is not null) await Task.Delay(Gather, cancellationToken);
                 next ??= subscription.NextAsync(cancellationToken);
-                update = await next.WaitAsync(watchStore ? StoreWatch : KeepAlive, cancellationToken);
+                update = await next.WaitAsync(KeepAlive, cancellationToken);
                 next = null;
             }
             catch (TimeoutException)
             {
+                update = null;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 // The client left or the server is stopping: end the stream quietly.
-                ended = true;
+                yield break;
             }
-            if (ended) yield break;
-            delivered = update is not null;
-            if (update is null)
-            {
-                var run = watchStore ? await LastRunAsync(runtime, cancellationToken) : null;
-                if (run != lastRun)
-                {
-                    lastRun = run;
-                    yield return Item("aggregated", new { last_run = run });
-                }
-                else yield return Item("ping", new { today = Today(runtime) });
-                continue;
-            }
-            if (update.Aggregated is { } result) yield return Item("aggregated", new { days = result.Days, events = result.Events });
-            if (update.Stored.Count > 0)
-                yield return Item("stored", new { counts = update.Stored.Select(c => new { type = c.Type, date = Day(c.Date), events = c.Events, robots = c.Robots }) });
+            if (update is null) yield return Item("ping", new { today = Today(runtime) });
+            else foreach (var item in Items(update)) yield return item;
         }
     }
 
-    private static Task<string?> LastRunAsync(TallyRuntime runtime, CancellationToken cancellationToken) =>
-        runtime.Store.GetSettingAsync(Aggregator.LastRunSetting, cancellationToken);
+    private static IEnumerable<SseItem<string>> Items(FeedUpdate update)
+    {
+        if (update.Aggregated is { } run) yield return Item("aggregated", new { days = run.Days, events = run.Events });
+        else if (update.LastRunElsewhere is { } lastRun) yield return Item("aggregated", new { last_run = lastRun });
+        if (update.Stored.Count > 0)
+            yield return Item("stored", new { counts = update.Stored.Select(c => new { type = c.Type, date = Day(c.Date), events = c.Events, robots = c.Robots }) });
+    }
 
     private static string Today(TallyRuntime runtime) => Day(DateOnly.FromDateTime(runtime.Clock.GetUtcNow().UtcDateTime));
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Primitives;
 using Tally.Core.Configuration;
 using Tally.Core.Query;
 using Tally.Server.Runtime;
@@ -23,9 +24,11 @@ public static class SavedQueryEndpoints
         app.MapGet("/api/v1/queries", async (HttpContext context, CancellationToken cancellationToken) =>
             {
                 var queries = await catalog.ListAsync(cancellationToken);
-                var table = new Table(["name", "title", "stat", "view", "chart", "params", "result", "embed", "updated"],
-                    queries.Select(q => (IReadOnlyList<object?>)
-                        [q.Name, q.Title, q.Stat, ViewName(q.View), q.Chart, QueryStringOf(q), Links(q).result, Links(q).embed, q.Updated]).ToList());
+                var table = new Table(["name", "title", "stat", "view", "chart", "params", "result", "embed", "updated"], queries.Select(q =>
+                {
+                    var (_, result, embed) = Links(q);
+                    return (IReadOnlyList<object?>)[q.Name, q.Title, q.Stat, ViewName(q.View), q.Chart, QueryStringOf(q), result, embed, q.Updated];
+                }).ToList());
                 return Tabular.Respond(context.Request, queries.Select(Json), table);
             })
             .WithName("ListSavedQueries")
@@ -131,8 +134,9 @@ public static class SavedQueryEndpoints
         return ($"/api/v1/queries/{name}", $"/api/v1/queries/{name}/result", $"/embed/{name}");
     }
 
-    private static string QueryStringOf(SavedQuery query) => string.Join("&",
-        query.Params.SelectMany(p => p.Value.Select(v => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(v)}")));
+    /// <summary>The params as the stat's query string, without the leading '?'.</summary>
+    private static string QueryStringOf(SavedQuery query) =>
+        QueryString.Create(query.Params.Select(p => KeyValuePair.Create(p.Key, new StringValues([.. p.Value])))).ToUriComponent().TrimStart('?');
 
     private static string ViewName(QueryView view) => view == QueryView.Timeline ? "timeline" : "totals";
 

@@ -36,6 +36,7 @@ public static class TallyServer
             if (runtime.Bus is not null) builder.Services.AddHostedService<BusConsumer>();
             if (runtime.Schema.Options.Queue.Uri is not null) builder.Services.AddHostedService<QueueWorker>();
         }
+        else if (role.Queries()) builder.Services.AddHostedService<AggregationWatcher>();
         if (runtime.Options.Demo) builder.Services.AddHostedService<DemoTraffic>();
 
         var app = builder.Build();

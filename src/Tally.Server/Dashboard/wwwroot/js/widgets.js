@@ -88,7 +88,7 @@ export function deltaPill(now, before, days) {
 export function createTimelinePanel({ title, testid }) {
   const panel = createPanel({ title, testid, foot: true });
   const chartEl = h('div', { class: 'chart', role: 'img', dataset: { testid: `${testid}-chart` } });
-  let chart = null;
+  const chart = panelChart(panel, chartEl, timelineOption);
   let model = null;
 
   const toData = (m) => ({ dates: m.dates, interval: m.interval, kind: m.kind, format: m.format, series: m.series.map((x) => ({ id: x.id, name: x.name, data: x.values, color: x.color })) });
@@ -112,44 +112,60 @@ export function createTimelinePanel({ title, testid }) {
     });
   }
 
-  function disposeChart() {
-    chart?.dispose();
-    chart = null;
-  }
-
   return {
     panel,
     el: panel.el,
-    get chart() { return chart; },
+    get chart() { return chart.current; },
     loading() {
-      if (chart) panel.body.classList.add('stale');
+      if (chart.current) panel.body.classList.add('stale');
       else panel.loading('chart');
     },
-    error(e) { disposeChart(); model = null; panel.setTools(); panel.setTable(null); panel.error(e); },
-    empty(message, detail) { disposeChart(); model = null; panel.setTools(); panel.setTable(null); panel.empty(message, detail); },
+    error(e) { model = null; chart.error(e); },
+    empty(message, detail) { model = null; chart.empty(message, detail); },
     render(m) {
       model = m;
       panel.body.classList.remove('stale');
-      if (!chart) {
-        panel.show(chartEl);
-        chart = createChart(chartEl, timelineOption);
-      }
-      chart.set(toData(m));
+      chart.ensure().set(toData(m));
       describe(m);
       panel.setTools(...exportTools({
-        label: title, testid, sources: m.series.map((x) => x.source).filter(Boolean), chart: () => chart,
+        label: title, testid, sources: m.series.map((x) => x.source).filter(Boolean), chart: () => chart.current,
         base: `${slug(title)}-${m.range.from}-${m.range.to}`,
       }));
       panel.setTable(table(m));
     },
     patch(m) {
-      if (!chart) return;
+      if (!chart.current) return;
       model = m;
-      chart.patch(toData(m), { series: m.series.map((x) => ({ id: x.id, data: x.values })) });
+      chart.current.patch(toData(m), { series: m.series.map((x) => ({ id: x.id, data: x.values })) });
       describe(m);
       panel.setTable(table(m));
     },
-    dispose: disposeChart,
+    dispose: chart.dispose,
+  };
+}
+
+// ---------- a panel's chart ----------
+
+/** A panel's chart: made on first use, and dropped (with the panel's tools and table) for an error or empty state. */
+function panelChart(panel, chartEl, option, onCreate) {
+  let chart = null;
+  const dispose = () => {
+    chart?.dispose();
+    chart = null;
+  };
+  return {
+    get current() { return chart; },
+    ensure() {
+      if (!chart) {
+        panel.show(chartEl);
+        chart = createChart(chartEl, option);
+        onCreate?.(chart);
+      }
+      return chart;
+    },
+    dispose,
+    error(e) { dispose(); panel.setTools(); panel.setTable(null); panel.error(e); },
+    empty(message, detail) { dispose(); panel.setTools(); panel.setTable(null); panel.empty(message, detail); },
   };
 }
 
@@ -162,8 +178,11 @@ export function createTimelinePanel({ title, testid }) {
 export function createRankPanel({ title, testid, chart: asChart = false, keyLabel = 'Name', emptyText = 'Nothing in this range.' }) {
   const panel = createPanel({ title, testid, foot: asChart });
   const chartEl = asChart ? h('div', { class: 'chart short', role: 'img', dataset: { testid: `${testid}-chart` } }) : null;
-  let chart = null;
   let rowsByKey = new Map();
+  const chart = panelChart(panel, chartEl, rankingOption, (created) => created.instance.on('click', (p) => {
+    const row = rowsByKey.get(p.name);
+    if (row?.href) navigate(row.href);
+  }));
 
   function rankTable(m) {
     const max = Math.max(0, ...m.rows.map((r) => r.value));
@@ -185,32 +204,27 @@ export function createRankPanel({ title, testid, chart: asChart = false, keyLabe
     });
   }
 
-  function disposeChart() {
-    chart?.dispose();
-    chart = null;
-  }
-
   return {
     panel,
     el: panel.el,
-    get chart() { return chart; },
+    get chart() { return chart.current; },
     loading() {
       if (panel.body.firstChild && !panel.body.querySelector('.skeleton-rows, .empty, .error-box')) panel.body.classList.add('stale');
       else panel.loading();
     },
-    error(e) { disposeChart(); panel.setTools(); panel.setTable(null); panel.error(e); },
-    empty(message, detail) { disposeChart(); panel.setTools(); panel.setTable(null); panel.empty(message, detail); },
+    error: chart.error,
+    empty: chart.empty,
     hide(hidden) { panel.el.hidden = hidden; },
     render(m) {
       panel.body.classList.remove('stale');
       panel.setSub(m.subtitle ?? '');
       rowsByKey = new Map(m.rows.map((r) => [r.key, r]));
       panel.setTools(...exportTools({
-        label: title, testid, sources: m.sources, chart: asChart ? () => chart : null,
+        label: title, testid, sources: m.sources, chart: asChart ? () => chart.current : null,
         base: `${slug(title)}-${m.range.from}-${m.range.to}`,
       }));
       if (!m.rows.length) {
-        disposeChart();
+        chart.dispose();
         panel.setTable(null);
         panel.empty(emptyText);
         return;
@@ -219,18 +233,11 @@ export function createRankPanel({ title, testid, chart: asChart = false, keyLabe
         panel.show(rankTable(m));
         return;
       }
-      if (!chart) {
-        panel.show(chartEl);
-        chart = createChart(chartEl, rankingOption);
-        chart.instance.on('click', (p) => {
-          const row = rowsByKey.get(p.name);
-          if (row?.href) navigate(row.href);
-        });
-      }
+      const drawn = chart.ensure();
       chartEl.style.height = `${Math.max(160, m.rows.length * 30 + 16)}px`;
-      chart.instance.resize();
+      drawn.instance.resize();
       const labels = new Map(m.rows.map((r) => [r.key, r.label]));
-      chart.set({ keys: m.rows.map((r) => r.key), values: m.rows.map((r) => r.value), name: m.metric, color: m.color, label: (k) => labels.get(k) ?? k, clickable: m.rows.some((r) => r.href) });
+      drawn.set({ keys: m.rows.map((r) => r.key), values: m.rows.map((r) => r.value), name: m.metric, color: m.color, label: (k) => labels.get(k) ?? k, clickable: m.rows.some((r) => r.href) });
       chartEl.setAttribute('aria-label', `${title}: ${m.rows.slice(0, 5).map((r) => `${r.label} ${fmtInt(r.value)}`).join(', ')}${m.rows.length > 5 ? ', …' : ''}. The data table below lists all.`);
       panel.setTable(() => rankTable(m));
     },
@@ -246,6 +253,6 @@ export function createRankPanel({ title, testid, chart: asChart = false, keyLabe
         if (label && target) target.textContent = label;
       }
     },
-    dispose: disposeChart,
+    dispose: chart.dispose,
   };
 }

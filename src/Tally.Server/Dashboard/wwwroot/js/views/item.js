@@ -2,14 +2,14 @@
 // (countries and institutions), for the selected range. Queries are those that accept item_id.
 
 import { h, replace, fmtInt, fmtRange, typeLabel, typeColorIndex, seriesColor, countryName, icons } from '../dom.js';
-import { getJSON, listStats, statUrl, invalidate, itemMeta } from '../api.js';
+import { getJSON, statUrl, invalidate, itemMeta } from '../api.js';
 import { readRange, previousRange } from '../state.js';
 import { seriesQuery, rankQuery, seriesTypes, metricLabel } from '../discover.js';
 import { createControls } from '../controls.js';
-import { createTile, deltaPill, createTimelinePanel, createRankPanel } from '../widgets.js';
+import { deltaPill, createTimelinePanel, createRankPanel } from '../widgets.js';
 import { errorBox } from '../panels.js';
 import { onLive } from '../live.js';
-import { institutionNames, saveViewHref, rankSwitch } from './shared.js';
+import { institutionNames, saveViewHref, rankSwitch, statsForUpdate, usageTiles } from './shared.js';
 
 const META_FIELDS = [
   ['data_type', 'Data type'],
@@ -54,7 +54,7 @@ export function mount(root) {
 
   let gen = 0;
   let unmounted = false;
-  const tiles = new Map();
+  let tiles = new Map();
   let tilesKey = '';
   let rankKey = '';
 
@@ -86,15 +86,8 @@ export function mount(root) {
 
   async function update(how = 'push') {
     const mine = ++gen;
-    let stats;
-    try {
-      stats = await listStats();
-    } catch (e) {
-      replace(pageError, errorBox(e));
-      return;
-    }
-    if (mine !== gen) return;
-    replace(pageError);
+    const stats = await statsForUpdate(pageError, () => mine === gen);
+    if (!stats) return;
     if (document.title === 'Tally' || !document.title.includes('·')) document.title = `${id} · Tally`;
     const params = new URLSearchParams(location.search);
     const range = readRange(params);
@@ -124,9 +117,7 @@ export function mount(root) {
     const key = specs.map((s) => s.type).join(',');
     if (key !== tilesKey) {
       tilesKey = key;
-      tiles.clear();
-      for (const s of specs) tiles.set(s.type, createTile({ testid: `tile-${s.type}`, label: typeLabel(s.type), color: s.color }));
-      tiles.set('visitors', createTile({ testid: 'tile-visitors', label: 'Unique visitors', color: seriesColor(4) }));
+      tiles = usageTiles(specs);
       replace(tilesEl, [...tiles.values()].map((t) => t.el));
     }
     if (!specs.length) {
@@ -152,7 +143,7 @@ export function mount(root) {
       const values = s.rows.map((r) => r.value);
       const total = values.reduce((a, b) => a + b, 0);
       const before = s.prevRows?.reduce((a, r) => a + r.value, 0) ?? 0;
-      tiles.get(s.type).set({
+      tiles.get(`type:${s.type}`).set({
         value: total,
         sub: before ? [deltaPill(total, before, range.days), ` vs previous ${range.days} days`] : 'nothing in the previous period',
         spark: values,

@@ -2,14 +2,13 @@
 // (items, countries, referrers, institutions) for a date range, with live updates.
 
 import { h, replace, fmtInt, fmtPct, fmtRange, typeLabel, typeColorIndex, seriesColor, countryName, icons } from '../dom.js';
-import { getJSON, listStats, statUrl, invalidate, itemMetas, knownItemName } from '../api.js';
+import { getJSON, statUrl, invalidate, itemMetas, knownItemName } from '../api.js';
 import { readRange, previousRange, readFilters, filterParams, bucketOf, hrefWith, todayUTC } from '../state.js';
 import { seriesQuery, rankQuery, seriesTypes, filterFields, metricLabel, fieldLabel } from '../discover.js';
 import { createControls } from '../controls.js';
-import { createTile, deltaPill, createTimelinePanel, createRankPanel } from '../widgets.js';
-import { errorBox } from '../panels.js';
+import { deltaPill, createTimelinePanel, createRankPanel } from '../widgets.js';
 import { onLive, pendingCounts } from '../live.js';
-import { institutionNames, referrerLabel, saveViewHref, rankSwitch } from './shared.js';
+import { institutionNames, referrerLabel, saveViewHref, rankSwitch, statsForUpdate, usageTiles } from './shared.js';
 
 const RANK_FIELDS = ['item_id', 'country', 'referrer', 'institution'];
 
@@ -39,7 +38,7 @@ export function mount(root) {
   let gen = 0;
   let st = null; // the state read from the URL and /api/v1/stats
   let data = null; // {series: [...], dates, st} as fetched
-  const tiles = new Map();
+  let tiles = new Map();
   let tilesKey = '';
   let rankKey = '';
   let frame = 0;
@@ -79,15 +78,8 @@ export function mount(root) {
 
   async function update(how = 'push') {
     const mine = ++gen;
-    let stats;
-    try {
-      stats = await listStats();
-    } catch (e) {
-      replace(pageError, errorBox(e));
-      return;
-    }
-    if (mine !== gen) return;
-    replace(pageError);
+    const stats = await statsForUpdate(pageError, () => mine === gen);
+    if (!stats) return;
     st = readState(stats);
     document.title = 'Overview · Tally';
     const { range } = st;
@@ -257,10 +249,7 @@ export function mount(root) {
     const key = keys.join(',');
     if (key === tilesKey) return;
     tilesKey = key;
-    tiles.clear();
-    for (const s of specs) tiles.set(`type:${s.type}`, createTile({ testid: `tile-${s.type}`, label: typeLabel(s.type), color: s.color }));
-    tiles.set('visitors', createTile({ testid: 'tile-visitors', label: 'Unique visitors', color: seriesColor(4) }));
-    if (hasRobots) tiles.set('robots', createTile({ testid: 'tile-robots', label: 'Robots filtered out', color: seriesColor(2) }));
+    tiles = usageTiles(specs, { robots: hasRobots });
     replace(tilesEl, [...tiles.values()].map((t) => t.el));
   }
 

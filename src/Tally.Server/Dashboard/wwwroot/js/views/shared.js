@@ -1,10 +1,36 @@
 // Pieces the overview and item pages both need.
 
-import { getJSON } from '../api.js';
+import { getJSON, listStats } from '../api.js';
 import { filterParams, hrefWith } from '../state.js';
-import { typeLabel } from '../dom.js';
-import { segmented } from '../panels.js';
+import { replace, typeLabel, seriesColor } from '../dom.js';
+import { segmented, errorBox } from '../panels.js';
 import { navigate } from '../router.js';
+import { createTile } from '../widgets.js';
+
+/**
+ * The registered queries for a page update, or null when they could not be read (the error is shown in
+ * errorSlot) or a newer update has started meanwhile (isCurrent() is false).
+ */
+export async function statsForUpdate(errorSlot, isCurrent) {
+  let stats;
+  try {
+    stats = await listStats();
+  } catch (e) {
+    replace(errorSlot, errorBox(e));
+    return null;
+  }
+  if (!isCurrent()) return null;
+  replace(errorSlot);
+  return stats;
+}
+
+/** Tiles keyed 'type:TYPE' for each series, 'visitors', and 'robots' when the robot share can be shown. */
+export function usageTiles(specs, { robots = false } = {}) {
+  const tiles = new Map(specs.map((s) => [`type:${s.type}`, createTile({ testid: `tile-${s.type}`, label: typeLabel(s.type), color: s.color })]));
+  tiles.set('visitors', createTile({ testid: 'tile-visitors', label: 'Unique visitors', color: seriesColor(4) }));
+  if (robots) tiles.set('robots', createTile({ testid: 'tile-robots', label: 'Robots filtered out', color: seriesColor(2) }));
+  return tiles;
+}
 
 /** The "Rank by" switch between event types, kept in the URL as rank=TYPE (the first type is the default). */
 export function rankSwitch(rankTypes, rank, name) {
