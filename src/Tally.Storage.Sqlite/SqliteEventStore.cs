@@ -377,6 +377,8 @@ public sealed class SqliteEventStore : IEventStore
         }
     }
 
+    private const int CompoundLimit = 400;
+
     public async Task<RawEventPage> QueryEventsAsync(RawEventQuery query, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken);
@@ -393,7 +395,10 @@ public sealed class SqliteEventStore : IEventStore
         }
         if (selects.Count == 0) return new RawEventPage([], 0);
 
-        var union = string.Join(" UNION ALL ", selects);
+        // SQLite allows 500 terms per compound SELECT; hour partitions over a long window can need more, so they nest in groups.
+        var union = selects.Count <= CompoundLimit
+            ? string.Join(" UNION ALL ", selects)
+            : string.Join(" UNION ALL ", selects.Chunk(CompoundLimit).Select(group => $"SELECT * FROM ({string.Join(" UNION ALL ", group)})"));
         command.CommandText = $"SELECT count(*) FROM ({union})";
         var total = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
         var order = query.Descending ? "DESC" : "ASC";

@@ -318,14 +318,19 @@ public sealed class ParserBodyTests
     }
 
     [Theory]
-    [InlineData("""{"type":"record-view","item_id":"\ud800"}""")]
-    [InlineData("""{"type":"\udc00","item_id":"x"}""")]
-    [InlineData("""{"type":"record-view","id":"a\ud800b","item_id":"x"}""")]
-    [InlineData("""{"type":"record-view","item_id":"x","\ud800":1}""")]
-    public void An_escaped_lone_surrogate_is_not_text_and_refuses_the_body(string body)
+    [InlineData("""{"type":"record-view","item_id":"\ud800"}""", "item_id")]
+    [InlineData("""{"type":"\udc00","item_id":"x"}""", "type")]
+    [InlineData("""{"type":"record-view","id":"a\ud800b","item_id":"x"}""", "id")]
+    [InlineData("""{"type":"record-view","item_id":"x","\ud800":1}""", "\\ud800")]
+    [InlineData("""{"\ud800":1,"type":"record-view","item_id":"x"}""", "\\ud800")]
+    [InlineData("""{"type":"record-view","item_id":"x","note":["\udfff"]}""", "note")]
+    public void An_escaped_lone_surrogate_is_not_text_and_rejects_its_event_naming_the_field(string body, string field)
     {
-        var error = Assert.Throws<MalformedBodyException>(() => Parse(body));
-        Assert.Contains("Unicode", error.Message, StringComparison.Ordinal);
+        var batch = Parse(body + "\n" + """{"type":"record-view","item_id":"kept"}""");
+        var rejection = Assert.Single(batch.Rejections);
+        Assert.Equal(field, rejection.Field);
+        Assert.Contains("Unicode", rejection.Reason, StringComparison.Ordinal);
+        Assert.Equal("kept", Assert.Single(batch.Events)["item_id"]);
     }
 
     [Fact]

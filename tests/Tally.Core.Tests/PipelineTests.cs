@@ -153,7 +153,7 @@ public sealed class AnonymizeTests : PipelineTestBase
     [Fact]
     public async Task Very_long_identities_hash_by_their_whole_text()
     {
-        var longAgent = new string('x', 5000);
+        var longAgent = new string('x', 3000);
         var events = await RunAsync(Lines(
             Hit(ip: "1.1.1.1", ua: longAgent + "A"),
             Hit(ip: "1.1.1.1", ua: longAgent + "B"),
@@ -196,12 +196,24 @@ public sealed class AnonymizeTests : PipelineTestBase
     }
 
     [Fact]
-    public async Task Without_an_anonymize_step_nothing_is_hashed_or_removed()
+    public async Task Without_an_anonymize_step_nothing_is_hashed_and_raw_identities_are_still_dropped()
+    {
+        var e = (await RunAsync(Hit(ip: "1.1.1.1", ua: Firefox, user: "alice", cookie: "s1"), o =>
+        {
+            o.EventTypes[0].Pipeline.Clear();
+            o.EventTypes[0].Counter = "none";
+        })).Single();
+        Assert.Equal<object?>([null, null, null, null, 0L], [e["ip"], e["user_agent"], e["user_id"], e["session_id"], e.VisitorId]);
+    }
+
+    [Fact]
+    public async Task Storing_ip_addresses_is_a_choice_the_configuration_makes()
     {
         var e = (await RunAsync(Hit(ip: "1.1.1.1", ua: Firefox), o =>
         {
             o.EventTypes[0].Pipeline.Clear();
             o.EventTypes[0].Counter = "none";
+            o.Privacy.StoreIpAddresses = true;
         })).Single();
         Assert.Equal(("1.1.1.1", Firefox, 0L), (e["ip"], e["user_agent"], e.VisitorId));
     }

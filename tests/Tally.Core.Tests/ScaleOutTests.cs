@@ -81,15 +81,16 @@ public sealed class ScaleOutTests
 public sealed class NulCharacterTests
 {
     [Fact]
-    public void A_NUL_in_a_field_or_an_id_is_rejected_naming_it_and_the_other_events_are_kept()
+    public void A_NUL_in_a_field_an_id_or_an_undeclared_field_is_rejected_naming_it_and_the_other_events_are_kept()
     {
         var parser = new EventParser(CoreTestKit.DefaultSchema(), new FixedClock(CoreTestKit.Now));
         var batch = parser.Parse(Encoding.UTF8.GetBytes("""
             {"type":"record-view","item_id":"a\u0000b"}
             {"type":"record-view","id":"x\u0000","item_id":"a"}
-            {"type":"record-view","item_id":"fine","note":"extra \u0000 stays escaped"}
+            {"type":"record-view","item_id":"b","note":{"deep":"extra \u0000"}}
+            {"type":"record-view","item_id":"fine","note":"no NUL here"}
             """));
-        Assert.Equal([(0, "item_id"), (1, "id")], batch.Rejections.Select(r => (r.Index, r.Field)));
+        Assert.Equal([(0, "item_id"), (1, "id"), (2, "note")], batch.Rejections.Select(r => (r.Index, r.Field)));
         Assert.All(batch.Rejections, r => Assert.Contains("NUL", r.Reason, StringComparison.Ordinal));
         Assert.Equal("fine", Assert.Single(batch.Events)["item_id"]);
     }

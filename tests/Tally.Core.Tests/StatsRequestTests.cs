@@ -16,7 +16,7 @@ public sealed class StatsRequestTests
     private static StatsRequest Request(params (string Name, string Value)[] parameters) =>
         StatsRequest.Parse(
             parameters.GroupBy(p => p.Name).Select(g => KeyValuePair.Create(g.Key, (IReadOnlyList<string>)g.Select(p => p.Value).ToList())),
-            ByItemAndTitle, Today);
+            ByItemAndTitle, new TallyOptions(), Today);
 
     private static QueryParameterException Refused(params (string, string)[] parameters) =>
         Assert.Throws<QueryParameterException>(() => Request(parameters));
@@ -71,12 +71,23 @@ public sealed class StatsRequestTests
         Assert.Equal("days", Refused(("days", value)).Parameter);
 
     [Theory]
-    [InlineData("days", "2", "0001-01-01")]
+    [InlineData("dateEnd", "2", "0001-01-01")]
     [InlineData("dateEnd", null, "0001-01-05")]
-    public void A_range_reaching_back_before_the_year_1_is_refused_not_a_crash(string parameter, string? days, string end)
+    [InlineData("dateEnd", null, "9999-12-31")]
+    [InlineData("days", "10", "1990-01-05")]
+    [InlineData("dateEnd", null, "1990-01-05")]
+    public void Dates_outside_the_window_or_reaching_back_before_it_are_refused_not_a_crash(string parameter, string? days, string end)
     {
         var e = days is null ? Refused(("dateEnd", end)) : Refused(("days", days), ("dateEnd", end));
         Assert.Equal(parameter, e.Parameter);
+    }
+
+    [Fact]
+    public void A_range_wider_than_the_limit_is_refused_naming_the_setting()
+    {
+        var e = Refused(("dateStart", "2010-01-01"), ("dateEnd", "2026-01-01"));
+        Assert.Equal("dateStart", e.Parameter);
+        Assert.Contains("limits.statsMaxDays", e.Problem, StringComparison.Ordinal);
     }
 
     [Fact]

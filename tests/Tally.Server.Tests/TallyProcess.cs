@@ -13,6 +13,7 @@ public sealed class TallyProcess : IDisposable
     private TallyProcess(Process process) => _process = process;
 
     public string Url => _url.Task.Result;
+    public int ProcessId => _process.Id;
     public string Output { get { lock (_output) return _output.ToString(); } }
 
     public static ProcessStartInfo StartInfo(string workingDirectory, params string[] arguments)

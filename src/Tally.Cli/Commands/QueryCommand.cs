@@ -46,7 +46,7 @@ public static class QueryCommand
                 if (pairs.FirstOrDefault(p => p.Length != 2) is { } bad) return CommonOptions.Fail($"'{bad[0]}' must be written NAME=VALUE");
                 request = StatsRequest.Parse(
                     pairs.GroupBy(p => p[0]).Select(g => new KeyValuePair<string, IReadOnlyList<string>>(g.Key, g.Select(p => p[1]).ToList())),
-                    query.Aggregation, DateOnly.FromDateTime(runtime.Clock.GetUtcNow().UtcDateTime));
+                    query.Aggregation, runtime.Schema.Options, DateOnly.FromDateTime(runtime.Clock.GetUtcNow().UtcDateTime));
             }
             catch (QueryParameterException e)
             {

@@ -46,6 +46,7 @@ public static class ServeCommand
             foreach (var url in app.Urls) Console.WriteLine($"Tally is listening on {url}");
             Console.WriteLine($"Role: {runtime.Options.Role.ToString().ToLowerInvariant()}, store: {runtime.StoreLocation}");
             if (runtime.AdminKey is not null) Console.WriteLine($"Demo API key (admin): {runtime.AdminKey}");
+            if (runtime.Options.Role.Queries() && runtime.Sushi.OpenAccessWarning is { } warning) Console.Error.WriteLine($"Warning: {warning}");
             Console.WriteLine("Press Ctrl+C to stop.");
             try
             {

@@ -25,6 +25,7 @@ public static class StorageCommands
         command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
         {
             var differences = await runtime.Store.CheckAsync(runtime.Schema, cancellationToken);
+            if (runtime.Sushi.OpenAccessWarning is { } warning) Console.WriteLine($"Warning: {warning}");
             if (differences.Count == 0)
             {
                 Console.WriteLine("Storage matches the configuration.");

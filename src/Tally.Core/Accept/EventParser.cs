@@ -25,6 +25,8 @@ public sealed class ParsedBatch
     /// <summary>For each accepted event, its position in the request.</summary>
     public List<int> Indexes { get; } = [];
     public List<Rejection> Rejections { get; } = [];
+    /// <summary>The storage periods the accepted events fall in.</summary>
+    internal HashSet<(EventType Type, DateTime Period)> Partitions { get; } = [];
     public int Total => Events.Count + Rejections.Count;
 }
 
@@ -38,11 +40,25 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
     private readonly Dictionary<string, EventType>.AlternateLookup<ReadOnlySpan<char>> _types =
         schema.EventTypes.ToDictionary(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
 
+    /// <summary>Types whose configuration keeps IP addresses; elsewhere any field holding one is dropped at the door.</summary>
+    private readonly HashSet<EventType> _keepIps = schema.EventTypes.Values
+        .Where(t => schema.Options.Privacy.StoreIpAddresses || schema.PipelineOf(t).Any(step => step is { Step: "anonymize", KeepIp: true }))
+        .ToHashSet();
+
+    private readonly IngestOptions _limits = schema.Options.Ingest;
+
+    /// <summary>Whether events of this type may hold IP addresses outside the ip field its pipeline consumes.</summary>
+    public bool KeepsIps(EventType type) => _keepIps.Contains(type);
+
     public const int MaxIdLength = 128;
-    private const string NulProblem = "must not contain the NUL character (\\u0000)";
+
+    /// <summary>Undeclared values are written back as they read, not with every non-ASCII letter escaped.</summary>
+    private static readonly JsonWriterOptions ExtraWriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public ParsedBatch Parse(ReadOnlySpan<byte> body)
     {
+        // Checked once for the whole body, so every string below decodes without surprises.
+        if (StoredText.InvalidUtf8At(body) is >= 0 and var at) throw new MalformedBodyException($"The body is not valid UTF-8 (at byte {at + 1}).");
         var batch = new ParsedBatch();
         var now = clock.GetUtcNow().UtcDateTime;
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { AllowMultipleValues = true, CommentHandling = JsonCommentHandling.Skip });
@@ -52,32 +68,28 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
             if (reader.TokenType == JsonTokenType.StartArray)
             {
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                    ReadOne(ref reader, body, batch, now);
+                    ReadOne(ref reader, batch, now);
                 if (reader.Read()) throw new MalformedBodyException("Unexpected content after the JSON array.");
             }
             else
             {
-                do ReadOne(ref reader, body, batch, now);
+                do ReadOne(ref reader, batch, now);
                 while (reader.Read());
             }
         }
         catch (JsonException e)
         {
-            throw new MalformedBodyException($"Malformed JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {e.Message}");
-        }
-        catch (InvalidOperationException e) when (e.InnerException is DecoderFallbackException)
-        {
-            throw new MalformedBodyException("The body is not valid UTF-8.");
-        }
-        catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType?.Assembly == typeof(Utf8JsonReader).Assembly)
-        {
-            // Utf8JsonReader.GetString refuses escapes that are not text, such as a lone surrogate ("\ud800").
-            throw new MalformedBodyException($"The body holds a string that is not valid Unicode: {e.Message}");
+            throw new MalformedBodyException(MalformedJson(e));
         }
         return batch;
     }
 
-    private void ReadOne(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, ParsedBatch batch, DateTime now)
+    /// <summary>Where the JSON broke, in the user's terms rather than the reader's.</summary>
+    public static string MalformedJson(JsonException e) =>
+        $"Malformed JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: the text there is cut short, out of place, or nested more than 64 levels deep. " +
+        "Send one event object, a JSON array of them, or one object per line (NDJSON).";
+
+    private void ReadOne(ref Utf8JsonReader reader, ParsedBatch batch, DateTime now)
     {
         var index = batch.Total;
         if (index >= schema.Options.Ingest.MaxEventsPerRequest)
@@ -91,7 +103,15 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         // One pass reads the envelope (the type decides how fields are read) and moves the reader past
         // the object; a copy of the reader, taken at its start, then reads the fields.
         var atStart = reader;
-        var rejection = ParseObject(ref reader, atStart, body, index, now, null, out var parsed);
+        var rejection = ParseObject(ref reader, atStart, index, now, null, out var parsed);
+        // One request may write to a bounded number of partitions, so it cannot scatter events over centuries.
+        if (rejection is null && !batch.Partitions.Contains((parsed!.Type, parsed.Type.Partition.PeriodStart(parsed.Timestamp))))
+        {
+            if (batch.Partitions.Count >= _limits.MaxPartitionsPerRequest)
+                rejection = new Rejection(index, "timestamp", $"would be the request's {_limits.MaxPartitionsPerRequest + 1}th storage period; " +
+                    $"at most {_limits.MaxPartitionsPerRequest} may be written at once (ingest.maxPartitionsPerRequest), so send it in another request");
+            else batch.Partitions.Add((parsed.Type, parsed.Type.Partition.PeriodStart(parsed.Timestamp)));
+        }
         if (rejection is not null) batch.Rejections.Add(rejection);
         else
         {
@@ -107,24 +127,25 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
     public Rejection? ParseOne(ReadOnlySpan<byte> json, EventOrigin origin, out TallyEvent? parsed)
     {
         parsed = null;
+        if (StoredText.InvalidUtf8At(json) is >= 0 and var at) return new Rejection(0, "$", $"is not valid UTF-8 (at byte {at + 1})");
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return new Rejection(0, "$", "an event must be a JSON object");
             var atStart = reader;
-            var rejection = ParseObject(ref reader, atStart, json, 0, clock.GetUtcNow().UtcDateTime, origin, out parsed);
+            var rejection = ParseObject(ref reader, atStart, 0, clock.GetUtcNow().UtcDateTime, origin, out parsed);
             if (rejection is null && reader.Read()) return new Rejection(0, "$", "unexpected content after the event");
             return rejection;
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        catch (JsonException e)
         {
             parsed = null;
-            return new Rejection(0, "$", $"not valid JSON: {e.Message}");
+            return new Rejection(0, "$", $"not valid JSON at byte {e.BytePositionInLine + 1}: the text there is cut short, out of place, or nested too deeply");
         }
     }
 
     /// <summary>Reads the envelope first (the type decides how fields are read), then the fields.</summary>
-    private Rejection? ParseObject(ref Utf8JsonReader reader, Utf8JsonReader atStart, ReadOnlySpan<byte> body, int index, DateTime now, EventOrigin? origin, out TallyEvent? parsed)
+    private Rejection? ParseObject(ref Utf8JsonReader reader, Utf8JsonReader atStart, int index, DateTime now, EventOrigin? origin, out TallyEvent? parsed)
     {
         parsed = null;
         string? typeName = null, id = null;
@@ -132,6 +153,9 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         Rejection? envelopeProblem = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
+            // An escaped name is decoded before it is compared: an escape that is not text would throw there.
+            if (envelopeProblem is null && reader.ValueIsEscaped && !StoredText.TryRead(ref reader, _limits.MaxPropertyNameLength, out _, out var nameProblem))
+                envelopeProblem = new Rejection(index, PropertyShown(ref reader), $"is not a usable property name: it {nameProblem}");
             if (envelopeProblem is not null)
             {
                 reader.Read();
@@ -146,7 +170,11 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
                     envelopeProblem = new Rejection(index, "type", "must be a string");
                     reader.Skip();
                 }
-                else typeName = reader.GetString();
+                else
+                {
+                    if (StoredText.TryRead(ref reader, _limits.MaxValueLength, out var text, out var typeProblem)) typeName = text;
+                    else envelopeProblem = new Rejection(index, "type", typeProblem);
+                }
             }
             else if (reader.ValueTextEquals("id"u8))
             {
@@ -158,11 +186,8 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
                 }
                 else
                 {
-                    id = reader.GetString();
-                    if (string.IsNullOrWhiteSpace(id) || id.Length > MaxIdLength)
-                        envelopeProblem = new Rejection(index, "id", $"must be 1 to {MaxIdLength} characters");
-                    else if (id.Contains('\0', StringComparison.Ordinal))
-                        envelopeProblem = new Rejection(index, "id", NulProblem);
+                    if (!StoredText.TryRead(ref reader, MaxIdLength, out id, out var idProblem) || string.IsNullOrWhiteSpace(id))
+                        envelopeProblem = new Rejection(index, "id", $"must be 1 to {MaxIdLength} characters of text, without NUL" + (idProblem is null ? "" : $": it {idProblem}"));
                 }
             }
             else if (reader.ValueTextEquals("timestamp"u8))
@@ -197,7 +222,7 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         if (TimestampProblem(type, when, now) is { } problem) return new Rejection(index, "timestamp", problem);
 
         var values = new object?[type.Fields.Count];
-        var rejection = ReadFields(ref atStart, body, type, index, values, out var extra);
+        var rejection = ReadFields(ref atStart, type, index, values, out var extra);
         if (rejection is not null) return rejection;
         if (MissingRequired(type, values) is { } missing) return new Rejection(index, missing.Name, "is required");
         parsed = new TallyEvent(type, id ?? origin?.FallbackId ?? Guid.CreateVersion7(now).ToString("N"), when, values, extra);
@@ -207,18 +232,19 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
     /// <summary>Why an event of <paramref name="type"/> at <paramref name="when"/> cannot be accepted, or null: every route applies the same rule.</summary>
     public string? TimestampProblem(EventType type, DateTime when, DateTime now)
     {
-        if (when > now.AddSeconds(schema.Options.Ingest.MaxFutureSkewSeconds)) return "lies in the future";
+        if (when > now.AddSeconds(_limits.MaxFutureSkewSeconds)) return "lies in the future";
+        if (DateOnly.FromDateTime(when) < _limits.EarliestDate) return $"lies before {_limits.EarliestDate:yyyy-MM-dd}, the earliest date accepted (ingest.earliestDate)";
         if (type.RetentionDays is { } days && when < now.AddDays(-days)) return $"is older than the {days}-day retention of '{type.Name}'";
         return null;
     }
 
     /// <summary>Stores a string value in a field, or says why it does not fit: the field's type and allowed values are checked as for JSON.</summary>
-    public static string? SetText(object?[] values, FieldDefinition field, string text)
+    public string? SetText(object?[] values, FieldDefinition field, string text)
     {
         switch (field.Type)
         {
             case FieldType.String:
-                if (text.Contains('\0', StringComparison.Ordinal)) return NulProblem;
+                if (StoredText.Problem(text, _limits.MaxValueLength) is { } problem) return problem;
                 if (field.AllowedValues is { } allowed)
                 {
                     if (!allowed.TryGetValue(text, out var canonical)) return $"'{text}' is not one of {string.Join(", ", allowed.Order(StringComparer.Ordinal))}";
@@ -250,61 +276,64 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         return null;
     }
 
-    private static Rejection? ReadFields(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, EventType type, int index, object?[] values, out string? extra)
+    private Rejection? ReadFields(ref Utf8JsonReader reader, EventType type, int index, object?[] values, out string? extra)
     {
         extra = null;
         ArrayBufferWriter<byte>? extraBuffer = null;
         Utf8JsonWriter? extraWriter = null;
-        Span<char> nameBuffer = stackalloc char[128];
+        var dropIps = !_keepIps.Contains(type);
         try
         {
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("type"u8) || reader.ValueTextEquals("id"u8) || reader.ValueTextEquals("timestamp"u8))
+                if (!StoredText.TryRead(ref reader, _limits.MaxPropertyNameLength, out var name, out var nameProblem))
+                    return new Rejection(index, PropertyShown(ref reader), $"is not a usable property name: it {nameProblem}");
+                reader.Read();
+                if (name is "type" or "id" or "timestamp")
                 {
-                    reader.Read();
                     reader.Skip();
                     continue;
                 }
-                var nameLength = reader.HasValueSequence || reader.ValueIsEscaped || reader.ValueSpan.Length > nameBuffer.Length
-                    ? -1
-                    : Encoding.UTF8.GetChars(reader.ValueSpan, nameBuffer);
-                var name = nameLength >= 0 ? nameBuffer[..nameLength] : reader.GetString().AsSpan();
                 if (type.FieldLookup.TryGetValue(name, out var field))
                 {
-                    reader.Read();
-                    if (!TryReadValue(ref reader, field, out var value))
-                        return new Rejection(index, field.Name, $"must be {Article(field.Type)}");
-                    // No store can keep a NUL in text (PostgreSQL refuses it), so it is refused at the door.
-                    if (value is string withNul && withNul.Contains('\0', StringComparison.Ordinal))
-                        return new Rejection(index, field.Name, NulProblem);
-                    // SetText checks allowed values and stores the set's own instance, so a million events share one string per value.
-                    if (value is string text && field.AllowedValues is not null)
+                    if (!TryReadValue(ref reader, field, out var value, out var problem))
+                        return new Rejection(index, field.Name, problem ?? $"must be {Article(field.Type)}");
+                    // The ip field feeds the pipeline, which anonymizes or drops it; an address anywhere else is dropped here.
+                    if (value is string text)
                     {
-                        if (SetText(values, field, text) is { } problem) return new Rejection(index, field.Name, problem);
+                        if (dropIps && field.Name != WellKnownFields.Ip && StoredText.IsIpAddress(text)) continue;
+                        // SetText checks allowed values and stores the set's own instance, so a million events share one string per value.
+                        if (field.AllowedValues is not null)
+                        {
+                            if (SetText(values, field, text) is { } notAllowed) return new Rejection(index, field.Name, notAllowed);
+                            continue;
+                        }
                     }
-                    else values[field.Ordinal] = value;
+                    values[field.Ordinal] = value;
                 }
                 else
                 {
+                    if (dropIps && StoredText.IsIdentityName(name))
+                    {
+                        reader.Skip();
+                        continue;
+                    }
                     extraBuffer ??= new ArrayBufferWriter<byte>();
                     if (extraWriter is null)
                     {
-                        extraWriter = new Utf8JsonWriter(extraBuffer);
+                        extraWriter = new Utf8JsonWriter(extraBuffer, ExtraWriterOptions);
                         extraWriter.WriteStartObject();
                     }
-                    extraWriter.WritePropertyName(name);
-                    reader.Read();
-                    var valueStart = (int)reader.TokenStartIndex;
-                    reader.Skip();
-                    extraWriter.WriteRawValue(body[valueStart..(int)reader.BytesConsumed], skipInputValidation: true);
+                    if (ExtraValues.Copy(ref reader, extraWriter, name, dropIps, _limits) is { } problem)
+                        return new Rejection(index, problem.Path, problem.Problem);
                 }
             }
             if (extraWriter is not null)
             {
                 extraWriter.WriteEndObject();
                 extraWriter.Flush();
-                extra = Encoding.UTF8.GetString(extraBuffer!.WrittenSpan);
+                // An undeclared field that held only an address leaves nothing worth keeping.
+                if (extraBuffer!.WrittenCount > 2) extra = Encoding.UTF8.GetString(extraBuffer.WrittenSpan);
             }
         }
         finally
@@ -314,14 +343,19 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         return null;
     }
 
-    private static bool TryReadValue(ref Utf8JsonReader reader, FieldDefinition field, out object? value)
+    /// <summary>A property name that cannot be stored, shown as sent (escapes and all), cut short.</summary>
+    private static string PropertyShown(ref Utf8JsonReader reader) => StoredText.Echo(Encoding.UTF8.GetString(reader.ValueSpan));
+
+    private bool TryReadValue(ref Utf8JsonReader reader, FieldDefinition field, out object? value, out string? problem)
     {
         value = null;
+        problem = null;
         if (reader.TokenType == JsonTokenType.Null) return true;
         switch (field.Type)
         {
             case FieldType.String when reader.TokenType == JsonTokenType.String:
-                value = reader.GetString();
+                if (!StoredText.TryRead(ref reader, _limits.MaxValueLength, out var text, out problem)) return false;
+                value = text;
                 return true;
             case FieldType.Integer when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var l):
                 value = l;

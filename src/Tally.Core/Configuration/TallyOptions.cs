@@ -8,6 +8,7 @@ public sealed class TallyOptions
     public List<QueryOptions> Queries { get; set; } = [];
     public List<ApiKeyOptions> ApiKeys { get; set; } = [];
     public IngestOptions Ingest { get; set; } = new();
+    public LimitsOptions Limits { get; set; } = new();
     public PrivacyOptions Privacy { get; set; } = new();
     public RobotOptions Robots { get; set; } = new();
     public ScheduleOptions Schedule { get; set; } = new();
@@ -92,12 +93,47 @@ public sealed class IngestOptions
     public int MaxEventsPerRequest { get; set; } = 100_000;
     /// <summary>How far in the future a timestamp may lie before it is rejected (clock skew).</summary>
     public int MaxFutureSkewSeconds { get; set; } = 300;
+    /// <summary>The earliest timestamp accepted; queries cannot reach before it either, so no store ever holds or scans an absurd period.</summary>
+    public DateOnly EarliestDate { get; set; } = new(1990, 1, 1);
+    /// <summary>The longest text value of any field, declared or not (URLs, user agents, names), in characters.</summary>
+    public int MaxValueLength { get; set; } = 4096;
+    /// <summary>The longest property name of an undeclared field.</summary>
+    public int MaxPropertyNameLength { get; set; } = 128;
+    /// <summary>Distinct storage partitions one request may write to; events beyond are rejected, so one request cannot scatter data over centuries.</summary>
+    public int MaxPartitionsPerRequest { get; set; } = 64;
+}
+
+/// <summary>
+/// Bounds on the work one read request may cause. Each is checked before any work starts, so a request
+/// outside them gets a 4xx naming the parameter and the setting, never a slow or huge answer.
+/// </summary>
+public sealed class LimitsOptions
+{
+    /// <summary>The widest start..end window of the raw events API.</summary>
+    public int RawMaxDays { get; set; } = 366;
+    /// <summary>The widest dateStart..dateEnd range of stats, timelines and saved-query results.</summary>
+    public int StatsMaxDays { get; set; } = 3660;
+    /// <summary>The most months one COUNTER report may span; wider requests get COUNTER exception 3020.</summary>
+    public int SushiMaxMonths { get; set; } = 60;
+    /// <summary>The most metric rows one answer may be built from; a report needing more must be narrowed.</summary>
+    public int MaxAnswerRows { get; set; } = 250_000;
+    /// <summary>The largest JSON body of the non-ingest endpoints (stats, items, saved queries).</summary>
+    public int MaxJsonBodyBytes { get; set; } = 1024 * 1024;
+    /// <summary>The time a request may work before it is stopped with 503; the live stream is exempt.</summary>
+    public int RequestTimeoutSeconds { get; set; } = 30;
+    /// <summary>Requests per minute one client address may make without an API key; 0 turns the limit off.</summary>
+    public int AnonymousRequestsPerMinute { get; set; } = 1200;
 }
 
 public sealed class PrivacyOptions
 {
     /// <summary>Salts older than this are deleted, so old visitor ids can no longer be recomputed.</summary>
     public int SaltRetentionDays { get; set; } = 7;
+    /// <summary>
+    /// Keep IP addresses and raw identities (ip, user_agent, user_id, session_id) in every event type. Off by
+    /// default: types without an anonymize step drop them, and addresses in any other field are dropped too.
+    /// </summary>
+    public bool StoreIpAddresses { get; set; }
 }
 
 public sealed class RobotOptions

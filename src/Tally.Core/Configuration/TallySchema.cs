@@ -95,6 +95,18 @@ public sealed class TallySchema
         Require(options.Ingest.MaxBodyBytes > 0, "ingest.maxBodyBytes", "must be positive");
         Require(options.Ingest.MaxEventsPerRequest > 0, "ingest.maxEventsPerRequest", "must be positive");
         Require(options.Ingest.MaxFutureSkewSeconds >= 0, "ingest.maxFutureSkewSeconds", "must not be negative");
+        Require(options.Ingest.MaxValueLength > 0, "ingest.maxValueLength", "must be positive");
+        Require(options.Ingest.MaxPropertyNameLength > 0, "ingest.maxPropertyNameLength", "must be positive");
+        Require(options.Ingest.MaxPartitionsPerRequest > 0, "ingest.maxPartitionsPerRequest", "must be positive");
+        Require(options.Ingest.EarliestDate.Year >= 1970, "ingest.earliestDate", "must not be before 1970-01-01");
+        var limits = options.Limits;
+        Require(limits.RawMaxDays is > 0 and <= 3660, "limits.rawMaxDays", "must be from 1 to 3660");
+        Require(limits.StatsMaxDays > 0, "limits.statsMaxDays", "must be positive");
+        Require(limits.SushiMaxMonths > 0, "limits.sushiMaxMonths", "must be positive");
+        Require(limits.MaxAnswerRows > 0, "limits.maxAnswerRows", "must be positive");
+        Require(limits.MaxJsonBodyBytes > 0, "limits.maxJsonBodyBytes", "must be positive");
+        Require(limits.RequestTimeoutSeconds > 0, "limits.requestTimeoutSeconds", "must be positive");
+        Require(limits.AnonymousRequestsPerMinute >= 0, "limits.anonymousRequestsPerMinute", "must not be negative (0 turns the limit off)");
         Require(options.Privacy.SaltRetentionDays >= 1, "privacy.saltRetentionDays", "must be at least 1");
         Require(options.Schedule.AggregateEverySeconds > 0, "schedule.aggregateEverySeconds", "must be positive");
         Require(options.Schedule.RetentionEverySeconds > 0, "schedule.retentionEverySeconds", "must be positive");

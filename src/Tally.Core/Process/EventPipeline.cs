@@ -17,15 +17,21 @@ public sealed class EventPipeline
     public static EventPipeline FromSchema(TallySchema schema, RobotList robots, ISaltSource salts, IGeoLookup? geo = null)
     {
         var cityLevel = schema.Options.Geo.Level == "city";
-        var byType = schema.EventTypes.Values.ToDictionary(t => t, t => schema.PipelineOf(t).Select(step => (IEventProcessor)(step.Step switch
+        var byType = schema.EventTypes.Values.ToDictionary(t => t, t =>
         {
-            "filter" => new TypeFilterProcessor(step.Allow, step.Deny),
-            "robot-flag" => new RobotFlagProcessor(robots),
-            "institution" => new InstitutionProcessor(schema.InstitutionRanges),
-            "geo" => new GeoProcessor(geo ?? throw new ConfigurationException("geo.database", "a 'geo' step needs a geo database, and none is loaded"), cityLevel),
-            "anonymize" => new AnonymizeProcessor(salts, step.KeepIp, step.KeepUserAgent),
-            _ => throw new ConfigurationException($"eventTypes[{t.Name}].pipeline", $"unknown step '{step.Step}'"),
-        })).ToArray());
+            var steps = schema.PipelineOf(t);
+            var processors = steps.Select(step => (IEventProcessor)(step.Step switch
+            {
+                "filter" => new TypeFilterProcessor(step.Allow, step.Deny),
+                "robot-flag" => new RobotFlagProcessor(robots),
+                "institution" => new InstitutionProcessor(schema.InstitutionRanges),
+                "geo" => new GeoProcessor(geo ?? throw new ConfigurationException("geo.database", "a 'geo' step needs a geo database, and none is loaded"), cityLevel),
+                "anonymize" => new AnonymizeProcessor(salts, step.KeepIp, step.KeepUserAgent),
+                _ => throw new ConfigurationException($"eventTypes[{t.Name}].pipeline", $"unknown step '{step.Step}'"),
+            }));
+            var guarded = schema.Options.Privacy.StoreIpAddresses || steps.Any(step => step.Step == "anonymize");
+            return (guarded ? processors : processors.Append(new IdentityGuardProcessor(t))).ToArray();
+        });
         return new EventPipeline(byType);
     }
 

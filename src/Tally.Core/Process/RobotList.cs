@@ -66,10 +66,21 @@ public sealed class RobotList
             .Where(l => l.Pattern.Length > 0 && !l.Pattern.StartsWith('#'))
             .ToList();
 
+    /// <summary>Robots name themselves near the start; examining more only adds cost for hostile input.</summary>
+    public const int ExaminedLength = 1024;
+
     public bool IsRobot(string userAgent)
     {
         if (_verdicts.TryGetValue(userAgent, out var verdict)) return verdict;
-        verdict = _combined.IsMatch(userAgent);
+        try
+        {
+            verdict = _combined.IsMatch(userAgent.AsSpan(0, Math.Min(userAgent.Length, ExaminedLength)));
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            // A user agent built to stall the matcher is no browser; judging it costs one event, never its batch.
+            verdict = true;
+        }
         // User agents repeat heavily; a bounded cache avoids running the big regex for each event.
         if (_verdicts.Count >= CacheLimit) _verdicts.Clear();
         _verdicts[userAgent] = verdict;

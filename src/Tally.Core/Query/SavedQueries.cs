@@ -118,7 +118,7 @@ public sealed partial class SavedQueryCatalog(TallySchema schema, IEventStore st
         try
         {
             // Checked as a request today would be; a relative range stays valid as days pass.
-            StatsRequest.Parse(draft.Params, stat.Aggregation, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime));
+            StatsRequest.Parse(draft.Params, stat.Aggregation, schema.Options, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime));
         }
         catch (QueryParameterException e)
         {

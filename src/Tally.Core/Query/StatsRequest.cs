@@ -1,4 +1,5 @@
 using System.Globalization;
+using Tally.Core.Accept;
 using Tally.Core.Configuration;
 using Tally.Core.Store;
 
@@ -18,16 +19,18 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
 {
     public const int DefaultDays = 30;
     public const int MaxCount = 10_000;
-    public const int MaxDays = 36_600;
 
     /// <summary>
     /// Reads parameters by name. Dates: dateStart/start_date and dateEnd/end_date (YYYY-MM-DD, inclusive;
     /// default the last 30 days), or days=N for the N days ending dateEnd (a range that moves with today,
     /// as a saved query wants). interval: day or month. count/size and offset page ranked results.
-    /// Any group-by field of the aggregation filters, repeatable; not_FIELD excludes.
+    /// Any group-by field of the aggregation filters, repeatable; not_FIELD excludes. Dates lie in the
+    /// <see cref="QueryWindow"/>, and a range spans at most limits.statsMaxDays.
     /// </summary>
-    public static StatsRequest Parse(IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> parameters, AggregationDefinition aggregation, DateOnly today)
+    public static StatsRequest Parse(IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> parameters, AggregationDefinition aggregation, TallyOptions options, DateOnly today)
     {
+        var window = QueryWindow.For(options, today);
+        var maxDays = options.Limits.StatsMaxDays;
         DateOnly? from = null, to = null;
         int? days = null;
         string fromName = "dateStart", toName = "dateEnd";
@@ -40,9 +43,9 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
             var value = values.Count > 0 ? values[^1] : "";
             switch (name)
             {
-                case "dateStart" or "start_date": from = ParseDate(name, value); fromName = name; break;
-                case "dateEnd" or "end_date": to = ParseDate(name, value); toName = name; break;
-                case "days": days = ParseInt(name, value, 1, MaxDays); break;
+                case "dateStart" or "start_date": from = window.Check(name, ParseDate(name, value)); fromName = name; break;
+                case "dateEnd" or "end_date": to = window.Check(name, ParseDate(name, value)); toName = name; break;
+                case "days": days = ParseInt(name, value, 1, maxDays); break;
                 case "interval":
                     interval = value switch
                     {
@@ -71,10 +74,12 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
         if (days is not null && from is not null) throw new QueryParameterException("days", $"cannot be combined with {fromName}");
         var end = to ?? today;
         var span = (days ?? DefaultDays) - 1;
-        if (from is null && end.DayNumber < span) throw new QueryParameterException(days is null ? toName : "days", "reaches back before the year 1");
+        if (from is null && end.DayNumber - span < window.Earliest.DayNumber)
+            throw new QueryParameterException(days is null ? toName : "days", $"reaches back before {window.Earliest:yyyy-MM-dd}, the earliest date events may have (ingest.earliestDate)");
         var start = from ?? end.AddDays(-span);
         // Name the parameters as the client spelt them.
         if (start > end) throw new QueryParameterException(fromName, $"is after {toName}");
+        QueryWindow.CheckSpan(fromName, start, end, maxDays, "limits.statsMaxDays");
         return new StatsRequest(start, end, interval, filters.Select(f => new FieldFilter(f.Key.Item1, f.Value, f.Key.Item2)).ToList(), count, offset, groupBy);
     }
 
@@ -84,7 +89,7 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
     private static DateOnly ParseDate(string name, string value) =>
         DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
             ? date
-            : throw new QueryParameterException(name, $"must be a date as YYYY-MM-DD, not '{value}'");
+            : throw new QueryParameterException(name, $"must be a date as YYYY-MM-DD, not '{StoredText.Echo(value)}'");
 
     private static int ParseInt(string name, string value, int min, int max) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
+using Tally.Core.Query;
 using Tally.Server.Runtime;
 
 namespace Tally.Server.Api;
@@ -17,14 +18,15 @@ public static class AdminEndpoints
         app.MapPost("/api/v1/admin/aggregate", async (HttpRequest request, CancellationToken cancellationToken) =>
             {
                 DateOnly? from, to;
+                var window = QueryWindow.For(runtime.Schema.Options, DateOnly.FromDateTime(runtime.Clock.GetUtcNow().UtcDateTime));
                 try
                 {
-                    from = ParseDay(request.Query["from"], "from");
-                    to = ParseDay(request.Query["to"], "to");
+                    from = ParseDay(request.Query["from"], "from", window);
+                    to = ParseDay(request.Query["to"], "to", window);
                 }
-                catch (FormatException e)
+                catch (QueryParameterException e)
                 {
-                    return Problems.Field(e.Message, "must be a date as yyyy-MM-dd");
+                    return Problems.Field(e.Parameter, e.Problem);
                 }
                 if (from > to) return Problems.Field("from", "is after 'to'");
                 var rebuild = request.Query["rebuild"] is [var flag] && (flag is "" or "true" or "1");
@@ -83,8 +85,8 @@ public static class AdminEndpoints
             .WithSummary("200 when storage matches configuration, 503 with the differences otherwise.");
     }
 
-    private static DateOnly? ParseDay(string? value, string name) =>
+    private static DateOnly? ParseDay(string? value, string name, QueryWindow window) =>
         string.IsNullOrEmpty(value) ? null
-        : DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? day
-        : throw new FormatException(name);
+        : DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? window.Check(name, day)
+        : throw new QueryParameterException(name, "must be a date as yyyy-MM-dd");
 }

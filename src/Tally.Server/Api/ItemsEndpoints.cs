@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Tally.Core.Accept;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
 using Tally.Server.Runtime;
@@ -37,8 +38,8 @@ public static partial class ItemsEndpoints
 
         app.MapPut("/api/v1/items/{id}", async (string id, HttpContext context, CancellationToken cancellationToken) =>
             {
-                using var document = await ReadAsync(context, cancellationToken);
-                if (document is null) return Problems.Field("body", "must be a JSON object of item metadata");
+                using var document = await RequestBody.ReadJsonAsync(context.Request, runtime.Schema.Options, cancellationToken);
+                if (document.RootElement.ValueKind != JsonValueKind.Object) return Problems.Field("body", "must be a JSON object of item metadata");
                 var (item, problem) = Parse(id, document.RootElement, "", runtime.Clock.GetUtcNow().UtcDateTime);
                 if (problem is not null) return problem;
                 await runtime.Items.MergeAsync([item!], cancellationToken);
@@ -51,8 +52,8 @@ public static partial class ItemsEndpoints
 
         app.MapPut("/api/v1/items", async (HttpContext context, CancellationToken cancellationToken) =>
             {
-                using var document = await ReadAsync(context, cancellationToken);
-                if (document is null) return Problems.Field("body", "must be a JSON object mapping item ids to metadata");
+                using var document = await RequestBody.ReadJsonAsync(context.Request, runtime.Schema.Options, cancellationToken);
+                if (document.RootElement.ValueKind != JsonValueKind.Object) return Problems.Field("body", "must be a JSON object mapping item ids to metadata");
                 var now = runtime.Clock.GetUtcNow().UtcDateTime;
                 var items = new List<ItemMetadata>();
                 foreach (var property in document.RootElement.EnumerateObject())
@@ -70,24 +71,10 @@ public static partial class ItemsEndpoints
             .ProducesValidationProblem();
     }
 
-    private static async Task<JsonDocument?> ReadAsync(HttpContext context, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var document = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: cancellationToken);
-            if (document.RootElement.ValueKind == JsonValueKind.Object) return document;
-            document.Dispose();
-            return null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
     private static (ItemMetadata?, IResult?) Parse(string id, JsonElement json, string prefix, DateTime now)
     {
-        if (id.Length == 0) return (null, Problems.Field($"{prefix}id", "must not be empty"));
+        if (id.Length is 0 or > EventParser.MaxIdLength) return (null, Problems.Field($"{prefix}id", $"must be 1 to {EventParser.MaxIdLength} characters"));
+        if (StoredText.Problem(id, EventParser.MaxIdLength) is { } idProblem) return (null, Problems.Field($"{prefix}id", idProblem));
         if (json.ValueKind != JsonValueKind.Object) return (null, Problems.Field(prefix.TrimEnd('.') is { Length: > 0 } p ? p : "body", "must be an object"));
         ItemMetadata item;
         try

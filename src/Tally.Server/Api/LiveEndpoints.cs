@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
 using Tally.Core.Live;
@@ -33,7 +34,8 @@ public static class LiveEndpoints
                          "(events: by people, as the metrics count them); 'aggregated' {days, events} when a run changed metrics, after which " +
                          "'stored' repeats what arrived during the run (on a query node, 'aggregated' {last_run} when the store shows a new run); " +
                          "'ping' {today} after 15 s of quiet.")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .DisableRequestTimeout();
 
     private static async IAsyncEnumerable<SseItem<string>> StreamAsync(TallyRuntime runtime, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

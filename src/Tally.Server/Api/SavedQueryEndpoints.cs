@@ -42,22 +42,10 @@ public static class SavedQueryEndpoints
 
         app.MapPut("/api/v1/queries/{name}", async (string name, HttpContext context, CancellationToken cancellationToken) =>
             {
-                SavedQueryDraft draft;
+                using var body = await RequestBody.ReadJsonAsync(context.Request, runtime.Schema.Options, cancellationToken);
                 try
                 {
-                    using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: cancellationToken);
-                    draft = ReadDraft(body.RootElement);
-                }
-                catch (JsonException)
-                {
-                    return Problems.Field("body", "must be a JSON object: {\"title\", \"stat\", \"view\", \"params\", \"chart\"}");
-                }
-                catch (SavedQueryException e)
-                {
-                    return Problems.Field(e.Field, e.Problem);
-                }
-                try
-                {
+                    var draft = ReadDraft(body.RootElement);
                     var (query, created) = await catalog.SaveAsync(name, draft, cancellationToken);
                     return created ? Results.Created(Links(query).self, Json(query)) : Results.Json(Json(query));
                 }
@@ -93,7 +81,8 @@ public static class SavedQueryEndpoints
 
     private static SavedQueryDraft ReadDraft(JsonElement body)
     {
-        if (body.ValueKind != JsonValueKind.Object) throw new JsonException();
+        if (body.ValueKind != JsonValueKind.Object)
+            throw new SavedQueryException("body", "must be a JSON object: {\"title\", \"stat\", \"view\", \"params\", \"chart\"}");
         foreach (var property in body.EnumerateObject())
         {
             if (!DraftProperties.Contains(property.Name))

@@ -16,7 +16,12 @@ public static class StatsEndpoints
 {
     public static void MapStatsEndpoints(this IEndpointRouteBuilder app, TallyRuntime runtime)
     {
-        app.MapPost("/api/v1/stats", (HttpContext context, JsonElement body, CancellationToken cancellationToken) => PostStatsAsync(context, body, runtime, cancellationToken))
+        app.MapPost("/api/v1/stats", async (HttpContext context, CancellationToken cancellationToken) =>
+            {
+                using var body = await RequestBody.ReadJsonAsync(context.Request, runtime.Schema.Options, cancellationToken);
+                return await PostStatsAsync(context, body.RootElement, runtime, cancellationToken);
+            })
+            .Accepts<JsonElement>("application/json")
             .WithName("QueryStats")
             .WithSummary("Invenio-style: {alias: {stat, params}} answered as {alias: result} with registered queries.")
             .ProducesProblem(StatusCodes.Status400BadRequest);
@@ -61,7 +66,7 @@ public static class StatsEndpoints
         StatsRequest request;
         try
         {
-            request = StatsRequest.Parse(parameters, query.Aggregation, Today(runtime));
+            request = StatsRequest.Parse(parameters, query.Aggregation, runtime.Schema.Options, Today(runtime));
         }
         catch (QueryParameterException e)
         {
@@ -95,7 +100,7 @@ public static class StatsEndpoints
             StatsRequest request;
             try
             {
-                request = StatsRequest.Parse(ReadParams(entry.Value), query.Aggregation, Today(runtime));
+                request = StatsRequest.Parse(ReadParams(entry.Value), query.Aggregation, runtime.Schema.Options, Today(runtime));
             }
             catch (QueryParameterException e)
             {

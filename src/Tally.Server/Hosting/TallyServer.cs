@@ -27,6 +27,7 @@ public static class TallyServer
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         builder.Services.AddSingleton(runtime);
         builder.Services.AddProblemDetails();
+        builder.Services.AddRequestBounds(runtime.Schema);
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = null);
         var role = runtime.Options.Role;
@@ -40,8 +41,7 @@ public static class TallyServer
         if (runtime.Options.Demo) builder.Services.AddHostedService<DemoTraffic>();
 
         var app = builder.Build();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseRequestBounds();
         app.MapOpenApi();
         app.MapHealthEndpoint(runtime);
         if (role.Accepts()) app.MapPostEventsEndpoint(runtime);

@@ -1,4 +1,5 @@
 using Tally.Core.Aggregate;
+using Tally.Core.Query;
 using Tally.Core.Query.Sushi;
 
 namespace Tally.Core.Tests.Counter;
@@ -22,7 +23,26 @@ public sealed class SushiRequestTests
             if (value is null) query.Remove(name);
             else query[name] = value;
         }
-        return SushiRequest.Parse(Report(report), query);
+        return SushiRequest.Parse(Report(report), query, Window, MaxMonths);
+    }
+
+    private const int MaxMonths = 60;
+    private static readonly QueryWindow Window = new(new DateOnly(1990, 1, 1), new DateOnly(2027, 6, 1));
+
+    [Theory]
+    [InlineData("0001-01", "2024-03")]
+    [InlineData("2024-01", "9999-12")]
+    [InlineData("1989-12", "1990-02")]
+    [InlineData("2027-07", "2027-07")]
+    [InlineData("2019-01", "2024-01")]
+    public void Months_outside_the_window_or_wider_than_the_limit_are_invalid_dates(string begin, string end) =>
+        Assert.Equal(3020, Fails("pr", ("begin_date", begin), ("end_date", end)).Code);
+
+    [Fact]
+    public void Exactly_the_widest_range_is_allowed()
+    {
+        var request = Parse("pr", ("begin_date", "2019-02"), ("end_date", "2024-01"));
+        Assert.Equal((new DateOnly(2019, 2, 1), new DateOnly(2024, 1, 1)), (request.BeginMonth, request.EndMonth));
     }
 
     private static SushiError Fails(string report, params (string, string?)[] parameters) =>

@@ -44,9 +44,17 @@ public static class Usage
         }
     }
 
+    /// <summary>Events stored from 2000 until tomorrow, counted a year at a time (the raw API's widest window).</summary>
     public static async Task<long> EventCountAsync(TallyHost host, string filter)
     {
-        var json = await host.GetJsonAsync($"/api/v1/events?start=2000-01-01T00:00:00Z&end=2100-01-01T00:00:00Z&rows_per_page=1&{filter}");
-        return json.GetProperty("total").GetInt64();
+        var total = 0L;
+        var end = DateTime.UtcNow.Date.AddDays(1);
+        for (var start = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc); start < end; start = start.AddDays(365))
+        {
+            var until = start.AddDays(365) < end ? start.AddDays(365) : end;
+            var json = await host.GetJsonAsync($"/api/v1/events?start={start:yyyy-MM-ddTHH:mm:ssZ}&end={until:yyyy-MM-ddTHH:mm:ssZ}&rows_per_page=1&{filter}");
+            total += json.GetProperty("total").GetInt64();
+        }
+        return total;
     }
 }

@@ -51,6 +51,10 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IEventStore s
 
         var rows = months.Count == 0 ? [] : await store.ReadCounterMetricsAsync(
             new CounterQuery(MetricPeriod.Month, months[0], months[^1], filters, groupBy, ByMonth: true), cancellationToken);
+        // The answer is built in memory from these rows, so their number bounds its size.
+        if (rows.Count > schema.Options.Limits.MaxAnswerRows)
+            throw new SushiException(SushiError.InvalidDates(
+                $"the report would be built from {rows.Count} rows, more than the {schema.Options.Limits.MaxAnswerRows} allowed (limits.maxAnswerRows); ask for fewer months or one item_id"));
         var ids = rows.SelectMany(r => new[] { r.Keys[0], r.Keys[1] }).OfType<string>().ToHashSet(StringComparer.Ordinal);
         var items = await catalog.GetAsync(ids, cancellationToken);
 

@@ -72,7 +72,9 @@ public sealed class SushiRequest
     public IReadOnlyList<(string Name, object Value)> EchoFilters { get; init; } = [];
     public List<SushiError> Warnings { get; } = [];
 
-    public static SushiRequest Parse(SushiReportDefinition report, IReadOnlyDictionary<string, string> query)
+    /// <param name="window">The dates any query may name; months outside it are invalid dates (3020).</param>
+    /// <param name="maxMonths">The most months one report may span (limits.sushiMaxMonths); wider is 3020.</param>
+    public static SushiRequest Parse(SushiReportDefinition report, IReadOnlyDictionary<string, string> query, QueryWindow window, int maxMonths)
     {
         var warnings = new List<SushiError>();
         string? Get(string name) => query.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
@@ -82,9 +84,12 @@ public sealed class SushiRequest
 
         var begin = Get("begin_date") ?? throw new SushiException(SushiError.InsufficientInformation("begin_date is required"));
         var end = Get("end_date") ?? throw new SushiException(SushiError.InsufficientInformation("end_date is required"));
-        var beginMonth = ParseMonth(begin, "begin_date");
-        var endMonth = ParseMonth(end, "end_date");
+        var beginMonth = ParseMonth(begin, "begin_date", window);
+        var endMonth = ParseMonth(end, "end_date", window);
         if (endMonth < beginMonth) throw new SushiException(SushiError.InvalidDates($"end_date {end} is before begin_date {begin}"));
+        var months = (endMonth.Year - beginMonth.Year) * 12 + endMonth.Month - beginMonth.Month + 1;
+        if (months > maxMonths)
+            throw new SushiException(SushiError.InvalidDates($"{begin} to {end} spans {months} months; at most {maxMonths} may be asked at once (limits.sushiMaxMonths)"));
 
         var echo = new List<(string, object)>();
         List<string>? Values(string parameter, string filterName, IReadOnlyCollection<string> valid)
@@ -171,11 +176,14 @@ public sealed class SushiRequest
     }
 
     /// <summary>yyyy-mm or yyyy-mm-dd; COUNTER reports whole months, so a day is taken as its month.</summary>
-    private static DateOnly ParseMonth(string text, string name)
+    private static DateOnly ParseMonth(string text, string name, QueryWindow window)
     {
-        if (DateOnly.TryParseExact(text, ["yyyy-MM", "yyyy-MM-dd"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
-            return new DateOnly(date.Year, date.Month, 1);
-        throw new SushiException(SushiError.InvalidDates($"{name} '{text}' is not yyyy-mm or yyyy-mm-dd"));
+        if (!DateOnly.TryParseExact(text, ["yyyy-MM", "yyyy-MM-dd"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+            throw new SushiException(SushiError.InvalidDates($"{name} '{text}' is not yyyy-mm or yyyy-mm-dd"));
+        var month = new DateOnly(date.Year, date.Month, 1);
+        if (month < new DateOnly(window.Earliest.Year, window.Earliest.Month, 1) || month > window.Latest)
+            throw new SushiException(SushiError.InvalidDates($"{name} must lie between {window.Earliest:yyyy-MM} and {window.Latest:yyyy-MM}"));
+        return month;
     }
 
     private static List<(int, int)>? ParseYops(SushiReportDefinition report, string? text, List<SushiError> warnings, List<(string, object)> echo)

@@ -32,6 +32,11 @@ public sealed class SushiService(TallySchema schema, IEventStore store, ItemCata
             throw new SushiException(SushiError.NotAuthorizedForInstitution($"requestor '{requestorId}' may not see customer_id '{customerId}'"));
     }
 
+    /// <summary>What serve and check say loudly when COUNTER reports are open to anyone, or null.</summary>
+    public string? OpenAccessWarning => Counter.Credentials.Count == 0
+        ? "COUNTER reports under /r51 are open to anyone: counter.credentials is empty. Add requestor ids and API keys to restrict them."
+        : null;
+
     public JsonArray Status()
     {
         var status = new JsonObject
@@ -81,6 +86,7 @@ public sealed class SushiService(TallySchema schema, IEventStore store, ItemCata
     {
         var report = Supported.FirstOrDefault(r => r.PathId == reportId)
             ?? throw new SushiException(SushiError.ReportNotSupported($"'{reportId}' is not one of {string.Join(", ", Supported.Select(r => r.PathId))}"));
-        return _builder.BuildAsync(SushiRequest.Parse(report, query), cancellationToken);
+        var window = QueryWindow.For(schema.Options, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime));
+        return _builder.BuildAsync(SushiRequest.Parse(report, query, window, schema.Options.Limits.SushiMaxMonths), cancellationToken);
     }
 }

@@ -47,7 +47,7 @@ public sealed class AccessLogFormat(IReadOnlyList<UrlRule> rules, EventParser pa
             var fixedValues = o.Set.Select(pair =>
             {
                 var field = type.Field(pair.Key) ?? throw new ConfigurationException($"{at}.set.{pair.Key}", $"is not a field of '{type.Name}'");
-                if (EventParser.SetText(values, field, pair.Value) is { } problem) throw new ConfigurationException($"{at}.set.{pair.Key}", problem);
+                if (parser.SetText(values, field, pair.Value) is { } problem) throw new ConfigurationException($"{at}.set.{pair.Key}", problem);
                 return (field, pair.Value);
             }).ToArray();
             if (o.Methods.Count == 0) throw new ConfigurationException($"{at}.methods", "lists at least one HTTP method");
@@ -90,18 +90,22 @@ public sealed class AccessLogFormat(IReadOnlyList<UrlRule> rules, EventParser pa
             var type = rule.Type;
             if (parser.TimestampProblem(type, when, now) is { } timeProblem) return ParsedLine.Reject("time", timeProblem);
             var values = new object?[type.Fields.Count];
-            foreach (var (field, value) in rule.Fixed) EventParser.SetText(values, field, value);
+            foreach (var (field, value) in rule.Fixed) parser.SetText(values, field, value);
             foreach (var (field, group) in rule.Captures)
             {
                 var captured = match.Groups[group];
                 if (!captured.Success || captured.Length == 0) continue;
-                if (EventParser.SetText(values, field, Uri.UnescapeDataString(captured.Value)) is { } problem) return ParsedLine.Reject(field.Name, problem);
+                if (parser.SetText(values, field, Uri.UnescapeDataString(captured.Value)) is { } problem) return ParsedLine.Reject(field.Name, problem);
             }
-            Set(type, values, WellKnownFields.Ip, Text(host));
-            Set(type, values, WellKnownFields.UserAgent, userAgent);
-            Set(type, values, WellKnownFields.Url, target);
-            Set(type, values, "referrer", referrer);
-            if (!user.SequenceEqual("-"u8)) Set(type, values, WellKnownFields.UserId, Text(user));
+            (string Field, string? Value)[] logged =
+            [
+                (WellKnownFields.Ip, Text(host)), (WellKnownFields.UserAgent, userAgent), (WellKnownFields.Url, target), ("referrer", referrer),
+                (WellKnownFields.UserId, user.SequenceEqual("-"u8) ? null : Text(user)),
+            ];
+            foreach (var (name, value) in logged)
+            {
+                if (Set(type, values, name, value) is { } problem) return ParsedLine.Reject(name, problem);
+            }
             if (type.Field("size") is { Type: FieldType.Integer } size && Utf8Parser.TryParse(bytesText, out long length, out var consumed) && consumed == bytesText.Length)
                 values[size.Ordinal] = length;
             if (EventParser.MissingRequired(type, values) is { } missing)
@@ -112,11 +116,10 @@ public sealed class AccessLogFormat(IReadOnlyList<UrlRule> rules, EventParser pa
     }
 
     /// <summary>Only declared string fields are filled; "-" is how access logs write nothing.</summary>
-    private static void Set(EventType type, object?[] values, string name, string? value)
-    {
-        if (value is null or "-" || type.Field(name) is not { Type: FieldType.String } field || values[field.Ordinal] is not null) return;
-        values[field.Ordinal] = value;
-    }
+    private string? Set(EventType type, object?[] values, string name, string? value) =>
+        value is null or "-" || type.Field(name) is not { Type: FieldType.String } field || values[field.Ordinal] is not null
+            ? null
+            : parser.SetText(values, field, value);
 
     private static string Text(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
 

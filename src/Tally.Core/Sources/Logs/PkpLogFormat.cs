@@ -188,7 +188,7 @@ public sealed class PkpLogFormat : ILogFormat
         foreach (var (name, value) in fields)
         {
             if (value is null || type.Field(name) is not { } field) continue;
-            if (EventParser.SetText(values, field, value) is { } problem) return ParsedLine.Reject(name, problem);
+            if (_parser.SetText(values, field, value) is { } problem) return ParsedLine.Reject(name, problem);
         }
         if (EventParser.MissingRequired(type, values) is { } required) return ParsedLine.Reject(required.Name, $"is required by event type '{type.Name}' and this line does not give it");
         return ParsedLine.Of(new TallyEvent(type, lineId, when, values, Extra(entry)));
