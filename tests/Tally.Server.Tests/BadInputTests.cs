@@ -17,18 +17,6 @@ public sealed class BadInputTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        return problem;
-    }
-
-    private async Task<int> StoredCountAsync() =>
-        (await _host.GetJsonAsync("/api/v1/events?delta=3600")).GetProperty("total").GetInt32();
-
     [Fact]
     public async Task A_batch_keeps_its_valid_events_and_lists_each_rejected_one_by_index_field_and_reason()
     {
@@ -51,53 +39,53 @@ public sealed class BadInputTests : IAsyncLifetime
         Assert.Equal([1, 2, 3, 4, 5], rejected.Select(r => r.Item1));
         Assert.Equal(["type", "item_id", "timestamp", "timestamp", "size"], rejected.Select(r => r.Item2));
         Assert.All(rejected, r => Assert.False(string.IsNullOrWhiteSpace(r.Item3)));
-        Assert.Equal(2, await StoredCountAsync());
+        Assert.Equal(2, await _host.RecentEventCountAsync());
     }
 
     [Fact]
     public async Task A_body_with_no_valid_event_is_a_validation_problem_naming_the_field()
     {
-        var problem = await ProblemAsync(await _host.PostEventsAsync("""{"type":"record-view","user_agent":"x"}"""), HttpStatusCode.BadRequest);
+        var problem = await HttpKit.ProblemAsync(await _host.PostEventsAsync("""{"type":"record-view","user_agent":"x"}"""), HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("item_id", out _), problem.ToString());
 
-        problem = await ProblemAsync(await _host.PostEventsAsync("""{"type":"disabled-or-unknown","item_id":"a"}"""), HttpStatusCode.BadRequest);
+        problem = await HttpKit.ProblemAsync(await _host.PostEventsAsync("""{"type":"disabled-or-unknown","item_id":"a"}"""), HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("type", out _), problem.ToString());
-        Assert.Equal(0, await StoredCountAsync());
+        Assert.Equal(0, await _host.RecentEventCountAsync());
     }
 
     [Fact]
     public async Task Malformed_json_is_a_problem_that_says_where()
     {
-        var problem = await ProblemAsync(await _host.PostEventsAsync("""{"type":"record-view","item_id": """), HttpStatusCode.BadRequest);
+        var problem = await HttpKit.ProblemAsync(await _host.PostEventsAsync("""{"type":"record-view","item_id": """), HttpStatusCode.BadRequest);
         Assert.Contains("line 1", problem.GetProperty("detail").GetString());
-        await ProblemAsync(await _host.PostEventsAsync("not json at all"), HttpStatusCode.BadRequest);
-        Assert.Equal(0, await StoredCountAsync());
+        await HttpKit.ProblemAsync(await _host.PostEventsAsync("not json at all"), HttpStatusCode.BadRequest);
+        Assert.Equal(0, await _host.RecentEventCountAsync());
     }
 
     [Fact]
     public async Task Oversize_bodies_and_batches_are_refused_whole_with_413()
     {
         var big = string.Join('\n', Enumerable.Range(0, 100).Select(i => $$"""{"type":"record-view","item_id":"item-{{i}}"}"""));
-        var problem = await ProblemAsync(await _host.PostEventsAsync(big), HttpStatusCode.RequestEntityTooLarge);
+        var problem = await HttpKit.ProblemAsync(await _host.PostEventsAsync(big), HttpStatusCode.RequestEntityTooLarge);
         Assert.Contains("maxBodyBytes", problem.GetProperty("detail").GetString());
 
         var many = string.Join('\n', Enumerable.Range(0, 21).Select(i => $$"""{"type":"record-view","item_id":"{{i}}"}"""));
-        problem = await ProblemAsync(await _host.PostEventsAsync(many), HttpStatusCode.RequestEntityTooLarge);
+        problem = await HttpKit.ProblemAsync(await _host.PostEventsAsync(many), HttpStatusCode.RequestEntityTooLarge);
         Assert.Contains("maxEventsPerRequest", problem.GetProperty("detail").GetString());
-        Assert.Equal(0, await StoredCountAsync());
+        Assert.Equal(0, await _host.RecentEventCountAsync());
     }
 
     [Fact]
     public async Task Writing_needs_a_key_and_admin_tasks_need_an_admin_key()
     {
         using var anonymous = new HttpRequestMessage(HttpMethod.Post, "/api/v1/events") { Content = new StringContent("""{"type":"record-view","item_id":"a"}""") };
-        await ProblemAsync(await _host.Client.SendAsync(anonymous), HttpStatusCode.Unauthorized);
-        await ProblemAsync(await _host.PostEventsAsync("""{"type":"record-view","item_id":"a"}""", key: "wrong-key-wrong-key"), HttpStatusCode.Unauthorized);
+        await HttpKit.ProblemAsync(await _host.Client.SendAsync(anonymous), HttpStatusCode.Unauthorized);
+        await HttpKit.ProblemAsync(await _host.PostEventsAsync("""{"type":"record-view","item_id":"a"}""", key: "wrong-key-wrong-key"), HttpStatusCode.Unauthorized);
 
         using var aggregate = new HttpRequestMessage(HttpMethod.Post, "/api/v1/admin/aggregate");
         aggregate.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestConfig.WriteKey);
-        await ProblemAsync(await _host.Client.SendAsync(aggregate), HttpStatusCode.Forbidden);
-        Assert.Equal(0, await StoredCountAsync());
+        await HttpKit.ProblemAsync(await _host.Client.SendAsync(aggregate), HttpStatusCode.Forbidden);
+        Assert.Equal(0, await _host.RecentEventCountAsync());
     }
 
     [Theory]
@@ -112,15 +100,15 @@ public sealed class BadInputTests : IAsyncLifetime
     [InlineData("/api/v1/events?colour=red", "colour")]
     public async Task Bad_query_parameters_are_named_in_the_problem(string path, string parameter)
     {
-        var problem = await ProblemAsync(await _host.Client.GetAsync(path), HttpStatusCode.BadRequest);
+        var problem = await HttpKit.ProblemAsync(await _host.Client.GetAsync(path), HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), problem.ToString());
     }
 
     [Fact]
     public async Task Unknown_queries_and_paths_are_404_problems()
     {
-        await ProblemAsync(await _host.Client.GetAsync("/api/v1/stats/nope/totals"), HttpStatusCode.NotFound);
-        await ProblemAsync(await _host.Client.GetAsync("/api/v1/nothing-here"), HttpStatusCode.NotFound);
+        await HttpKit.ProblemAsync(await _host.Client.GetAsync("/api/v1/stats/nope/totals"), HttpStatusCode.NotFound);
+        await HttpKit.ProblemAsync(await _host.Client.GetAsync("/api/v1/nothing-here"), HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -128,12 +116,12 @@ public sealed class BadInputTests : IAsyncLifetime
     {
         using var response = await _host.Client.PostAsync("/api/v1/stats",
             new StringContent("""{"views":{"stat":"nope"}}""", Encoding.UTF8, "application/json"));
-        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await HttpKit.ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("views.stat", out _), problem.ToString());
 
         using var badParams = await _host.Client.PostAsync("/api/v1/stats",
             new StringContent("""{"views":{"stat":"record-view-histogram","params":{"interval":"hourly"}}}""", Encoding.UTF8, "application/json"));
-        problem = await ProblemAsync(badParams, HttpStatusCode.BadRequest);
+        problem = await HttpKit.ProblemAsync(badParams, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("views.params.interval", out _), problem.ToString());
     }
 }

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -28,21 +27,6 @@ public sealed class BoundedRequestTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? field = null)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(status == response.StatusCode, $"expected {(int)status}, got {(int)response.StatusCode}: {text}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = JsonDocument.Parse(text).RootElement.Clone();
-        if (field is not null) Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), text);
-        Assert.DoesNotContain("BytePositionInLine", text);
-        Assert.DoesNotContain("LineNumber", text);
-        return problem;
-    }
-
-    private async Task<int> StoredCountAsync(string query = "delta=3600") =>
-        (await _host.GetJsonAsync($"/api/v1/events?{query}")).GetProperty("total").GetInt32();
-
     private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content, string? key = TestConfig.WriteKey)
     {
         var request = new HttpRequestMessage(method, path) { Content = content };
@@ -56,13 +40,6 @@ public sealed class BoundedRequestTests : IAsyncLifetime
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         if (encoding is not null) content.Headers.ContentEncoding.Add(encoding);
         return content;
-    }
-
-    private static byte[] Gzip(string text)
-    {
-        using var output = new MemoryStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.Optimal)) gzip.Write(Encoding.UTF8.GetBytes(text));
-        return output.ToArray();
     }
 
     private static string Lines(int count) =>
@@ -96,26 +73,26 @@ public sealed class BoundedRequestTests : IAsyncLifetime
     [InlineData("/api/v1/events?page=2147483647", "page")]
     public async Task Overflowing_or_too_wide_dates_are_400s_naming_the_parameter(string path, string parameter)
     {
-        var problem = await ProblemAsync(await _host.Client.GetAsync(path), HttpStatusCode.BadRequest, parameter);
+        var problem = await HttpKit.ProblemAsync(await _host.Client.GetAsync(path), HttpStatusCode.BadRequest, parameter);
         Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
     }
 
     [Fact]
     public async Task A_gzip_body_cut_short_is_refused_whole_never_taken_as_a_shorter_batch()
     {
-        var whole = Gzip(Lines(3));
-        var cut = Gzip(Lines(3))[..^6];
-        await ProblemAsync(await SendAsync(HttpMethod.Post, "/api/v1/events", Bytes(cut, "gzip")), HttpStatusCode.BadRequest, "body");
+        var whole = HttpKit.Gzip(Lines(3));
+        var cut = HttpKit.Gzip(Lines(3))[..^6];
+        await HttpKit.ProblemAsync(await SendAsync(HttpMethod.Post, "/api/v1/events", Bytes(cut, "gzip")), HttpStatusCode.BadRequest, "body");
         var corrupt = (byte[])whole.Clone();
         corrupt[^7] ^= 0x5a;
-        await ProblemAsync(await SendAsync(HttpMethod.Post, "/api/v1/events", Bytes(corrupt, "gzip")), HttpStatusCode.BadRequest, "body");
-        await ProblemAsync(await SendAsync(HttpMethod.Post, "/api/v1/events", Bytes(Encoding.UTF8.GetBytes(Lines(3)), "gzip")), HttpStatusCode.BadRequest, "body");
-        await ProblemAsync(await SendAsync(HttpMethod.Post, "/api/v1/events", Bytes(whole, "br")), HttpStatusCode.UnsupportedMediaType, "Content-Encoding");
-        Assert.Equal(0, await StoredCountAsync());
+        await HttpKit.ProblemAsync(await SendAsync(HttpMethod.Post, "/api/v1/events", Bytes(corrupt, "gzip")), HttpStatusCode.BadRequest, "body");
+        await HttpKit.ProblemAsync(await SendAsync(HttpMethod.Post, "/api/v1/events", Bytes(Encoding.UTF8.GetBytes(Lines(3)), "gzip")), HttpStatusCode.BadRequest, "body");
+        await HttpKit.ProblemAsync(await SendAsync(HttpMethod.Post, "/api/v1/events", Bytes(whole, "br")), HttpStatusCode.UnsupportedMediaType, "Content-Encoding");
+        Assert.Equal(0, await _host.RecentEventCountAsync());
 
         using var accepted = await SendAsync(HttpMethod.Post, "/api/v1/events", Bytes(whole, "gzip"));
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
-        Assert.Equal(3, await StoredCountAsync());
+        Assert.Equal(3, await _host.RecentEventCountAsync());
     }
 
     [Theory]
@@ -127,11 +104,11 @@ public sealed class BoundedRequestTests : IAsyncLifetime
     {
         var invalidUtf8 = "{\"a\":\"x\xff\"}"u8.ToArray();
         invalidUtf8[7] = 0xff;
-        await ProblemAsync(await SendAsync(new HttpMethod(method), path, Bytes(invalidUtf8), key), HttpStatusCode.BadRequest, "body");
-        await ProblemAsync(await SendAsync(new HttpMethod(method), path, Bytes("""{"name":"\udfff"}"""u8.ToArray()), key), HttpStatusCode.BadRequest, "name");
-        await ProblemAsync(await SendAsync(new HttpMethod(method), path, Bytes("""{"name":"a\u0000b"}"""u8.ToArray()), key), HttpStatusCode.BadRequest, "name");
-        await ProblemAsync(await SendAsync(new HttpMethod(method), path, Bytes(Encoding.UTF8.GetBytes(new string('[', 10_000))), key), HttpStatusCode.BadRequest, "body");
-        await ProblemAsync(await SendAsync(new HttpMethod(method), path, Bytes("""{"name":"trunc"""u8.ToArray()), key), HttpStatusCode.BadRequest, "body");
+        await HttpKit.ProblemAsync(await SendAsync(new HttpMethod(method), path, Bytes(invalidUtf8), key), HttpStatusCode.BadRequest, "body");
+        await HttpKit.ProblemAsync(await SendAsync(new HttpMethod(method), path, Bytes("""{"name":"\udfff"}"""u8.ToArray()), key), HttpStatusCode.BadRequest, "name");
+        await HttpKit.ProblemAsync(await SendAsync(new HttpMethod(method), path, Bytes("""{"name":"a\u0000b"}"""u8.ToArray()), key), HttpStatusCode.BadRequest, "name");
+        await HttpKit.ProblemAsync(await SendAsync(new HttpMethod(method), path, Bytes(Encoding.UTF8.GetBytes(new string('[', 10_000))), key), HttpStatusCode.BadRequest, "body");
+        await HttpKit.ProblemAsync(await SendAsync(new HttpMethod(method), path, Bytes("""{"name":"trunc"""u8.ToArray()), key), HttpStatusCode.BadRequest, "body");
     }
 
     [Fact]

@@ -74,6 +74,10 @@ public sealed class TallyHost : IAsyncDisposable
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
+    /// <summary>How many events the raw API holds for the last hour.</summary>
+    public async Task<int> RecentEventCountAsync() =>
+        (await GetJsonAsync("/api/v1/events?delta=3600")).GetProperty("total").GetInt32();
+
     private bool _stopped;
     private bool _ownsDirectory = true;
 

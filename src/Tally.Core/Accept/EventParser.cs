@@ -40,15 +40,7 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
     private readonly Dictionary<string, EventType>.AlternateLookup<ReadOnlySpan<char>> _types =
         schema.EventTypes.ToDictionary(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
 
-    /// <summary>Types whose configuration keeps IP addresses; elsewhere any field holding one is dropped at the door.</summary>
-    private readonly HashSet<EventType> _keepIps = schema.EventTypes.Values
-        .Where(t => schema.Options.Privacy.StoreIpAddresses || schema.PipelineOf(t).Any(step => step is { Step: "anonymize", KeepIp: true }))
-        .ToHashSet();
-
     private readonly IngestOptions _limits = schema.Options.Ingest;
-
-    /// <summary>Whether events of this type may hold IP addresses outside the ip field its pipeline consumes.</summary>
-    public bool KeepsIps(EventType type) => _keepIps.Contains(type);
 
     public const int MaxIdLength = 128;
 
@@ -92,8 +84,8 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
     private void ReadOne(ref Utf8JsonReader reader, ParsedBatch batch, DateTime now)
     {
         var index = batch.Total;
-        if (index >= schema.Options.Ingest.MaxEventsPerRequest)
-            throw new TooManyEventsException(schema.Options.Ingest.MaxEventsPerRequest);
+        if (index >= _limits.MaxEventsPerRequest)
+            throw new TooManyEventsException(_limits.MaxEventsPerRequest);
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             reader.Skip();
@@ -104,20 +96,26 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         // the object; a copy of the reader, taken at its start, then reads the fields.
         var atStart = reader;
         var rejection = ParseObject(ref reader, atStart, index, now, null, out var parsed);
-        // One request may write to a bounded number of partitions, so it cannot scatter events over centuries.
-        if (rejection is null && !batch.Partitions.Contains((parsed!.Type, parsed.Type.Partition.PeriodStart(parsed.Timestamp))))
-        {
-            if (batch.Partitions.Count >= _limits.MaxPartitionsPerRequest)
-                rejection = new Rejection(index, "timestamp", $"would be the request's {_limits.MaxPartitionsPerRequest + 1}th storage period; " +
-                    $"at most {_limits.MaxPartitionsPerRequest} may be written at once (ingest.maxPartitionsPerRequest), so send it in another request");
-            else batch.Partitions.Add((parsed.Type, parsed.Type.Partition.PeriodStart(parsed.Timestamp)));
-        }
+        if (rejection is null) rejection = ClaimPartition(batch, parsed!, index);
         if (rejection is not null) batch.Rejections.Add(rejection);
         else
         {
             batch.Events.Add(parsed!);
             batch.Indexes.Add(index);
         }
+    }
+
+    /// <summary>One request may write to a bounded number of partitions, so it cannot scatter events over centuries.</summary>
+    private Rejection? ClaimPartition(ParsedBatch batch, TallyEvent e, int index)
+    {
+        var partition = (e.Type, e.Type.Partition.PeriodStart(e.Timestamp));
+        if (batch.Partitions.Count < _limits.MaxPartitionsPerRequest || batch.Partitions.Contains(partition))
+        {
+            batch.Partitions.Add(partition);
+            return null;
+        }
+        return new Rejection(index, "timestamp", $"would be the request's {_limits.MaxPartitionsPerRequest + 1}th storage period; " +
+            $"at most {_limits.MaxPartitionsPerRequest} may be written at once (ingest.maxPartitionsPerRequest), so send it in another request");
     }
 
     /// <summary>
@@ -244,12 +242,7 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         switch (field.Type)
         {
             case FieldType.String:
-                if (StoredText.Problem(text, _limits.MaxValueLength) is { } problem) return problem;
-                if (field.AllowedValues is { } allowed)
-                {
-                    if (!allowed.TryGetValue(text, out var canonical)) return $"'{text}' is not one of {string.Join(", ", allowed.Order(StringComparer.Ordinal))}";
-                    text = canonical;
-                }
+                if ((StoredText.Problem(text, _limits.MaxValueLength) ?? AllowedValueProblem(field, ref text)) is { } problem) return problem;
                 values[field.Ordinal] = text;
                 return null;
             case FieldType.Integer when long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l):
@@ -264,6 +257,18 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
             default:
                 return $"must be {Article(field.Type)}, not '{text}'";
         }
+    }
+
+    /// <summary>
+    /// Why a field with a closed set of values cannot take <paramref name="text"/>, or null; the set's own
+    /// instance replaces it, so a million events share one string per value.
+    /// </summary>
+    private static string? AllowedValueProblem(FieldDefinition field, ref string text)
+    {
+        if (field.AllowedValues is not { } allowed) return null;
+        if (!allowed.TryGetValue(text, out var canonical)) return $"'{StoredText.Echo(text)}' is not one of {string.Join(", ", allowed.Order(StringComparer.Ordinal))}";
+        text = canonical;
+        return null;
     }
 
     /// <summary>The first declared field that is required but missing, or null.</summary>
@@ -281,13 +286,19 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         extra = null;
         ArrayBufferWriter<byte>? extraBuffer = null;
         Utf8JsonWriter? extraWriter = null;
-        var dropIps = !_keepIps.Contains(type);
+        var dropIps = !schema.KeepsIpAddresses(type);
+        Span<char> nameBuffer = stackalloc char[128];
         try
         {
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (!StoredText.TryRead(ref reader, _limits.MaxPropertyNameLength, out var name, out var nameProblem))
-                    return new Rejection(index, PropertyShown(ref reader), $"is not a usable property name: it {nameProblem}");
+                // The body is valid UTF-8, so a name without escapes decodes onto the stack as it is; only an
+                // escaped or long one becomes a string, under the stored-text rule.
+                string? nameText = null;
+                scoped ReadOnlySpan<char> name;
+                if (!reader.ValueIsEscaped && reader.ValueSpan.Length <= nameBuffer.Length) name = nameBuffer[..Encoding.UTF8.GetChars(reader.ValueSpan, nameBuffer)];
+                else if (StoredText.TryRead(ref reader, _limits.MaxPropertyNameLength, out nameText, out var nameProblem)) name = nameText;
+                else return new Rejection(index, PropertyShown(ref reader), $"is not a usable property name: it {nameProblem}");
                 reader.Read();
                 if (name is "type" or "id" or "timestamp")
                 {
@@ -298,33 +309,27 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
                 {
                     if (!TryReadValue(ref reader, field, out var value, out var problem))
                         return new Rejection(index, field.Name, problem ?? $"must be {Article(field.Type)}");
-                    // The ip field feeds the pipeline, which anonymizes or drops it; an address anywhere else is dropped here.
                     if (value is string text)
                     {
+                        // The ip field feeds the pipeline, which anonymizes or drops it; an address anywhere else is dropped here.
                         if (dropIps && field.Name != WellKnownFields.Ip && StoredText.IsIpAddress(text)) continue;
-                        // SetText checks allowed values and stores the set's own instance, so a million events share one string per value.
-                        if (field.AllowedValues is not null)
-                        {
-                            if (SetText(values, field, text) is { } notAllowed) return new Rejection(index, field.Name, notAllowed);
-                            continue;
-                        }
+                        if (AllowedValueProblem(field, ref text) is { } notAllowed) return new Rejection(index, field.Name, notAllowed);
+                        value = text;
                     }
                     values[field.Ordinal] = value;
                 }
+                else if (dropIps && WellKnownFields.IsIdentity(name)) reader.Skip();
                 else
                 {
-                    if (dropIps && StoredText.IsIdentityName(name))
-                    {
-                        reader.Skip();
-                        continue;
-                    }
+                    if (name.Length > _limits.MaxPropertyNameLength)
+                        return new Rejection(index, StoredText.Echo(name.ToString()), $"is not a usable property name: it is longer than {_limits.MaxPropertyNameLength} characters");
                     extraBuffer ??= new ArrayBufferWriter<byte>();
                     if (extraWriter is null)
                     {
                         extraWriter = new Utf8JsonWriter(extraBuffer, ExtraWriterOptions);
                         extraWriter.WriteStartObject();
                     }
-                    if (ExtraValues.Copy(ref reader, extraWriter, name, dropIps, _limits) is { } problem)
+                    if (ExtraValues.Copy(ref reader, extraWriter, nameText ?? name.ToString(), dropIps, _limits) is { } problem)
                         return new Rejection(index, problem.Path, problem.Problem);
                 }
             }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Tally.Core.Configuration;
+using Tally.Core.Events;
 
 namespace Tally.Core.Accept;
 
@@ -33,10 +34,10 @@ public static class ExtraValues
                 writer.WriteStartObject();
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var name = StoredText.TryRead(ref reader, int.MaxValue / 4, out var text, out _) ? text : Mended;
+                    var name = StoredText.TryRead(ref reader, int.MaxValue, out var text, out _) ? text : Mended;
                     reader.Read();
-                    if (dropIps && StoredText.IsIdentityName(name)) reader.Skip();
-                    else Copy(ref reader, writer, name, dropIps, int.MaxValue / 4, int.MaxValue / 4, mend: true);
+                    if (dropIps && WellKnownFields.IsIdentity(name)) reader.Skip();
+                    else Copy(ref reader, writer, name, dropIps, int.MaxValue, int.MaxValue, mend: true);
                 }
                 writer.WriteEndObject();
             }
@@ -80,7 +81,7 @@ public static class ExtraValues
                         if (!mend) return (name, $"holds a property name that {nameProblem}");
                         inner = Mended;
                     }
-                    if (dropIps && StoredText.IsIdentityName(inner))
+                    if (dropIps && WellKnownFields.IsIdentity(inner))
                     {
                         reader.Read();
                         reader.Skip();

@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Unicode;
-using Tally.Core.Events;
 
 namespace Tally.Core.Accept;
 
@@ -20,7 +19,7 @@ public static class StoredText
     /// <summary>Why <paramref name="text"/> cannot be stored, or null.</summary>
     public static string? Problem(ReadOnlySpan<char> text, int maxLength)
     {
-        if (text.Length > maxLength) return $"is longer than {maxLength} characters";
+        if (text.Length > maxLength) return TooLong(maxLength);
         if (text.Contains('\0')) return NulProblem;
         for (var i = text.IndexOfAnyInRange('\uD800', '\uDFFF'); i >= 0 && i < text.Length; i++)
         {
@@ -31,14 +30,18 @@ public static class StoredText
         return null;
     }
 
-    /// <summary>Reads the string under the reader, or says why it cannot be stored (an escape that is not text, NUL, length).</summary>
+    /// <summary>
+    /// Reads the string under the reader, or says why it cannot be stored (an escape that is not text, NUL,
+    /// length). The JSON must be valid UTF-8: then only an escaped string can hold NUL or a lone surrogate,
+    /// and an unescaped one needs only its length checked.
+    /// </summary>
     public static bool TryRead(ref Utf8JsonReader reader, int maxLength, [NotNullWhen(true)] out string? text, [NotNullWhen(false)] out string? problem)
     {
         text = null;
         // Cheap early refusal before decoding: UTF-8 needs at most 3 bytes per UTF-16 character.
-        if (!reader.ValueIsEscaped && !reader.HasValueSequence && reader.ValueSpan.Length > maxLength * 3)
+        if (!reader.ValueIsEscaped && reader.ValueSpan.Length > 3L * maxLength)
         {
-            problem = $"is longer than {maxLength} characters";
+            problem = TooLong(maxLength);
             return false;
         }
         string decoded;
@@ -48,11 +51,13 @@ public static class StoredText
             problem = SurrogateProblem;
             return false;
         }
-        problem = Problem(decoded, maxLength);
+        problem = reader.ValueIsEscaped ? Problem(decoded, maxLength) : decoded.Length > maxLength ? TooLong(maxLength) : null;
         if (problem is not null) return false;
         text = decoded;
         return true;
     }
+
+    private static string TooLong(int maxLength) => $"is longer than {maxLength} characters";
 
     /// <summary>
     /// The first string or property name of a parsed JSON body that cannot be stored, as (path, problem);
@@ -108,13 +113,6 @@ public static class StoredText
         }
         return parts == 4;
     }
-
-    /// <summary>Property names that say "who": raw identities, dropped wherever a type does not anonymize them.</summary>
-    public static bool IsIdentityName(ReadOnlySpan<char> name) =>
-        name.Equals(WellKnownFields.Ip, StringComparison.OrdinalIgnoreCase) || name.Equals(WellKnownFields.UserAgent, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(WellKnownFields.UserId, StringComparison.OrdinalIgnoreCase) || name.Equals(WellKnownFields.SessionId, StringComparison.OrdinalIgnoreCase)
-        || name.Equals("ip_address", StringComparison.OrdinalIgnoreCase) || name.Equals("remote_addr", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("client_ip", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The first byte offset of <paramref name="bytes"/> that is not valid UTF-8, or -1.</summary>
     public static int InvalidUtf8At(ReadOnlySpan<byte> bytes)

@@ -76,6 +76,14 @@ public sealed class TallySchema
     /// <summary>Event types that take part in COUNTER metrics.</summary>
     public IEnumerable<EventType> CounterTypes => EventTypes.Values.Where(t => t.Counter != CounterRole.None);
 
+    /// <summary>
+    /// Whether events of this type may keep IP addresses outside the ip field their pipeline consumes:
+    /// privacy.storeIpAddresses, or an anonymize step with keepIp. Elsewhere an address is dropped at the door and hidden on the way out.
+    /// </summary>
+    public bool KeepsIpAddresses(EventType type) => _ipKeepingTypes.Contains(type);
+
+    private HashSet<EventType> _ipKeepingTypes = [];
+
     public IReadOnlyList<PipelineStepOptions> PipelineOf(EventType type) =>
         Options.EventTypes.First(t => t.Name == type.Name).Pipeline;
 
@@ -87,6 +95,9 @@ public sealed class TallySchema
     {
         var schema = new TallySchema(options);
         schema.EventTypes = CompileEventTypes(options.EventTypes);
+        schema._ipKeepingTypes = schema.EventTypes.Values
+            .Where(t => options.Privacy.StoreIpAddresses || schema.PipelineOf(t).Any(step => step is { Step: "anonymize", KeepIp: true }))
+            .ToHashSet();
         schema.Aggregations = CompileAggregations(options.Aggregations, schema.EventTypes);
         schema.Queries = CompileQueries(options.Queries, schema.Aggregations);
         schema.ApiKeys = CompileApiKeys(options.ApiKeys);

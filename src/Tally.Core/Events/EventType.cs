@@ -49,6 +49,13 @@ public sealed class EventType
 /// <summary>Names of the fields the built-in processors understand.</summary>
 public static class WellKnownFields
 {
+    /// <summary>Names that say "who": raw identities, dropped wherever a type does not anonymize them.</summary>
+    public static bool IsIdentity(ReadOnlySpan<char> name) =>
+        name.Equals(Ip, StringComparison.OrdinalIgnoreCase) || name.Equals(UserAgent, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(UserId, StringComparison.OrdinalIgnoreCase) || name.Equals(SessionId, StringComparison.OrdinalIgnoreCase)
+        || name.Equals("ip_address", StringComparison.OrdinalIgnoreCase) || name.Equals("remote_addr", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("client_ip", StringComparison.OrdinalIgnoreCase);
+
     public const string ItemId = "item_id";
     public const string Ip = "ip";
     public const string UserAgent = "user_agent";

@@ -11,11 +11,16 @@ public readonly record struct QueryWindow(DateOnly Earliest, DateOnly Latest)
 {
     public static QueryWindow For(TallyOptions options, DateOnly today) => new(options.Ingest.EarliestDate, today.AddDays(366));
 
-    public bool Contains(DateOnly date) => date >= Earliest && date <= Latest;
+    public DateTime Start => Earliest.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+    public DateTime End => Latest.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
 
     /// <exception cref="QueryParameterException">The date lies outside the window.</exception>
-    public DateOnly Check(string parameter, DateOnly date) =>
-        Contains(date) ? date : throw new QueryParameterException(parameter, $"must lie between {Earliest:yyyy-MM-dd} and {Latest:yyyy-MM-dd}");
+    public DateOnly Check(string parameter, DateOnly date) => date >= Earliest && date <= Latest ? date : throw Outside(parameter);
+
+    /// <exception cref="QueryParameterException">The time lies outside the window.</exception>
+    public DateTime Check(string parameter, DateTime time) => time >= Start && time <= End ? time : throw Outside(parameter);
+
+    public QueryParameterException Outside(string parameter) => new(parameter, $"must lie between {Earliest:yyyy-MM-dd} and {Latest:yyyy-MM-dd}");
 
     /// <exception cref="QueryParameterException">The range spans more than <paramref name="maxDays"/> days.</exception>
     public static void CheckSpan(string parameter, DateOnly from, DateOnly to, int maxDays, string setting)

@@ -89,25 +89,17 @@ public static class RawEventRequest
     /// <summary>ISO-8601, or seconds since the epoch as datagrepper takes them; either inside the window.</summary>
     private static DateTime ParseTime(string name, string value, QueryWindow window)
     {
-        var earliest = window.Earliest.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        var latest = window.Latest.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        DateTime time;
         if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
         {
             // Compared as seconds first: NaN, infinities and 1e300 never reach date arithmetic.
-            if (!(seconds >= (earliest - DateTime.UnixEpoch).TotalSeconds && seconds <= (latest - DateTime.UnixEpoch).TotalSeconds))
-                throw new QueryParameterException(name, OutsideWindow(window));
-            time = DateTime.UnixEpoch.AddSeconds(seconds);
+            if (!(seconds >= (window.Start - DateTime.UnixEpoch).TotalSeconds && seconds <= (window.End - DateTime.UnixEpoch).TotalSeconds))
+                throw window.Outside(name);
+            return DateTime.UnixEpoch.AddSeconds(seconds);
         }
-        else if (DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out time))
-        {
-            if (time < earliest || time > latest) throw new QueryParameterException(name, OutsideWindow(window));
-        }
-        else throw new QueryParameterException(name, $"must be an ISO-8601 time or seconds since 1970, not '{StoredText.Echo(value)}'");
-        return time;
+        if (DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time))
+            return window.Check(name, time);
+        throw new QueryParameterException(name, $"must be an ISO-8601 time or seconds since 1970, not '{StoredText.Echo(value)}'");
     }
-
-    private static string OutsideWindow(QueryWindow window) => $"must lie between {window.Earliest:yyyy-MM-dd} and {window.Latest:yyyy-MM-dd}";
 
     private static int ParseInt(string name, string value, int min, int max) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max

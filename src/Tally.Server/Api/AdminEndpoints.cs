@@ -17,17 +17,9 @@ public static class AdminEndpoints
     {
         app.MapPost("/api/v1/admin/aggregate", async (HttpRequest request, CancellationToken cancellationToken) =>
             {
-                DateOnly? from, to;
                 var window = QueryWindow.For(runtime.Schema.Options, DateOnly.FromDateTime(runtime.Clock.GetUtcNow().UtcDateTime));
-                try
-                {
-                    from = ParseDay(request.Query["from"], "from", window);
-                    to = ParseDay(request.Query["to"], "to", window);
-                }
-                catch (QueryParameterException e)
-                {
-                    return Problems.Field(e.Parameter, e.Problem);
-                }
+                var from = ParseDay(request.Query["from"], "from", window);
+                var to = ParseDay(request.Query["to"], "to", window);
                 if (from > to) return Problems.Field("from", "is after 'to'");
                 var rebuild = request.Query["rebuild"] is [var flag] && (flag is "" or "true" or "1");
                 var result = await runtime.Aggregator.RunAsync(from, to, rebuild, cancellationToken: cancellationToken);

@@ -8,15 +8,13 @@ public sealed class ApiKeyFilter(TallySchema schema, ApiRole required) : IEndpoi
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        var header = context.HttpContext.Request.Headers.Authorization.ToString();
-        const string scheme = "Bearer ";
-        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        if (BearerKey(context.HttpContext.Request) is not { } key)
         {
             context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
             return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "API key required",
                 detail: "Send the key as 'Authorization: Bearer KEY'.");
         }
-        if (!schema.ApiKeys.TryGetValue(header[scheme.Length..].Trim(), out var role))
+        if (!schema.ApiKeys.TryGetValue(key, out var role))
         {
             context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
             return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unknown API key");
@@ -25,5 +23,13 @@ public sealed class ApiKeyFilter(TallySchema schema, ApiRole required) : IEndpoi
             return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Admin key required",
                 detail: "This key may write events but not run admin tasks.");
         return await next(context);
+    }
+
+    /// <summary>The key sent as "Authorization: Bearer KEY", or null.</summary>
+    public static string? BearerKey(HttpRequest request)
+    {
+        const string scheme = "Bearer ";
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) ? header[scheme.Length..].Trim() : null;
     }
 }

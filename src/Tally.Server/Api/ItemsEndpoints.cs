@@ -73,8 +73,7 @@ public static partial class ItemsEndpoints
 
     private static (ItemMetadata?, IResult?) Parse(string id, JsonElement json, string prefix, DateTime now)
     {
-        if (id.Length is 0 or > EventParser.MaxIdLength) return (null, Problems.Field($"{prefix}id", $"must be 1 to {EventParser.MaxIdLength} characters"));
-        if (StoredText.Problem(id, EventParser.MaxIdLength) is { } idProblem) return (null, Problems.Field($"{prefix}id", idProblem));
+        if ((id.Length == 0 ? "must not be empty" : StoredText.Problem(id, EventParser.MaxIdLength)) is { } idProblem) return (null, Problems.Field($"{prefix}id", idProblem));
         if (json.ValueKind != JsonValueKind.Object) return (null, Problems.Field(prefix.TrimEnd('.') is { Length: > 0 } p ? p : "body", "must be an object"));
         ItemMetadata item;
         try

@@ -63,15 +63,7 @@ public static class StatsEndpoints
         if (!runtime.Schema.Queries.TryGetValue(name, out var query))
             return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown query",
                 detail: $"'{name}' is not a registered query; GET /api/v1/stats lists them.");
-        StatsRequest request;
-        try
-        {
-            request = StatsRequest.Parse(parameters, query.Aggregation, runtime.Schema.Options, Today(runtime));
-        }
-        catch (QueryParameterException e)
-        {
-            return Problems.Field(e.Parameter, e.Problem);
-        }
+        var request = StatsRequest.Parse(parameters, query.Aggregation, runtime.Schema.Options, Today(runtime));
         if (view == QueryView.Timeline)
         {
             var timeline = await StatsTables.TimelineAsync(runtime, query, request, cancellationToken);

@@ -53,8 +53,7 @@ public static class RequestBounds
     {
         var path = context.Request.Path;
         if (!path.StartsWithSegments("/api") && !path.StartsWithSegments("/r51")) return false;
-        var header = context.Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && schema.ApiKeys.ContainsKey(header[7..].Trim())) return false;
+        if (ApiKeyFilter.BearerKey(context.Request) is { } key && schema.ApiKeys.ContainsKey(key)) return false;
         return !(context.Request.Query["api_key"] is [{ } sushiKey] && schema.Options.Counter.Credentials.Any(c => c.ApiKey == sushiKey));
     }
 
@@ -79,33 +78,24 @@ public static class RequestBounds
             .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = { Status = status, Title = title, Detail = detail } }).AsTask();
     }
 
-    /// <summary>Client errors that surface as exceptions, answered as the problems they are instead of 500s.</summary>
-    private sealed class ClientErrorHandler(IProblemDetailsService problems) : IExceptionHandler
+    /// <summary>
+    /// Client errors that surface as exceptions, wherever they are thrown (a body reader, a parameter
+    /// parser), answered as the problems they are instead of 500s.
+    /// </summary>
+    private sealed class ClientErrorHandler : IExceptionHandler
     {
         public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
         {
-            var (status, field, problem) = exception switch
+            var problem = exception switch
             {
-                BodyProblemException e => (e.Status, e.Field, e.Message),
-                QueryParameterException e => (StatusCodes.Status400BadRequest, e.Parameter, e.Problem),
-                BadHttpRequestException e => (e.StatusCode, "request", "could not be read: its framing, length or headers are broken"),
-                _ => (0, "", ""),
+                BodyProblemException e => Problems.Field(e.Field, e.Message, e.Status),
+                QueryParameterException e => Problems.Field(e.Parameter, e.Problem),
+                BadHttpRequestException e => Problems.Field("request", "could not be read: its framing, length or headers are broken", e.StatusCode),
+                _ => null,
             };
-            if (status == 0) return false;
-            context.Response.StatusCode = status;
-            return await problems.TryWriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [problem] })
-                {
-                    Status = status,
-                    Title = status == StatusCodes.Status400BadRequest ? "One or more validation errors occurred." : ReasonPhrase(status),
-                    Detail = $"'{field}' {problem}",
-                },
-                Exception = exception,
-            });
+            if (problem is null) return false;
+            await problem.ExecuteAsync(context);
+            return true;
         }
-
-        private static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
     }
 }

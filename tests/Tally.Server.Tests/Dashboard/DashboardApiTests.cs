@@ -63,9 +63,7 @@ public sealed partial class DashboardApiTests : IAsyncLifetime
     /// <summary>The problem's "errors" must name exactly this field.</summary>
     private static async Task AssertProblemAsync(HttpResponseMessage response, string field)
     {
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var problem = await HttpKit.ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Equal([field], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name));
     }
 
