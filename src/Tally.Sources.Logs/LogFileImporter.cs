@@ -25,9 +25,10 @@ public sealed class UnreadableLogException(string file, Exception inner) : Excep
 
 /// <summary>
 /// Loads a log file through the pipeline into the store as one transaction: a crash or an error
-/// midway stores nothing, and loading the same file again stores nothing twice, because each
-/// line's id is its file key and line number. Reading and parsing run beside the store's writes.
-/// Bad lines go to a reject file with their line number and reason; the good lines load.
+/// midway stores nothing, and loading the same lines again stores nothing twice, because each
+/// line's id comes from its content and position (see <see cref="LineId"/>), never from the file's
+/// name. Reading and parsing run beside the store's writes. Bad lines go to a reject file with
+/// their line number and reason; the good lines load.
 /// </summary>
 /// <param name="pipelineWithSalts">Builds the pipeline over a given salt source: the file's own transaction.</param>
 public sealed class LogFileImporter(ILogFormat format, Func<ISaltSource, EventPipeline> pipelineWithSalts, IEventStore store, TimeProvider clock, int batchSize = 8192)
@@ -35,22 +36,31 @@ public sealed class LogFileImporter(ILogFormat format, Func<ISaltSource, EventPi
     public ILogFormat Format => format;
 
     /// <summary>
-    /// What names a log file in its lines' ids: its name and a hash of its first line, so a rotated
-    /// log under the same name is another file, and loading or following the same file agree.
+    /// What names a log in its lines' ids: a hash of its first line. A log keeps its first line
+    /// while it grows, is rotated (access.log.1) and compressed (access.log.1.gz), so every name it
+    /// goes by, and following it, give the same ids; a new log after rotation starts another key.
     /// </summary>
-    public static string FileKey(string path, ReadOnlySpan<byte> firstLine) =>
-        $"{Path.GetFileName(path)}@{XxHash3.HashToUInt64(firstLine.TrimEnd((byte)'\r')):x16}";
+    public static string FileKey(ReadOnlySpan<byte> firstLine) => $"{Hash(firstLine):x16}";
 
-    /// <summary>The <see cref="FileKey(string, ReadOnlySpan{byte})"/> of a file on disk (gzip when it ends in .gz).</summary>
+    /// <summary>
+    /// A line's id: its log's key, its line number, and a hash of the line itself, so two logs
+    /// that happen to begin with the same line still keep their different lines apart.
+    /// </summary>
+    public static string LineId(string fileKey, long number, ReadOnlySpan<byte> line) =>
+        $"{fileKey}/{number}/{(uint)Hash(line):x8}";
+
+    /// <summary>Line endings are not content: the same log written with CRLF gives the same ids.</summary>
+    private static ulong Hash(ReadOnlySpan<byte> line) => XxHash3.HashToUInt64(line.TrimEnd((byte)'\r'));
+
+    /// <summary>Loads <paramref name="path"/> (gzip when it ends in .gz); its lines' ids come from its content alone.</summary>
     /// <exception cref="UnreadableLogException">The file cannot be opened or decompressed.</exception>
-    public static async Task<string> FileKeyAsync(string path, CancellationToken cancellationToken)
+    public async Task<LogImportResult> ImportFileAsync(string path, string rejectPath, IProgress<LogImportProgress>? progress, CancellationToken cancellationToken)
     {
         try
         {
-            await using var file = File.OpenRead(path);
-            await using Stream lines = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
-            await foreach (var line in LineReader.ReadAsync(lines, cancellationToken)) return FileKey(path, line.Span);
-            return FileKey(path, default);
+            var fileKey = await ReadFileKeyAsync(path, cancellationToken);
+            await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan);
+            return await ImportAsync(Decompressed(path, file), file, 1, fileKey, Path.GetFileName(path), rejectPath, progress, cancellationToken);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
         {
@@ -58,26 +68,15 @@ public sealed class LogFileImporter(ILogFormat format, Func<ISaltSource, EventPi
         }
     }
 
-    /// <summary>Loads <paramref name="path"/> (gzip when it ends in .gz) under the file key <paramref name="fileKey"/>.</summary>
-    /// <exception cref="UnreadableLogException">The file cannot be opened or decompressed.</exception>
-    public async Task<LogImportResult> ImportFileAsync(string path, string fileKey, string rejectPath, IProgress<LogImportProgress>? progress, CancellationToken cancellationToken)
+    private static async Task<string> ReadFileKeyAsync(string path, CancellationToken cancellationToken)
     {
-        FileStream file;
-        try { file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UnreadableLogException(Path.GetFileName(path), e); }
-        await using (file)
-        {
-            Stream lines = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
-            try
-            {
-                return await ImportAsync(lines, file, 1, fileKey, Path.GetFileName(path), rejectPath, progress, cancellationToken);
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException && e is not UnreadableLogException)
-            {
-                throw new UnreadableLogException(Path.GetFileName(path), e);
-            }
-        }
+        await using var file = File.OpenRead(path);
+        await foreach (var line in LineReader.ReadAsync(Decompressed(path, file), cancellationToken)) return FileKey(line.Span);
+        return FileKey(default);
     }
+
+    private static Stream Decompressed(string path, FileStream file) =>
+        path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
 
     /// <summary>
     /// Loads every line of <paramref name="lines"/>, numbering from <paramref name="firstLine"/>, in one
@@ -111,7 +110,7 @@ public sealed class LogFileImporter(ILogFormat format, Func<ISaltSource, EventPi
                     number++;
                     if (line.Span.Trim(" \t\r"u8).IsEmpty) continue;
                     lineCount++;
-                    var parsed = format.Parse(line.Span, $"{fileKey}/{number}", now);
+                    var parsed = format.Parse(line.Span, LineId(fileKey, number, line.Span), now);
                     switch (parsed.Outcome)
                     {
                         case LineOutcome.Event: batch.Add(parsed.Event!); break;

@@ -48,7 +48,7 @@ public sealed class PkpLogLoader(LogFileImporter importer, string root, TimeZone
                 string? unreadable = null;
                 try
                 {
-                    result = await importer.ImportFileAsync(processing, $"pkp/{name}", rejects, progress, cancellationToken);
+                    result = await importer.ImportFileAsync(processing, rejects, progress, cancellationToken);
                     if (result.Unreadable) unreadable = "no line of the file is a PKP usage-log entry";
                 }
                 catch (UnreadableLogException e)

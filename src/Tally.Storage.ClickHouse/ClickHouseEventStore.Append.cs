@@ -90,7 +90,7 @@ public sealed partial class ClickHouseEventStore
             try
             {
                 if (_newSalts.TryGetValue(day, out var made)) return made;
-                if (await store.ReadSaltAsync(day, cancellationToken) is { } stored) return store.CacheSalt(day, stored);
+                if (await store.ReadSaltAsync(day, cancellationToken) is { } stored) return await store.UseSaltAsync(day, stored, cancellationToken);
                 return _newSalts[day] = RandomNumberGenerator.GetBytes(32);
             }
             finally
@@ -193,12 +193,9 @@ public sealed partial class ClickHouseEventStore
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            if (await ReadSaltAsync(day, cancellationToken) is not { } salt)
-            {
-                await InsertSaltsAsync(new Dictionary<DateOnly, byte[]> { [day] = RandomNumberGenerator.GetBytes(32) }, cancellationToken);
-                salt = (await ReadSaltAsync(day, cancellationToken))!;
-            }
-            return CacheSalt(day, salt);
+            if (await ReadSaltAsync(day, cancellationToken) is { } salt) return await UseSaltAsync(day, salt, cancellationToken);
+            await InsertSaltsAsync(new Dictionary<DateOnly, byte[]> { [day] = RandomNumberGenerator.GetBytes(32) }, cancellationToken);
+            return CacheSalt(day, (await ReadSaltAsync(day, cancellationToken))!);
         }
         finally
         {
@@ -206,15 +203,25 @@ public sealed partial class ClickHouseEventStore
         }
     }
 
-    private byte[]? CachedSalt(DateOnly day)
+    private byte[]? CachedSalt(DateOnly day) => _salts.Get(day);
+
+    private byte[] CacheSalt(DateOnly day, byte[] salt) => _salts.Put(day, salt);
+
+    /// <summary>Records today as the last use of a stored salt, and keeps it at hand for the rest of the day.</summary>
+    private async Task<byte[]> UseSaltAsync(DateOnly day, byte[] salt, CancellationToken cancellationToken)
     {
-        lock (_salts) return _salts.GetValueOrDefault(day);
+        await RecordSaltUsesAsync([day], cancellationToken);
+        return CacheSalt(day, salt);
     }
 
-    private byte[] CacheSalt(DateOnly day, byte[] salt)
+    private Task RecordSaltUsesAsync(IReadOnlyCollection<DateOnly> days, CancellationToken cancellationToken)
     {
-        lock (_salts) _salts[day] = salt;
-        return salt;
+        var today = SaltCache.Today;
+        return Db.InsertAsync(SaltUses, ["day", "used"], days, (w, day) =>
+        {
+            w.WriteDate(day);
+            w.WriteDate(today);
+        }, cancellationToken);
     }
 
     /// <summary>The day's salt: of all inserted for the day, the earliest created, so every process settles on the same one.</summary>
@@ -222,28 +229,32 @@ public sealed partial class ClickHouseEventStore
         (await Db.QueryListAsync($"SELECT salt FROM {Salts} WHERE day = {Quote(day)} ORDER BY created, salt LIMIT 1",
             row => Convert.FromHexString(row.GetString(0)), cancellationToken)).SingleOrDefault();
 
-    /// <summary>Inserts salts as created now: a day that already has one keeps it.</summary>
-    private Task InsertSaltsAsync(IReadOnlyDictionary<DateOnly, byte[]> salts, CancellationToken cancellationToken)
+    /// <summary>Inserts salts as created and used now: a day that already has one keeps it.</summary>
+    private async Task InsertSaltsAsync(IReadOnlyDictionary<DateOnly, byte[]> salts, CancellationToken cancellationToken)
     {
+        if (salts.Count == 0) return;
         var created = NextVersion();
-        return Db.InsertAsync(Salts, ["day", "salt", "created"], salts, (w, salt) =>
+        await Db.InsertAsync(Salts, ["day", "salt", "created"], salts, (w, salt) =>
         {
             w.WriteDate(salt.Key);
             w.WriteString(Convert.ToHexString(salt.Value));
             w.WriteUInt64(created);
         }, cancellationToken);
+        await RecordSaltUsesAsync(salts.Keys.ToList(), cancellationToken);
     }
 
-    public async Task PurgeSaltsBeforeAsync(DateOnly day, CancellationToken cancellationToken)
+    public async Task PurgeSaltsUnusedSinceAsync(DateOnly cutoff, CancellationToken cancellationToken)
     {
+        var lastUsed = (await Db.QueryListAsync($"SELECT day, max(used) FROM {SaltUses} GROUP BY day",
+            row => (Day: row.GetDate(0), Used: row.GetDate(1)), cancellationToken)).ToDictionary(u => u.Day, u => u.Used);
         foreach (var partition in (await _cluster.PartitionsAsync(Salts, cancellationToken)).Keys)
         {
             var salted = DateOnly.ParseExact(partition.Trim('\''), "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-            if (salted < day) await _cluster.DropPartitionAsync(Salts, Quote(salted), cancellationToken);
+            // Salts stored before uses were recorded count as last used on their own day.
+            if (lastUsed.GetValueOrDefault(salted, salted) >= cutoff) continue;
+            await _cluster.DropPartitionAsync(Salts, Quote(salted), cancellationToken);
+            await _cluster.DropPartitionAsync(SaltUses, Quote(salted), cancellationToken);
         }
-        lock (_salts)
-        {
-            foreach (var old in _salts.Keys.Where(d => d < day).ToList()) _salts.Remove(old);
-        }
+        _salts.Clear();
     }
 }

@@ -34,7 +34,7 @@ namespace Tally.Storage.ClickHouse;
 /// period) is atomic, so readers see the old rows or the new, never neither, and no lock or mutation
 /// is needed. ReplacingMergeTree folds the rows a newer version replaced into it as parts merge.</item>
 /// <item>Settings, templates and items: ReplacingMergeTree rows with a version, read with argMax.
-/// Salts: insert-if-absent, the earliest created salt of a day wins.</item>
+/// Salts: insert-if-absent, the earliest created salt of a day wins; each use adds a row to the salt uses.</item>
 /// </list>
 /// Everything runs on ClickHouse 18.16 (Debian's): no DateTime64, CTEs, query parameters, TTL or
 /// mutations_sync are used.
@@ -48,7 +48,7 @@ public sealed partial class ClickHouseEventStore : IEventStore
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     /// <summary>Raw tables this process created (with their views) or saw exist; value true once created here.</summary>
     private readonly ConcurrentDictionary<string, bool> _eventTables = new(StringComparer.Ordinal);
-    private readonly Dictionary<DateOnly, byte[]> _salts = [];
+    private readonly SaltCache _salts = new();
     private long _lastVersion;
 
     private ClickHouseEventStore(ClickHouseCluster cluster) => _cluster = cluster;
@@ -80,6 +80,8 @@ public sealed partial class ClickHouseEventStore : IEventStore
         yield return (Settings, "key String, value String, version UInt64", "ReplacingMergeTree(version) ORDER BY key", "cityHash64(key)");
         // One partition per day, so purging old salts drops them for good at once.
         yield return (Salts, "day Date, salt String, created UInt64", "MergeTree PARTITION BY day ORDER BY day", "cityHash64(day)");
+        // When each day's salt was last used (the latest row of a day wins), partitioned to go with its salt.
+        yield return (SaltUses, "day Date, used Date", "ReplacingMergeTree(used) PARTITION BY day ORDER BY day", "cityHash64(day)");
         yield return (Items, "id String, updated_ms Int64, metadata String, version UInt64", "ReplacingMergeTree(version) ORDER BY id", "cityHash64(id)");
         // Partitioned like the raw tables, so retention drops a partition's ids with it.
         yield return (EventIds, "id String, type String, part UInt64", "ReplacingMergeTree PARTITION BY (type, part) ORDER BY id", "cityHash64(id)");
@@ -96,11 +98,11 @@ public sealed partial class ClickHouseEventStore : IEventStore
         string.Join(", ", new[] { "period Date", "version UInt64", "marker UInt8" }.Concat(columns));
 
     /// <summary>
-    /// Rows of a period sort by their nullable keys (as key columns cannot be Nullable on 18.16, by whether
-    /// each is null and its value), so a merge keeps only the latest version of each.
+    /// Rows of a period sort by <paramref name="leading"/> columns and their nullable keys (as key columns cannot
+    /// be Nullable on 18.16, by whether each is null and its value), so a merge keeps only the latest version of each.
     /// </summary>
-    private static string MetricsEngine(IEnumerable<string> keys) =>
-        $"ReplacingMergeTree(version) PARTITION BY toYYYYMM(period) ORDER BY (period, marker{string.Concat(keys.Select(k => $", isNull({k}), ifNull({k}, '')"))})";
+    private static string MetricsEngine(IEnumerable<string> keys, params string[] leading) =>
+        $"ReplacingMergeTree(version) PARTITION BY toYYYYMM(period) ORDER BY (period, marker{string.Concat(leading.Select(c => $", {c}"))}{string.Concat(keys.Select(k => $", isNull({k}), ifNull({k}, '')"))})";
 
     // ---- schema ----------------------------------------------------------------------------
 
@@ -139,9 +141,9 @@ public sealed partial class ClickHouseEventStore : IEventStore
                 var tables = new[] { MetricPeriod.Day, MetricPeriod.Month }.Select(p => Metrics(aggregation, p)).ToList();
                 await _cluster.DropTablesAsync(tables, cancellationToken);
                 var keys = aggregation.GroupBy.Select(f => Key(f.Name)).ToList();
-                var columns = MetricColumns([.. keys.Select(k => $"{k} Nullable(String)"), "count Int64", "unique_visitors Int64", "unique_sessions Int64",
+                var columns = MetricColumns(["grouping_set UInt8", .. keys.Select(k => $"{k} Nullable(String)"), "count Int64", "unique_visitors Int64", "unique_sessions Int64",
                     .. aggregation.SumFields.SelectMany(f => new[] { $"sum_{f.Name} Float64", $"n_{f.Name} Int64" })]);
-                await Task.WhenAll(tables.Select(t => _cluster.CreateTableAsync(t, columns, MetricsEngine(keys), "cityHash64(period)", cancellationToken)));
+                await Task.WhenAll(tables.Select(t => _cluster.CreateTableAsync(t, columns, MetricsEngine(keys, "grouping_set"), "cityHash64(period)", cancellationToken)));
                 await MarkDirtyAsync(aggregation.EventType.Name, DateOnly.MinValue, DateOnly.MaxValue, cancellationToken);
             }
             await Db.InsertAsync(Aggregations, ["name", "definition", "version"], changed, (w, aggregation) =>
@@ -428,10 +430,11 @@ public sealed partial class ClickHouseEventStore : IEventStore
 
     public Task ReplaceMetricsAsync(AggregationDefinition aggregation, MetricPeriod period, DateOnly start, IReadOnlyList<MetricRow> rows, CancellationToken cancellationToken)
     {
-        var columns = aggregation.GroupBy.Select(f => Key(f.Name)).Concat(["count", "unique_visitors", "unique_sessions"])
+        var columns = new[] { "grouping_set" }.Concat(aggregation.GroupBy.Select(f => Key(f.Name))).Concat(["count", "unique_visitors", "unique_sessions"])
             .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum_{f.Name}", $"n_{f.Name}" })).ToList();
         return ReplacePeriodAsync(Metrics(aggregation, period), start, columns, rows, (w, row) =>
         {
+            w.WriteUInt8((byte)(row?.Grouping ?? 0));
             for (var k = 0; k < aggregation.GroupBy.Count; k++) w.WriteNullableString(row?.Keys[k]);
             w.WriteInt64(row?.Count ?? 0);
             w.WriteInt64(row?.UniqueVisitors ?? 0);
@@ -486,7 +489,7 @@ public sealed partial class ClickHouseEventStore : IEventStore
     {
         var aggregation = query.Aggregation;
         var table = Metrics(aggregation, query.Source);
-        var where = new StringBuilder(CurrentRows(table, query.From, query.To));
+        var where = new StringBuilder(CurrentRows(table, query.From, query.To)).Append($" AND grouping_set = {query.Grouping}");
         foreach (var filter in query.Filters)
         {
             var column = Key(filter.Field);

@@ -12,6 +12,7 @@ internal static class ClickHouseNames
     public const string Aggregations = "tally_aggregations";
     public const string Settings = "tally_settings";
     public const string Salts = "tally_salts";
+    public const string SaltUses = "tally_salt_uses";
     public const string Items = "tally_items";
     public const string EventIds = "tally_event_ids";
     public const string Dirty = "tally_dirty";

@@ -173,7 +173,8 @@ public sealed partial class PostgresEventStore
 
         public async ValueTask<byte[]> GetSaltAsync(DateOnly day, CancellationToken cancellationToken)
         {
-            if (store._salts.TryGetValue(day, out var cached)) return cached;
+            if (store._salts.Get(day) is { } cached) return cached;
+            if (await store.UseSaltAsync(day, cancellationToken) is { } used) return store._salts.Put(day, used);
             await _gate.WaitAsync(cancellationToken);
             try
             {
@@ -194,7 +195,7 @@ public sealed partial class PostgresEventStore
             {
                 await MarkDirtyAsync(connection, transaction, _touched, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
-                foreach (var (day, salt) in _newSalts) store._salts.TryAdd(day, salt);
+                foreach (var (day, salt) in _newSalts) store._salts.Put(day, salt);
             }
             finally
             {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Data;
 using System.Globalization;
 using System.Runtime.CompilerServices;
@@ -27,7 +26,7 @@ public sealed partial class PostgresEventStore : IEventStore
     private readonly NpgsqlDataSource _dataSource;
     /// <summary>The store's schema, which also names its advisory lock.</summary>
     private readonly string _schema;
-    private readonly ConcurrentDictionary<DateOnly, byte[]> _salts = new();
+    private readonly SaltCache _salts = new();
 
     private PostgresEventStore(NpgsqlDataSource dataSource, string schema)
     {
@@ -83,7 +82,8 @@ public sealed partial class PostgresEventStore : IEventStore
             CREATE TABLE IF NOT EXISTS tally_partitions (name text PRIMARY KEY, type text NOT NULL, start_ts timestamptz NOT NULL, end_ts timestamptz NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_event_ids (id text COLLATE "C" PRIMARY KEY);
             CREATE TABLE IF NOT EXISTS tally_dirty (type text NOT NULL, day date NOT NULL, version bigint NOT NULL, PRIMARY KEY (type, day));
-            CREATE TABLE IF NOT EXISTS tally_salts (day date PRIMARY KEY, salt bytea NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_salts (day date PRIMARY KEY, salt bytea NOT NULL, last_used date);
+            ALTER TABLE tally_salts ADD COLUMN IF NOT EXISTS last_used date;
             CREATE TABLE IF NOT EXISTS tally_aggregations (name text PRIMARY KEY, definition text NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_items (id text PRIMARY KEY, updated timestamptz NOT NULL, metadata text NOT NULL);
 
@@ -138,9 +138,9 @@ public sealed partial class PostgresEventStore : IEventStore
                 var table = Quote(Metrics(aggregation, period));
                 var keys = aggregation.GroupBy.Select(f => $"{Quote(Key(f.Name))} text");
                 var sums = aggregation.SumFields.SelectMany(f => new[] { $"{Quote(Sum(f.Name))} double precision NOT NULL", $"{Quote(SumCount(f.Name))} bigint NOT NULL" });
-                var columns = string.Join(", ", new[] { "period date NOT NULL" }.Concat(keys)
+                var columns = string.Join(", ", new[] { "period date NOT NULL", "grouping_set integer NOT NULL" }.Concat(keys)
                     .Concat(["count bigint NOT NULL", "unique_visitors bigint NOT NULL", "unique_sessions bigint NOT NULL"]).Concat(sums));
-                await RunAsync(Sql(connection, transaction, $"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({columns}); CREATE INDEX ON {table} (period)"), cancellationToken);
+                await RunAsync(Sql(connection, transaction, $"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({columns}); CREATE INDEX ON {table} (grouping_set, period)"), cancellationToken);
             }
             var days = new List<(string, DateOnly)>();
             foreach (var (_, start, end) in await PartitionSpansAsync(connection, transaction, aggregation.EventType.Name, cancellationToken))
@@ -387,11 +387,12 @@ public sealed partial class PostgresEventStore : IEventStore
 
     public Task ReplaceMetricsAsync(AggregationDefinition aggregation, MetricPeriod period, DateOnly start, IReadOnlyList<MetricRow> rows, CancellationToken cancellationToken)
     {
-        var columns = aggregation.GroupBy.Select(f => Quote(Key(f.Name)))
+        var columns = new[] { "grouping_set" }.Concat(aggregation.GroupBy.Select(f => Quote(Key(f.Name))))
             .Concat(["count", "unique_visitors", "unique_sessions"])
             .Concat(aggregation.SumFields.SelectMany(f => new[] { Quote(Sum(f.Name)), Quote(SumCount(f.Name)) }));
         return ReplacePeriodAsync(Metrics(aggregation, period), start, columns, rows, async (row, importer) =>
         {
+            await importer.WriteAsync(row.Grouping, NpgsqlDbType.Integer, cancellationToken);
             foreach (var key in row.Keys) await WriteTextAsync(importer, key, cancellationToken);
             await importer.WriteAsync(row.Count, NpgsqlDbType.Bigint, cancellationToken);
             await importer.WriteAsync(row.UniqueVisitors, NpgsqlDbType.Bigint, cancellationToken);
@@ -431,8 +432,8 @@ public sealed partial class PostgresEventStore : IEventStore
     {
         var aggregation = query.Aggregation;
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = Sql(connection, null, "", ("from", query.From), ("to", query.To));
-        var where = new StringBuilder("period BETWEEN @from AND @to");
+        await using var command = Sql(connection, null, "", ("grouping", query.Grouping), ("from", query.From), ("to", query.To));
+        var where = new StringBuilder("grouping_set = @grouping AND period BETWEEN @from AND @to");
         foreach (var filter in query.Filters)
             where.Append(InList(Quote(Key(filter.Field)), AddParameter(command, filter.Values.ToArray()), filter.Negated));
         var keys = query.GroupBy.Select(f => Quote(Key(f.Name))).ToList();
@@ -560,9 +561,20 @@ public sealed partial class PostgresEventStore : IEventStore
 
     public async ValueTask<byte[]> GetSaltAsync(DateOnly day, CancellationToken cancellationToken)
     {
-        if (_salts.TryGetValue(day, out var cached)) return cached;
+        if (_salts.Get(day) is { } cached) return cached;
+        if (await UseSaltAsync(day, cancellationToken) is { } used) return _salts.Put(day, used);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        return _salts.GetOrAdd(day, await SaltOfAsync(connection, null, day, cancellationToken));
+        return _salts.Put(day, await SaltOfAsync(connection, null, day, cancellationToken));
+    }
+
+    /// <summary>
+    /// Records today as the last use of the day's salt and returns it; null when the day has none yet.
+    /// It commits on its own, so a long transaction (a log file) never holds the salt's row locked.
+    /// </summary>
+    private async Task<byte[]?> UseSaltAsync(DateOnly day, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await ScalarAsync<byte[]>(Sql(connection, null, "UPDATE tally_salts SET last_used = @u WHERE day = @d RETURNING salt", ("d", day), ("u", SaltCache.Today)), cancellationToken);
     }
 
     /// <summary>Insert-if-absent then read, so concurrent processes sharing the store agree on one salt.</summary>
@@ -573,13 +585,15 @@ public sealed partial class PostgresEventStore : IEventStore
     }
 
     private static Task InsertSaltIfAbsentAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, DateOnly day, byte[] salt, CancellationToken cancellationToken) =>
-        RunAsync(Sql(connection, transaction, "INSERT INTO tally_salts (day, salt) VALUES (@d, @s) ON CONFLICT DO NOTHING", ("d", day), ("s", salt)), cancellationToken);
+        RunAsync(Sql(connection, transaction, "INSERT INTO tally_salts (day, salt, last_used) VALUES (@d, @s, @u) ON CONFLICT DO NOTHING",
+            ("d", day), ("s", salt), ("u", SaltCache.Today)), cancellationToken);
 
-    public async Task PurgeSaltsBeforeAsync(DateOnly day, CancellationToken cancellationToken)
+    public async Task PurgeSaltsUnusedSinceAsync(DateOnly cutoff, CancellationToken cancellationToken)
     {
+        // Salts stored before uses were recorded count as last used on their own day.
         await WriteAsync((connection, transaction) =>
-            RunAsync(Sql(connection, transaction, "DELETE FROM tally_salts WHERE day < @d", ("d", day)), cancellationToken), cancellationToken);
-        foreach (var old in _salts.Keys.Where(d => d < day)) _salts.TryRemove(old, out _);
+            RunAsync(Sql(connection, transaction, "DELETE FROM tally_salts WHERE coalesce(last_used, day) < @d", ("d", cutoff)), cancellationToken), cancellationToken);
+        _salts.Clear();
     }
 
     public async Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken)

@@ -26,7 +26,7 @@ public sealed class SqliteEventStore : IEventStore
     private readonly Dictionary<(string Type, DateTime Start), string> _partitions = [];
     /// <summary>Prepared inserts by partition and by which fields an event sets (see <see cref="InsertCommand"/>).</summary>
     private readonly Dictionary<(string Partition, ulong Shape), SqliteCommand> _inserts = [];
-    private readonly Dictionary<DateOnly, byte[]> _salts = [];
+    private readonly SaltCache _salts = new();
     /// <summary>The writer's open transaction, held under the write lock.</summary>
     private SqliteTransaction? _transaction;
 
@@ -44,10 +44,12 @@ public sealed class SqliteEventStore : IEventStore
             CREATE TABLE IF NOT EXISTS tally_partitions (name TEXT PRIMARY KEY, type TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_event_ids (id TEXT PRIMARY KEY, partition TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS tally_dirty (type TEXT NOT NULL, day INTEGER NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (type, day)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS tally_salts (day INTEGER PRIMARY KEY, salt BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_salts (day INTEGER PRIMARY KEY, salt BLOB NOT NULL, last_used INTEGER);
             CREATE TABLE IF NOT EXISTS tally_aggregations (name TEXT PRIMARY KEY, definition TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_items (id TEXT PRIMARY KEY, updated_ms INTEGER NOT NULL, metadata TEXT NOT NULL);
             """);
+        // Stores made before salts recorded their last use.
+        if (!Columns("tally_salts").Contains("last_used")) Execute(_writer, "ALTER TABLE tally_salts ADD COLUMN last_used INTEGER");
         foreach (var period in (MetricPeriod[])[MetricPeriod.Day, MetricPeriod.Month])
         {
             var table = CounterTable(period);
@@ -108,9 +110,9 @@ public sealed class SqliteEventStore : IEventStore
                     Execute(_writer, $"DROP TABLE IF EXISTS {table}");
                     var keys = aggregation.GroupBy.Select(f => $"{SqliteNames.Key(f.Name)} TEXT");
                     var sums = aggregation.SumFields.SelectMany(f => new[] { $"sum_{f.Name} REAL NOT NULL", $"n_{f.Name} INTEGER NOT NULL" });
-                    var columns = string.Join(", ", new[] { "period INTEGER NOT NULL" }.Concat(keys)
+                    var columns = string.Join(", ", new[] { "period INTEGER NOT NULL", "grouping_set INTEGER NOT NULL" }.Concat(keys)
                         .Concat(["count INTEGER NOT NULL", "unique_visitors INTEGER NOT NULL", "unique_sessions INTEGER NOT NULL"]).Concat(sums));
-                    Execute(_writer, $"CREATE TABLE {table} ({columns}); CREATE INDEX ix_{table}_period ON {table} (period)");
+                    Execute(_writer, $"CREATE TABLE {table} ({columns}); CREATE INDEX ix_{table}_period ON {table} (grouping_set, period)");
                 }
                 MarkAllPartitionsDirty(aggregation.EventType);
                 using var upsert = Command(_writer, "INSERT INTO tally_aggregations (name, definition) VALUES ($n, $d) ON CONFLICT (name) DO UPDATE SET definition = $d");
@@ -180,7 +182,7 @@ public sealed class SqliteEventStore : IEventStore
         private readonly SqliteCommand _claimId;
         private readonly List<((string, DateTime) Key, string Name)> _created = [];
         private readonly HashSet<(string Type, int Day)> _touched = [];
-        /// <summary>Salts made inside this transaction: shared with the store only once committed.</summary>
+        /// <summary>Salts made or used inside this transaction: shared with the store only once committed.</summary>
         private readonly Dictionary<DateOnly, byte[]> _newSalts = [];
         /// <summary>Salts may be asked for while a batch is being written (processing runs beside writing); one connection serves both.</summary>
         private readonly Lock _gate = new();
@@ -236,10 +238,7 @@ public sealed class SqliteEventStore : IEventStore
 
         public ValueTask<byte[]> GetSaltAsync(DateOnly day, CancellationToken cancellationToken)
         {
-            lock (_store._salts)
-            {
-                if (_store._salts.TryGetValue(day, out var cached)) return ValueTask.FromResult(cached);
-            }
+            if (_store._salts.Get(day) is { } cached) return ValueTask.FromResult(cached);
             lock (_gate)
             {
                 if (!_newSalts.TryGetValue(day, out var salt)) _newSalts[day] = salt = _store.SaltOf(day, _transaction);
@@ -263,10 +262,7 @@ public sealed class SqliteEventStore : IEventStore
             }
             _transaction.Commit();
             foreach (var (key, name) in _created) _store._partitions[key] = name;
-            lock (_store._salts)
-            {
-                foreach (var (day, salt) in _newSalts) _store._salts[day] = salt;
-            }
+            foreach (var (day, salt) in _newSalts) _store._salts.Put(day, salt);
             End();
             return Task.CompletedTask;
         }
@@ -535,12 +531,14 @@ public sealed class SqliteEventStore : IEventStore
                 .Concat(["count", "unique_visitors", "unique_sessions"])
                 .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum_{f.Name}", $"n_{f.Name}" })).ToList();
             using var insert = Command(_writer,
-                $"INSERT INTO {table} (period, {string.Join(", ", columns)}) VALUES ($p{string.Concat(columns.Select((_, i) => $", $c{i}"))})", transaction);
+                $"INSERT INTO {table} (period, grouping_set, {string.Join(", ", columns)}) VALUES ($p, $g{string.Concat(columns.Select((_, i) => $", $c{i}"))})", transaction);
             insert.Parameters.AddWithValue("$p", start.DayNumber);
+            var grouping = insert.Parameters.Add("$g", SqliteType.Integer);
             for (var i = 0; i < columns.Count; i++) insert.Parameters.Add(new SqliteParameter { ParameterName = $"$c{i}" });
             foreach (var row in rows)
             {
-                var c = 1;
+                grouping.Value = row.Grouping;
+                var c = 2;
                 foreach (var key in row.Keys) insert.Parameters[c++].Value = (object?)key ?? DBNull.Value;
                 insert.Parameters[c++].Value = row.Count;
                 insert.Parameters[c++].Value = row.UniqueVisitors;
@@ -559,7 +557,8 @@ public sealed class SqliteEventStore : IEventStore
         var aggregation = query.Aggregation;
         await using var connection = await OpenReaderAsync(cancellationToken);
         await using var command = Command(connection, "");
-        var where = new StringBuilder("period BETWEEN $from AND $to");
+        var where = new StringBuilder("grouping_set = $grouping AND period BETWEEN $from AND $to");
+        command.Parameters.AddWithValue("$grouping", query.Grouping);
         command.Parameters.AddWithValue("$from", query.From.DayNumber);
         command.Parameters.AddWithValue("$to", query.To.DayNumber);
         foreach (var filter in query.Filters)
@@ -749,45 +748,50 @@ public sealed class SqliteEventStore : IEventStore
 
     public async ValueTask<byte[]> GetSaltAsync(DateOnly day, CancellationToken cancellationToken)
     {
-        lock (_salts)
-        {
-            if (_salts.TryGetValue(day, out var cached)) return cached;
-        }
+        if (_salts.Get(day) is { } cached) return cached;
         byte[]? salt = null;
         await WriteAsync(transaction => salt = SaltOf(day, transaction), cancellationToken);
-        lock (_salts) _salts[day] = salt!;
-        return salt!;
+        return _salts.Put(day, salt!);
     }
 
-    /// <summary>Insert-if-absent then read, so concurrent processes sharing the file agree on one salt.</summary>
+    /// <summary>
+    /// Insert-if-absent then read, so concurrent processes sharing the file agree on one salt; either
+    /// way the salt is recorded as used today.
+    /// </summary>
     private byte[] SaltOf(DateOnly day, SqliteTransaction transaction)
     {
-        InsertSaltIfAbsent(day, RandomNumberGenerator.GetBytes(32), transaction);
+        using (var use = Command(_writer, "INSERT INTO tally_salts (day, salt, last_used) VALUES ($d, $s, $u) ON CONFLICT (day) DO UPDATE SET last_used = excluded.last_used", transaction))
+        {
+            use.Parameters.AddWithValue("$d", day.DayNumber);
+            use.Parameters.AddWithValue("$s", RandomNumberGenerator.GetBytes(32));
+            use.Parameters.AddWithValue("$u", SaltCache.Today.DayNumber);
+            use.ExecuteNonQuery();
+        }
         using var select = Command(_writer, "SELECT salt FROM tally_salts WHERE day = $d", transaction);
         select.Parameters.AddWithValue("$d", day.DayNumber);
         return (byte[])select.ExecuteScalar()!;
     }
 
+    /// <summary>A copied salt counts as used on the day it arrives, so a copy does not shorten its life.</summary>
     private void InsertSaltIfAbsent(DateOnly day, byte[] salt, SqliteTransaction transaction)
     {
-        using var insert = Command(_writer, "INSERT INTO tally_salts (day, salt) VALUES ($d, $s) ON CONFLICT DO NOTHING", transaction);
+        using var insert = Command(_writer, "INSERT INTO tally_salts (day, salt, last_used) VALUES ($d, $s, $u) ON CONFLICT DO NOTHING", transaction);
         insert.Parameters.AddWithValue("$d", day.DayNumber);
         insert.Parameters.AddWithValue("$s", salt);
+        insert.Parameters.AddWithValue("$u", SaltCache.Today.DayNumber);
         insert.ExecuteNonQuery();
     }
 
-    public async Task PurgeSaltsBeforeAsync(DateOnly day, CancellationToken cancellationToken)
+    public async Task PurgeSaltsUnusedSinceAsync(DateOnly cutoff, CancellationToken cancellationToken)
     {
+        // Salts stored before uses were recorded count as last used on their own day.
         await WriteAsync(transaction =>
         {
-            using var delete = Command(_writer, "DELETE FROM tally_salts WHERE day < $d", transaction);
-            delete.Parameters.AddWithValue("$d", day.DayNumber);
+            using var delete = Command(_writer, "DELETE FROM tally_salts WHERE coalesce(last_used, day) < $d", transaction);
+            delete.Parameters.AddWithValue("$d", cutoff.DayNumber);
             delete.ExecuteNonQuery();
         }, cancellationToken);
-        lock (_salts)
-        {
-            foreach (var old in _salts.Keys.Where(d => d < day).ToList()) _salts.Remove(old);
-        }
+        _salts.Clear();
     }
 
     public async Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken)

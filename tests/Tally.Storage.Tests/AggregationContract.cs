@@ -184,7 +184,7 @@ public abstract class AggregationContract : IAsyncLifetime
     /// <summary>Overwrites a stored row with nonsense, so a test can see whether a run recomputed it.</summary>
     private Task PlantAsync(MetricPeriod period, DateOnly start, string item)
     {
-        var row = new MetricRow(start, [item], 1) { Count = 999_999, UniqueVisitors = 999_999, UniqueSessions = 999_999 };
+        var row = new MetricRow(start, [item], 1) { Count = 999_999, UniqueVisitors = 999_999, UniqueSessions = 999_999, Grouping = 1 };
         return _store.ReplaceMetricsAsync(Agg, period, start, [row], None);
     }
 
@@ -471,6 +471,33 @@ public abstract class AggregationContract : IAsyncLifetime
         var onlyB = await new StatsService(_store).TimelineAsync(Agg,
             new StatsRequest(new DateOnly(2026, 3, 1), new DateOnly(2026, 3, 10), Interval.Day, [new FieldFilter("item_id", ["b"], false)], 100, 0, null), None);
         Assert.Equal([0L, 1L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L], onlyB.Select(r => r.Count));
+    }
+
+    [Fact]
+    public async Task Unique_visitors_are_distinct_across_items_and_filters_within_a_day_and_a_visitor_counts_on_each_day()
+    {
+        // On March 14 a reader opens five items and another visitor one of them; on March 15 the reader comes back to one.
+        await SendAsync([
+            .. "abcde".Select((item, i) => new Sent(At(3, 14, 10, i), item.ToString(), 1, User: "reader")),
+            new Sent(At(3, 14, 11), "a", 1, User: "other"),
+            new Sent(At(3, 15, 9), "a", 1, User: "reader"),
+        ]);
+        await _aggregator.RunAsync(cancellationToken: None);
+        var stats = new StatsService(_store);
+        var (first, second) = (new DateOnly(2026, 3, 14), new DateOnly(2026, 3, 15));
+        async Task<long[]> VisitorsAsync(Interval interval, params FieldFilter[] filters) =>
+            (await stats.TimelineAsync(Agg, new StatsRequest(first, second, interval, filters, 100, 0, null), None)).Select(r => r.UniqueVisitors).ToArray();
+
+        Assert.Equal(new long[] { 2, 1 }, await VisitorsAsync(Interval.Day));
+        Assert.Equal(new long[] { 2, 1 }, await VisitorsAsync(Interval.Day, new FieldFilter("item_id", ["a"], false)));
+        Assert.Equal(new long[] { 1, 0 }, await VisitorsAsync(Interval.Day, new FieldFilter("item_id", ["b"], false)));
+        // Ids are salted per day, so the month counts the reader once on each day it came.
+        Assert.Equal(new long[] { 3 }, await VisitorsAsync(Interval.Month));
+        var month = await _store.ReadMetricsAsync(new MetricQuery(Agg, MetricPeriod.Month, new DateOnly(2026, 3, 1), new DateOnly(2026, 3, 1), [], false, []), None);
+        Assert.Equal(Describe(7, 3, 3, 7, 7), Describe(Assert.Single(month)));
+
+        var perItem = await stats.RankAsync(Agg, Agg.GroupBy, new MetricSelector(MetricKind.UniqueVisitors, -1), new StatsRequest(first, second, Interval.Day, [], 100, 0, null), None);
+        Assert.Equal(["a=3", "b=1", "c=1", "d=1", "e=1"], perItem.Rows.Select(r => $"{r.Keys[0]}={r.UniqueVisitors}"));
     }
 
     [Theory]

@@ -580,9 +580,10 @@ public abstract class EventStoreContract : IAsyncLifetime
 
     // ---- metrics -------------------------------------------------------------------------------
 
-    private static MetricRow Row(DateOnly period, string? item, long count, double size, long? sized = null)
+    /// <summary>A row of file-download-agg per item (grouping 1), or of all items together (grouping 0) when <paramref name="grouping"/> says.</summary>
+    private static MetricRow Row(DateOnly period, string? item, long count, double size, long? sized = null, int grouping = 1)
     {
-        var row = new MetricRow(period, [item], 1) { Count = count, UniqueVisitors = count - 1, UniqueSessions = count + 1 };
+        var row = new MetricRow(period, [item], 1) { Count = count, UniqueVisitors = count - 1, UniqueSessions = count + 1, Grouping = grouping };
         row.Sums[0] = size;
         row.SumCounts[0] = sized ?? count;
         return row;
@@ -611,6 +612,27 @@ public abstract class EventStoreContract : IAsyncLifetime
             (await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Day, day, day.AddDays(1), [], true, aggregation.GroupBy), None)).Select(r => r.Period));
         store = await RestartAsync(store);
         Assert.Single(await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Month, day, day, [], true, aggregation.GroupBy), None));
+    }
+
+    [Fact]
+    public async Task Each_grouping_keeps_its_own_rows_and_a_query_reads_the_one_it_groups_and_filters_by()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        var aggregation = schema.Aggregations["file-download-agg"];
+        var day = new DateOnly(2026, 3, 1);
+        // Items a and one without an id, and the day's total over all items, whose key is null too.
+        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, day,
+            [Row(day, "a", 3, 30), Row(day, null, 2, 20), Row(day, null, 4, 50, grouping: 0)], None);
+        store = await RestartAsync(store);
+
+        var perItem = await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Day, day, day, [], false, aggregation.GroupBy), None);
+        Assert.Equal([" 2 1", "a 3 2"], perItem.Select(r => $"{r.Keys[0]} {r.Count} {r.UniqueVisitors}").Order(StringComparer.Ordinal));
+        var total = Assert.Single(await store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Day, day, day, [], true, []), None));
+        Assert.Equal((4L, 3L, 50.0), (total.Count, total.UniqueVisitors, total.Sums[0]));
+        var filtered = Assert.Single(await store.ReadMetricsAsync(
+            new MetricQuery(aggregation, MetricPeriod.Day, day, day, [new FieldFilter("item_id", ["a"], false)], true, []), None));
+        Assert.Equal(3L, filtered.Count);
     }
 
     [Fact]
@@ -647,8 +669,10 @@ public abstract class EventStoreContract : IAsyncLifetime
         var d1 = new DateOnly(2026, 3, 1);
         var d2 = d1.AddDays(1);
         var d3 = d1.AddDays(2);
-        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, d1, [Row(d1, "a", 3, 30), Row(d1, "b", 2, 20), Row(d1, null, 5, 0, 0)], None);
-        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, d2, [Row(d2, "a", 4, 40, 2)], None);
+        // Per item, and each day's total over all items (grouping 0).
+        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, d1,
+            [Row(d1, "a", 3, 30), Row(d1, "b", 2, 20), Row(d1, null, 5, 0, 0), Row(d1, null, 10, 50, 5, grouping: 0)], None);
+        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, d2, [Row(d2, "a", 4, 40, 2), Row(d2, null, 4, 40, 2, grouping: 0)], None);
         await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, d3, [Row(d3, "a", 1000, 1)], None);
         Task<IReadOnlyList<MetricRow>> ReadAsync(DateOnly from, DateOnly to, bool byPeriod, IReadOnlyList<FieldDefinition> groupBy, params FieldFilter[] filters) =>
             store.ReadMetricsAsync(new MetricQuery(aggregation, MetricPeriod.Day, from, to, filters, byPeriod, groupBy), None);
@@ -662,10 +686,10 @@ public abstract class EventStoreContract : IAsyncLifetime
         Assert.Equal(2L, byItem.Single(r => r.Keys[0] == "b").Count);
         Assert.Equal(5L, byItem.Single(r => r.Keys[0] is null).Count);
 
-        // One total row, no keys.
+        // One total row, no keys, from the totals' grouping.
         var total = Assert.Single(await ReadAsync(d1, d2, false, []));
         Assert.Empty(total.Keys);
-        Assert.Equal((14L, 90.0), (total.Count, total.Sums[0]));
+        Assert.Equal((14L, 12L, 90.0), (total.Count, total.UniqueVisitors, total.Sums[0]));
 
         // By period, filtered and negated (a row without the value is "none of them").
         var byDay = await ReadAsync(d1, d3, true, [], new FieldFilter("item_id", ["a"], true));
@@ -745,22 +769,35 @@ public abstract class EventStoreContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Purging_salts_forgets_old_days_for_good_and_keeps_the_rest()
+    public async Task A_salt_lives_from_its_last_use_however_old_its_day_and_every_salt_goes_in_the_end()
     {
         var store = await FreshAsync(Schema());
-        var old = await store.GetSaltAsync(Today.AddDays(-8), None);
-        var edge = await store.GetSaltAsync(Today.AddDays(-7), None);
-        var today = await store.GetSaltAsync(Today, None);
+        // Uses are recorded on the real date, which the purge's cutoff is counted back from.
+        var now = SaltCache.Today;
+        var longAgo = now.AddDays(-400);
+        var old = await store.GetSaltAsync(longAgo, None);
+        var today = await store.GetSaltAsync(now, None);
 
-        await store.PurgeSaltsBeforeAsync(Today.AddDays(-7), None);
-        Assert.Equal(edge, await store.GetSaltAsync(Today.AddDays(-7), None));
-        Assert.Equal(today, await store.GetSaltAsync(Today, None));
-        var remade = await store.GetSaltAsync(Today.AddDays(-8), None);
-        Assert.NotEqual(old, remade);
-
+        // Used today, so a purge of salts unused for a week keeps even a day from last year.
+        await store.PurgeSaltsUnusedSinceAsync(now.AddDays(-7), None);
         store = await RestartAsync(store);
-        Assert.Equal(remade, await store.GetSaltAsync(Today.AddDays(-8), None));
-        Assert.Equal(edge, await store.GetSaltAsync(Today.AddDays(-7), None));
+        // A log import asks inside its transaction: that is a use too.
+        await using (var append = await store.BeginAppendAsync(None))
+        {
+            Assert.Equal(old, await append.GetSaltAsync(longAgo, None));
+            await append.CommitAsync(None);
+        }
+        await store.PurgeSaltsUnusedSinceAsync(now, None);
+        Assert.Equal(old, await store.GetSaltAsync(longAgo, None));
+        Assert.Equal(today, await store.GetSaltAsync(now, None));
+
+        // Days later, nothing having used them since, they go for good: after a restart too.
+        await store.PurgeSaltsUnusedSinceAsync(now.AddDays(1), None);
+        var remade = await store.GetSaltAsync(longAgo, None);
+        Assert.NotEqual(old, remade);
+        Assert.NotEqual(today, await store.GetSaltAsync(now, None));
+        store = await RestartAsync(store);
+        Assert.Equal(remade, await store.GetSaltAsync(longAgo, None));
     }
 
     [Fact]

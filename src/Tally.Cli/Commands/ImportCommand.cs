@@ -76,9 +76,8 @@ public static class ImportCommand
                 }
                 try
                 {
-                    var key = await LogFileImporter.FileKeyAsync(path, cancellationToken);
                     var result = await CommonOptions.WithProgressAsync($"Loading {Path.GetFileName(path)}", report =>
-                        importer.ImportFileAsync(path, key, RejectPath(path), Progress(report), cancellationToken));
+                        importer.ImportFileAsync(path, RejectPath(path), Progress(report), cancellationToken));
                     Console.WriteLine(Summary(result, RejectPath(path)));
                     if (result.Unreadable)
                     {

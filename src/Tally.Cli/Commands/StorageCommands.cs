@@ -71,7 +71,7 @@ public static class StorageCommands
             Console.WriteLine(result.DroppedPartitions.Count == 0
                 ? "No partition has expired."
                 : $"Dropped {result.DroppedPartitions.Count} partition(s): {string.Join(", ", result.DroppedPartitions)}");
-            Console.WriteLine($"Salts kept from {result.SaltsKeptFrom:yyyy-MM-dd}.");
+            Console.WriteLine($"Salts not used since {result.SaltsUnusedSince:yyyy-MM-dd} deleted.");
             return 0;
         });
         return command;

@@ -132,13 +132,10 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
         return aggregations.Count > 0 ? count : 0;
     }
 
-    /// <summary>A month is the sum of its days: ids are salted per day, so uniques never span two days.</summary>
+    /// <summary>A month is the sum of its days, grouping by grouping: ids are salted per day, so uniques never span two days.</summary>
     private async Task RollUpMonthAsync(AggregationDefinition aggregation, DateOnly month, CancellationToken cancellationToken)
     {
-        var rows = await store.ReadMetricsAsync(
-            new MetricQuery(aggregation, MetricPeriod.Day, month, month.AddMonths(1).AddDays(-1), [], ByPeriod: false, aggregation.GroupBy),
-            cancellationToken);
-        foreach (var row in rows) row.Period = month;
+        var rows = await MetricQuery.ReadEveryGroupingAsync(store, aggregation, MetricPeriod.Day, month, month.AddMonths(1).AddDays(-1), cancellationToken);
         await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Month, month, rows, cancellationToken);
     }
 

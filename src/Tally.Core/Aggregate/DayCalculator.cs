@@ -3,38 +3,37 @@ using Tally.Core.Events;
 
 namespace Tally.Core.Aggregate;
 
-/// <summary>Computes one aggregation's metric rows for one day from that day's raw events.</summary>
+/// <summary>Computes one aggregation's metric rows for one day, at every grouping, from that day's raw events.</summary>
 public sealed class DayCalculator(AggregationDefinition aggregation, DateOnly day)
 {
-    private readonly Dictionary<GroupKey, Accumulator> _groups = [];
+    private readonly Dictionary<GroupKey, Accumulator>[] _groups =
+        Enumerable.Range(0, aggregation.Groupings).Select(_ => new Dictionary<GroupKey, Accumulator>()).ToArray();
     private readonly int[] _groupOrdinals = aggregation.GroupBy.Select(f => f.Ordinal).ToArray();
     private readonly int[] _sumOrdinals = aggregation.SumFields.Select(f => f.Ordinal).ToArray();
+    /// <summary>The event's keys, then its keys for one grouping; copied only when a group is new.</summary>
+    private readonly string?[] _keys = new string?[aggregation.GroupBy.Count];
+    private readonly string?[] _scratch = new string?[aggregation.GroupBy.Count];
 
     public void Add(TallyEvent e)
     {
         if (e.IsRobot && !aggregation.IncludeRobots) return;
-        var keys = new string?[_groupOrdinals.Length];
-        for (var i = 0; i < keys.Length; i++) keys[i] = Format(e.Values[_groupOrdinals[i]]);
-        var key = new GroupKey(keys);
-        if (!_groups.TryGetValue(key, out var acc))
+        for (var i = 0; i < _keys.Length; i++) _keys[i] = Format(e.Values[_groupOrdinals[i]]);
+        for (var grouping = 0; grouping < _groups.Length; grouping++)
         {
-            acc = new Accumulator(new MetricRow(day, keys, _sumOrdinals.Length));
-            _groups.Add(key, acc);
-        }
-        acc.Row.Count++;
-        acc.Visitors.Add(e.VisitorId);
-        acc.Sessions.Add(e.SessionId);
-        for (var i = 0; i < _sumOrdinals.Length; i++)
-        {
-            switch (e.Values[_sumOrdinals[i]])
+            for (var i = 0; i < _scratch.Length; i++)
+                _scratch[i] = (grouping & 1 << i) != 0 ? _keys[i] : null;
+            var groups = _groups[grouping];
+            if (!groups.TryGetValue(new GroupKey(_scratch), out var acc))
             {
-                case long l: acc.Row.Sums[i] += l; acc.Row.SumCounts[i]++; break;
-                case double d: acc.Row.Sums[i] += d; acc.Row.SumCounts[i]++; break;
+                var keys = _scratch.ToArray();
+                acc = new Accumulator(new MetricRow(day, keys, _sumOrdinals.Length) { Grouping = grouping });
+                groups.Add(new GroupKey(keys), acc);
             }
+            acc.Add(e, _sumOrdinals);
         }
     }
 
-    public IReadOnlyList<MetricRow> Rows() => _groups.Values.Select(acc =>
+    public IReadOnlyList<MetricRow> Rows() => _groups.SelectMany(groups => groups.Values).Select(acc =>
     {
         acc.Row.UniqueVisitors = acc.Visitors.Count;
         acc.Row.UniqueSessions = acc.Sessions.Count;
@@ -54,6 +53,21 @@ public sealed class DayCalculator(AggregationDefinition aggregation, DateOnly da
     {
         public HashSet<long> Visitors { get; } = [];
         public HashSet<long> Sessions { get; } = [];
+
+        public void Add(TallyEvent e, int[] sumOrdinals)
+        {
+            Row.Count++;
+            Visitors.Add(e.VisitorId);
+            Sessions.Add(e.SessionId);
+            for (var i = 0; i < sumOrdinals.Length; i++)
+            {
+                switch (e.Values[sumOrdinals[i]])
+                {
+                    case long l: Row.Sums[i] += l; Row.SumCounts[i]++; break;
+                    case double d: Row.Sums[i] += d; Row.SumCounts[i]++; break;
+                }
+            }
+        }
     }
 }
 

@@ -8,14 +8,17 @@ namespace Tally.Core.Aggregate;
 public enum MetricPeriod { Day, Month }
 
 /// <summary>
-/// Metrics of one group in one period. Unique counts are exact. Visitor and session ids are
-/// salted per day, so a day's unique counts add up to the month's.
+/// Metrics of one group in one period. Unique counts are exact for the group. Visitor and session
+/// ids are salted per day, so a visitor on two days counts on each, and a day's unique counts add
+/// up to the month's.
 /// </summary>
 public sealed class MetricRow(DateOnly period, string?[] keys, int sumFields)
 {
     public DateOnly Period { get; set; } = period;
     /// <summary>Group-by values, in the order the query or aggregation lists the fields.</summary>
     public string?[] Keys { get; } = keys;
+    /// <summary>Which group-by fields the row keeps (see <see cref="AggregationDefinition.Groupings"/>); the others' keys are null.</summary>
+    public int Grouping { get; init; }
     public long Count { get; set; }
     public long UniqueVisitors { get; set; }
     public long UniqueSessions { get; set; }
@@ -48,6 +51,8 @@ public sealed class MetricRow(DateOnly period, string?[] keys, int sumFields)
 /// <summary>
 /// Sums stored metric rows of <see cref="Source"/> periods between From and To (inclusive),
 /// filtered, and bucketed by period (when <see cref="ByPeriod"/>) and by the <see cref="GroupBy"/> fields.
+/// It reads the rows of the <see cref="Grouping"/> that keeps exactly the fields it groups or filters
+/// by, so that summing them never adds up the same visitor twice within a day.
 /// </summary>
 public sealed record MetricQuery(
     AggregationDefinition Aggregation,
@@ -56,4 +61,33 @@ public sealed record MetricQuery(
     DateOnly To,
     IReadOnlyList<FieldFilter> Filters,
     bool ByPeriod,
-    IReadOnlyList<FieldDefinition> GroupBy);
+    IReadOnlyList<FieldDefinition> GroupBy)
+{
+    public int Grouping { get; } = Aggregation.GroupingOf(GroupBy.Select(f => f.Name).Concat(Filters.Select(f => f.Field)));
+
+    /// <summary>
+    /// Every grouping's rows summed over From..To, with keys in the aggregation's group-by order (null
+    /// where a grouping drops a field): what rolling days up into a month, or copying a period, writes.
+    /// </summary>
+    public static async Task<IReadOnlyList<MetricRow>> ReadEveryGroupingAsync(
+        IEventStore store, AggregationDefinition aggregation, MetricPeriod source, DateOnly from, DateOnly to, CancellationToken cancellationToken)
+    {
+        var rows = new List<MetricRow>();
+        for (var grouping = 0; grouping < aggregation.Groupings; grouping++)
+        {
+            var fields = aggregation.FieldsOf(grouping);
+            foreach (var row in await store.ReadMetricsAsync(new MetricQuery(aggregation, source, from, to, [], ByPeriod: false, fields), cancellationToken))
+            {
+                var keys = new string?[aggregation.GroupBy.Count];
+                for (int i = 0, kept = 0; i < keys.Length; i++)
+                {
+                    if ((grouping & 1 << i) != 0) keys[i] = row.Keys[kept++];
+                }
+                var widened = new MetricRow(from, keys, row.Sums.Length) { Grouping = grouping };
+                widened.Add(row);
+                rows.Add(widened);
+            }
+        }
+        return rows;
+    }
+}

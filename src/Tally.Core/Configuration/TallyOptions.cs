@@ -127,8 +127,12 @@ public sealed class LimitsOptions
 
 public sealed class PrivacyOptions
 {
-    /// <summary>Salts older than this are deleted, so old visitor ids can no longer be recomputed.</summary>
-    public int SaltRetentionDays { get; set; } = 7;
+    /// <summary>
+    /// A day's salt is deleted once it has not been used for this many days, after which that day's visitor
+    /// ids can no longer be recomputed. Counted from its last use, so a late log for a past day, weeks
+    /// later, still gets the same visitor ids; it should cover how late data for a day can arrive.
+    /// </summary>
+    public int SaltRetentionDays { get; set; } = 35;
     /// <summary>
     /// Keep IP addresses and raw identities (ip, user_agent, user_id, session_id) in every event type. Off by
     /// default: types without an anonymize step drop them, and addresses in any other field are dropped too.

@@ -8,8 +8,28 @@ namespace Tally.Core.Configuration;
 
 public enum ApiRole { Write, Admin }
 
+/// <summary>
+/// What a configured aggregation counts. Its metrics are stored at every grouping: each subset of its
+/// group-by fields, as a bit mask over <see cref="GroupBy"/> (bit i keeps field i). Counts and sums
+/// could be added up from the finest rows, but distinct visitors and sessions cannot: one visitor
+/// reading five items is one visitor of the site, not five, so each grouping has its own.
+/// </summary>
 public sealed record AggregationDefinition(
-    string Name, EventType EventType, IReadOnlyList<FieldDefinition> GroupBy, IReadOnlyList<FieldDefinition> SumFields, bool IncludeRobots);
+    string Name, EventType EventType, IReadOnlyList<FieldDefinition> GroupBy, IReadOnlyList<FieldDefinition> SumFields, bool IncludeRobots)
+{
+    /// <summary>The most group-by fields an aggregation may have: its metrics are kept at 2^N groupings.</summary>
+    public const int MaxGroupBy = 5;
+
+    /// <summary>How many groupings the metrics are kept at; groupings are 0 (all together) to this minus 1 (every field).</summary>
+    public int Groupings => 1 << GroupBy.Count;
+
+    /// <summary>The grouping that keeps exactly these fields, all of which are group-by fields.</summary>
+    public int GroupingOf(IEnumerable<string> fields) =>
+        fields.Aggregate(0, (grouping, field) => grouping | 1 << GroupBy.Select(f => f.Name).ToList().IndexOf(field));
+
+    /// <summary>The group-by fields a grouping keeps, in <see cref="GroupBy"/> order.</summary>
+    public IReadOnlyList<FieldDefinition> FieldsOf(int grouping) => GroupBy.Where((_, i) => (grouping & 1 << i) != 0).ToList();
+}
 
 public enum MetricKind { Count, UniqueVisitors, UniqueSessions, Sum, Avg }
 
@@ -224,6 +244,8 @@ public sealed class TallySchema
             var groupBy = a.GroupBy.Select((f, g) =>
                 type!.Field(f ?? "") ?? throw new ConfigurationException($"{at}.groupBy[{g}]", $"'{f}' is not a field of '{type.Name}'")).ToList();
             Require(groupBy.Distinct().Count() == groupBy.Count, $"{at}.groupBy", "a field is listed twice");
+            Require(groupBy.Count <= AggregationDefinition.MaxGroupBy, $"{at}.groupBy",
+                $"has {groupBy.Count} fields; at most {AggregationDefinition.MaxGroupBy} may be listed, as metrics are kept for every combination of them");
             var sums = a.SumFields.Select((f, s) =>
             {
                 var field = type!.Field(f ?? "") ?? throw new ConfigurationException($"{at}.sumFields[{s}]", $"'{f}' is not a field of '{type.Name}'");

@@ -5,11 +5,12 @@ using Tally.Core.Store;
 
 namespace Tally.Core.Retention;
 
-public sealed record RetentionResult(IReadOnlyList<string> DroppedPartitions, DateOnly SaltsKeptFrom);
+/// <param name="SaltsUnusedSince">Salts not used since this day were deleted.</param>
+public sealed record RetentionResult(IReadOnlyList<string> DroppedPartitions, DateOnly SaltsUnusedSince);
 
 /// <summary>
-/// Drops whole raw partitions older than each type's retention, and salts older than the privacy
-/// setting (after which nobody can link a visitor's ids across those days). Metrics already
+/// Drops whole raw partitions older than each type's retention, and salts unused for longer than the
+/// privacy setting (after which nobody can recompute a visitor's id for those days). Metrics already
 /// aggregated from dropped events are kept; the aggregator is told never to recompute those days.
 /// </summary>
 public sealed class RetentionService(TallySchema schema, IEventStore store, TimeProvider clock)
@@ -31,9 +32,9 @@ public sealed class RetentionService(TallySchema schema, IEventStore store, Time
             var rawDataFrom = DateOnly.FromDateTime(type.Partition.PeriodStart(cutoff));
             await store.SetSettingAsync(RawDataFromSetting(type), rawDataFrom.ToString("O", CultureInfo.InvariantCulture), cancellationToken);
         }
-        var saltsFrom = DateOnly.FromDateTime(now).AddDays(-schema.Options.Privacy.SaltRetentionDays);
-        await store.PurgeSaltsBeforeAsync(saltsFrom, cancellationToken);
-        return new RetentionResult(dropped, saltsFrom);
+        var saltsUnusedSince = DateOnly.FromDateTime(now).AddDays(-schema.Options.Privacy.SaltRetentionDays);
+        await store.PurgeSaltsUnusedSinceAsync(saltsUnusedSince, cancellationToken);
+        return new RetentionResult(dropped, saltsUnusedSince);
     }
 
     /// <summary>The first day of a type whose raw events are all still stored, or null if none were ever dropped.</summary>

@@ -69,8 +69,12 @@ public interface IEventStore : ISaltSource, IAsyncDisposable
     /// <summary>Drops whole raw partitions of a type that end on or before <paramref name="cutoff"/>; returns their names.</summary>
     Task<IReadOnlyList<string>> DropPartitionsBeforeAsync(EventType type, DateTime cutoff, CancellationToken cancellationToken);
 
-    /// <summary>Deletes salts of days before <paramref name="day"/>.</summary>
-    Task PurgeSaltsBeforeAsync(DateOnly day, CancellationToken cancellationToken);
+    /// <summary>
+    /// Deletes the salts last used before <paramref name="cutoff"/>. A salt is used when it is made and
+    /// whenever the store hands it out (see <see cref="SaltCache"/>), so a past day that still receives
+    /// data (a late log) keeps its salt, and every salt goes once its day's data stops arriving.
+    /// </summary>
+    Task PurgeSaltsUnusedSinceAsync(DateOnly cutoff, CancellationToken cancellationToken);
 
     /// <summary>Small durable settings, such as the last aggregation time.</summary>
     Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken);

@@ -26,6 +26,8 @@ public static class StorageTemplates
     /// <summary>What an aggregation's metric tables' shape and contents depend on; when it changes, setup rebuilds them.</summary>
     public static string AggregationSignature(AggregationDefinition a) => JsonSerializer.Serialize(new
     {
+        // Metric tables made before rows were kept at every grouping are rebuilt.
+        layout = "groupings",
         type = a.EventType.Name,
         groupBy = a.GroupBy.Select(f => f.Name),
         sumFields = a.SumFields.Select(f => f.Name),

@@ -103,7 +103,7 @@ public sealed class StoreCopier(TallySchema schema, IEventStore source, IEventSt
                 var periods = await source.ReadMetricsAsync(new MetricQuery(aggregation, period, Beginning, End, [], true, []), cancellationToken);
                 foreach (var start in periods.Select(p => p.Period))
                 {
-                    var read = await source.ReadMetricsAsync(new MetricQuery(aggregation, period, start, start, [], true, aggregation.GroupBy), cancellationToken);
+                    var read = await MetricQuery.ReadEveryGroupingAsync(source, aggregation, period, start, start, cancellationToken);
                     await target.ReplaceMetricsAsync(aggregation, period, start, read, cancellationToken);
                     rows += read.Count;
                 }

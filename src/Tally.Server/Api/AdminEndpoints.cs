@@ -41,7 +41,7 @@ public static class AdminEndpoints
         app.MapPost("/api/v1/admin/retention", async (CancellationToken cancellationToken) =>
             {
                 var result = await runtime.Retention.RunAsync(cancellationToken);
-                return Results.Json(new { dropped_partitions = result.DroppedPartitions, salts_kept_from = result.SaltsKeptFrom });
+                return Results.Json(new { dropped_partitions = result.DroppedPartitions, salts_unused_since = result.SaltsUnusedSince });
             })
             .AddEndpointFilter(new ApiKeyFilter(runtime.Schema, ApiRole.Admin))
             .WithName("Retention")

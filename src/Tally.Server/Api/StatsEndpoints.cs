@@ -14,6 +14,13 @@ namespace Tally.Server.Api;
 /// <summary>Registered queries: Invenio's POST /stats, and PKP-style totals and timeline.</summary>
 public static class StatsEndpoints
 {
+    /// <summary>What every stats answer's unique counts mean; the dashboard says the same beside its figure.</summary>
+    private const string UniqueVisitorsRule =
+        "unique_visitors and unique_sessions are distinct within each day for the groups and filters asked: one visitor reading " +
+        "five items on a day is one visitor of the site that day. Visitor ids are salted daily and never linked across days " +
+        "(as Plausible does), so a visitor on two days counts on each, and a range's figure is the sum of its days. A filter " +
+        "listing several values (or a not_ filter) adds the visitors of each value it keeps.";
+
     public static void MapStatsEndpoints(this IEndpointRouteBuilder app, TallyRuntime runtime)
     {
         app.MapPost("/api/v1/stats", async (HttpContext context, CancellationToken cancellationToken) =>
@@ -23,12 +30,14 @@ public static class StatsEndpoints
             })
             .Accepts<JsonElement>("application/json")
             .WithName("QueryStats")
+            .WithDescription(UniqueVisitorsRule)
             .WithSummary("Invenio-style: {alias: {stat, params}} answered as {alias: result} with registered queries.")
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
         app.MapGet("/api/v1/stats/{query}/totals", (HttpContext context, string query, CancellationToken cancellationToken) =>
                 AnswerAsync(context, runtime, query, QueryView.Totals, QueryString(context.Request), cancellationToken))
             .WithName("StatsTotals")
+            .WithDescription(UniqueVisitorsRule)
             .WithSummary("Totals per group (e.g. per item), ranked by the query's metric: dateStart, dateEnd (or days=N ending dateEnd or today), count, offset, groupBy, field filters.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -36,6 +45,7 @@ public static class StatsEndpoints
         app.MapGet("/api/v1/stats/{query}/timeline", (HttpContext context, string query, CancellationToken cancellationToken) =>
                 AnswerAsync(context, runtime, query, QueryView.Timeline, QueryString(context.Request), cancellationToken))
             .WithName("StatsTimeline")
+            .WithDescription(UniqueVisitorsRule)
             .WithSummary("Metrics per day or month: dateStart, dateEnd (or days=N ending dateEnd or today), interval, field filters.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);

@@ -267,51 +267,185 @@ public sealed class LogImportTests
         var root = TestPaths.NewTempDirectory();
         TestConfig.Write(root, AccessRules);
         var log = Path.Combine(root, "access.log");
-        var t = Yesterday.AddHours(8);
-        string View(int n) => Access(t.AddMinutes(n), $"198.51.100.{n}", $"GET /records/rec-{n} HTTP/1.1", 200, Firefox);
         await File.WriteAllLinesAsync(log, [View(1), View(2)]);
 
-        var info = TallyProcess.StartInfo(root, "import", "combined", "--follow", log, "--data", Path.Combine(root, "data"), "--config", Path.Combine(root, "tally.json"));
-        var output = new StringBuilder();
-        using (var follow = System.Diagnostics.Process.Start(info)!)
+        await using (var follow = Following.Start(root, log))
         {
-            follow.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-            follow.BeginOutputReadLine();
-            async Task WaitForStoredAsync(int total)
-            {
-                var deadline = DateTime.UtcNow.AddSeconds(60);
-                while (DateTime.UtcNow < deadline)
-                {
-                    string text;
-                    lock (output) text = output.ToString();
-                    var stored = text.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Match(l, @"lines, (\d+) stored")).Where(m => m.Success).Sum(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
-                    if (stored >= total) return;
-                    await Task.Delay(100);
-                }
-                throw new TimeoutException("follow did not load the lines:\n" + output);
-            }
-            await WaitForStoredAsync(2);
+            await follow.WaitForStoredAsync(2);
             // A half-written line waits until its end arrives.
             await File.AppendAllTextAsync(log, View(3) + "\n" + View(4)[..20]);
-            await WaitForStoredAsync(3);
+            await follow.WaitForStoredAsync(3);
             await File.AppendAllTextAsync(log, View(4)[20..] + "\n");
-            await WaitForStoredAsync(4);
-            follow.Kill(entireProcessTree: true);
-            await follow.WaitForExitAsync();
+            await follow.WaitForStoredAsync(4);
         }
 
         await File.AppendAllLinesAsync(log, [View(5)]);
-        using (var again = System.Diagnostics.Process.Start(info)!)
+        await using (var again = Following.Start(root, log))
         {
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            var line = "";
-            while (!line.Contains("stored", StringComparison.Ordinal) && DateTime.UtcNow < deadline) line = await again.StandardOutput.ReadLineAsync() ?? "";
-            Assert.Contains("1 lines, 1 stored", line);
-            again.Kill(entireProcessTree: true);
-            await again.WaitForExitAsync();
+            await again.WaitForStoredAsync(1);
+            Assert.Contains("1 lines, 1 stored", again.Output);
         }
 
         await using var host = await TallyHost.StartAsync(AccessRules, root);
         Assert.Equal(5, await Usage.EventCountAsync(host, "type=record-view"));
+    }
+
+    [Theory]
+    [InlineData("access.log", "access.log.1", "access.log.1.gz")]
+    [InlineData("access.log.1.gz", "access.log", "access.log.1")]
+    [InlineData("access.log.1", "access.log.1.gz", "access.log")]
+    public async Task A_log_and_its_rotated_and_compressed_copies_give_each_line_once_in_any_order(string first, string second, string third)
+    {
+        var root = TestPaths.NewTempDirectory();
+        TestConfig.Write(root, AccessRules);
+        // What logrotate leaves: the log as it was when imported, the same log grown and renamed, and that compressed.
+        var files = new Dictionary<string, string[]>
+        {
+            ["access.log"] = [View(1), View(2), View(3)],
+            ["access.log.1"] = [View(1), View(2), View(3), View(4), View(5)],
+            ["access.log.1.gz"] = [View(1), View(2), View(3), View(4), View(5)],
+        };
+        foreach (var name in (string[])[first, second, third])
+        {
+            var path = Path.Combine(root, name);
+            var text = string.Join("\n", files[name]) + "\n";
+            await File.WriteAllBytesAsync(path, name.EndsWith(".gz", StringComparison.Ordinal) ? HttpKit.Gzip(text) : Encoding.UTF8.GetBytes(text));
+            var (exit, output, error) = await TallyAsync(root, "import", "combined", path);
+            Assert.True(exit == 0, output + error);
+        }
+
+        await using var host = await TallyHost.StartAsync(AccessRules, root);
+        Assert.Equal(5, await Usage.EventCountAsync(host, "type=record-view"));
+    }
+
+    [Fact]
+    public async Task The_same_line_in_two_different_logs_is_two_events()
+    {
+        var root = TestPaths.NewTempDirectory();
+        TestConfig.Write(root, AccessRules);
+        // Two servers behind one site: the same request in the same second from the same proxy, in each one's log.
+        var shared = View(9);
+        var front = Path.Combine(root, "front.log");
+        var back = Path.Combine(root, "back.log");
+        await File.WriteAllLinesAsync(front, [View(1), shared]);
+        await File.WriteAllLinesAsync(back, [View(2), shared]);
+        foreach (var path in (string[])[front, back])
+            Assert.Contains("2 lines, 2 stored", (await TallyAsync(root, "import", "combined", path)).Out);
+
+        await using var host = await TallyHost.StartAsync(AccessRules, root);
+        Assert.Equal(4, await Usage.EventCountAsync(host, "type=record-view"));
+    }
+
+    [Fact]
+    public async Task Follow_across_a_rotation_loses_nothing_and_the_rotated_file_adds_nothing()
+    {
+        var root = TestPaths.NewTempDirectory();
+        TestConfig.Write(root, AccessRules);
+        var log = Path.Combine(root, "access.log");
+        await File.WriteAllLinesAsync(log, [View(1), View(2)]);
+
+        await using (var follow = Following.Start(root, log))
+        {
+            await follow.WaitForStoredAsync(2);
+            // logrotate renames the log; the server writes on into the renamed file until it reopens its log.
+            File.Move(log, log + ".1");
+            await File.AppendAllLinesAsync(log + ".1", [View(3), View(4)]);
+            await File.WriteAllLinesAsync(log, [View(5)]);
+            await follow.WaitForStoredAsync(5);
+        }
+
+        var (exit, output, error) = await TallyAsync(root, "import", "combined", log + ".1");
+        Assert.True(exit == 0, output + error);
+        Assert.Contains("4 lines, 0 stored, 4 already stored", output);
+        await using var host = await TallyHost.StartAsync(AccessRules, root);
+        Assert.Equal(5, await Usage.EventCountAsync(host, "type=record-view"));
+    }
+
+    [Fact]
+    public async Task Two_imports_of_one_past_day_weeks_apart_across_a_salt_purge_count_like_one_import()
+    {
+        // Two servers' logs of a day two months ago: one reader opens five records, and one of them again
+        // 10 s later on the other server (a double-click), then a sixth record.
+        var day = Today.AddDays(-60).AddHours(10);
+        string Read(int seconds, int record) => Access(day.AddSeconds(seconds), "198.51.100.7", $"GET /records/rec-{record} HTTP/1.1", 200, Firefox);
+        string[] front = [Read(0, 1), Read(60, 2), Read(120, 3), Read(180, 4), Read(240, 5)];
+        string[] back = [Read(10, 1), Read(1800, 6)];
+
+        async Task<(string Visitors, Dictionary<string, long> Counter)> CountAsync(string root)
+        {
+            await using var host = await TallyHost.StartAsync(AccessRules, root);
+            await host.AggregateAsync();
+            var timeline = await host.GetJsonAsync($"/api/v1/stats/record-view-histogram/timeline?dateStart={day:yyyy-MM-dd}&dateEnd={day:yyyy-MM-dd}");
+            return (timeline.GetRawText(), await Usage.MetricsAsync(host, "pr", day, day));
+        }
+
+        var once = TestPaths.NewTempDirectory();
+        TestConfig.Write(once, AccessRules);
+        await File.WriteAllLinesAsync(Path.Combine(once, "both.log"), [.. front, .. back]);
+        Assert.Equal(0, (await TallyAsync(once, "import", "combined", Path.Combine(once, "both.log"))).ExitCode);
+
+        var apart = TestPaths.NewTempDirectory();
+        TestConfig.Write(apart, AccessRules);
+        await File.WriteAllLinesAsync(Path.Combine(apart, "front.log"), front);
+        await File.WriteAllLinesAsync(Path.Combine(apart, "back.log"), back);
+        Assert.Equal(0, (await TallyAsync(apart, "import", "combined", Path.Combine(apart, "front.log"))).ExitCode);
+        // Retention runs in between: the day is far older than privacy.saltRetentionDays, but its salt was just used.
+        var (exit, output, error) = await TallyAsync(apart, "retention");
+        Assert.True(exit == 0, output + error);
+        Assert.Equal(0, (await TallyAsync(apart, "import", "combined", Path.Combine(apart, "back.log"))).ExitCode);
+
+        var (visitors, counter) = await CountAsync(once);
+        Assert.Contains("\"unique_visitors\":1", visitors);
+        Assert.Equal(6, counter["Total_Item_Investigations"]);
+        var separately = await CountAsync(apart);
+        Assert.Equal(visitors, separately.Visitors);
+        Assert.Equal(counter.OrderBy(m => m.Key), separately.Counter.OrderBy(m => m.Key));
+    }
+
+    private static string View(int n) =>
+        Access(Yesterday.AddHours(8).AddMinutes(n), $"198.51.100.{n}", $"GET /records/rec-{n} HTTP/1.1", 200, Firefox);
+
+    /// <summary>A running <c>tally import combined --follow</c>, with what it has printed so far; disposing kills it.</summary>
+    private sealed class Following : IAsyncDisposable
+    {
+        private readonly System.Diagnostics.Process _process;
+        private readonly StringBuilder _output = new();
+
+        private Following(System.Diagnostics.Process process)
+        {
+            _process = process;
+            _process.OutputDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
+            _process.BeginOutputReadLine();
+        }
+
+        public static Following Start(string root, string log) =>
+            new(System.Diagnostics.Process.Start(TallyProcess.StartInfo(root, "import", "combined", "--follow", log,
+                "--data", Path.Combine(root, "data"), "--config", Path.Combine(root, "tally.json")))!);
+
+        public string Output
+        {
+            get { lock (_output) return _output.ToString(); }
+        }
+
+        /// <summary>Waits until the chunks it reported stored <paramref name="total"/> events together.</summary>
+        public async Task WaitForStoredAsync(int total)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (DateTime.UtcNow < deadline)
+            {
+                var stored = Output.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Match(l, @"lines, (\d+) stored"))
+                    .Where(m => m.Success).Sum(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+                if (stored >= total) return;
+                await Task.Delay(100);
+            }
+            throw new TimeoutException("follow did not load the lines:\n" + Output);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+            _process.Dispose();
+        }
     }
 }
