@@ -48,7 +48,9 @@ public sealed class DemoGenerator
         [2, 1.5, 1, 1, 1, 1.5, 3, 5, 7, 8, 8.5, 8, 7, 7.5, 8, 8, 7, 6, 5, 4.5, 4, 3.5, 3, 2.5];
 
     /// <summary>A view, 4 % double-clicked, and 45 % of visits with one or two downloads.</summary>
-    private const double EventsPerVisit = 1 + 0.04 + 0.45 * 1.2;
+    /// <summary>A visit goes on to another item with this chance, so it reads 1 / (1 - p) items on average.</summary>
+    private const double AnotherItem = 0.45;
+    private const double EventsPerVisit = (1 + 0.04 + 0.45 * 1.2) / (1 - AnotherItem);
 
     private readonly Random _random;
     private readonly int _items;
@@ -132,25 +134,32 @@ public sealed class DemoGenerator
         return buffer.WrittenMemory;
     }
 
-    /// <summary>A visit: a record view, often followed by a download, sometimes double-clicked.</summary>
+    /// <summary>
+    /// A visit: one visitor's session reading one item or more, each a record view often followed by a
+    /// download, sometimes double-clicked; only the first item is reached from a referrer.
+    /// </summary>
     private int WriteVisit(ArrayBufferWriter<byte> buffer, DateTime start, string id, DateTime limit)
     {
         var visitor = _visitors[_random.Next(_visitors.Length)];
-        var item = PickItem();
         var referrer = Pick(Referrers);
         var session = $"s{_random.Next():x}";
         var written = 0;
-        void Write(string type, DateTime at, string suffix)
+        for (var page = 0; page == 0 || _random.NextDouble() < AnotherItem; page++)
         {
-            if (at >= limit) return;
-            WriteEvent(buffer, type, at, id + suffix, item, visitor, session, referrer);
-            written++;
-        }
+            var item = PickItem();
+            void Write(string type, DateTime at, string suffix)
+            {
+                if (at >= limit) return;
+                WriteEvent(buffer, type, at, page == 0 ? id + suffix : $"{id}p{page}{suffix}", item, visitor, session, page == 0 ? referrer : null);
+                written++;
+            }
 
-        Write("record-view", start, "v");
-        if (_random.NextDouble() < 0.04) Write("record-view", start.AddSeconds(_random.Next(2, 25)), "vv");
-        var downloads = _random.NextDouble() < 0.45 ? 1 + (_random.NextDouble() < 0.2 ? 1 : 0) : 0;
-        for (var d = 0; d < downloads; d++) Write("file-download", start.AddSeconds(20 + _random.Next(600)), $"d{d}");
+            Write("record-view", start, "v");
+            if (_random.NextDouble() < 0.04) Write("record-view", start.AddSeconds(_random.Next(2, 25)), "vv");
+            var downloads = _random.NextDouble() < 0.45 ? 1 + (_random.NextDouble() < 0.2 ? 1 : 0) : 0;
+            for (var d = 0; d < downloads; d++) Write("file-download", start.AddSeconds(20 + _random.Next(600)), $"d{d}");
+            start = start.AddSeconds(30 + _random.Next(300));
+        }
         return written;
     }
 
