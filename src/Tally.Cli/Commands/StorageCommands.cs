@@ -25,6 +25,8 @@ public static class StorageCommands
         command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
         {
             var differences = await runtime.Store.CheckAsync(runtime.Schema, cancellationToken);
+            Console.WriteLine("Robot lists:");
+            foreach (var list in runtime.Robots.Names) Console.WriteLine($"  - {list}");
             if (runtime.Sushi.OpenAccessWarning is { } warning) Console.WriteLine($"Warning: {warning}");
             if (differences.Count == 0)
             {

@@ -195,6 +195,8 @@ public sealed class TallySchema
                 Require(KnownSteps.Contains(step.Step), $"{stepAt}.step", $"'{step.Step}' is not one of {string.Join(", ", KnownSteps)}");
                 ValidateRegexes(step.Allow, $"{stepAt}.allow");
                 ValidateRegexes(step.Deny, $"{stepAt}.deny");
+                if (step.Step == "robot-flag")
+                    Require(!t.Pipeline.Take(s).Any(p => p is { Step: "anonymize", KeepUserAgent: false }), $"{stepAt}.step", "'robot-flag' must come before 'anonymize', which drops the user_agent it judges");
                 var writes = step.Step switch { "institution" => WellKnownFields.Institution, "geo" => WellKnownFields.Country, _ => null };
                 if (writes is null) continue;
                 Require(fieldsByName.GetValueOrDefault(writes)?.Type == FieldType.String, $"{stepAt}.step", $"'{step.Step}' needs a string field '{writes}' to write to");
@@ -217,6 +219,8 @@ public sealed class TallySchema
             // Without salted visitor and session ids every click would look like one user's: double-clicks and uniques would be wrong.
             Require(role == CounterRole.None || t.Pipeline.Any(p => p?.Step == "anonymize"), $"{at}.counter",
                 "a COUNTER type needs an 'anonymize' step, which identifies users and sessions");
+            Require(role == CounterRole.None || t.Pipeline.Any(p => p?.Step == "robot-flag"), $"{at}.counter",
+                "a COUNTER type needs a 'robot-flag' step: COUNTER metrics must exclude robots (COUNTER's list is always among the robot lists)");
             // Identity and COUNTER fields are read as text; declared with another type they would be silently ignored.
             var textFields = (role == CounterRole.None ? [] : WellKnownFields.Counter)
                 .Concat(t.Pipeline.Any(p => p?.Step == "anonymize") ? WellKnownFields.Identity : []);

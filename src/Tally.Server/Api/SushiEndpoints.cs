@@ -36,12 +36,9 @@ public static class SushiEndpoints
                 {
                     var json = await sushi.ReportAsync(report.ToLowerInvariant(), query, cancellationToken);
                     if (WantsTsv(context)) return Results.Text(SushiTabular.Write(json), $"{Tsv}; charset=utf-8");
-                    // CSV is the same table as the TSV (header rows, a blank row, then the metrics), every row padded to
-                    // the widest, as RFC 4180 wants one number of fields throughout.
-                    var lines = SushiTabular.Rows(json).ToList();
-                    var width = lines.Max(line => line.Count);
-                    var rows = lines.Select(line => (IReadOnlyList<object?>)[.. line, .. Enumerable.Repeat("", width - line.Count)]).ToList();
-                    return Tabular.Respond(context.Request, json, new Table([.. rows[0].Select(c => (string)c!)], rows[1..]));
+                    // CSV is the same table as the TSV: header rows, a blank row, then the metrics, all equally wide.
+                    var rows = SushiTabular.Rows(json).ToList();
+                    return Tabular.Respond(context.Request, json, new Table(rows[0], [.. rows.Skip(1).Select(row => (IReadOnlyList<object?>)[.. row])]));
                 }))
             .WithName("SushiReport")
             .WithSummary("A COUNTER report or standard view (pr, pr_p1, dr, dr_d1, dr_d2, tr, tr_b1-3, tr_j1-4, ir, ir_a1, ir_m1); format=tsv or Accept: text/tab-separated-values for the tabular form, Accept: text/csv for it as CSV.");

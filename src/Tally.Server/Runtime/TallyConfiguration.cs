@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.Json.Nodes;
 using Tally.Core.Configuration;
 using Tally.Core.Process;
 using Tally.Geo;
@@ -28,23 +29,44 @@ public static class TallyConfiguration
         catch (InvalidDatabaseException e) { throw new ConfigurationException("geo.database", e.Message); }
     }
 
-    public static RobotList LoadRobots(TallyOptions options)
+    /// <summary>
+    /// The robot lists that flag events: COUNTER's own list, built in and always applied, as the Code of Practice
+    /// requires for COUNTER metrics; then the files in robots.lists, or the built-in crawler-user-agents list when
+    /// none are configured. Configured lists add to COUNTER's, never replace it.
+    /// </summary>
+    public static RobotLists LoadRobots(TallyOptions options)
     {
-        if (options.Robots.Lists.Count == 0)
+        var counterText = ReadResource(CounterRobotsResource);
+        var lists = new List<(string Name, List<string> Patterns)>
         {
-            using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Tally.Server.default-robots.json")
-                ?? throw new InvalidOperationException("The built-in robot list is missing from this build.");
-            using var reader = new StreamReader(stream);
-            return new RobotList(RobotList.ParsePatterns(reader.ReadToEnd(), "built-in robot list"));
-        }
-        var patterns = new List<string>();
+            ($"COUNTER-Robots {CounterRobotsVersion(counterText)} (built in, always applied)", [.. RobotList.ParsePatterns(counterText, "built-in COUNTER robot list")]),
+        };
+        if (options.Robots.Lists.Count == 0)
+            lists.Add(("crawler-user-agents (built in, robots.lists is empty)", [.. RobotList.ParsePatterns(ReadResource("Tally.Server.default-robots.json"), "built-in robot list")]));
         for (var i = 0; i < options.Robots.Lists.Count; i++)
         {
             var path = options.Robots.Lists[i];
             if (!File.Exists(path)) throw new ConfigurationException($"robots.lists[{i}]", $"file '{path}' does not exist");
-            try { patterns.AddRange(RobotList.ParsePatterns(File.ReadAllText(path), path)); }
+            try { lists.Add((path, [.. RobotList.ParsePatterns(File.ReadAllText(path), path)])); }
             catch (FormatException e) { throw new ConfigurationException($"robots.lists[{i}]", e.Message); }
         }
-        return new RobotList(patterns);
+        return new RobotLists(new RobotList(lists.SelectMany(l => l.Patterns)), [.. lists.Select(l => $"{l.Name}: {l.Patterns.Count} patterns")]);
+    }
+
+    private const string CounterRobotsResource = "Tally.Server.counter-robots.json";
+
+    /// <summary>COUNTER-Robots releases are named by date; a list's date is the newest last_changed of its entries.</summary>
+    private static string CounterRobotsVersion(string listText) =>
+        JsonNode.Parse(listText)!.AsArray().Select(entry => entry?["last_changed"]?.GetValue<string>()).OfType<string>().Max(StringComparer.Ordinal) ?? "undated";
+
+    private static string ReadResource(string name)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"The built-in resource {name} is missing from this build.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 }
+
+/// <summary>The robot lists in force, each named with its number of patterns, and one matcher over all of them.</summary>
+public sealed record RobotLists(RobotList Matcher, IReadOnlyList<string> Names);

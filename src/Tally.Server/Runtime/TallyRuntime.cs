@@ -31,7 +31,7 @@ public sealed class TallyRuntime : IAsyncDisposable
     public const string DemoKeyFile = "demo-api-key";
     private readonly IGeoLookup _geo;
 
-    private TallyRuntime(RuntimeOptions options, TallySchema schema, IEventStore store, StoreLocation location, RobotList robots, IGeoLookup geo, string? adminKey)
+    private TallyRuntime(RuntimeOptions options, TallySchema schema, IEventStore store, StoreLocation location, RobotLists robots, IGeoLookup geo, string? adminKey)
     {
         Options = options;
         StoreLocation = location;
@@ -63,7 +63,8 @@ public sealed class TallyRuntime : IAsyncDisposable
     public IEventStore Store { get; }
     /// <summary>Which store this is, with any password hidden when printed.</summary>
     public StoreLocation StoreLocation { get; }
-    public RobotList Robots { get; }
+    /// <summary>The robot lists in force (COUNTER's always among them) and their matcher.</summary>
+    public RobotLists Robots { get; }
     /// <summary>The extra admin key; with --demo it is kept in the data folder so it survives restarts.</summary>
     public string? AdminKey { get; }
     public TimeProvider Clock { get; }
@@ -90,7 +91,7 @@ public sealed class TallyRuntime : IAsyncDisposable
     public LogFileImporter Importer(ILogFormat format) => new(format, PipelineWith, Store, Clock);
 
     /// <summary>The configured pipeline over another salt source, such as a file import's own transaction.</summary>
-    public EventPipeline PipelineWith(ISaltSource salts) => EventPipeline.FromSchema(Schema, Robots, salts, _geo);
+    public EventPipeline PipelineWith(ISaltSource salts) => EventPipeline.FromSchema(Schema, Robots.Matcher, salts, _geo);
 
     /// <exception cref="ConfigurationException">sources.pkp is invalid.</exception>
     public PkpLogLoader PkpLoader(string directory)

@@ -24,7 +24,7 @@ public sealed class CounterConfigurationTests
     [InlineData("none", CounterRole.None)]
     public void Each_counter_role_is_read(string role, CounterRole expected)
     {
-        var schema = Read(OneType($$$"""  "counter":"{{{role}}}", "fields":{"item_id":{}}, "pipeline":[{"step":"anonymize"}] """));
+        var schema = Read(OneType($$$"""  "counter":"{{{role}}}", "fields":{"item_id":{}}, "pipeline":[{"step":"robot-flag"},{"step":"anonymize"}] """));
         Assert.Equal(expected, schema.EventTypes["usage"].Counter);
     }
 
@@ -42,7 +42,7 @@ public sealed class CounterConfigurationTests
     [InlineData("")]
     public void An_unknown_counter_role_names_the_types_counter_setting(string role)
     {
-        var error = Rejected(OneType($$$""" "counter":"{{{role}}}", "fields":{"item_id":{}}, "pipeline":[{"step":"anonymize"}] """));
+        var error = Rejected(OneType($$$""" "counter":"{{{role}}}", "fields":{"item_id":{}}, "pipeline":[{"step":"robot-flag"},{"step":"anonymize"}] """));
         Assert.Equal("eventTypes[0].counter", error.Setting);
         Assert.Contains($"'{role}' is not one of investigation, request, no_license, limit_exceeded, search, none", error.Problem);
     }
@@ -54,7 +54,7 @@ public sealed class CounterConfigurationTests
     [InlineData("limit_exceeded")]
     public void An_item_role_needs_an_item_id_field(string role)
     {
-        var error = Rejected(OneType($$$""" "counter":"{{{role}}}", "fields":{"url":{}}, "pipeline":[{"step":"anonymize"}] """));
+        var error = Rejected(OneType($$$""" "counter":"{{{role}}}", "fields":{"url":{}}, "pipeline":[{"step":"robot-flag"},{"step":"anonymize"}] """));
         Assert.Equal("eventTypes[0].counter", error.Setting);
         Assert.Contains("item_id", error.Problem);
     }
@@ -62,7 +62,7 @@ public sealed class CounterConfigurationTests
     [Fact]
     public void A_search_type_needs_no_item_id()
     {
-        Assert.Equal(CounterRole.Search, Read(OneType(""" "counter":"search", "fields":{"q":{}}, "pipeline":[{"step":"anonymize"}] """)).EventTypes["usage"].Counter);
+        Assert.Equal(CounterRole.Search, Read(OneType(""" "counter":"search", "fields":{"q":{}}, "pipeline":[{"step":"robot-flag"},{"step":"anonymize"}] """)).EventTypes["usage"].Counter);
     }
 
     [Theory]
@@ -227,5 +227,24 @@ public sealed class CounterConfigurationTests
     {
         var error = Rejected(OneType(""" "counter":"request", "fields":{"item_id":{},"ip":{},"user_agent":{}}, "pipeline":[{"step":"robot-flag"}] """));
         Assert.StartsWith("eventTypes[0]", error.Setting);
+    }
+
+    // COUNTER metrics must exclude robots, so a COUNTER type that never judges user agents would count them all.
+    [Fact]
+    public void A_counter_type_without_a_robot_flag_step_is_rejected()
+    {
+        var error = Rejected(OneType(""" "counter":"request", "fields":{"item_id":{},"ip":{},"user_agent":{}}, "pipeline":[{"step":"anonymize"}] """));
+        Assert.Equal("eventTypes[0].counter", error.Setting);
+        Assert.Contains("'robot-flag'", error.Problem);
+    }
+
+    // After an anonymize step that drops the user agent, robot-flag would judge nothing and flag nobody.
+    [Fact]
+    public void A_robot_flag_step_after_the_user_agent_is_dropped_is_rejected()
+    {
+        var error = Rejected(OneType(""" "fields":{"item_id":{},"user_agent":{}}, "pipeline":[{"step":"anonymize"},{"step":"robot-flag"}] """));
+        Assert.Equal("eventTypes[0].pipeline[1].step", error.Setting);
+        Assert.Contains("before 'anonymize'", error.Problem);
+        Read(OneType(""" "fields":{"item_id":{},"user_agent":{}}, "pipeline":[{"step":"anonymize","keepUserAgent":true},{"step":"robot-flag"}] """));
     }
 }

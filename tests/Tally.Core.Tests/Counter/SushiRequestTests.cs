@@ -206,13 +206,32 @@ public sealed class SushiRequestTests
         Assert.Null(request.Database);
     }
 
-    [Fact]
-    public void Component_details_are_not_supported_3063()
+    [Theory]
+    [InlineData("True")]
+    [InlineData("true")]
+    [InlineData("TRUE")]
+    public void Component_details_are_not_supported_3063(string value)
     {
-        var request = Parse("IR", ("include_component_details", "True"), ("include_parent_details", "True"));
+        var request = Parse("IR", ("include_component_details", value), ("include_parent_details", value));
         Assert.Equal([3063], request.Warnings.Select(w => w.Code));
         Assert.True(request.IncludeParentDetails);
     }
+
+    [Fact]
+    public void Asking_for_no_component_details_needs_no_exception() =>
+        Assert.Empty(Parse("IR", ("include_component_details", "False")).Warnings);
+
+    [Fact]
+    public void A_detail_switch_that_is_neither_true_nor_false_is_an_invalid_attribute_3062()
+    {
+        var request = Parse("IR", ("include_component_details", "yes"), ("include_parent_details", "1"));
+        Assert.Equal([(3062, "include_component_details=yes"), (3062, "include_parent_details=1")], Warnings(request));
+        Assert.False(request.IncludeParentDetails);
+    }
+
+    [Fact]
+    public void Component_details_on_a_title_report_are_an_unknown_parameter_only() =>
+        Assert.Equal([(3050, "include_component_details")], Warnings(Parse("TR", ("include_component_details", "True"))));
 
     [Fact]
     public void Country_and_subdivision_codes_are_upper_cased()

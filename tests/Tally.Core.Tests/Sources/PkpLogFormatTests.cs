@@ -48,6 +48,8 @@ public sealed class PkpLogFormatTests
         Assert.Equal("Article", e["data_type"]);
         Assert.Equal(Hash, e["ip"]);
         Assert.Equal("DE", e["country"]);
+        // PKP logs the subdivision alone ("BE"); Tally keeps the ISO 3166-2 code that COUNTER reports.
+        Assert.Equal("DE-BE", e["region"]);
         Assert.Equal("Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/110.0", e["user_agent"]);
     }
 

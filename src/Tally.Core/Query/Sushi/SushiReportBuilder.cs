@@ -286,6 +286,7 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IEventStore s
                     "Country_Code" => country,
                     "Country_Name" => country is null ? null : CountryNames.EnglishName(country) ?? country,
                     "Subdivision_Code" => region,
+                    "Subdivision_Name" => region is null ? null : SubdivisionNames.EnglishName(region) ?? region,
                     "Attributed" => institution is null ? "No" : "Yes",
                     _ => null,
                 };

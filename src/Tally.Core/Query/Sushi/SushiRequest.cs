@@ -125,8 +125,18 @@ public sealed class SushiRequest
             warnings.Add(SushiError.InvalidAttribute($"granularity={granularity}"));
             granularity = null;
         }
-        if (!report.IsStandardView && Get("include_component_details") == "True")
+        // True or False, as the Code of Practice spells them; clients that write true or TRUE mean the same.
+        bool? Switch(string parameter)
+        {
+            if (report.IsStandardView || report.Level != ReportLevel.Item || Get(parameter) is not { } text) return null;
+            if (text.Equals("True", StringComparison.OrdinalIgnoreCase)) return true;
+            if (text.Equals("False", StringComparison.OrdinalIgnoreCase)) return false;
+            warnings.Add(SushiError.InvalidAttribute($"{parameter}={text}"));
+            return null;
+        }
+        if (Switch("include_component_details") == true)
             warnings.Add(SushiError.ComponentsNotSupported("Tally does not track components of items"));
+        var includeParentDetails = report.WithParent || Switch("include_parent_details") == true;
 
         string? Single(string parameter, string filterName)
         {
@@ -159,7 +169,7 @@ public sealed class SushiRequest
             Attributed = attributed,
             AttributesToShow = attributes,
             Totals = granularity is "Total" or "Totals",
-            IncludeParentDetails = report.WithParent || (report.Level == ReportLevel.Item && !report.IsStandardView && Get("include_parent_details") == "True"),
+            IncludeParentDetails = includeParentDetails,
             EchoFilters = echo,
         };
         request.Warnings.AddRange(warnings);

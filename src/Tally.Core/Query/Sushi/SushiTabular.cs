@@ -7,7 +7,8 @@ namespace Tally.Core.Query.Sushi;
 /// <summary>
 /// The Code of Practice's tabular form of a report, written from its JSON form so both always agree:
 /// 13 header rows and a blank row, then column headings, then one row per item, attribute values and
-/// metric, with Reporting_Period_Total and (unless Granularity is Total) one column per month.
+/// metric, with Reporting_Period_Total and (unless Granularity is Total) one column per month. Every
+/// row has as many cells as there are columns.
 /// </summary>
 public static class SushiTabular
 {
@@ -68,14 +69,18 @@ public static class SushiTabular
             ["Created_By"] = Text(header["Created_By"]),
             ["Registry_Record"] = Text(header["Registry_Record"]),
         };
-        foreach (var name in HeaderRows) yield return [name, headerValues[name]];
-        yield return [];
-
         var attributeColumns = definition.ViewColumns?.ToList()
             ?? ["Data_Type", .. AttributeOrder.Skip(1).Where(shown.Contains)];
         var identity = IdentityColumns(definition, definition.ItemAttributes ?? shown, withParent);
         var monthColumns = totals ? [] : months.Select(m => m.ToString("MMM-yyyy", CultureInfo.InvariantCulture)).ToList();
-        yield return [.. identity.Select(c => c.Heading), .. attributeColumns, "Metric_Type", "Reporting_Period_Total", .. monthColumns];
+        List<string> headings = [.. identity.Select(c => c.Heading), .. attributeColumns, "Metric_Type", "Reporting_Period_Total", .. monthColumns];
+
+        // The header rows and the blank row are as wide as the table, as in COUNTER's samples, so every row has
+        // the same number of cells.
+        List<string> Padded(params string[] cells) => [.. cells, .. Enumerable.Repeat("", headings.Count - cells.Length)];
+        foreach (var name in HeaderRows) yield return Padded(name, headerValues[name]);
+        yield return Padded();
+        yield return headings;
 
         foreach (var (item, parent) in Items(report["Report_Items"]!.AsArray(), definition.Level == ReportLevel.Item))
         {

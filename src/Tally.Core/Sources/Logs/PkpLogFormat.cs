@@ -181,7 +181,7 @@ public sealed class PkpLogFormat : ILogFormat
         [
             (WellKnownFields.ItemId, item), (WellKnownFields.TitleId, title), (WellKnownFields.Url, entry.Url),
             (WellKnownFields.Ip, entry.Ip), (WellKnownFields.UserAgent, entry.UserAgent),
-            (WellKnownFields.Country, entry.Country?.ToUpperInvariant()), (WellKnownFields.Region, entry.Region), (WellKnownFields.City, entry.City),
+            (WellKnownFields.Country, entry.Country?.ToUpperInvariant()), (WellKnownFields.Region, Subdivision(entry.Country, entry.Region)), (WellKnownFields.City, entry.City),
             (WellKnownFields.Institution, institution), (WellKnownFields.Format, entry.FileType is { } f ? FileTypes[f] : null),
             ("data_type", dataType), ("parent_data_type", parentDataType),
         ];
@@ -193,6 +193,13 @@ public sealed class PkpLogFormat : ILogFormat
         if (EventParser.MissingRequired(type, values) is { } required) return ParsedLine.Reject(required.Name, $"is required by event type '{type.Name}' and this line does not give it");
         return ParsedLine.Of(new TallyEvent(type, lineId, when, values, Extra(entry)));
     }
+
+    /// <summary>
+    /// PKP logs the subdivision part of an ISO 3166-2 code ("BY"); the region field holds the whole code ("DE-BY"),
+    /// as the geo step writes it and COUNTER's Subdivision_Code wants it.
+    /// </summary>
+    private static string? Subdivision(string? country, string? region) =>
+        country is null || region is null ? region : $"{country}-{region}".ToUpperInvariant();
 
     /// <summary>PKP's own ids of what was downloaded, kept so per-file numbers can be had later.</summary>
     private static string? Extra(in Entry entry) => entry.SubmissionFileId is null && entry.IssueGalleyId is null
