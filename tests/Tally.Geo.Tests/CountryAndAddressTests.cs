@@ -18,6 +18,21 @@ public sealed class CountryAndAddressTests
         Assert.Null(CountryNames.EnglishName("ZZ"));
     }
 
+    // COUNTER's Subdivision_Name: the English name (CLDR's) of the ISO 3166-2 code the geo step or a PKP log gives.
+    [Theory]
+    [InlineData("DE-BY", "Bavaria")]
+    [InlineData("de-by", "Bavaria")]
+    [InlineData("US-CA", "California")]
+    [InlineData("GB-ENG", "England")]
+    [InlineData("CA-QC", "Quebec")]
+    [InlineData("FR-75C", "Paris")]
+    [InlineData("DE-XX", null)]
+    [InlineData("DEBY", null)]
+    [InlineData("DE", null)]
+    [InlineData("DE-", null)]
+    [InlineData("", null)]
+    public void Subdivision_codes_have_english_names(string code, string? expected) => Assert.Equal(expected, SubdivisionNames.EnglishName(code));
+
     [Theory]
     [InlineData("US", "US")]
     [InlineData("us", "US")]

@@ -53,6 +53,26 @@ public sealed class CliTests : IDisposable
         Assert.Contains("field 'referrer' is configured but not set up", error);
     }
 
+    [Fact]
+    public async Task Check_names_the_robot_lists_in_force_and_COUNTERs_is_always_one_of_them()
+    {
+        // The version is the date of the list's newest entry, as COUNTER-Robots names its releases.
+        var shipped = JsonNode.Parse(File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "third-party", "COUNTER-Robots", "COUNTER_Robots_list.json")))!.AsArray();
+        var version = shipped.Max(e => e!["last_changed"]!.GetValue<string>());
+        var counter = $"COUNTER-Robots {version} (built in, always applied): {shipped.Count} patterns";
+
+        var config = TestConfig.Write(_root, c => c.Remove("robots"));
+        var (_, output, _) = await TallyAsync("check", "--config", config);
+        Assert.Contains(counter, output);
+        Assert.Contains("crawler-user-agents (built in, robots.lists is empty)", output);
+
+        config = TestConfig.Write(_root);
+        (_, output, _) = await TallyAsync("check", "--config", config);
+        Assert.Contains(counter, output);
+        Assert.Contains($"{TestPaths.CounterRobots}: {shipped.Count} patterns", output);
+        Assert.DoesNotContain("crawler-user-agents", output);
+    }
+
     [Theory]
     [InlineData("partition", "weekly", "eventTypes[0].partition")]
     [InlineData("colour", "blue", "colour")]

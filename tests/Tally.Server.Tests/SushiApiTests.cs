@@ -52,8 +52,8 @@ public sealed class SushiApiTests : IAsyncLifetime
     /// <summary>
     /// The worked example every test reads from, all on 2026-10-05:
     /// a university reader (20.1.1.1) views article a1 of journal j1, downloads its PDF twice 10 s apart
-    /// (a double-click), and is refused article a2 (No_License); a reader at 8.8.8.8 (US, no institution)
-    /// downloads all 12 chapters of book b1 in one session; a reader views a dataset and plays a video;
+    /// (a double-click), and is refused article a2 (No_License); a reader at 8.8.8.8 (US, no institution;
+    /// in California, as a city-level geo database would say) downloads all 12 chapters of book b1 in one session; a reader views a dataset and plays a video;
     /// two searches of db1 and one automated search; a robot downloads a1.
     /// </summary>
     private async Task SendUsageAsync()
@@ -76,7 +76,8 @@ public sealed class SushiApiTests : IAsyncLifetime
         Event("no-license", "10:05:00", "20.1.1.1", "a2", Article("a2"));
         for (var c = 1; c <= 12; c++)
             Event("file-download", $"11:{c * 3:D2}:00", "8.8.8.8", $"b1-ch{c}",
-                ("title_id", "b1"), ("title_name", "Book of Tests"), ("isbn", "978-1-5555-0001-1"), ("data_type", "Book_Segment"), ("parent_data_type", "Book"), ("yop", "2020"));
+                ("title_id", "b1"), ("title_name", "Book of Tests"), ("isbn", "978-1-5555-0001-1"), ("data_type", "Book_Segment"), ("parent_data_type", "Book"), ("yop", "2020"),
+                ("region", "US-CA"));
         Event("record-view", "12:00:00", "9.9.9.9", "ds1", ("data_type", "Dataset"), ("item_name", "Survey data"));
         Event("file-download", "12:01:00", "9.9.9.9", "v1", ("data_type", "Multimedia"), ("item_name", "Lecture video"));
         var search = Event("search", "13:00:00", "20.1.1.2", "", ("database_id", "db1"));
@@ -225,19 +226,53 @@ public sealed class SushiApiTests : IAsyncLifetime
     {
         var (status, tsv) = await GetAsync($"/r51/reports/tr_b1?customer_id=0000000000000000&begin_date={Month}&end_date={Month}&{Auth}&format=tsv");
         Assert.Equal(HttpStatusCode.OK, status);
-        var lines = tsv.TrimStart('\uFEFF').Split("\r\n");
-        Assert.Equal("Report_Name\tBook Requests (Controlled)", lines[0]);
-        Assert.Equal("Report_ID\tTR_B1", lines[1]);
-        Assert.Equal("Release\t5.1", lines[2]);
-        Assert.StartsWith("Reporting_Period\tBegin_Date=2026-10-01; End_Date=2026-10-31", lines[9]);
-        Assert.Equal("", lines[13]);
+        var lines = tsv.TrimStart('\uFEFF')[..^2].Split("\r\n");
         var headings = lines[14].Split('\t');
         Assert.Equal(["Title", "Publisher", "Publisher_ID", "Platform", "DOI", "Proprietary_ID", "ISBN", "Print_ISSN", "Online_ISSN", "URI", "Data_Type", "YOP",
             "Metric_Type", "Reporting_Period_Total", "Oct-2026"], headings);
+        // The header rows and the blank row are padded with tabs to the table's width, as in COUNTER's samples.
+        var padding = new string('\t', headings.Length - 2);
+        Assert.Equal("Report_Name\tBook Requests (Controlled)" + padding, lines[0]);
+        Assert.Equal("Report_ID\tTR_B1" + padding, lines[1]);
+        Assert.Equal("Release\t5.1" + padding, lines[2]);
+        Assert.Equal("Report_Attributes\t" + padding, lines[7]);
+        Assert.Equal("Reporting_Period\tBegin_Date=2026-10-01; End_Date=2026-10-31" + padding, lines[9]);
+        Assert.Equal("\t" + padding, lines[13]);
+        Assert.All(lines, line => Assert.Equal(headings.Length, line.Split('\t').Length));
         var requests = lines.Skip(15).Select(l => l.Split('\t')).Single(c => c.Length > 12 && c[12] == "Total_Item_Requests");
         Assert.Equal("Book of Tests", requests[0]);
         Assert.Equal("12", requests[13]);
         Assert.Equal("12", requests[14]);
+    }
+
+    [Fact]
+    public async Task Subdivisions_are_reported_by_code_and_english_name_and_filter_reports()
+    {
+        var california = await ReportAsync("pr", extra: "&attributes_to_show=Country_Name|Subdivision_Code|Subdivision_Name&subdivision_code=us-ca");
+        var performances = Performances(california, "Platform", "Test Platform").ToList();
+        Assert.NotEmpty(performances);
+        Assert.All(performances, p => Assert.Equal(("United States", "US-CA", "California"),
+            (p["Country_Name"]!.GetValue<string>(), p["Subdivision_Code"]!.GetValue<string>(), p["Subdivision_Name"]!.GetValue<string>())));
+        // Only the book reader is known to be in California.
+        Assert.Equal(12, performances.Sum(p => Count(p, "Total_Item_Requests")));
+
+        var (_, tsv) = await GetAsync($"/r51/reports/ir?customer_id=0000000000000000&begin_date={Month}&end_date={Month}&{Auth}&format=tsv&attributes_to_show=Subdivision_Name");
+        var rows = tsv.TrimStart('\uFEFF').Split("\r\n").Skip(14).Select(l => l.Split('\t')).ToList();
+        var column = Array.IndexOf(rows[0], "Subdivision_Name");
+        Assert.True(column > 0, string.Join(", ", rows[0]));
+        Assert.Equal(12 * 4, rows.Count(r => r.Length > column && r[column] == "California"));
+    }
+
+    [Theory]
+    [InlineData("True", 3063)]
+    [InlineData("true", 3063)]
+    [InlineData("perhaps", 3062)]
+    public async Task Asking_an_item_report_for_components_is_answered_with_an_exception_in_the_header(string value, int code)
+    {
+        var ir = await ReportAsync("ir", extra: $"&include_component_details={value}");
+        var exceptions = ir["Report_Header"]!["Exceptions"]!.AsArray().Select(e => e!["Code"]!.GetValue<int>());
+        Assert.Equal([code], exceptions);
+        Assert.NotEmpty(ir["Report_Items"]!.AsArray());
     }
 
     [Fact]

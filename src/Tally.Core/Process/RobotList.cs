@@ -21,6 +21,10 @@ public sealed class RobotList
         // nothing, but an empty alternation matches everything, hence "(?!)".
         _combined = new Regex(Patterns.Count == 0 ? "(?!)" : string.Join('|', Patterns.Select(p => $"(?:{p})")),
             RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        // The compiled matcher is JIT-compiled on its first match, which for lists this long can outlast the timeout on a
+        // busy machine; a timeout counts as a robot, so without this warm-up a real reader's first event could be flagged.
+        try { _combined.IsMatch("Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"); }
+        catch (RegexMatchTimeoutException) { /* compiled all the same */ }
     }
 
     public IReadOnlyList<string> Patterns { get; }

@@ -238,6 +238,8 @@ public sealed class SushiRequestTests
     {
         var request = Parse("PR", ("country_code", "de"), ("subdivision_code", "de-by"));
         Assert.Equal(("DE", "DE-BY"), (request.CountryCode, request.SubdivisionCode));
+        // The header shows the filters as applied, which COUNTER's schema wants in upper case.
+        Assert.Equal([("Country_Code", (object)"DE"), ("Subdivision_Code", "DE-BY")], request.EchoFilters);
     }
 
     [Fact]

@@ -320,8 +320,8 @@ public sealed partial class DashboardApiTests : IAsyncLifetime
         static string[] Lines(string text) => text.TrimStart('\uFEFF')[..^2].Split("\r\n");
         var tsv = Lines(await GetTextAsync(path, "text/tab-separated-values"));
         var csv = Lines(await GetTextAsync(path, "text/csv"));
-        // Created is the time of each answer, values with ';' are quoted, and CSV rows are padded to one width.
-        static string[] Cells(string line, char separator) => line.Split(separator).Select(c => c.Trim('"')).Reverse().SkipWhile(c => c.Length == 0).Reverse().ToArray();
+        // Created is the time of each answer, and values with ';' are quoted; both forms pad every row to the table's width.
+        static string[] Cells(string line, char separator) => line.Split(separator).Select(c => c.Trim('"')).ToArray();
         Assert.Equal(tsv.Length, csv.Length);
         for (var i = 0; i < tsv.Length; i++)
         {

@@ -138,9 +138,10 @@ public sealed class SushiRequest
             warnings.Add(SushiError.ComponentsNotSupported("Tally does not track components of items"));
         var includeParentDetails = report.WithParent || Switch("include_parent_details") == true;
 
-        string? Single(string parameter, string filterName)
+        string? Single(string parameter, string filterName, Func<string, string>? normalize = null)
         {
-            if (report.IsStandardView || Get(parameter) is not { } value) return null;
+            if (report.IsStandardView || Get(parameter) is not { } given) return null;
+            var value = normalize is null ? given : normalize(given);
             echo.Add((filterName, value));
             return value;
         }
@@ -164,8 +165,8 @@ public sealed class SushiRequest
             ItemId = report.Level is ReportLevel.Title or ReportLevel.Item ? Single("item_id", "Item_ID") : null,
             Database = report.Level == ReportLevel.Database ? Single("database", "Database") : null,
             Author = report.Level == ReportLevel.Item ? Single("author", "Author") : null,
-            CountryCode = Single("country_code", "Country_Code")?.ToUpperInvariant(),
-            SubdivisionCode = Single("subdivision_code", "Subdivision_Code")?.ToUpperInvariant(),
+            CountryCode = Single("country_code", "Country_Code", code => code.ToUpperInvariant()),
+            SubdivisionCode = Single("subdivision_code", "Subdivision_Code", code => code.ToUpperInvariant()),
             Attributed = attributed,
             AttributesToShow = attributes,
             Totals = granularity is "Total" or "Totals",
