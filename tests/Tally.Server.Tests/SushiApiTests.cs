@@ -412,7 +412,9 @@ public sealed class SushiDemoReportTests : IAsyncLifetime
                 var json = await _runtime.Sushi.ReportAsync(report.PathId, query, CancellationToken.None);
                 SushiSchema.AssertValid(report.Id, json.ToJsonString());
                 var tsv = Core.Query.Sushi.SushiTabular.Write(json);
-                Assert.StartsWith($"\uFEFFReport_Name\t{report.Name}\r\n", tsv);
+                Assert.StartsWith($"\uFEFFReport_Name\t{report.Name}\t", tsv);
+                var widths = tsv[..^2].Split("\r\n").Select(line => line.Split('\t').Length).Distinct();
+                Assert.Single(widths);
                 checkedReports++;
             }
         }
