@@ -50,7 +50,7 @@ public static class TallyConfiguration
             try { lists.Add((path, [.. RobotList.ParsePatterns(File.ReadAllText(path), path)])); }
             catch (FormatException e) { throw new ConfigurationException($"robots.lists[{i}]", e.Message); }
         }
-        return new RobotLists(new RobotList(lists.SelectMany(l => l.Patterns)), [.. lists.Select(l => $"{l.Name}: {l.Patterns.Count} patterns")]);
+        return new RobotLists(new RobotList(lists.SelectMany(l => l.Patterns)), [.. lists.Select(l => $"{l.Name}: {l.Patterns.Count} pattern{(l.Patterns.Count == 1 ? "" : "s")}")]);
     }
 
     private const string CounterRobotsResource = "Tally.Server.counter-robots.json";
