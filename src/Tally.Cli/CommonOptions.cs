@@ -37,17 +37,29 @@ public static class CommonOptions
     /// Opens the runtime, runs <paramref name="work"/>, and turns the failures a user can fix into a
     /// one-line message and exit code 2 instead of a stack trace.
     /// </summary>
+    /// <param name="demo">Whether to open with the demo set-up (its admin key and institutions).</param>
     public static void SetRuntimeAction(
-        this Command command, Func<TallyRuntime, ParseResult, CancellationToken, Task<int>> work, bool setup = true, Option<bool>? demo = null, Option<ServerRole>? role = null) =>
+        this Command command, Func<TallyRuntime, ParseResult, CancellationToken, Task<int>> work, bool setup = true, Func<ParseResult, bool>? demo = null, Option<ServerRole>? role = null) =>
+        command.SetRuntimeAction((_, _) => true, (runtime, parse, _, cancellationToken) => work(runtime, parse, cancellationToken), setup, demo, role);
+
+    /// <summary>
+    /// As above, with the arguments that only the configuration can judge (a query's name) checked by
+    /// <paramref name="prepare"/> once it is read and before the store is opened. It throws
+    /// <see cref="UsageException"/> for a bad one, and hands <paramref name="work"/> what it worked out.
+    /// </summary>
+    public static void SetRuntimeAction<TPrepared>(
+        this Command command, Func<TallySchema, ParseResult, TPrepared> prepare, Func<TallyRuntime, ParseResult, TPrepared, CancellationToken, Task<int>> work,
+        bool setup = true, Func<ParseResult, bool>? demo = null, Option<ServerRole>? role = null) =>
         command.SetAction(async (parse, cancellationToken) =>
         {
             try
             {
-                var options = RuntimeOptions(parse, demo is not null && parse.GetValue(demo), role is null ? ServerRole.All : parse.GetValue(role));
-                await using var runtime = await TallyRuntime.OpenAsync(options, setup, cancellationToken);
-                return await work(runtime, parse, cancellationToken);
+                var options = RuntimeOptions(parse, demo is not null && demo(parse), role is null ? ServerRole.All : parse.GetValue(role));
+                TPrepared prepared = default!;
+                await using var runtime = await TallyRuntime.OpenAsync(options, setup, schema => prepared = prepare(schema, parse), cancellationToken);
+                return await work(runtime, parse, prepared, cancellationToken);
             }
-            catch (ConfigurationException e)
+            catch (Exception e) when (e is ConfigurationException or UsageException)
             {
                 return Fail(e.Message);
             }
@@ -58,10 +70,33 @@ public static class CommonOptions
             }
         });
 
+    /// <summary>NAME=VALUE parameters, as the HTTP API takes them; their form is checked with the rest of the command line.</summary>
+    public static Argument<string[]> Parameters(string description, bool repeatable)
+    {
+        var parameters = new Argument<string[]>("params") { Description = description, Arity = ArgumentArity.ZeroOrMore };
+        parameters.Validators.Add(result =>
+        {
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            // An unknown option is reported as such, and the word after it taken for its value.
+            var words = result.Tokens.Select(t => t.Value).ToList();
+            foreach (var word in words.Where((w, i) => !CommandLineChecks.LooksLikeOption(w) && (i == 0 || !CommandLineChecks.LooksLikeOption(words[i - 1]))))
+            {
+                var name = word.Split('=', 2)[0];
+                if (name.Length == word.Length || name.Length == 0) result.AddError($"'{word}' must be written NAME=VALUE");
+                else if (!names.Add(name) && !repeatable) result.AddError($"{name} is given twice");
+            }
+        });
+        return parameters;
+    }
+
+    /// <summary>The NAME=VALUE parameters given, in order.</summary>
+    public static IEnumerable<(string Name, string Value)> Pairs(this ParseResult parse, Argument<string[]> parameters) =>
+        (parse.GetValue(parameters) ?? []).Select(word => word.Split('=', 2)).Select(pair => (pair[0], pair[1]));
+
     public static int Fail(string message)
     {
         Console.Error.WriteLine($"tally: {message}");
-        return 2;
+        return CommandLineChecks.UsageError;
     }
 
     /// <summary>A progress bar on an interactive terminal; plain, occasional lines when output is redirected.</summary>

@@ -21,4 +21,4 @@ var root = new RootCommand("Tally: usage statistics you can trust. Events in ove
     DemoCommand.Create(),
     BenchCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+return await CommandLineChecks.RunAsync(root, args);

@@ -193,4 +193,67 @@ public sealed class ConfigurationTests
         Assert.Equal(setting, error.Setting);
         Assert.Contains(setting, error.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("""{"privacy":{"saltRetentionDayz":3}}""", "privacy.saltRetentionDayz",
+        "there is no setting 'saltRetentionDayz' in privacy; did you mean privacy.saltRetentionDays? Settings in privacy: saltRetentionDays, storeIpAddresses")]
+    [InlineData("""{"Tally":{"ingest":{"maxEventsPerRequets":5}}}""", "ingest.maxEventsPerRequets",
+        "did you mean ingest.maxEventsPerRequest? Settings in ingest: maxBodyBytes, maxEventsPerRequest,")]
+    [InlineData("""{"eventTypes":[{"name":"x","feilds":{}}]}""", "eventTypes[0].feilds",
+        "did you mean eventTypes[0].fields? Settings in eventTypes[0]: name, enabled, fields, partition,")]
+    [InlineData("""{"limits":{"maxValueLenght":5}}""", "limits.maxValueLenght", "in limits. Settings in limits: rawMaxDays,")]
+    [InlineData("""{"colour":"blue"}""", "colour", "there is no setting 'colour' at the top level. Settings at the top level: eventTypes, aggregations, queries,")]
+    public void A_misspelt_setting_is_named_with_the_valid_names_and_the_nearest(string json, string setting, string said)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Read(json));
+        Assert.Equal(setting, error.Setting);
+        Assert.Contains(said, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(".NET", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"ingest":{"maxValueLength":"abc"}}""", "ingest.maxValueLength", "must be a whole number, got \"abc\"")]
+    [InlineData("""{"ingest":{"maxValueLength":1.5}}""", "ingest.maxValueLength", "must be a whole number, got 1.5")]
+    [InlineData("""{"ingest":{"maxValueLength":99999999999999999999}}""", "ingest.maxValueLength", "must be a whole number from -2147483648 to 2147483647, got 99999999999999999999")]
+    [InlineData("""{"queue":{"prefetch":70000}}""", "queue.prefetch", "must be a whole number from 0 to 65535, got 70000")]
+    [InlineData("""{"privacy":{"storeIpAddresses":"yes"}}""", "privacy.storeIpAddresses", "must be true or false, got \"yes\"")]
+    [InlineData("""{"ingest":{"earliestDate":"1990-13-01"}}""", "ingest.earliestDate", "must be a date written \"yyyy-mm-dd\", got \"1990-13-01\"")]
+    [InlineData("""{"geo":{"level":5}}""", "geo.level", "must be text in quotes, got 5")]
+    [InlineData("""{"robots":{"lists":"/robots.json"}}""", "robots.lists", "must be a list, [ ... ], got \"/robots.json\"")]
+    [InlineData("""{"counter":{"institutions":[{"customerId":"a","name":"bb","ids":{"ROR":"x"}}]}}""", "counter.institutions[0].ids.ROR", "must be a list, [ ... ], got \"x\"")]
+    [InlineData("""{"privacy":7}""", "privacy", "must be an object, { ... }, got 7")]
+    [InlineData("""{"limits":null}""", "limits", "must not be null")]
+    [InlineData("""[]""", "(root)", "must be an object, { ... }, got []")]
+    [InlineData("""{"counter":{"platform":"\udfff"}}""", "counter.platform", "must be valid Unicode text, without a lone surrogate, got \"\\udfff\"")]
+    [InlineData("""{"\udfff":1}""", "(root)", "holds a name that is not valid Unicode text (a lone surrogate)")]
+    [InlineData("""{"eventTypes":[{"name":"x","fields":{"\udfff":{}}}]}""", "eventTypes[0].fields", "holds a name that is not valid Unicode text (a lone surrogate)")]
+    public void A_value_of_the_wrong_kind_is_named_in_words(string json, string setting, string problem)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Read(json));
+        Assert.Equal($"Invalid configuration at '{setting}': {problem}", error.Message);
+    }
+
+    [Fact]
+    public void Every_setting_the_options_can_hold_reads_back()
+    {
+        var options = DefaultConfiguration.Create();
+        options.Counter.Institutions.Add(new() { CustomerId = "c", Name = "College", Ids = new() { ["ROR"] = ["03yrm5c26"] }, IpRanges = ["192.0.2.0/24"] });
+        options.Sources.Pkp.Types["submission"] = "record-view";
+        options.Sources.AccessLogRules.Add(new() { Pattern = "^/r/(?<item_id>[^/]+)", Type = "record-view", Set = new() { ["format"] = "html" } });
+        options.Geo.Database = null;
+        var json = System.Text.Json.JsonSerializer.Serialize(options, new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase });
+
+        var read = ConfigurationReader.Parse(json);
+        Assert.Equal(json, System.Text.Json.JsonSerializer.Serialize(read, new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase }));
+    }
+
+    [Theory]
+    [InlineData("--folow", "--follow")]
+    [InlineData("maxValueLenght", "maxValueLength")]
+    [InlineData("SALTRETENTIONDAYS", "saltRetentionDays")]
+    [InlineData("cvs", "csv")]
+    [InlineData("colour", null)]
+    [InlineData("x", null)]
+    public void The_nearest_name_is_a_slip_of_the_keyboard_away_or_none(string given, string? nearest) =>
+        Assert.Equal(nearest, NearestName.Find(given, ["--follow", "--rejects", "maxValueLength", "maxBodyBytes", "saltRetentionDays", "csv", "json", "table", "counter"]));
 }

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Tally.Server.Runtime;
 
 namespace Tally.Server.Tests;
 
@@ -32,6 +34,8 @@ public sealed class CliTests : IDisposable
         Assert.Equal(0, exit);
         Assert.Contains($"tally {command}", output);
         Assert.Contains(option, output);
+        // Words a command does not take are refused, so its usage offers none.
+        Assert.DoesNotContain("additional arguments", output);
     }
 
     [Fact]
@@ -113,5 +117,124 @@ public sealed class CliTests : IDisposable
         (exit, _, error) = await TallyAsync("query", "record-view-top", "interval=fortnight", "--config", config);
         Assert.Equal(2, exit);
         Assert.Contains("'interval'", error);
+    }
+
+    /// <summary>A configuration that maps access-log lines to events, and one file of each kind to import.</summary>
+    private void WriteConfigAndLogs()
+    {
+        TestConfig.Write(_root, c => c["sources"] = new JsonObject
+        {
+            ["accessLogRules"] = new JsonArray(new JsonObject { ["pattern"] = @"^/records/(?<item_id>[^/?]+)$", ["type"] = "record-view" }),
+        });
+        var yesterday = DateTime.UtcNow.Date.AddDays(-1).AddHours(10);
+        File.WriteAllText(Path.Combine(_root, "access.log"), System.FormattableString.Invariant(
+            $"198.51.100.7 - - [{yesterday:dd/MMM/yyyy:HH:mm:ss} +0000] \"GET /records/rec-1 HTTP/1.1\" 200 2048 \"-\" \"Mozilla/5.0 Firefox/132.0\"\n"));
+        File.WriteAllText(Path.Combine(_root, "events.ndjson"), System.FormattableString.Invariant(
+            $$"""{"type":"record-view","item_id":"rec-1","timestamp":"{{yesterday:O}}"}""") + "\n");
+    }
+
+    private string[] Everything() => [.. Directory.GetFileSystemEntries(_root, "*", SearchOption.AllDirectories).Order()];
+
+    [Theory]
+    [InlineData("--follow", "import", "combined", "access.log", "--folow")]
+    [InlineData("--rejects", "import", "ndjson", "events.ndjson", "--reject", "elsewhere")]
+    [InlineData("--format", "query", "record-view-top", "--formt", "csv")]
+    [InlineData("--format", "query", "record-view-top", "--formt=csv")]
+    [InlineData("--begin", "report", "pr", "--begn", "2024-01")]
+    [InlineData("--rebuild", "aggregate", "--rebuld")]
+    [InlineData("--data", "setup", "--dta", "elsewhere")]
+    [InlineData("--per-day", "demo", "--per-dya", "5")]
+    [InlineData("--role", "serve", "--rol", "query")]
+    public async Task A_misspelt_option_changes_nothing_on_disk_and_the_nearest_is_suggested(string meant, params string[] arguments)
+    {
+        WriteConfigAndLogs();
+        var before = Everything();
+
+        var (exit, output, error) = await TallyAsync(arguments);
+
+        Assert.True(exit == 2, output + error);
+        Assert.Contains($"is not an option of 'tally {arguments[0]}", error);
+        Assert.Contains($"; did you mean {meant}?", error);
+        Assert.DoesNotContain("   at ", error);
+        // No store was created, nothing imported, no rejects written.
+        Assert.Equal(before, Everything());
+    }
+
+    [Theory]
+    [InlineData("--days must be a whole number, got \"abc\"", "demo", "--days", "abc")]
+    [InlineData("--days must be from 1 to 3660, got 0", "demo", "--days", "0")]
+    [InlineData("--from must be a date written yyyy-mm-dd, got \"2024-13-01\"", "aggregate", "--from", "2024-13-01")]
+    [InlineData("--from is after --to", "aggregate", "--from", "2024-02-01", "--to", "2024-01-01")]
+    [InlineData("--format must be one of csv, json, table, got \"cvs\"; did you mean csv?", "query", "record-view-top", "--format", "cvs")]
+    [InlineData("--role must be one of all, ingest, query, worker, got \"ingst\"; did you mean ingest?", "serve", "--role", "ingst")]
+    [InlineData("'record-veiw-top' is not a registered query; did you mean record-view-top?", "query", "record-veiw-top")]
+    [InlineData("'days' must be written NAME=VALUE", "query", "record-view-top", "days")]
+    [InlineData("interval", "query", "record-view-top", "interval=fortnight")]
+    [InlineData("'prr' is not a COUNTER report; did you mean pr?", "report", "prr")]
+    [InlineData("metric_type is given twice", "report", "pr", "metric_type=Total_Item_Requests", "metric_type=Unique_Item_Requests")]
+    [InlineData("missing.log: no such file", "import", "combined", "access.log", "missing.log")]
+    [InlineData("usage: no such folder", "import", "pkp", "usage")]
+    [InlineData("missing.ndjson: no such file", "publish", "--topic", "a.b", "missing.ndjson")]
+    [InlineData("'imprt' is not a command of 'tally'; did you mean import?", "imprt", "combined", "access.log")]
+    [InlineData("'extra' is one argument too many for 'tally types'", "types", "extra")]
+    public async Task A_bad_argument_is_refused_in_the_users_words_before_any_work(string said, params string[] arguments)
+    {
+        WriteConfigAndLogs();
+        var before = Everything();
+
+        var (exit, output, error) = await TallyAsync(arguments);
+
+        Assert.True(exit == 2, output + error);
+        Assert.Contains(said, error);
+        Assert.DoesNotContain("   at ", error);
+        Assert.DoesNotContain("System.", error);
+        Assert.Equal(before, Everything());
+    }
+
+    [Fact]
+    public async Task Help_still_answers_on_a_line_with_mistakes()
+    {
+        var (exit, output, _) = await TallyAsync("import", "combined", "missing.log", "--folow", "--help");
+        Assert.Equal(0, exit);
+        Assert.Contains("--follow", output);
+    }
+
+    [Fact]
+    public async Task Types_never_breaks_a_name_however_narrow_the_output()
+    {
+        const string longType = "a-type-whose-name-is-much-longer-than-a-column-of-eighty";
+        const string longField = "a_field_whose_name_alone_fills_half_a_line:integer";
+        TestConfig.Write(_root, c => c["eventTypes"]!.AsArray().Add(new JsonObject
+        {
+            ["name"] = longType,
+            ["retentionDays"] = 90,
+            ["fields"] = new JsonObject { [longField.Split(':')[0]] = new JsonObject { ["type"] = "integer" } },
+        }));
+
+        // Redirected, as here, the terminal is taken to be 80 columns wide.
+        var (exit, output, error) = await TallyAsync("types");
+
+        Assert.True(exit == 0, error);
+        string[] names = ["record-view", "file-download", longType, "item_id*:string", "user_agent:string", "session_id:string", "size:integer", longField,
+            "record-view-agg", "file-download-agg", "90 days"];
+        foreach (var name in names)
+            Assert.Matches(new Regex($@"(?<![\w-]){Regex.Escape(name)}(?![\w-])"), output);
+    }
+
+    [Fact]
+    public async Task Demo_loads_the_set_up_of_serve_demo_institutions_and_a_key_only_its_owner_reads()
+    {
+        var (exit, output, error) = await TallyAsync("demo", "--days", "2", "--per-day", "400");
+        Assert.True(exit == 0, output + error);
+
+        var key = Path.Combine(_root, "data", TallyRuntime.DemoKeyFile);
+        Assert.StartsWith("demo-", await File.ReadAllTextAsync(key));
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));
+
+        // The demo's visitors from Demo University's address ranges were counted for it, as serve --demo counts them.
+        (exit, output, error) = await TallyAsync("query", "record-view-places", "institution=demo-university", "--format", "csv");
+        Assert.True(exit == 0, error);
+        var rows = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(rows.Length > 1, output);
     }
 }

@@ -15,9 +15,12 @@ public static class AggregateCommand
         {
             from, to, rebuild,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.TryGetValue(from, out var first) && result.TryGetValue(to, out var last) && first > last) result.AddError("--from is after --to");
+        });
         command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
         {
-            if (parse.GetValue(from) > parse.GetValue(to)) return CommonOptions.Fail("--from is after --to");
             var result = await CommonOptions.WithProgressAsync("Aggregating", report =>
                 runtime.Aggregator.RunAsync(parse.GetValue(from), parse.GetValue(to), parse.GetValue(rebuild),
                     new SynchronousProgress<AggregationProgress>(p => report(p.DaysTotal == 0 ? 1 : (double)p.DaysDone / p.DaysTotal, p.Current)),

@@ -12,12 +12,12 @@ public static class BenchCommand
 {
     public static Command Create()
     {
-        var events = new Option<int>("--events") { Description = "Events to generate for ingest, pipeline and aggregation", DefaultValueFactory = _ => 300_000 };
-        var batch = new Option<int>("--batch") { Description = "Events per batch request", DefaultValueFactory = _ => 5_000 };
-        var concurrency = new Option<int>("--concurrency") { Description = "Concurrent HTTP clients", DefaultValueFactory = _ => 8 };
+        var events = new Option<int>("--events") { Description = "Events to generate for ingest, pipeline and aggregation", DefaultValueFactory = _ => 300_000 }.InRange(1000);
+        var batch = new Option<int>("--batch") { Description = "Events per batch request", DefaultValueFactory = _ => 5_000 }.InRange(1, 100_000);
+        var concurrency = new Option<int>("--concurrency") { Description = "Concurrent HTTP clients", DefaultValueFactory = _ => 8 }.InRange(1, 256);
         var seconds = new Option<int>("--single-seconds") { Description = "How long to send single-event POSTs", DefaultValueFactory = _ => 10 };
         var repetitions = new Option<int>("--query-repetitions") { Description = "Rounds over every registered query", DefaultValueFactory = _ => 50 };
-        var pkpLines = new Option<int>("--pkp-lines") { Description = "Lines of the PKP usage log to import (a file a quarter this size measures memory growth)", DefaultValueFactory = _ => 1_000_000 };
+        var pkpLines = new Option<int>("--pkp-lines") { Description = "Lines of the PKP usage log to import (a file a quarter this size measures memory growth)", DefaultValueFactory = _ => 1_000_000 }.InRange(4000);
         var only = new Option<string[]>("--only")
         {
             Description = $"Run only these groups: {string.Join(", ", BenchSettings.AllGoals)} (http covers batch and single ingest, aggregation, queries and SUSHI)",
@@ -47,10 +47,6 @@ public static class BenchCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (parse.GetValue(events) < 1000) return CommonOptions.Fail("--events must be at least 1000");
-            if (parse.GetValue(batch) is < 1 or > 100_000) return CommonOptions.Fail("--batch must be from 1 to 100000");
-            if (parse.GetValue(concurrency) is < 1 or > 256) return CommonOptions.Fail("--concurrency must be from 1 to 256");
-            if (parse.GetValue(pkpLines) < 4000) return CommonOptions.Fail("--pkp-lines must be at least 4000");
             var goals = parse.GetValue(only) is { Length: > 0 } chosen ? chosen : BenchSettings.AllGoals;
             var settings = new BenchSettings(parse.GetValue(events), parse.GetValue(batch), parse.GetValue(concurrency),
                 TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(seconds))), Math.Max(1, parse.GetValue(repetitions)), parse.GetValue(CommonOptions.Config),

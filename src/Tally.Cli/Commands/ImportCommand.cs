@@ -17,7 +17,8 @@ public static class ImportCommand
 
     private static Command Pkp()
     {
-        var directory = new Argument<string>("DIR") { Description = "PKP's usageStats folder (with usageEventLogs; stage, processing, archive and reject are created)" };
+        var directory = new Argument<string>("DIR") { Description = "PKP's usageStats folder (with usageEventLogs; stage, processing, archive and reject are created)" }
+            .MustExist(directory: true);
         var command = new Command("pkp", "Load PKP (OJS/OMP/OPS) usage-event logs: usageEventLogs → stage → processing → archive, or reject; today's log is left for tomorrow")
         {
             directory,
@@ -25,7 +26,6 @@ public static class ImportCommand
         command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
         {
             var root = parse.GetValue(directory)!;
-            if (!Directory.Exists(root)) return CommonOptions.Fail($"{root} does not exist");
             var loader = runtime.PkpLoader(root);
             PkpLoadResult result;
             try
@@ -50,6 +50,8 @@ public static class ImportCommand
         var files = new Argument<string[]>("FILE") { Description = "Log files; .gz files are read compressed", Arity = ArgumentArity.OneOrMore };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep reading lines as they are appended, like tail -F, until Ctrl+C; resumes where it stopped" };
         var rejects = new Option<string?>("--rejects") { Description = "Folder for FILE.rejected.ndjson (bad lines with line number and reason); default: beside each file", HelpName = "DIR" };
+        // A followed file may not exist yet: it is read once it appears, as tail -F does.
+        files.MustExist(unless: follow);
         var command = new Command(name, description) { files, follow, rejects };
         command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
         {
@@ -68,12 +70,6 @@ public static class ImportCommand
             var failed = 0;
             foreach (var path in paths)
             {
-                if (!File.Exists(path))
-                {
-                    Console.Error.WriteLine($"tally: {path} does not exist");
-                    failed++;
-                    continue;
-                }
                 try
                 {
                     var result = await CommonOptions.WithProgressAsync($"Loading {Path.GetFileName(path)}", report =>

@@ -15,7 +15,8 @@ public static class PublishCommand
 
     public static Command Create()
     {
-        var files = new Argument<string[]>("FILE") { Description = "NDJSON files, one message body (a JSON object) per line; - reads standard input", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("FILE") { Description = "NDJSON files, one message body (a JSON object) per line; - reads standard input", Arity = ArgumentArity.OneOrMore }
+            .MustExist();
         var topic = new Option<string>("--topic") { Description = "Routing key of every message, e.g. org.example.prod.repository.record-view", Required = true };
         var uri = new Option<string?>("--amqp") { Description = "Broker, amqp://user:password@host:port/vhost; default sources.amqp.uri from the configuration", HelpName = "URI" };
         var exchange = new Option<string>("--exchange") { Description = "Topic exchange to publish to", DefaultValueFactory = _ => "amq.topic" };
@@ -40,7 +41,6 @@ public static class PublishCommand
                 var bad = 0;
                 foreach (var path in parse.GetValue(files)!)
                 {
-                    if (path != "-" && !File.Exists(path)) return CommonOptions.Fail($"{path} does not exist");
                     try
                     {
                         var (published, rejected) = await CommonOptions.WithProgressAsync($"Publishing {Path.GetFileName(path)}",

@@ -14,11 +14,9 @@ public static class QueryCommand
     public static Command Create()
     {
         var name = new Argument<string?>("query") { Description = "A registered query; omit to list them", Arity = ArgumentArity.ZeroOrOne };
-        var parameters = new Argument<string[]>("params")
-        {
-            Description = "NAME=VALUE parameters as the API takes them: dateStart, dateEnd, interval=day|month, count, offset, groupBy, FIELD=VALUE, not_FIELD=VALUE",
-            Arity = ArgumentArity.ZeroOrMore,
-        };
+        var parameters = CommonOptions.Parameters(
+            "NAME=VALUE parameters as the API takes them: dateStart, dateEnd, interval=day|month, count, offset, groupBy, FIELD=VALUE, not_FIELD=VALUE",
+            repeatable: true);
         var view = new Option<string?>("--view") { Description = "timeline or totals; default: timeline for date-histogram queries, totals for terms queries" };
         view.AcceptOnlyFromAmong("timeline", "totals");
         var format = new Option<string>("--format") { Description = "Output format", DefaultValueFactory = _ => "table" };
@@ -27,32 +25,34 @@ public static class QueryCommand
         {
             name, parameters, view, format,
         };
-        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        command.SetRuntimeAction<(QueryDefinition Query, StatsRequest Request)?>((schema, parse) =>
         {
-            var queryName = parse.GetValue(name);
-            if (queryName is null)
+            if (parse.GetValue(name) is not { } queryName) return null;
+            if (!schema.Queries.TryGetValue(queryName, out var query))
+            {
+                var hint = NearestName.Find(queryName, schema.Queries.Keys) is { } nearest ? $"; did you mean {nearest}?" : ".";
+                throw new UsageException($"'{queryName}' is not a registered query{hint} Run 'tally query' to list them.");
+            }
+            try
+            {
+                var request = StatsRequest.Parse(
+                    parse.Pairs(parameters).GroupBy(p => p.Name).Select(g => new KeyValuePair<string, IReadOnlyList<string>>(g.Key, g.Select(p => p.Value).ToList())),
+                    query.Aggregation, schema.Options, DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime));
+                return (Query: query, Request: request);
+            }
+            catch (QueryParameterException e)
+            {
+                throw new UsageException(e.Message);
+            }
+        }, async (runtime, parse, asked, cancellationToken) =>
+        {
+            if (asked is not { } ask)
             {
                 foreach (var q in runtime.Schema.Queries.Values)
                     Console.WriteLine($"{q.Name,-28} {(q.Kind == QueryKind.Terms ? "terms" : "date-histogram"),-15} {q.Aggregation.EventType.Name,-15} {StatsTables.MetricName(q.Metric, q.Aggregation)}");
                 return 0;
             }
-            if (!runtime.Schema.Queries.TryGetValue(queryName, out var query))
-                return CommonOptions.Fail($"'{queryName}' is not a registered query; run 'tally query' to list them");
-
-            StatsRequest request;
-            try
-            {
-                var pairs = (parse.GetValue(parameters) ?? []).Select(p => p.Split('=', 2)).ToList();
-                if (pairs.FirstOrDefault(p => p.Length != 2) is { } bad) return CommonOptions.Fail($"'{bad[0]}' must be written NAME=VALUE");
-                request = StatsRequest.Parse(
-                    pairs.GroupBy(p => p[0]).Select(g => new KeyValuePair<string, IReadOnlyList<string>>(g.Key, g.Select(p => p[1]).ToList())),
-                    query.Aggregation, runtime.Schema.Options, DateOnly.FromDateTime(runtime.Clock.GetUtcNow().UtcDateTime));
-            }
-            catch (QueryParameterException e)
-            {
-                return CommonOptions.Fail(e.Message);
-            }
-
+            var (query, request) = ask;
             var timeline = (parse.GetValue(view) ?? (query.Kind == QueryKind.Terms ? "totals" : "timeline")) == "timeline";
             var table = timeline
                 ? await StatsTables.TimelineAsync(runtime, query, request, cancellationToken)

@@ -13,17 +13,22 @@ public static class ReportCommand
     public static Command Create()
     {
         var report = new Argument<string?>("report") { Description = "pr, pr_p1, dr, dr_d1, dr_d2, tr, tr_b1-b3, tr_j1-j4, ir, ir_a1 or ir_m1; omit to list them", Arity = ArgumentArity.ZeroOrOne };
-        var parameters = new Argument<string[]>("params")
-        {
-            Description = "More SUSHI parameters as NAME=VALUE: metric_type, data_type, access_type, access_method, yop, item_id, attributes_to_show, granularity, country_code, ...",
-            Arity = ArgumentArity.ZeroOrMore,
-        };
+        var parameters = CommonOptions.Parameters(
+            "More SUSHI parameters as NAME=VALUE: metric_type, data_type, access_type, access_method, yop, item_id, attributes_to_show, granularity, country_code, ...",
+            repeatable: false);
         var customer = new Option<string>("--customer-id") { Description = "An institution's customer id, or 0000000000000000 for all usage", DefaultValueFactory = _ => Institution.TheWorld };
         var begin = new Option<string?>("--begin") { Description = "First month, yyyy-mm (default: last month)" };
         var end = new Option<string?>("--end") { Description = "Last month, yyyy-mm (default: the first month)" };
         var format = new Option<string>("--format") { Description = "json, or tsv for the Code of Practice's tabular form", DefaultValueFactory = _ => "json" };
         format.AcceptOnlyFromAmong("json", "tsv");
         var command = new Command("report", "Print a COUNTER R5.1 report, as the SUSHI API serves it") { report, parameters, customer, begin, end, format };
+        report.Validators.Add(result =>
+        {
+            if (result.GetValue(report) is not { } id || SushiReportCatalog.All.Any(r => r.PathId.Equals(id, StringComparison.OrdinalIgnoreCase))) return;
+            var ids = SushiReportCatalog.All.Select(r => r.PathId).ToList();
+            var hint = NearestName.Find(id, ids) is { } nearest ? $"did you mean {nearest}?" : $"the reports are {string.Join(", ", ids)}";
+            result.AddError($"'{id}' is not a COUNTER report; {hint}");
+        });
         command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
         {
             if (parse.GetValue(report) is not { } id)
@@ -31,11 +36,9 @@ public static class ReportCommand
                 foreach (var r in runtime.Sushi.Supported) Console.WriteLine($"{r.PathId,-7} {r.Name}");
                 return 0;
             }
-            var pairs = (parse.GetValue(parameters) ?? []).Select(p => p.Split('=', 2)).ToList();
-            if (pairs.FirstOrDefault(p => p.Length != 2) is { } bad) return CommonOptions.Fail($"'{bad[0]}' must be written NAME=VALUE");
             var now = runtime.Clock.GetUtcNow().UtcDateTime;
             var first = parse.GetValue(begin) ?? new DateOnly(now.Year, now.Month, 1).AddMonths(-1).ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
-            var query = pairs.ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+            var query = parse.Pairs(parameters).ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
             query["customer_id"] = parse.GetValue(customer)!;
             query["begin_date"] = first;
             query["end_date"] = parse.GetValue(end) ?? first;

@@ -57,7 +57,7 @@ public static class ServeCommand
             }
             await app.StopAsync(CancellationToken.None);
             return 0;
-        }, demo: demo, role: role);
+        }, demo: p => p.GetValue(demo), role: role);
         return command;
     }
 }

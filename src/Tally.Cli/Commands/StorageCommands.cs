@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 using Tally.Core.Events;
 
 namespace Tally.Cli.Commands;
@@ -46,17 +47,25 @@ public static class StorageCommands
         var command = new Command("types", "List the configured event types, their fields, partitioning and retention");
         command.SetRuntimeAction((runtime, parse, cancellationToken) =>
         {
-            var table = new Spectre.Console.Table().AddColumns("Type", "Enabled", "Partition", "Retention", "Fields", "Aggregations");
+            // Names are never split: the lists wrap between names, and every other column keeps its width.
+            var table = new Spectre.Console.Table { ShowRowSeparators = true }
+                .AddColumn(new TableColumn("Type").NoWrap())
+                .AddColumn(new TableColumn("Partition").NoWrap())
+                .AddColumn(new TableColumn("Retention").NoWrap())
+                .AddColumn(new TableColumn("Fields and aggregations"));
             foreach (var type in runtime.Schema.EventTypes.Values)
             {
+                var fields = type.Fields.Select(f => $"{f.Name}{(f.Required ? "*" : "")}:{f.Type.ToString().ToLowerInvariant()}");
+                var aggregations = runtime.Schema.AggregationsOf(type).Select(a => a.Name).DefaultIfEmpty("none");
                 table.AddRow(
-                    type.Name,
-                    type.Enabled ? "yes" : "no",
+                    Markup.Escape(type.Name) + (type.Enabled ? "" : "\n(disabled)"),
                     type.Partition.Name(),
                     type.RetentionDays is { } days ? $"{days} days" : "forever",
-                    Markup.Escape(string.Join(", ", type.Fields.Select(f => $"{f.Name}{(f.Required ? "*" : "")}:{f.Type.ToString().ToLowerInvariant()}"))),
-                    string.Join(", ", runtime.Schema.AggregationsOf(type).Select(a => a.Name)));
+                    $"{Markup.Escape(string.Join(", ", fields))}\naggregations: {Markup.Escape(string.Join(", ", aggregations))}");
             }
+            // Narrower than the longest names (or redirected, where 80 columns are assumed), the table grows instead.
+            var needed = ((IRenderable)table).Measure(RenderOptions.Create(AnsiConsole.Console), int.MaxValue).Min;
+            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, needed);
             AnsiConsole.Write(table);
             Console.WriteLine("* required");
             return Task.FromResult(0);

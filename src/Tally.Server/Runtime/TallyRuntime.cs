@@ -101,8 +101,9 @@ public sealed class TallyRuntime : IAsyncDisposable
     }
 
     /// <summary>Loads and validates configuration, opens the store and (unless told not to) sets it up.</summary>
+    /// <param name="check">Runs once the configuration is valid and before the store is opened, so that a caller's input the configuration judges is refused before anything is touched.</param>
     /// <exception cref="ConfigurationException">The configuration or a robot list is invalid.</exception>
-    public static async Task<TallyRuntime> OpenAsync(RuntimeOptions options, bool setup = true, CancellationToken cancellationToken = default)
+    public static async Task<TallyRuntime> OpenAsync(RuntimeOptions options, bool setup = true, Action<TallySchema>? check = null, CancellationToken cancellationToken = default)
     {
         var tallyOptions = TallyConfiguration.Load(options.ConfigPath);
         var adminKey = options.AdminKey ?? (options.Demo ? LoadOrCreateDemoKey(options.DataDirectory) : null);
@@ -113,6 +114,7 @@ public sealed class TallyRuntime : IAsyncDisposable
         var geo = TallyConfiguration.LoadGeo(tallyOptions);
         if ((options.Role is ServerRole.Ingest or ServerRole.Worker) && tallyOptions.Queue.Uri is null)
             throw new ConfigurationException("queue.uri", $"is required for --role {options.Role.ToString().ToLowerInvariant()}: ingest nodes hand events to workers through RabbitMQ");
+        check?.Invoke(schema);
         var location = options.Store is { } store ? StoreLocation.Parse(store, "--store") : StoreLocation.FromOptions(tallyOptions.Storage, options.DataDirectory);
         var opened = await StoreFactory.OpenAsync(location, options.Store is null ? "storage" : "--store", cancellationToken);
         try
@@ -134,7 +136,10 @@ public sealed class TallyRuntime : IAsyncDisposable
         var path = Path.Combine(dataDirectory, DemoKeyFile);
         if (File.Exists(path)) return File.ReadAllText(path).Trim();
         var key = "demo-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        File.WriteAllText(path, key);
+        // Readable by its owner only from the moment it exists: an admin key is a password.
+        var access = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) access.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var file = new StreamWriter(path, access)) file.Write(key);
         return key;
     }
 
