@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tally.Server.Demo;
+using Tally.Server.Runtime;
 
 namespace Tally.Cli.Commands;
 
@@ -19,6 +20,7 @@ public static class DemoCommand
                 DemoData.SeedAsync(runtime, parse.GetValue(days), parse.GetValue(perDay),
                     new SynchronousProgress<DemoProgress>(p => report((double)p.DaysDone / p.DaysTotal, $"{p.Stored:N0} events")), cancellationToken));
             Console.WriteLine($"Stored {stored:N0} new demo events in {Path.GetFullPath(runtime.Options.DataDirectory)} and aggregated them.");
+            Console.WriteLine($"'tally serve --demo' serves them with the demo institutions; its admin API key is in {Path.Combine(runtime.Options.DataDirectory, TallyRuntime.DemoKeyFile)}.");
             return 0;
         }, demo: _ => true);
         return command;
