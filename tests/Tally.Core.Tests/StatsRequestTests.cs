@@ -13,10 +13,12 @@ public sealed class StatsRequestTests
         o.Aggregations.Add(new AggregationOptions { Name = "by-title", EventType = "record-view", GroupBy = ["item_id", "title_id"] })).Aggregations["by-title"];
 
     /// <summary>Parameters as a query string would give them: repeated names are gathered in order.</summary>
-    private static StatsRequest Request(params (string Name, string Value)[] parameters) =>
+    private static StatsRequest Request(params (string Name, string Value)[] parameters) => Request(new TallyOptions(), parameters);
+
+    private static StatsRequest Request(TallyOptions options, params (string Name, string Value)[] parameters) =>
         StatsRequest.Parse(
             parameters.GroupBy(p => p.Name).Select(g => KeyValuePair.Create(g.Key, (IReadOnlyList<string>)g.Select(p => p.Value).ToList())),
-            ByItemAndTitle, new TallyOptions(), Today);
+            ByItemAndTitle, options, Today);
 
     private static QueryParameterException Refused(params (string, string)[] parameters) =>
         Assert.Throws<QueryParameterException>(() => Request(parameters));
@@ -30,6 +32,42 @@ public sealed class StatsRequestTests
         Assert.Equal((Interval.Day, 100, 0, (string?)null), (request.Interval, request.Count, request.Offset, request.GroupBy));
         Assert.Empty(request.Filters);
     }
+
+    [Fact]
+    public void Without_a_range_a_month_timeline_covers_the_last_12_months_from_the_first_of_the_earliest()
+    {
+        var request = Request(("interval", "month"));
+        Assert.Equal((new DateOnly(2025, 7, 1), Today, Interval.Month), (request.From, request.To, request.Interval));
+    }
+
+    [Fact]
+    public void A_month_timeline_with_only_an_end_date_covers_the_12_months_up_to_it()
+    {
+        var request = Request(("interval", "month"), ("dateEnd", "2026-03-15"));
+        Assert.Equal((new DateOnly(2025, 4, 1), new DateOnly(2026, 3, 15)), (request.From, request.To));
+    }
+
+    [Fact]
+    public void A_month_timeline_keeps_explicit_days_and_dates()
+    {
+        var days = Request(("interval", "month"), ("days", "30"));
+        Assert.Equal((new DateOnly(2026, 5, 12), Today), (days.From, days.To));
+        var dates = Request(("interval", "month"), ("dateStart", "2026-05-20"));
+        Assert.Equal((new DateOnly(2026, 5, 20), Today), (dates.From, dates.To));
+    }
+
+    [Fact]
+    public void The_default_months_shrink_to_whole_months_within_the_stats_limit()
+    {
+        var request = Request(new TallyOptions { Limits = { StatsMaxDays = 100 } }, ("interval", "month"));
+        Assert.Equal((new DateOnly(2026, 4, 1), Today), (request.From, request.To));
+        var tiny = Request(new TallyOptions { Limits = { StatsMaxDays = 10 } }, ("interval", "month"));
+        Assert.Equal((new DateOnly(2026, 6, 1), Today), (tiny.From, tiny.To));
+    }
+
+    [Fact]
+    public void A_default_month_range_reaching_before_the_earliest_date_is_refused_naming_the_end() =>
+        Assert.Equal("dateEnd", Refused(("interval", "month"), ("dateEnd", "1990-03-01")).Parameter);
 
     [Theory]
     [InlineData("dateStart", "dateEnd")]

@@ -108,8 +108,8 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
         Dictionary<string, ItemMetadata> metadata, HashSet<(AggregationDefinition, DateOnly)> months, CancellationToken cancellationToken)
     {
         if (aggregations.Count == 0 && counter is null) return 0;
-        var calculators = aggregations.Select(a => new DayCalculator(a, day)).ToList();
-        var fields = aggregations.SelectMany(a => a.GroupBy.Concat(a.SumFields))
+        var calculators = aggregations.Select(a => new DayCalculator(a, day, schema.Referrers)).ToList();
+        var fields = aggregations.SelectMany(DayCalculator.FieldsRead)
             .Concat(counter is null ? [] : CounterDayCalculator.FieldsNeeded(type)).Distinct().ToList();
         var reader = counter is null ? null : new ItemMetadataReader(type);
         var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);

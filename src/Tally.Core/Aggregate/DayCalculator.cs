@@ -3,8 +3,11 @@ using Tally.Core.Events;
 
 namespace Tally.Core.Aggregate;
 
-/// <summary>Computes one aggregation's metric rows for one day, at every grouping, from that day's raw events.</summary>
-public sealed class DayCalculator(AggregationDefinition aggregation, DateOnly day)
+/// <summary>
+/// Computes one aggregation's metric rows for one day, at every grouping, from that day's raw events.
+/// A referrer is grouped by its key (<see cref="Referrers"/>).
+/// </summary>
+public sealed class DayCalculator(AggregationDefinition aggregation, DateOnly day, Referrers referrers)
 {
     private readonly Dictionary<GroupKey, Accumulator>[] _groups =
         Enumerable.Range(0, aggregation.Groupings).Select(_ => new Dictionary<GroupKey, Accumulator>()).ToArray();
@@ -13,11 +16,22 @@ public sealed class DayCalculator(AggregationDefinition aggregation, DateOnly da
     /// <summary>The event's keys, then its keys for one grouping; copied only when a group is new.</summary>
     private readonly string?[] _keys = new string?[aggregation.GroupBy.Count];
     private readonly string?[] _scratch = new string?[aggregation.GroupBy.Count];
+    private readonly int _referrerKey = ReferrerKey(aggregation);
+    private readonly int _urlOrdinal = aggregation.EventType.OrdinalOf(WellKnownFields.Url);
+
+    /// <summary>The fields the calculator reads from raw events: group-by and summed fields, and the page url that tells a referrer on the site itself.</summary>
+    public static IEnumerable<FieldDefinition> FieldsRead(AggregationDefinition aggregation) =>
+        aggregation.GroupBy.Concat(aggregation.SumFields)
+            .Concat(ReferrerKey(aggregation) >= 0 && aggregation.EventType.Field(WellKnownFields.Url) is { } url ? [url] : []);
+
+    private static int ReferrerKey(AggregationDefinition aggregation) =>
+        aggregation.GroupBy.ToList().FindIndex(f => f.Name == WellKnownFields.Referrer);
 
     public void Add(TallyEvent e)
     {
         if (e.IsRobot && !aggregation.IncludeRobots) return;
         for (var i = 0; i < _keys.Length; i++) _keys[i] = Format(e.Values[_groupOrdinals[i]]);
+        if (_referrerKey >= 0) _keys[_referrerKey] = referrers.Key(_keys[_referrerKey], e.Text(_urlOrdinal));
         for (var grouping = 0; grouping < _groups.Length; grouping++)
         {
             for (var i = 0; i < _scratch.Length; i++)

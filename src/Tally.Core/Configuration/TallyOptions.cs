@@ -11,6 +11,7 @@ public sealed class TallyOptions
     public LimitsOptions Limits { get; set; } = new();
     public PrivacyOptions Privacy { get; set; } = new();
     public RobotOptions Robots { get; set; } = new();
+    public ReferrerOptions Referrers { get; set; } = new();
     public ScheduleOptions Schedule { get; set; } = new();
     public CounterOptions Counter { get; set; } = new();
     public GeoOptions Geo { get; set; } = new();
@@ -144,6 +145,15 @@ public sealed class RobotOptions
 {
     /// <summary>Robot lists (COUNTER-Robots JSON or one regex per line). Empty uses the built-in list.</summary>
     public List<string> Lists { get; set; } = [];
+}
+
+public sealed class ReferrerOptions
+{
+    /// <summary>
+    /// Host names of the site Tally counts for ("example.org" covers www.example.org too; "*.example.org" covers
+    /// example.org and its subdomains). A referrer on one of them is internal navigation and is not counted as a referrer.
+    /// </summary>
+    public List<string> OwnHosts { get; set; } = [];
 }
 
 public sealed class ScheduleOptions

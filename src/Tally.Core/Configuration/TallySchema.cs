@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Text.RegularExpressions;
+using Tally.Core.Aggregate;
 using Tally.Core.Events;
 using Tally.Core.Process;
 using Tally.Core.Store;
@@ -92,6 +93,8 @@ public sealed class TallySchema
     public IReadOnlyDictionary<string, Institution> Institutions { get; private set; } = new Dictionary<string, Institution>();
     public IpRangeMap<Institution> InstitutionRanges { get; } = new();
     public IReadOnlyDictionary<string, DatabaseOptions> Databases { get; private set; } = new Dictionary<string, DatabaseOptions>();
+    /// <summary>How referrers are keyed in metrics, knowing the site's own hosts.</summary>
+    public Referrers Referrers { get; private set; } = new([]);
 
     /// <summary>Event types that take part in COUNTER metrics.</summary>
     public IEnumerable<EventType> CounterTypes => EventTypes.Values.Where(t => t.Counter != CounterRole.None);
@@ -122,6 +125,7 @@ public sealed class TallySchema
         schema.Queries = CompileQueries(options.Queries, schema.Aggregations);
         schema.ApiKeys = CompileApiKeys(options.ApiKeys);
         schema.CompileCounter(options.Counter);
+        schema.Referrers = new Referrers(options.Referrers.OwnHosts);
         Require(options.Geo.Level is "country" or "city", "geo.level", $"'{options.Geo.Level}' is not one of country, city");
         Require(options.Ingest.MaxBodyBytes > 0, "ingest.maxBodyBytes", "must be positive");
         Require(options.Ingest.MaxEventsPerRequest > 0, "ingest.maxEventsPerRequest", "must be positive");

@@ -64,6 +64,7 @@ public static class WellKnownFields
     public const string TitleId = "title_id";
     public const string DatabaseId = "database_id";
     public const string Url = "url";
+    public const string Referrer = "referrer";
     public const string Format = "format";
     public const string AccessType = "access_type";
     public const string AccessMethod = "access_method";

@@ -1,6 +1,8 @@
 using System.Globalization;
 using Tally.Core.Accept;
+using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
+using Tally.Core.Events;
 using Tally.Core.Store;
 
 namespace Tally.Core.Query;
@@ -18,12 +20,15 @@ public sealed class QueryParameterException(string parameter, string problem) : 
 public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval, IReadOnlyList<FieldFilter> Filters, int Count, int Offset, string? GroupBy)
 {
     public const int DefaultDays = 30;
+    public const int DefaultMonths = 12;
     public const int MaxCount = 10_000;
 
     /// <summary>
-    /// Reads parameters by name. Dates: dateStart/start_date and dateEnd/end_date (YYYY-MM-DD, inclusive;
-    /// default the last 30 days), or days=N for the N days ending dateEnd (a range that moves with today,
-    /// as a saved query wants). interval: day or month. count/size and offset page ranked results.
+    /// Reads parameters by name. Dates: dateStart/start_date and dateEnd/end_date (YYYY-MM-DD, inclusive),
+    /// or days=N for the N days ending dateEnd (a range that moves with today, as a saved query wants).
+    /// Without a start or days, the range ends at dateEnd (default today) and covers the last 30 days by
+    /// day, or by month the last 12 months from the 1st, so no month is cut short at its start (fewer
+    /// months when limits.statsMaxDays is smaller). interval: day or month. count/size and offset page ranked results.
     /// Any group-by field of the aggregation filters, repeatable; not_FIELD excludes. Dates lie in the
     /// <see cref="QueryWindow"/>, and a range spans at most limits.statsMaxDays.
     /// </summary>
@@ -67,13 +72,14 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
                     if (aggregation.GroupBy.All(f => f.Name != field))
                         throw new QueryParameterException(name, $"is not a parameter; filters can use the group-by fields of '{aggregation.Name}': {FieldList(aggregation)}");
                     if (!filters.TryGetValue((field, negated), out var list)) filters[(field, negated)] = list = [];
-                    list.AddRange(values);
+                    // Metrics hold referrers by key, so a referrer URL as a browser sent it finds its row.
+                    list.AddRange(field == WellKnownFields.Referrer ? values.Select(Referrers.Normalize) : values);
                     break;
             }
         }
         if (days is not null && from is not null) throw new QueryParameterException("days", $"cannot be combined with {fromName}");
         var end = to ?? today;
-        var span = (days ?? DefaultDays) - 1;
+        var span = days is null && interval == Interval.Month ? end.DayNumber - WholeMonthsBefore(end, maxDays).DayNumber : (days ?? DefaultDays) - 1;
         if (from is null && end.DayNumber - span < window.Earliest.DayNumber)
             throw new QueryParameterException(days is null ? toName : "days", $"reaches back before {window.Earliest:yyyy-MM-dd}, the earliest date events may have (ingest.earliestDate)");
         var start = from ?? end.AddDays(-span);
@@ -81,6 +87,14 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
         if (start > end) throw new QueryParameterException(fromName, $"is after {toName}");
         QueryWindow.CheckSpan(fromName, start, end, maxDays, "limits.statsMaxDays");
         return new StatsRequest(start, end, interval, filters.Select(f => new FieldFilter(f.Key.Item1, f.Value, f.Key.Item2)).ToList(), count, offset, groupBy);
+    }
+
+    /// <summary>The 1st of the month <see cref="DefaultMonths"/> - 1 months before <paramref name="end"/>'s, or of a later month when that spans more than <paramref name="maxDays"/>.</summary>
+    private static DateOnly WholeMonthsBefore(DateOnly end, int maxDays)
+    {
+        var start = new DateOnly(end.Year, end.Month, 1).AddMonths(1 - DefaultMonths);
+        while (end.DayNumber - start.DayNumber >= maxDays && start.AddMonths(1) <= end) start = start.AddMonths(1);
+        return start;
     }
 
     private static string FieldList(AggregationDefinition aggregation) =>

@@ -77,8 +77,26 @@ public sealed class AccessLogFormatTests
         Assert.Null(e["user_agent"]);
     }
 
+    [Fact]
+    public void A_combined_line_keeps_the_request_target_as_its_url() =>
+        Assert.Equal("/records/abc?tab=files", Parse(Format(), Line("GET /records/abc?tab=files HTTP/1.1")).Event!["url"]);
+
+    [Theory]
+    [InlineData("www.example.org:443", "https://www.example.org/records/abc")]
+    [InlineData("www.example.org:80", "http://www.example.org/records/abc")]
+    [InlineData("repo.example.org", "http://repo.example.org/records/abc")]
+    [InlineData("repo.example.org:8080", "http://repo.example.org:8080/records/abc")]
+    public void With_the_virtual_host_first_the_url_is_absolute_and_the_rest_reads_as_combined(string virtualHost, string url)
+    {
+        var e = Parse(Format(), $"{virtualHost} {Line("GET /records/abc HTTP/1.1", user: "jdoe")}").Event!;
+        Assert.Equal(("abc", url, "203.0.113.9", "jdoe"), ((string?)e["item_id"], (string?)e["url"], (string?)e["ip"], (string?)e["user_id"]));
+        Assert.Equal("https://search.example/?q=x", e["referrer"]);
+        Assert.Equal(new DateTime(2026, 6, 10, 11, 55, 36, DateTimeKind.Utc), e.Timestamp);
+    }
+
     [Theory]
     [InlineData("garbage", "$")]
+    [InlineData("""www.example.org:443 1.2.3.4 - - - [10/Jun/2026:09:00:00 +0000] "GET /records/x HTTP/1.1" 200 1""", "time")]
     [InlineData("""1.2.3.4 - - [32/Jun/2026:09:00:00 +0000] "GET /records/x HTTP/1.1" 200 1 "-" "a" """, "time")]
     [InlineData("""1.2.3.4 - - [10/Jun/2026:09:00:00 +0000] GET /records/x 200 1""", "request")]
     [InlineData("""1.2.3.4 - - [10/Jun/2026:09:00:00 +0000] "GET /records/x HTTP/1.1" abc 1""", "status")]

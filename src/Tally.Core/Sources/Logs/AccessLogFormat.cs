@@ -13,7 +13,9 @@ public sealed record UrlRule(Regex Pattern, EventType Type, IReadOnlySet<string>
 
 /// <summary>
 /// Apache and Nginx access logs in the combined (or common) format:
-/// <c>host ident user [time] "request" status bytes "referer" "user-agent"</c>. Only successful
+/// <c>host ident user [time] "request" status bytes "referer" "user-agent"</c>, or with the virtual
+/// host first, as Apache's vhost_combined writes it (<c>www.example.org:443 host ident user [time] …</c>);
+/// then the url is the absolute URL, so its host tells referrers on the site itself. Only successful
 /// responses count, as COUNTER says (200 and 304); other statuses and requests no rule maps are
 /// skipped, and lines that are not access-log lines are rejected.
 /// </summary>
@@ -59,8 +61,15 @@ public sealed class AccessLogFormat(IReadOnlyList<UrlRule> rules, EventParser pa
     public ParsedLine Parse(ReadOnlySpan<byte> line, string lineId, DateTime now)
     {
         var rest = line;
-        if (!Token(ref rest, out var host) || !Token(ref rest, out _) || !Token(ref rest, out var user))
+        if (!Token(ref rest, out var host) || !Token(ref rest, out var ident) || !Token(ref rest, out var user))
             return ParsedLine.Reject("$", "not an access-log line: expected host, ident and user before [time]");
+        string? virtualHost = null;
+        if (!rest.TrimStart((byte)' ').StartsWith("["u8))
+        {
+            virtualHost = Text(host);
+            host = ident;
+            if (!Token(ref rest, out user)) return ParsedLine.Reject("$", "not an access-log line: expected host, ident and user before [time]");
+        }
         if (!Bracketed(ref rest, out var timeText) || !TryParseTime(timeText, out var when))
             return ParsedLine.Reject("time", "expected [dd/Mon/yyyy:HH:mm:ss +zzzz]");
         if (!Quoted(ref rest, out var request)) return ParsedLine.Reject("request", "expected a quoted request line");
@@ -81,6 +90,7 @@ public sealed class AccessLogFormat(IReadOnlyList<UrlRule> rules, EventParser pa
         var parts = requestText.Split(' ');
         if (parts.Length is < 2 or > 3) return ParsedLine.Skipped; // "-" or a garbled request from a scanner
         var (method, target) = (parts[0], parts[1]);
+        var url = virtualHost is null || !target.StartsWith('/') ? target : AbsoluteUrl(virtualHost, target);
 
         foreach (var rule in rules)
         {
@@ -99,7 +109,7 @@ public sealed class AccessLogFormat(IReadOnlyList<UrlRule> rules, EventParser pa
             }
             (string Field, string? Value)[] logged =
             [
-                (WellKnownFields.Ip, Text(host)), (WellKnownFields.UserAgent, userAgent), (WellKnownFields.Url, target), ("referrer", referrer),
+                (WellKnownFields.Ip, Text(host)), (WellKnownFields.UserAgent, userAgent), (WellKnownFields.Url, url), (WellKnownFields.Referrer, referrer),
                 (WellKnownFields.UserId, user.SequenceEqual("-"u8) ? null : Text(user)),
             ];
             foreach (var (name, value) in logged)
@@ -122,6 +132,20 @@ public sealed class AccessLogFormat(IReadOnlyList<UrlRule> rules, EventParser pa
             : parser.SetText(values, field, value);
 
     private static string Text(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
+
+    /// <summary>The request's URL from the virtual host ("name" or "name:port"): https on port 443, http otherwise.</summary>
+    private static string AbsoluteUrl(string virtualHost, string target)
+    {
+        var colon = virtualHost.LastIndexOf(':');
+        var port = colon > 0 && !virtualHost.EndsWith(']') ? virtualHost[(colon + 1)..] : "";
+        var name = port.Length > 0 ? virtualHost[..colon] : virtualHost;
+        return port switch
+        {
+            "443" => $"https://{name}{target}",
+            "80" or "" => $"http://{name}{target}",
+            _ => $"http://{name}:{port}{target}",
+        };
+    }
 
     private static bool Token(ref ReadOnlySpan<byte> rest, out ReadOnlySpan<byte> token)
     {
