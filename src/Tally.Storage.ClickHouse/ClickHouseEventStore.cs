@@ -550,13 +550,20 @@ public sealed partial class ClickHouseEventStore : IEventStore
         }, cancellationToken);
     }
 
-    public async Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken)
+    public Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
+        FirstAndLastPeriodAsync(Counter(MetricPeriod.Month), cancellationToken);
+
+    /// <summary>The grouping that keeps no field has a row for each day with data, the fewest rows to read.</summary>
+    public Task<(DateOnly First, DateOnly Last)?> GetMetricDaysAsync(AggregationDefinition aggregation, CancellationToken cancellationToken) =>
+        FirstAndLastPeriodAsync(Metrics(aggregation, MetricPeriod.Day), cancellationToken, " AND grouping_set = 0");
+
+    /// <summary>The first and last periods whose current version has rows.</summary>
+    private async Task<(DateOnly First, DateOnly Last)?> FirstAndLastPeriodAsync(string table, CancellationToken cancellationToken, string and = "")
     {
-        var table = Counter(MetricPeriod.Month);
         // Without HAVING, no rows would still give one row, of 0000-00-00.
-        var months = await Db.QueryListAsync($"SELECT min(period), max(period) FROM {table} WHERE {CurrentRows(table, DateOnly.MinValue, DateOnly.MaxValue)} HAVING count() > 0",
+        var periods = await Db.QueryListAsync($"SELECT min(period), max(period) FROM {table} WHERE {CurrentRows(table, DateOnly.MinValue, DateOnly.MaxValue)}{and} HAVING count() > 0",
             row => (row.GetDate(0), row.GetDate(1)), cancellationToken);
-        return months.Count == 0 ? null : months[0];
+        return periods.Count == 0 ? null : periods[0];
     }
 
     // ---- item metadata -----------------------------------------------------------------------

@@ -514,10 +514,17 @@ public sealed partial class PostgresEventStore : IEventStore
         }, cancellationToken);
     }
 
-    public async Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken)
+    public Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
+        FirstAndLastPeriodAsync(Counter(MetricPeriod.Month), cancellationToken);
+
+    /// <summary>The grouping that keeps no field has a row for each day with data, and (grouping_set, period) is indexed.</summary>
+    public Task<(DateOnly First, DateOnly Last)?> GetMetricDaysAsync(AggregationDefinition aggregation, CancellationToken cancellationToken) =>
+        FirstAndLastPeriodAsync(Metrics(aggregation, MetricPeriod.Day), cancellationToken, " WHERE grouping_set = 0");
+
+    private async Task<(DateOnly First, DateOnly Last)?> FirstAndLastPeriodAsync(string table, CancellationToken cancellationToken, string where = "")
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await ReadAllAsync(Sql(connection, null, $"SELECT min(period), max(period) FROM {Quote(Counter(MetricPeriod.Month))} HAVING count(*) > 0"),
+        var rows = await ReadAllAsync(Sql(connection, null, $"SELECT min(period), max(period) FROM {Quote(table)}{where} HAVING count(*) > 0"),
             r => (r.GetFieldValue<DateOnly>(0), r.GetFieldValue<DateOnly>(1)), cancellationToken);
         return rows.Count == 0 ? null : rows[0];
     }

@@ -669,10 +669,18 @@ public sealed class SqliteEventStore : IEventStore
         return rows;
     }
 
-    public async Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken)
+    public Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
+        FirstAndLastPeriodAsync(CounterTable(MetricPeriod.Month), cancellationToken);
+
+    /// <summary>The grouping that keeps no field has a row for each day with data, and (grouping_set, period) is indexed.</summary>
+    public Task<(DateOnly First, DateOnly Last)?> GetMetricDaysAsync(AggregationDefinition aggregation, CancellationToken cancellationToken) =>
+        FirstAndLastPeriodAsync(SqliteNames.Metrics(aggregation, MetricPeriod.Day), cancellationToken, " WHERE grouping_set = 0");
+
+    /// <summary>min and max of an indexed period column: two index lookups, whatever the table's size.</summary>
+    private async Task<(DateOnly First, DateOnly Last)?> FirstAndLastPeriodAsync(string table, CancellationToken cancellationToken, string where = "")
     {
         await using var connection = await OpenReaderAsync(cancellationToken);
-        using var command = Command(connection, "SELECT min(period), max(period) FROM counter_month");
+        using var command = Command(connection, $"SELECT min(period), max(period) FROM {table}{where}");
         using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0)
             ? (DateOnly.FromDayNumber(reader.GetInt32(0)), DateOnly.FromDayNumber(reader.GetInt32(1)))

@@ -29,6 +29,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
         ["POST /api/v1/stats"] = ([], []),
         ["GET /api/v1/stats/{query}/totals"] = (["dateStart", "dateEnd", "start_date", "days", "count", "size", "offset", "groupBy", "item_id", "not_item_id"], new() { ["query"] = "record-view-top" }),
         ["GET /api/v1/stats/{query}/timeline"] = (["dateStart", "dateEnd", "end_date", "days", "interval", "item_id"], new() { ["query"] = "record-view-histogram" }),
+        ["GET /api/v1/stats/{query}/extent"] = ([], new() { ["query"] = "record-view-histogram" }),
         ["POST /api/v1/admin/aggregate"] = (["from", "to", "rebuild"], []),
         ["POST /api/v1/admin/retention"] = ([], []),
         ["GET /api/v1/types"] = ([], []),

@@ -455,6 +455,20 @@ public abstract class AggregationContract : IAsyncLifetime
     // ---- statistics ---------------------------------------------------------------------------------
 
     [Fact]
+    public async Task The_days_with_metrics_run_from_the_first_to_the_last_day_people_used_and_follow_restatements()
+    {
+        Assert.Null(await _store.GetMetricDaysAsync(Agg, None));
+        await SendAsync(new Sent(At(2, 20), "a", Agent: Robot), new Sent(At(3, 2), "a", 5, User: "u1"), new Sent(At(3, 9), "b", 7, User: "u2"),
+            new Sent(At(3, 12), "a", Agent: Robot));
+        await _aggregator.RunAsync(cancellationToken: None);
+        Assert.Equal((new DateOnly(2026, 3, 2), new DateOnly(2026, 3, 9)), await _store.GetMetricDaysAsync(Agg, None));
+        Assert.Null(await _store.GetMetricDaysAsync(_schema.Aggregations["record-view-agg"], None));
+
+        await _store.ReplaceMetricsAsync(Agg, MetricPeriod.Day, new DateOnly(2026, 3, 9), [], None);
+        Assert.Equal((new DateOnly(2026, 3, 2), new DateOnly(2026, 3, 2)), await _store.GetMetricDaysAsync(Agg, None));
+    }
+
+    [Fact]
     public async Task A_daily_timeline_has_every_day_zero_filled_in_order()
     {
         var sent = new[] { new Sent(At(3, 2), "a", 5, User: "u1"), new Sent(At(3, 2, 13), "b", 7, User: "u2"), new Sent(At(3, 9), "a", 1, User: "u1") };

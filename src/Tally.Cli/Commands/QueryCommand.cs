@@ -54,13 +54,27 @@ public static class QueryCommand
             }
             var (query, request) = ask;
             var timeline = (parse.GetValue(view) ?? (query.Kind == QueryKind.Terms ? "totals" : "timeline")) == "timeline";
-            var table = timeline
-                ? await StatsTables.TimelineAsync(runtime, query, request, cancellationToken)
-                : (await StatsTables.TotalsAsync(runtime, query, request, cancellationToken)).Table;
+            var (table, groups) = timeline
+                ? (await StatsTables.TimelineAsync(runtime, query, request, cancellationToken), -1)
+                : await StatsTables.TotalsAsync(runtime, query, request, cancellationToken);
             Print(table, parse.GetValue(format)!);
+            var count = table.Columns.ToList().IndexOf("count");
+            if (timeline ? table.Rows.All(row => row[count] is 0d) : groups == 0)
+                Console.Error.WriteLine(WhereTheDataIs(query.Name, request, await runtime.Stats.DaysWithDataAsync(query.Aggregation, cancellationToken)));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>What an empty answer says on stderr: where the query's data is, as parameters to ask for it (old logs land outside the last 30 days).</summary>
+    private static string WhereTheDataIs(string query, StatsRequest request, (DateOnly First, DateOnly Last)? days)
+    {
+        var range = $"No data from {request.From:yyyy-MM-dd} to {request.To:yyyy-MM-dd}";
+        if (days is not var (first, last)) return $"{range}: '{query}' has no data yet; import or send events, then run 'tally aggregate'.";
+        var extent = $"'{query}' has data from {first:yyyy-MM-dd} to {last:yyyy-MM-dd}";
+        return first >= request.From && last <= request.To
+            ? $"{range} matches the filters; {extent}."
+            : $"{range}; {extent}: add dateStart={first:yyyy-MM-dd} dateEnd={last:yyyy-MM-dd}";
     }
 
     private static void Print(Server.Api.Table table, string format)

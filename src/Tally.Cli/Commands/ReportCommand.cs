@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Tally.Core.Configuration;
 using Tally.Core.Query.Sushi;
 
@@ -9,6 +11,19 @@ namespace Tally.Cli.Commands;
 public static class ReportCommand
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>What an empty report says on stderr: which months have COUNTER usage, as options to ask for them.</summary>
+    private static string WhereTheUsageIs(JsonObject report, (DateOnly First, DateOnly Last)? months)
+    {
+        var filters = report["Report_Header"]!["Report_Filters"]!;
+        var (begin, end) = (DateOnly.Parse((string)filters["Begin_Date"]!, CultureInfo.InvariantCulture), DateOnly.Parse((string)filters["End_Date"]!, CultureInfo.InvariantCulture));
+        var range = $"No usage from {begin:yyyy-MM} to {end:yyyy-MM}";
+        if (months is not var (first, last)) return $"{range}: no COUNTER usage is stored yet; import or send events, then run 'tally aggregate'.";
+        var extent = $"COUNTER usage runs from {first:yyyy-MM} to {last:yyyy-MM}";
+        return first >= begin && last <= end
+            ? $"{range} matches the filters; {extent}."
+            : $"{range}; {extent}: add --begin {first:yyyy-MM} --end {last:yyyy-MM}";
+    }
 
     public static Command Create()
     {
@@ -46,6 +61,8 @@ public static class ReportCommand
             {
                 var json = await runtime.Sushi.ReportAsync(id.ToLowerInvariant(), query, cancellationToken);
                 Console.Write(parse.GetValue(format) == "tsv" ? SushiTabular.Write(json) : json.ToJsonString(Indented) + Environment.NewLine);
+                if (json["Report_Items"] is JsonArray { Count: 0 })
+                    Console.Error.WriteLine(WhereTheUsageIs(json, await runtime.Store.GetCounterMonthsAsync(cancellationToken)));
                 return 0;
             }
             catch (SushiException e)

@@ -24,6 +24,10 @@ public sealed class StatsService(IEventStore store)
         return timeline;
     }
 
+    /// <summary>The first and last days the aggregation has metrics for, or null when it has none: where an empty range should look instead.</summary>
+    public Task<(DateOnly First, DateOnly Last)?> DaysWithDataAsync(AggregationDefinition aggregation, CancellationToken cancellationToken) =>
+        store.GetMetricDaysAsync(aggregation, cancellationToken);
+
     /// <summary>Totals per value of the group-by fields, highest metric first, paged by Count and Offset.</summary>
     public async Task<RankedMetrics> RankAsync(
         AggregationDefinition aggregation, IReadOnlyList<FieldDefinition> groupBy, MetricSelector metric, StatsRequest request, CancellationToken cancellationToken)

@@ -51,6 +51,9 @@ public interface IEventStore : ISaltSource, IAsyncDisposable
     /// <summary>Sums metric rows, bucketed as the query asks.</summary>
     Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(MetricQuery query, CancellationToken cancellationToken);
 
+    /// <summary>The first and last days that have metrics of the aggregation, or null when none do.</summary>
+    Task<(DateOnly First, DateOnly Last)?> GetMetricDaysAsync(AggregationDefinition aggregation, CancellationToken cancellationToken);
+
     /// <summary>Replaces every COUNTER metric row of one period (a day, or a month starting on <paramref name="start"/>).</summary>
     Task ReplaceCounterMetricsAsync(MetricPeriod period, DateOnly start, IReadOnlyList<CounterRow> rows, CancellationToken cancellationToken);
 

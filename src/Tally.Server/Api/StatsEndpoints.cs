@@ -46,8 +46,19 @@ public static class StatsEndpoints
                 AnswerAsync(context, runtime, query, QueryView.Timeline, QueryString(context.Request), cancellationToken))
             .WithName("StatsTimeline")
             .WithDescription(UniqueVisitorsRule)
-            .WithSummary("Metrics per day or month: dateStart, dateEnd (or days=N ending dateEnd or today), interval, field filters.")
+            .WithSummary("Metrics per day or month: dateStart, dateEnd (or days=N ending dateEnd or today), interval, field filters. " +
+                "Without dateStart or days, the range ends at dateEnd or today and covers 30 days by day, or by month the last 12 months from the 1st of the first (the current one to date).")
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        app.MapGet("/api/v1/stats/{query}/extent", async (string query, CancellationToken cancellationToken) =>
+            {
+                if (!runtime.Schema.Queries.TryGetValue(query, out var found)) return UnknownQuery(query);
+                var days = await runtime.Stats.DaysWithDataAsync(found.Aggregation, cancellationToken);
+                return Results.Json(new { first = days?.First, last = days?.Last });
+            })
+            .WithName("StatsExtent")
+            .WithSummary("The first and last days the query has data for ({\"first\", \"last\"}, both null before any): where to look when a range comes back empty, as after importing old logs.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         app.MapGet("/api/v1/stats", () => Results.Json(runtime.Schema.Queries.Values.Select(q => new
@@ -70,9 +81,7 @@ public static class StatsEndpoints
         HttpContext context, TallyRuntime runtime, string name, QueryView view,
         IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> parameters, CancellationToken cancellationToken)
     {
-        if (!runtime.Schema.Queries.TryGetValue(name, out var query))
-            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown query",
-                detail: $"'{name}' is not a registered query; GET /api/v1/stats lists them.");
+        if (!runtime.Schema.Queries.TryGetValue(name, out var query)) return UnknownQuery(name);
         var request = StatsRequest.Parse(parameters, query.Aggregation, runtime.Schema.Options, Today(runtime));
         if (view == QueryView.Timeline)
         {
@@ -82,6 +91,9 @@ public static class StatsEndpoints
         var (table, totalGroups) = await StatsTables.TotalsAsync(runtime, query, request, cancellationToken);
         return Tabular.Respond(context.Request, new { itemsMax = totalGroups, items = table.Records() }, table);
     }
+
+    private static IResult UnknownQuery(string name) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown query", detail: $"'{name}' is not a registered query; GET /api/v1/stats lists them.");
 
     internal static IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> QueryString(HttpRequest request) =>
         request.Query.Select(p => new KeyValuePair<string, IReadOnlyList<string>>(p.Key, p.Value.Where(v => v is not null).Select(v => v!).ToList()));
