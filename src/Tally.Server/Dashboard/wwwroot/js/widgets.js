@@ -22,14 +22,15 @@ export function sparkline(values, color) {
     s('path', { d: line, style: `fill: none; stroke: ${color}; stroke-width: 1.8; stroke-linejoin: round`, 'vector-effect': 'non-scaling-stroke' }));
 }
 
-/** A headline number. set({value, text, sub, spark, color}) updates it in place. */
-export function createTile({ testid, label, color }) {
+/** A headline number, with an optional note on how it is counted. set({value, text, sub, spark, color}) updates it in place. */
+export function createTile({ testid, label, color, note = null }) {
   const valueEl = h('p', { class: 'tile-value', dataset: { testid: `${testid}-value` } }, h('span', { class: 'skeleton skeleton-value', style: { display: 'block' } }));
   const liveDot = h('span', { class: 'tile-live', 'aria-hidden': 'true', title: 'Updated live' });
   const labelEl = h('p', { class: 'tile-label' }, label, liveDot);
   const subEl = h('p', { class: 'tile-sub', dataset: { testid: `${testid}-sub` } });
   const sparkEl = h('div', { class: 'tile-spark' });
-  const el = h('div', { class: 'tile', dataset: { testid }, role: 'group', 'aria-label': label }, labelEl, valueEl, subEl, sparkEl);
+  const noteEl = note && h('details', { class: 'tile-note', dataset: { testid: `${testid}-note` } }, h('summary', {}, 'How is this counted?'), h('p', {}, note));
+  const el = h('div', { class: 'tile', dataset: { testid }, role: 'group', 'aria-label': label }, labelEl, valueEl, subEl, sparkEl, noteEl);
   if (color) el.style.setProperty('--tile-color', color);
   let last = null;
   return {
@@ -50,7 +51,7 @@ export function createTile({ testid, label, color }) {
       for (const [k, v] of Object.entries(attrs)) valueEl.dataset[k] = String(v);
       if (sub !== undefined) replace(subEl, sub ?? '');
       if (spark) replace(sparkEl, sparkline(spark, color));
-      el.title = title ?? '';
+      el.title = title ?? note ?? '';
     },
     setColor(next) {
       color = next;

@@ -9,7 +9,7 @@ import { createControls } from '../controls.js';
 import { deltaPill, createTimelinePanel, createRankPanel } from '../widgets.js';
 import { errorBox } from '../panels.js';
 import { onLive } from '../live.js';
-import { institutionNames, saveViewHref, rankSwitch, statsForUpdate, usageTiles } from './shared.js';
+import { institutionNames, saveViewHref, rankSwitch, statsForUpdate, usageTiles, createRangeHint } from './shared.js';
 
 const META_FIELDS = [
   ['data_type', 'Data type'],
@@ -43,12 +43,13 @@ export function mount(root) {
     h('div', { class: 'page-head-actions' }, eventsLink, saveLink));
   const controls = createControls({ testid: 'controls' });
   const tilesEl = h('div', { class: 'tiles', dataset: { testid: 'tiles' } });
+  const rangeHint = createRangeHint();
   const timeline = createTimelinePanel({ title: 'Views and downloads', testid: 'item-timeline' });
   const rankHolder = h('div', {});
   const countries = createRankPanel({ title: 'Countries', testid: 'item-countries', chart: true, keyLabel: 'Country' });
   const institutions = createRankPanel({ title: 'Institutions', testid: 'item-institutions', keyLabel: 'Institution' });
   const pageError = h('div', {});
-  root.append(head, meta, pageError, controls.el, tilesEl, timeline.el,
+  root.append(head, meta, pageError, controls.el, rangeHint.el, tilesEl, timeline.el,
     h('div', { class: 'section-head' }, h('h2', {}, 'Where it is used'), rankHolder),
     h('div', { class: 'grid-2' }, countries.el, institutions.el));
 
@@ -121,6 +122,7 @@ export function mount(root) {
       replace(tilesEl, [...tiles.values()].map((t) => t.el));
     }
     if (!specs.length) {
+      rangeHint.hide();
       timeline.empty('No registered query filters by item.', 'Add item_id to the group-by fields of an aggregation to see items over time.');
       return;
     }
@@ -135,10 +137,15 @@ export function mount(root) {
         return { ...s, rows, prevRows };
       }));
     } catch (e) {
-      if (mine === gen) timeline.error(e);
+      if (mine === gen) {
+        timeline.error(e);
+        rangeHint.hide();
+      }
       return;
     }
     if (mine !== gen) return;
+    if (results.some((s) => s.rows.some((r) => r.value > 0))) rangeHint.hide();
+    else rangeHint.show(results.map((s) => s.query.name), range, 'for this item');
     for (const s of results) {
       const values = s.rows.map((r) => r.value);
       const total = values.reduce((a, b) => a + b, 0);

@@ -8,7 +8,7 @@ import { seriesQuery, rankQuery, seriesTypes, filterFields, metricLabel, fieldLa
 import { createControls } from '../controls.js';
 import { deltaPill, createTimelinePanel, createRankPanel } from '../widgets.js';
 import { onLive, pendingCounts } from '../live.js';
-import { institutionNames, referrerLabel, saveViewHref, rankSwitch, statsForUpdate, usageTiles } from './shared.js';
+import { institutionNames, referrerLabel, saveViewHref, rankSwitch, statsForUpdate, usageTiles, createRangeHint } from './shared.js';
 
 const RANK_FIELDS = ['item_id', 'country', 'referrer', 'institution'];
 
@@ -21,6 +21,7 @@ export function mount(root) {
   const controls = createControls({ types: true, filters: true, testid: 'controls' });
   const tilesEl = h('div', { class: 'tiles', dataset: { testid: 'tiles' } });
   const liveNote = h('p', { class: 'live-note', dataset: { testid: 'live-note' } });
+  const rangeHint = createRangeHint();
   const timeline = createTimelinePanel({ title: 'Events over time', testid: 'over-time' });
   const rankHolder = h('div', {});
   const panels = {
@@ -31,7 +32,7 @@ export function mount(root) {
   };
   const rankTitle = h('h2', {}, 'Most used');
   const pageError = h('div', {});
-  root.append(head, pageError, controls.el, tilesEl, liveNote, timeline.el,
+  root.append(head, pageError, controls.el, rangeHint.el, tilesEl, liveNote, timeline.el,
     h('div', { class: 'section-head' }, rankTitle, rankHolder),
     h('div', { class: 'grid-2' }, RANK_FIELDS.map((f) => panels[f].el)));
 
@@ -142,6 +143,7 @@ export function mount(root) {
     });
     if (!series.length) {
       data = null;
+      rangeHint.hide();
       if (failed) timeline.error(failed.reason);
       else timeline.empty('No event type can be shown with these filters.', `No registered query filters by ${st.active.map(fieldLabel).join(', ')}.`);
       for (const tile of tiles.values()) tile.set({ value: null, text: '–', sub: failed ? 'Could not load' : 'Not available with these filters' });
@@ -191,6 +193,8 @@ export function mount(root) {
       return { ...s, values, withRobots, total: values.reduce((a, b) => a + b, 0) };
     });
     const { range } = data.st;
+    if (series.some((s) => s.total > 0)) rangeHint.hide();
+    else if (!isLive) rangeHint.show(series.map((s) => s.stat), range, data.st.filters.length ? 'with these filters' : null);
     // Tiles: one per type, visitors of the first type, and the robots filtered out.
     for (const s of series) {
       tiles.get(`type:${s.type}`)?.set({
@@ -207,7 +211,6 @@ export function mount(root) {
       value: visitors,
       sub: `who ${primary.type === 'record-view' ? 'viewed records' : typeLabel(primary.type).toLowerCase()}, counted per day`,
       spark: primary.visitors,
-      title: 'Visitor identities are salted hashes that change every day, so a visitor is counted once per day.',
     });
     const withRobots = series.filter((s) => s.withRobots);
     if (withRobots.length) {

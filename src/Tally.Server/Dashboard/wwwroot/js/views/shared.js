@@ -2,7 +2,7 @@
 
 import { getJSON, listStats } from '../api.js';
 import { filterParams, hrefWith } from '../state.js';
-import { replace, typeLabel, seriesColor } from '../dom.js';
+import { h, replace, typeLabel, seriesColor } from '../dom.js';
 import { segmented, errorBox } from '../panels.js';
 import { navigate } from '../router.js';
 import { createTile } from '../widgets.js';
@@ -24,12 +24,54 @@ export async function statsForUpdate(errorSlot, isCurrent) {
   return stats;
 }
 
+const UNIQUE_VISITORS_RULE = 'Unique visitors are counted per day: visitor ids are salted daily and never linked across days (as Plausible does), '
+  + "so a range's figure is the sum of its daily unique visitors.";
+
 /** Tiles keyed 'type:TYPE' for each series, 'visitors', and 'robots' when the robot share can be shown. */
 export function usageTiles(specs, { robots = false } = {}) {
   const tiles = new Map(specs.map((s) => [`type:${s.type}`, createTile({ testid: `tile-${s.type}`, label: typeLabel(s.type), color: s.color })]));
-  tiles.set('visitors', createTile({ testid: 'tile-visitors', label: 'Unique visitors', color: seriesColor(4) }));
+  tiles.set('visitors', createTile({ testid: 'tile-visitors', label: 'Unique visitors', color: seriesColor(4), note: UNIQUE_VISITORS_RULE }));
   if (robots) tiles.set('robots', createTile({ testid: 'tile-robots', label: 'Robots filtered out', color: seriesColor(2) }));
   return tiles;
+}
+
+/**
+ * What a page says when its range came back empty: where the data is (the first and last days its queries
+ * have data, from /api/v1/stats/{query}/extent), with a link that shows that range. Old logs imported
+ * today land far outside the default 30 days, and an empty chart alone would not say so.
+ */
+export function createRangeHint() {
+  const el = h('p', { class: 'range-hint', role: 'status', dataset: { testid: 'range-hint' }, hidden: true });
+  let shown = 0;
+  return {
+    el,
+    hide() {
+      shown++;
+      el.hidden = true;
+      replace(el);
+    },
+    /**
+     * Looks up where the data of these queries is; a later hide() or show() wins over a slow answer.
+     * `narrowed` says what else limits the page ("for this item"), for when the range already holds all the data.
+     */
+    async show(queries, range, narrowed = null) {
+      const mine = ++shown;
+      let extents;
+      try {
+        extents = await Promise.all(queries.map((q) => getJSON(`/api/v1/stats/${encodeURIComponent(q)}/extent`)));
+      } catch {
+        extents = null; // the page's panels show what failed; the hint just stays away
+      }
+      if (mine !== shown || !extents) return;
+      const first = extents.map((e) => e.first).filter(Boolean).sort()[0];
+      const last = extents.map((e) => e.last).filter(Boolean).sort().at(-1);
+      const text = `No data${narrowed ? ` ${narrowed}` : ''} in this range; data runs from ${first} to ${last}`;
+      if (!first) replace(el, 'No data yet: events show here once they are stored and aggregated.');
+      else if (first >= range.from && last <= range.to) replace(el, `${text}.`);
+      else replace(el, `${text} — `, h('a', { href: hrefWith({ range: null, from: first, to: last }), dataset: { testid: 'range-hint-link' } }, 'show that range'));
+      el.hidden = false;
+    },
+  };
 }
 
 /** The "Rank by" switch between event types, kept in the URL as rank=TYPE (the first type is the default). */
@@ -50,16 +92,18 @@ export function institutionNames() {
   return members;
 }
 
-/** A referrer URL for people: its host and path, with the whole URL as a tooltip. */
-export function referrerLabel(url) {
-  if (!url) return { label: 'Direct or unknown', sub: null, title: 'No referrer was sent' };
-  try {
-    const u = new URL(url);
-    const path = u.pathname === '/' ? '' : u.pathname;
-    return { label: u.hostname.replace(/^www\./, '') + (path.length > 24 ? `${path.slice(0, 23)}…` : path), sub: null, title: url };
-  } catch {
-    return { label: url, sub: null, title: url };
-  }
+/**
+ * A referrer for people: its site and page as metrics key it ("google.com/search"), a long path shortened,
+ * the whole key as a tooltip. No referrer is direct traffic, or a page of the site itself (referrers.ownHosts).
+ */
+export function referrerLabel(key) {
+  if (!key) return { label: 'Direct or own site', sub: null, title: 'No referrer was sent, or it was a page of this site' };
+  // A key with a scheme: another scheme than the web's (android-app://…), or a day aggregated before referrers were keyed.
+  const u = key.includes('://') && URL.canParse(key) ? new URL(key) : null;
+  const page = u ? u.hostname.replace(/^www\./, '') + (u.pathname === '/' ? '' : u.pathname) : key;
+  const slash = page.indexOf('/');
+  const path = slash < 0 ? '' : page.slice(slash);
+  return { label: (slash < 0 ? page : page.slice(0, slash)) + (path.length > 24 ? `${path.slice(0, 23)}…` : path), sub: null, title: key };
 }
 
 /**
