@@ -25,6 +25,7 @@ public sealed class CliTests : IDisposable
     [InlineData("types", "--config")]
     [InlineData("aggregate", "--rebuild")]
     [InlineData("query", "--format")]
+    [InlineData("export", "--output")]
     [InlineData("demo", "--days")]
     [InlineData("bench", "--events")]
     [InlineData("retention", "--data")]
@@ -236,5 +237,58 @@ public sealed class CliTests : IDisposable
         Assert.True(exit == 0, error);
         var rows = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.True(rows.Length > 1, output);
+    }
+
+    [Fact]
+    public async Task Export_writes_every_selected_event_to_a_file_or_stdout_and_refuses_bad_arguments_before_writing()
+    {
+        var config = TestConfig.Write(_root);
+        var host = await TallyHost.StartAsync(dataDirectory: _root);
+        await host.PostEventsAsync("""
+            [{"type":"record-view","id":"v1","item_id":"a,b","user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"},
+             {"type":"record-view","id":"v2","item_id":"b","user_agent":"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"},
+             {"type":"file-download","id":"d1","item_id":"a,b","size":10,"user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"}]
+            """);
+        await host.StopKeepingDataAsync();
+
+        var file = Path.Combine(_root, "views.csv");
+        var (exit, output, error) = await TallyAsync("export", "delta=3600", "type=record-view", "order=asc", "--config", config, "--output", file);
+        Assert.True(exit == 0, error);
+        Assert.Empty(output);
+        Assert.Contains("2 events", error);
+        var lines = (await File.ReadAllTextAsync(file)).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("id,type,timestamp,robot,visitor,session,item_id,ip,user_agent,user_id,session_id,size", lines[0]);
+        Assert.StartsWith("v1,record-view,", lines[1]);
+        Assert.Contains(",\"a,b\",", lines[1]);
+        Assert.StartsWith("v2,record-view,", lines[2]);
+        Assert.Equal(3, lines.Length);
+        Assert.False(File.Exists(file + ".partial"));
+
+        (exit, output, error) = await TallyAsync("export", "delta=3600", "robot=false", "--config", config);
+        Assert.True(exit == 0, error);
+        var events = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonNode.Parse(line)!).ToList();
+        Assert.Equal(["d1", "v1"], events.Select(e => (string)e["id"]!).Order());
+        Assert.All(events, e => Assert.False((bool)e["robot"]!));
+
+        string[][] usageErrors =
+        [
+            ["robot=perhaps"],
+            ["page=2"],
+            ["delta=999999999"],
+            ["colour=red"],
+            ["delta"],
+            ["--output", Path.Combine(_root, "missing", "out.csv")],
+            ["--output", _root],
+        ];
+        foreach (var arguments in usageErrors)
+        {
+            var rejected = Path.Combine(_root, "rejected.ndjson");
+            (exit, output, error) = await TallyAsync(["export", .. arguments, "--config", config, .. arguments.Contains("--output") ? [] : (string[])["--output", rejected]]);
+            Assert.True(exit == 2, $"{string.Join(' ', arguments)}: exit {exit}, {error}");
+            Assert.Contains(arguments[0].Split('=')[0], error);
+            Assert.DoesNotContain("   at ", error);
+            Assert.Empty(output);
+            Assert.False(File.Exists(rejected), $"{string.Join(' ', arguments)} wrote a file");
+        }
     }
 }
