@@ -94,17 +94,24 @@ public sealed class CliTests : IDisposable
         Assert.DoesNotContain("   at ", error);
     }
 
-    [Fact]
-    public async Task Aggregate_then_query_prints_the_numbers_as_csv()
+    /// <summary>Stores events in this folder's store, as a server does, and stops it; returns the configuration file.</summary>
+    private async Task<string> StoreEventsAsync(string events)
     {
         var config = TestConfig.Write(_root);
         var host = await TallyHost.StartAsync(dataDirectory: _root);
-        await host.PostEventsAsync("""
+        await host.PostEventsAsync(events);
+        await host.StopKeepingDataAsync();
+        return config;
+    }
+
+    [Fact]
+    public async Task Aggregate_then_query_prints_the_numbers_as_csv()
+    {
+        var config = await StoreEventsAsync("""
             [{"type":"record-view","item_id":"a","user_id":"u1","user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"},
              {"type":"record-view","item_id":"a","user_id":"u2","user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"},
              {"type":"record-view","item_id":"b","user_id":"u1","user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"}]
             """);
-        await host.StopKeepingDataAsync();
 
         var (exit, output, error) = await TallyAsync("aggregate", "--config", config);
         Assert.True(exit == 0, error);
@@ -242,14 +249,11 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Export_writes_every_selected_event_to_a_file_or_stdout_and_refuses_bad_arguments_before_writing()
     {
-        var config = TestConfig.Write(_root);
-        var host = await TallyHost.StartAsync(dataDirectory: _root);
-        await host.PostEventsAsync("""
+        var config = await StoreEventsAsync("""
             [{"type":"record-view","id":"v1","item_id":"a,b","user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"},
              {"type":"record-view","id":"v2","item_id":"b","user_agent":"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"},
              {"type":"file-download","id":"d1","item_id":"a,b","size":10,"user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"}]
             """);
-        await host.StopKeepingDataAsync();
 
         var file = Path.Combine(_root, "views.csv");
         var (exit, output, error) = await TallyAsync("export", "delta=3600", "type=record-view", "order=asc", "--config", config, "--output", file);

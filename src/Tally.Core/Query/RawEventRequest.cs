@@ -55,22 +55,8 @@ public static class RawEventRequest
                 case "delta": delta = ParseInt(name, value, 1, maxSeconds); break;
                 case "page": page = ParseInt(name, value, 1, int.MaxValue / MaxRowsPerPage); break;
                 case "rows_per_page": rows = ParseInt(name, value, 1, MaxRowsPerPage); break;
-                case "order":
-                    descending = value switch
-                    {
-                        "desc" => true,
-                        "asc" => false,
-                        _ => throw new QueryParameterException(name, "must be asc or desc"),
-                    };
-                    break;
-                case "robot":
-                    robot = value switch
-                    {
-                        "true" => true,
-                        "false" => false,
-                        _ => throw new QueryParameterException(name, "must be true (only robots) or false (no robots); leave it out for both"),
-                    };
-                    break;
+                case "order": descending = ParseEither(name, value, "desc", "asc", "must be asc or desc"); break;
+                case "robot": robot = ParseEither(name, value, "true", "false", "must be true (only robots) or false (no robots); leave it out for both"); break;
                 case "type":
                     foreach (var typeName in values)
                     {
@@ -124,6 +110,10 @@ public static class RawEventRequest
             return window.Check(name, time);
         throw new QueryParameterException(name, $"must be an ISO-8601 time or seconds since 1970, not '{StoredText.Echo(value)}'");
     }
+
+    /// <summary>True for <paramref name="yes"/>, false for <paramref name="no"/>.</summary>
+    private static bool ParseEither(string name, string value, string yes, string no, string problem) =>
+        value == yes ? true : value == no ? false : throw new QueryParameterException(name, problem);
 
     private static int ParseInt(string name, string value, int min, int max) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max

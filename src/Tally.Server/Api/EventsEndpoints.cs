@@ -48,8 +48,7 @@ public static class EventsEndpoints
                 "one raw API message a line; CSV: a header row, the envelope, then one column per declared field). The events are those all the raw API's " +
                 "pages would list for the same parameters, in the same order, streamed as they are read; page and rows_per_page do not apply. " +
                 "limits.requestTimeoutSeconds bounds each wait on the store, not the whole export; an export cut short ends the connection without the end of the response.")
-            .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson")
-            .Produces(StatusCodes.Status200OK, contentType: "text/csv")
+            .Produces<string>(StatusCodes.Status200OK, "application/x-ndjson", "text/csv")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .DisableRequestTimeout();
@@ -139,6 +138,7 @@ public static class EventsEndpoints
         catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
         {
             // Once rows have gone out, the exception ends the connection instead, so a cut export never looks complete.
+            context.Response.Clear();
             await Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Over the time budget",
                 detail: $"The store gave no events for {budget.TotalSeconds} s (limits.requestTimeoutSeconds), or the server is stopping; the export was stopped.")
                 .ExecuteAsync(context);
