@@ -153,6 +153,7 @@ public sealed class CliTests : IDisposable
     [InlineData("--data", "setup", "--dta", "elsewhere")]
     [InlineData("--per-day", "demo", "--per-dya", "5")]
     [InlineData("--role", "serve", "--rol", "query")]
+    [InlineData("--output", "export", "delta=60", "--ouput", "events.csv")]
     public async Task A_misspelt_option_changes_nothing_on_disk_and_the_nearest_is_suggested(string meant, params string[] arguments)
     {
         WriteConfigAndLogs();
@@ -185,6 +186,13 @@ public sealed class CliTests : IDisposable
     [InlineData("missing.ndjson: no such file", "publish", "--topic", "a.b", "missing.ndjson")]
     [InlineData("'imprt' is not a command of 'tally'; did you mean import?", "imprt", "combined", "access.log")]
     [InlineData("'extra' is one argument too many for 'tally types'", "types", "extra")]
+    [InlineData("'robot' must be true (only robots) or false (no robots)", "export", "robot=perhaps", "--output", "events.ndjson")]
+    [InlineData("'page' does not apply to an export", "export", "delta=60", "page=2")]
+    [InlineData("'delta' must be a whole number from 1 to 31622400", "export", "delta=999999999")]
+    [InlineData("'colour' is neither a parameter nor a field of any event type", "export", "colour=red")]
+    [InlineData("--format must be one of csv, ndjson, got \"json\"", "export", "--format", "json")]
+    [InlineData("no such folder", "export", "--output", "missing/events.csv")]
+    [InlineData("--output .: a folder, not a file", "export", "--output", ".")]
     public async Task A_bad_argument_is_refused_in_the_users_words_before_any_work(string said, params string[] arguments)
     {
         WriteConfigAndLogs();
@@ -247,7 +255,7 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public async Task Export_writes_every_selected_event_to_a_file_or_stdout_and_refuses_bad_arguments_before_writing()
+    public async Task Export_writes_every_selected_event_to_a_file_or_to_stdout()
     {
         var config = await StoreEventsAsync("""
             [{"type":"record-view","id":"v1","item_id":"a,b","user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"},
@@ -273,26 +281,5 @@ public sealed class CliTests : IDisposable
         var events = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonNode.Parse(line)!).ToList();
         Assert.Equal(["d1", "v1"], events.Select(e => (string)e["id"]!).Order());
         Assert.All(events, e => Assert.False((bool)e["robot"]!));
-
-        string[][] usageErrors =
-        [
-            ["robot=perhaps"],
-            ["page=2"],
-            ["delta=999999999"],
-            ["colour=red"],
-            ["delta"],
-            ["--output", Path.Combine(_root, "missing", "out.csv")],
-            ["--output", _root],
-        ];
-        foreach (var arguments in usageErrors)
-        {
-            var rejected = Path.Combine(_root, "rejected.ndjson");
-            (exit, output, error) = await TallyAsync(["export", .. arguments, "--config", config, .. arguments.Contains("--output") ? [] : (string[])["--output", rejected]]);
-            Assert.True(exit == 2, $"{string.Join(' ', arguments)}: exit {exit}, {error}");
-            Assert.Contains(arguments[0].Split('=')[0], error);
-            Assert.DoesNotContain("   at ", error);
-            Assert.Empty(output);
-            Assert.False(File.Exists(rejected), $"{string.Join(' ', arguments)} wrote a file");
-        }
     }
 }

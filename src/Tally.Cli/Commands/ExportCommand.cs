@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Tally.Core.Query;
-using Tally.Core.Store;
 using Tally.Server.Api;
 
 namespace Tally.Cli.Commands;
@@ -12,12 +11,10 @@ public static class ExportCommand
 {
     public static Command Create()
     {
-        var parameters = new Argument<string[]>("params")
-        {
-            Description = "NAME=VALUE parameters as the raw events API takes them: start, end (ISO-8601 or seconds since 1970), delta (seconds, default 600), " +
-                          "type, FIELD=VALUE, not_FIELD=VALUE, robot=true|false, order=desc|asc",
-            Arity = ArgumentArity.ZeroOrMore,
-        };
+        var parameters = CommonOptions.Parameters(
+            "NAME=VALUE parameters as the raw events API takes them: start, end (ISO-8601 or seconds since 1970), delta (seconds, default 600), " +
+            "type, FIELD=VALUE, not_FIELD=VALUE, robot=true|false, order=desc|asc",
+            repeatable: true);
         var format = new Option<string?>("--format") { Description = "ndjson or csv; default: csv when --output ends in .csv, else ndjson" };
         format.AcceptOnlyFromAmong([.. EventExport.Formats.Keys]);
         var output = new Option<string?>("--output", "-o")
@@ -25,27 +22,30 @@ public static class ExportCommand
             Description = "The file to write; it is replaced only once the export is complete. Default: standard output",
             HelpName = "FILE",
         };
+        output.Validators.Add(result =>
+        {
+            if (result.TryGetValue(output, out var path) && path is not (null or "-") && OutputProblem(path) is { } problem)
+                result.AddError($"--output {path}: {problem}");
+        });
         var command = new Command("export", "Write every raw event that the raw API's parameters select, anonymized as it shows them, as NDJSON or CSV")
         {
             parameters, format, output,
         };
-        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        command.SetRuntimeAction((schema, parse) =>
         {
-            var pairs = (parse.GetValue(parameters) ?? []).Select(p => p.Split('=', 2)).ToList();
-            if (pairs.FirstOrDefault(p => p.Length != 2) is { } bad) return CommonOptions.Fail($"'{bad[0]}' must be written NAME=VALUE");
-            RawEventQuery query;
             try
             {
-                query = RawEventRequest.ParseExport(
-                    pairs.GroupBy(p => p[0]).Select(g => new KeyValuePair<string, IReadOnlyList<string>>(g.Key, g.Select(p => p[1]).ToList())),
-                    runtime.Schema, runtime.Clock.GetUtcNow().UtcDateTime);
+                return RawEventRequest.ParseExport(
+                    parse.Pairs(parameters).GroupBy(p => p.Name).Select(g => new KeyValuePair<string, IReadOnlyList<string>>(g.Key, g.Select(p => p.Value).ToList())),
+                    schema, TimeProvider.System.GetUtcNow().UtcDateTime);
             }
             catch (QueryParameterException e)
             {
-                return CommonOptions.Fail(e.Message);
+                throw new UsageException(e.Message);
             }
+        }, async (runtime, parse, query, cancellationToken) =>
+        {
             var path = parse.GetValue(output) is { } named && named != "-" ? named : null;
-            if (path is not null && OutputProblem(path) is { } problem) return CommonOptions.Fail($"--output '{path}' {problem}");
             var chosen = EventExport.Formats[parse.GetValue(format) ?? (path?.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) == true ? "csv" : "ndjson")];
 
             // The count is the raw API's total for the same parameters: it sizes the progress, not the export.
@@ -82,12 +82,12 @@ public static class ExportCommand
         return command;
     }
 
-    /// <summary>Why the export cannot be written to <paramref name="path"/>, found before any work; null when it can.</summary>
+    /// <summary>Why the export cannot be written to <paramref name="path"/>, found with the rest of the command line; null when it can.</summary>
     private static string? OutputProblem(string path)
     {
-        if (Directory.Exists(path)) return "is a folder; name a file";
+        if (Directory.Exists(path)) return "a folder, not a file";
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        return folder is null || Directory.Exists(folder) ? null : $"is in a folder that does not exist ({folder})";
+        return folder is null || Directory.Exists(folder) ? null : $"no such folder ({folder})";
     }
 
     /// <summary>How far a long export has come, on stderr at most once a second: one line rewritten on a terminal, a line each time otherwise.</summary>
