@@ -15,6 +15,7 @@ var root = new RootCommand("Tally: usage statistics you can trust. Events in ove
     AggregateCommand.Create(),
     QueryCommand.Create(),
     ReportCommand.Create(),
+    ExportCommand.Create(),
     ImportCommand.Create(),
     MigrateCommand.Create(),
     PublishCommand.Create(),

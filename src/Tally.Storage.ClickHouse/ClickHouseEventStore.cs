@@ -300,27 +300,77 @@ public sealed partial class ClickHouseEventStore : IEventStore
 
     public async Task<RawEventPage> QueryEventsAsync(RawEventQuery query, CancellationToken cancellationToken)
     {
-        var selects = new List<string>();
+        var types = await RawTypesAsync(query, cancellationToken);
+        if (RawKeysSql(types, query, after: null) is not { } union) return new RawEventPage([], 0);
+        var total = (await Db.QueryListAsync($"SELECT count() FROM ({union})", row => row.GetInt64(0), cancellationToken)).Single();
+        var page = await Db.QueryListAsync(OrderedKeys(union, query, (long)(query.Page - 1) * query.RowsPerPage), ReadKey, cancellationToken);
+        return new RawEventPage(await ReadRawEventsAsync(types, page, cancellationToken), total);
+    }
+
+    public async IAsyncEnumerable<TallyEvent> StreamEventsAsync(RawEventQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var types = await RawTypesAsync(query, cancellationToken);
+        RawKey? last = null;
+        while (RawKeysSql(types, query, last) is { } union)
+        {
+            var keys = await Db.QueryListAsync(OrderedKeys(union, query, skip: 0), ReadKey, cancellationToken);
+            foreach (var e in await ReadRawEventsAsync(types, keys, cancellationToken)) yield return e;
+            if (keys.Count < query.RowsPerPage) yield break;
+            last = keys[^1];
+        }
+    }
+
+    /// <summary>A raw row's place in <see cref="RawEventOrder"/>: its time, its type and its id.</summary>
+    private readonly record struct RawKey(long Ms, string Type, string Id);
+
+    private static RawKey ReadKey(ClickHouseRow row) => new(row.GetInt64(2), row.GetString(0), row.GetString(1));
+
+    /// <summary>The query's types that have a raw table.</summary>
+    private async Task<List<EventType>> RawTypesAsync(RawEventQuery query, CancellationToken cancellationToken)
+    {
+        var types = new List<EventType>();
         foreach (var type in query.Types)
         {
-            if (FilterSql(type, query.Filters) is not { } where || !await EventTableExistsAsync(type.Name, cancellationToken)) continue;
-            selects.Add($"SELECT {Quote(type.Name)} AS type, id, ts FROM {Events(type.Name)} " +
-                $"WHERE ts >= {Number(ToMs(query.Start))} AND ts < {Number(ToMs(query.End))}{where} LIMIT 1 BY id");
+            if (await EventTableExistsAsync(type.Name, cancellationToken)) types.Add(type);
         }
-        if (selects.Count == 0) return new RawEventPage([], 0);
+        return types;
+    }
 
-        var union = string.Join(" UNION ALL ", selects);
-        var total = (await Db.QueryListAsync($"SELECT count() FROM ({union})", row => row.GetInt64(0), cancellationToken)).Single();
+    /// <summary>
+    /// One UNION ALL of the keys (type, id, ts) of the rows of <paramref name="types"/> in the query's window that pass it,
+    /// each id once; null when no type can hold a match. After a row read (keyset paging), each type gives only its
+    /// first RowsPerPage rows beyond it, which its table's order by ts lets ClickHouse read without sorting it all.
+    /// </summary>
+    private static string? RawKeysSql(List<EventType> types, RawEventQuery query, RawKey? after)
+    {
         var order = query.Descending ? "DESC" : "ASC";
-        var page = await Db.QueryListAsync(
-            $"SELECT type, id, ts FROM ({union}) ORDER BY ts {order}, type {order}, id {order} LIMIT {Number((long)(query.Page - 1) * query.RowsPerPage)}, {Number(query.RowsPerPage)}",
-            row => (Type: row.GetString(0), Id: row.GetString(1), Ms: row.GetInt64(2)), cancellationToken);
-
-        // The page's events in full, one query per type, bounded by their times so only their partitions are read.
-        var found = new Dictionary<(string Type, string Id), TallyEvent>();
-        foreach (var group in page.GroupBy(p => p.Type))
+        var selects = new List<string>();
+        foreach (var type in types)
         {
-            var type = query.Types.First(t => t.Name == group.Key);
+            if (FilterSql(type, query) is not { } where) continue;
+            var select = $"SELECT {Quote(type.Name)} AS type, id, ts FROM {Events(type.Name)} WHERE ts >= {Number(ToMs(query.Start))} AND ts < {Number(ToMs(query.End))}{where}";
+            selects.Add(after is { } last
+                ? $"SELECT * FROM ({select} AND {RawEventOrder.After(string.CompareOrdinal(type.Name, last.Type), query.Descending, "ts", "id", Number(last.Ms), Quote(last.Id))} " +
+                  $"ORDER BY ts {order}, id {order} LIMIT 1 BY id LIMIT {Number(query.RowsPerPage)})"
+                : $"{select} LIMIT 1 BY id");
+        }
+        return selects.Count == 0 ? null : string.Join(" UNION ALL ", selects);
+    }
+
+    /// <summary>RowsPerPage keys of a <see cref="RawKeysSql"/> union in <see cref="RawEventOrder"/>, after the first <paramref name="skip"/>.</summary>
+    private static string OrderedKeys(string union, RawEventQuery query, long skip)
+    {
+        var order = query.Descending ? "DESC" : "ASC";
+        return $"SELECT type, id, ts FROM ({union}) ORDER BY ts {order}, type {order}, id {order} LIMIT {Number(skip)}, {Number(query.RowsPerPage)}";
+    }
+
+    /// <summary>The events at these keys in full, in the keys' order: one query per type, bounded by their times so only their partitions are read.</summary>
+    private async Task<List<TallyEvent>> ReadRawEventsAsync(List<EventType> types, IReadOnlyList<RawKey> keys, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<(string Type, string Id), TallyEvent>();
+        foreach (var group in keys.GroupBy(p => p.Type))
+        {
+            var type = types.First(t => t.Name == group.Key);
             var sql = $"SELECT {RawColumns(type.Fields, withExtra: true)} FROM {Events(type.Name)} " +
                 $"WHERE ts >= {Number(group.Min(p => p.Ms))} AND ts <= {Number(group.Max(p => p.Ms))} AND id IN ({List(group.Select(p => p.Id))}) LIMIT 1 BY id";
             await foreach (var row in Db.QueryAsync(sql, cancellationToken))
@@ -329,14 +379,15 @@ public sealed partial class ClickHouseEventStore : IEventStore
                 found[(type.Name, e.Id)] = e;
             }
         }
-        return new RawEventPage(page.Select(p => found.GetValueOrDefault((p.Type, p.Id))).OfType<TallyEvent>().ToList(), total);
+        return [.. keys.Select(p => found.GetValueOrDefault((p.Type, p.Id))).OfType<TallyEvent>()];
     }
 
-    /// <summary>The WHERE clause for field filters, or null when a positive filter names a field the type lacks.</summary>
-    private static string? FilterSql(EventType type, IReadOnlyList<FieldFilter> filters)
+    /// <summary>The WHERE clause for the robot flag and field filters, or null when a positive filter names a field the type lacks.</summary>
+    private static string? FilterSql(EventType type, RawEventQuery query)
     {
         var sql = new StringBuilder();
-        foreach (var filter in filters)
+        if (query.Robot is { } robot) sql.Append(robot ? " AND robot = 1" : " AND robot = 0");
+        foreach (var filter in query.Filters)
         {
             var field = type.Field(filter.Field);
             if (field is null)

@@ -231,29 +231,94 @@ public sealed partial class PostgresEventStore : IEventStore
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         // One snapshot for the total, the page and its rows.
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
-        var types = (await TypesWithPartitionsAsync(connection, transaction, query.Types, query.Start, query.End, cancellationToken))
-            .OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+        var types = await RawTypesAsync(connection, transaction, query, cancellationToken);
         await using var command = Sql(connection, transaction, "", ("from", Utc(query.Start)), ("to", Utc(query.End)));
+        if (RawKeysSql(command, types, query, after: null) is not { } union) return new RawEventPage([], 0);
+
+        command.CommandText = $"SELECT count(*) FROM ({union}) u";
+        var total = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        command.CommandText = $"{OrderedKeys(union, query)} OFFSET {(long)(query.Page - 1) * query.RowsPerPage}";
+        var page = await ReadAllAsync(command, ReadKey, cancellationToken);
+        return new RawEventPage(await ReadRawEventsAsync(connection, transaction, types, page, cancellationToken), total);
+    }
+
+    public async IAsyncEnumerable<TallyEvent> StreamEventsAsync(RawEventQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        List<EventType> types;
+        await using (var connection = await _dataSource.OpenConnectionAsync(cancellationToken))
+            types = await RawTypesAsync(connection, null, query, cancellationToken);
+        RawKey? last = null;
+        while (true)
+        {
+            List<RawKey> keys = [];
+            List<TallyEvent> batch = [];
+            await using (var connection = await _dataSource.OpenConnectionAsync(cancellationToken))
+            {
+                // One snapshot for a batch's keys and rows; none between batches.
+                await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+                await using var command = Sql(connection, transaction, "", ("from", Utc(query.Start)), ("to", Utc(query.End)));
+                if (RawKeysSql(command, types, query, last) is { } union)
+                {
+                    command.CommandText = OrderedKeys(union, query);
+                    keys = await ReadAllAsync(command, ReadKey, cancellationToken);
+                    batch = await ReadRawEventsAsync(connection, transaction, types, keys, cancellationToken);
+                }
+            }
+            // Yielded with the connection back in the pool: a slow consumer holds nothing open.
+            foreach (var e in batch) yield return e;
+            if (keys.Count < query.RowsPerPage) yield break;
+            last = keys[^1];
+        }
+    }
+
+    /// <summary>A raw row's place in <see cref="RawEventOrder"/>: its time, its type (by index in the ordered types), its partition and its ctid there.</summary>
+    private readonly record struct RawKey(DateTime Ts, int Type, string Part, string Row);
+
+    private static RawKey ReadKey(NpgsqlDataReader reader) => new(reader.GetFieldValue<DateTime>(3), reader.GetInt32(0), reader.GetString(1), reader.GetString(2));
+
+    /// <summary>The query's types that have partitions in its window, in ordinal order of their names: the index of each is its place among ties in time.</summary>
+    private static async Task<List<EventType>> RawTypesAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, RawEventQuery query, CancellationToken cancellationToken) =>
+        [.. (await TypesWithPartitionsAsync(connection, transaction, query.Types, query.Start, query.End, cancellationToken)).OrderBy(t => t.Name, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// One UNION ALL of the keys (t, part, rid, ts) of the rows of <paramref name="types"/> in [@from, @to) that pass the
+    /// query; null when no type can hold a match. After a row read (keyset paging), each type gives only its first
+    /// RowsPerPage rows beyond it, which PostgreSQL finds through the index on ts in the partitions it does not prune.
+    /// </summary>
+    private static string? RawKeysSql(NpgsqlCommand command, List<EventType> types, RawEventQuery query, RawKey? after)
+    {
+        var order = query.Descending ? "DESC" : "ASC";
+        var (lastTs, lastRow) = after is { } key ? (AddParameter(command, key.Ts), $"{AddParameter(command, key.Row)}::tid") : ("", "");
         var selects = new List<string>();
         for (var t = 0; t < types.Count; t++)
         {
-            var where = FilterSql(types[t], query.Filters, command);
+            var where = FilterSql(types[t], query, command);
             if (where is null) continue;
-            selects.Add($"SELECT {t} AS t, tableoid AS part, ctid AS rid, ts FROM {Quote(Events(types[t]))} WHERE ts >= @from AND ts < @to{where}");
+            var select = $"SELECT {t} AS t, tableoid AS part, ctid AS rid, ts FROM {Quote(Events(types[t]))} WHERE ts >= @from AND ts < @to{where}";
+            selects.Add(after is { } last
+                ? $"({select} AND {RawEventOrder.After(string.CompareOrdinal(types[t].Name, types[last.Type].Name), query.Descending, "ts", "ctid", lastTs, lastRow)} " +
+                  $"ORDER BY ts {order}, ctid {order} LIMIT {query.RowsPerPage})"
+                : select);
         }
-        if (selects.Count == 0) return new RawEventPage([], 0);
+        return selects.Count == 0 ? null : string.Join(" UNION ALL ", selects);
+    }
 
-        var union = string.Join(" UNION ALL ", selects);
-        command.CommandText = $"SELECT count(*) FROM ({union}) u";
-        var total = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-        // Ties in time go by type, then by position in the partition (the order of arrival), as SQLite orders them.
+    /// <summary>
+    /// The first RowsPerPage keys of a <see cref="RawKeysSql"/> union in <see cref="RawEventOrder"/>: ties in time go by
+    /// type, then by position in the partition (the order of arrival), as SQLite orders them.
+    /// </summary>
+    private static string OrderedKeys(string union, RawEventQuery query)
+    {
         var order = query.Descending ? "DESC" : "ASC";
-        command.CommandText = $"SELECT t, part::regclass::text, rid::text FROM ({union}) u ORDER BY ts {order}, t {order}, rid {order} " +
-            $"LIMIT {query.RowsPerPage} OFFSET {(long)(query.Page - 1) * query.RowsPerPage}";
-        var page = await ReadAllAsync(command, r => (Type: r.GetInt32(0), Part: r.GetString(1), Row: r.GetString(2)), cancellationToken);
+        return $"SELECT t, part::regclass::text, rid::text, ts FROM ({union}) u ORDER BY ts {order}, t {order}, rid {order} LIMIT {query.RowsPerPage}";
+    }
 
+    /// <summary>The events at these keys, in the keys' order: one read per partition.</summary>
+    private static async Task<List<TallyEvent>> ReadRawEventsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, List<EventType> types, IReadOnlyList<RawKey> keys, CancellationToken cancellationToken)
+    {
         var events = new Dictionary<(string Part, string Row), TallyEvent>();
-        foreach (var partition in page.GroupBy(p => (p.Type, p.Part)))
+        foreach (var partition in keys.GroupBy(p => (p.Type, p.Part)))
         {
             var type = types[partition.Key.Type];
             var columns = string.Concat(type.Fields.Select(f => $", {Quote(Field(f.Name))}"));
@@ -269,7 +334,7 @@ public sealed partial class PostgresEventStore : IEventStore
                 events[(partition.Key.Part, reader.GetString(0))] = ReadEnvelope(reader, 1, type, values, extra);
             }
         }
-        return new RawEventPage([.. page.Select(p => events[(p.Part, p.Row)])], total);
+        return [.. keys.Select(p => events[(p.Part, p.Row)])];
     }
 
     /// <summary>Those of <paramref name="types"/> with a partition overlapping [from, to).</summary>
@@ -282,11 +347,12 @@ public sealed partial class PostgresEventStore : IEventStore
         return [.. names.Select(name => types.First(t => t.Name == name))];
     }
 
-    /// <summary>The WHERE clause for field filters, or null when a positive filter names a field the type lacks.</summary>
-    private static string? FilterSql(EventType type, IReadOnlyList<FieldFilter> filters, NpgsqlCommand command)
+    /// <summary>The WHERE clause for the robot flag and field filters, or null when a positive filter names a field the type lacks.</summary>
+    private static string? FilterSql(EventType type, RawEventQuery query, NpgsqlCommand command)
     {
         var sql = new StringBuilder();
-        foreach (var filter in filters)
+        if (query.Robot is { } robot) sql.Append(robot ? " AND robot" : " AND NOT robot");
+        foreach (var filter in query.Filters)
         {
             var field = type.Field(filter.Field);
             if (field is null)

@@ -378,56 +378,137 @@ public sealed class SqliteEventStore : IEventStore
     public async Task<RawEventPage> QueryEventsAsync(RawEventQuery query, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken);
-        var selects = new List<string>();
         var command = Command(connection, "");
         await using var _ = command;
         command.Parameters.AddWithValue("$from", ToMs(query.Start));
         command.Parameters.AddWithValue("$to", ToMs(query.End));
-        foreach (var partition in PartitionsOverlapping(connection, query.Types, query.Start, query.End))
-        {
-            var where = FilterSql(partition.Type, query.Filters, command);
-            if (where is null) continue;
-            selects.Add($"SELECT '{partition.Name}' AS part, rowid AS rid, ts FROM {partition.Name} WHERE ts >= $from AND ts < $to{where}");
-        }
-        if (selects.Count == 0) return new RawEventPage([], 0);
+        var partitions = PartitionsOverlapping(connection, query.Types, query.Start, query.End);
+        if (RawKeysSql(command, query, partitions, after: null) is not { } union) return new RawEventPage([], 0);
 
-        // SQLite allows 500 terms per compound SELECT; hour partitions over a long window can need more, so they nest in groups.
-        var union = selects.Count <= CompoundLimit
-            ? string.Join(" UNION ALL ", selects)
-            : string.Join(" UNION ALL ", selects.Chunk(CompoundLimit).Select(group => $"SELECT * FROM ({string.Join(" UNION ALL ", group)})"));
         command.CommandText = $"SELECT count(*) FROM ({union})";
         var total = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-        var order = query.Descending ? "DESC" : "ASC";
-        command.CommandText = $"SELECT part, rid FROM ({union}) ORDER BY ts {order}, part {order}, rid {order} LIMIT {query.RowsPerPage} OFFSET {(long)(query.Page - 1) * query.RowsPerPage}";
-        var page = new List<(string Part, long RowId)>();
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken)) page.Add((reader.GetString(0), reader.GetInt64(1)));
-        }
-
-        var events = new List<TallyEvent>(page.Count);
-        var types = query.Types.Count > 0 ? query.Types : null;
-        foreach (var (part, rowId) in page)
-        {
-            var type = TypeOfPartition(connection, part, types);
-            if (type is null) continue;
-            var columns = string.Concat(type.Fields.Select(f => $", {SqliteNames.Field(f.Name)}"));
-            using var fetch = Command(connection, $"SELECT {Envelope}{columns}, extra FROM {part} WHERE rowid = $r");
-            fetch.Parameters.AddWithValue("$r", rowId);
-            using var reader = await fetch.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken)) continue;
-            var values = new object?[type.Fields.Count];
-            foreach (var f in type.Fields) values[f.Ordinal] = FromDb(reader, 5 + f.Ordinal, f.Type);
-            events.Add(ReadEnvelope(reader, type, values, reader.IsDBNull(5 + type.Fields.Count) ? null : reader.GetString(5 + type.Fields.Count)));
-        }
-        return new RawEventPage(events, total);
+        command.CommandText = $"{OrderedKeys(union, query)} OFFSET {(long)(query.Page - 1) * query.RowsPerPage}";
+        return new RawEventPage(await ReadRawEventsAsync(connection, await ReadKeysAsync(command, cancellationToken), partitions, cancellationToken), total);
     }
 
-    /// <summary>The WHERE clause for field filters, or null when a positive filter names a field the type lacks.</summary>
-    private static string? FilterSql(EventType type, IReadOnlyList<FieldFilter> filters, SqliteCommand command)
+    public async IAsyncEnumerable<TallyEvent> StreamEventsAsync(RawEventQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // What is left to read is [from, to), resuming after the last row read, if any.
+        var (from, to) = (ToMs(query.Start), ToMs(query.End));
+        RawKey? last = null;
+        while (from < to)
+        {
+            List<TallyEvent> batch;
+            await using (var connection = await OpenReaderAsync(cancellationToken))
+            {
+                var partitions = PartitionsOverlapping(connection, query.Types, FromMs(from), FromMs(to));
+                if (partitions.Count == 0) yield break;
+                // The stretch at the near end of what is left that only the nearest partition of each type can hold:
+                // a batch reads at most one partition per type, however many hours or days the window spans.
+                var (slabFrom, slabTo) = query.Descending
+                    ? (Math.Max(from, partitions.Max(p => p.StartMs)), to)
+                    : (from, Math.Min(to, partitions.Min(p => p.EndMs)));
+                var slab = partitions.Where(p => p.StartMs < slabTo && p.EndMs > slabFrom).ToList();
+                using var command = Command(connection, "");
+                command.Parameters.AddWithValue("$from", slabFrom);
+                command.Parameters.AddWithValue("$to", slabTo);
+                var keys = new List<RawKey>();
+                if (RawKeysSql(command, query, slab, last) is { } union)
+                {
+                    command.CommandText = OrderedKeys(union, query);
+                    keys = await ReadKeysAsync(command, cancellationToken);
+                }
+                batch = await ReadRawEventsAsync(connection, keys, slab, cancellationToken);
+                if (keys.Count == query.RowsPerPage) last = keys[^1];
+                else
+                {
+                    last = null;
+                    if (query.Descending) to = slabFrom;
+                    else from = slabTo;
+                }
+            }
+            // Yielded with the connection closed: a slow consumer holds no read transaction open.
+            foreach (var e in batch) yield return e;
+        }
+    }
+
+    /// <summary>A raw row's place in <see cref="RawEventOrder"/>: its time, its partition and its rowid there.</summary>
+    private readonly record struct RawKey(long Ms, string Part, long RowId);
+
+    /// <summary>
+    /// One UNION ALL of the keys (part, rid, ts) of the rows of <paramref name="partitions"/> in [$from, $to) that pass
+    /// the query; null when no partition can hold a match. After a row read (keyset paging), each partition gives
+    /// only its first RowsPerPage rows beyond it, which its index on ts (and rowid) finds without sorting.
+    /// </summary>
+    private static string? RawKeysSql(SqliteCommand command, RawEventQuery query, IEnumerable<RawPartitionSpan> partitions, RawKey? after)
+    {
+        var order = query.Descending ? "DESC" : "ASC";
+        if (after is { } key)
+        {
+            command.Parameters.AddWithValue("$lts", key.Ms);
+            command.Parameters.AddWithValue("$lrid", key.RowId);
+        }
+        var selects = new List<string>();
+        foreach (var partition in partitions)
+        {
+            var where = FilterSql(partition.Type, query, command);
+            if (where is null) continue;
+            var select = $"SELECT '{partition.Name}' AS part, rowid AS rid, ts FROM {partition.Name} WHERE ts >= $from AND ts < $to{where}";
+            selects.Add(after is { } last
+                ? $"SELECT * FROM ({select} AND {RawEventOrder.After(string.CompareOrdinal(partition.Name, last.Part), query.Descending, "ts", "rowid", "$lts", "$lrid")} " +
+                  $"ORDER BY ts {order}, rowid {order} LIMIT {query.RowsPerPage})"
+                : select);
+        }
+        if (selects.Count == 0) return null;
+        // SQLite allows 500 terms per compound SELECT; hour partitions over a long window can need more, so they nest in groups.
+        return selects.Count <= CompoundLimit
+            ? string.Join(" UNION ALL ", selects)
+            : string.Join(" UNION ALL ", selects.Chunk(CompoundLimit).Select(group => $"SELECT * FROM ({string.Join(" UNION ALL ", group)})"));
+    }
+
+    /// <summary>The first RowsPerPage keys of a <see cref="RawKeysSql"/> union in <see cref="RawEventOrder"/>.</summary>
+    private static string OrderedKeys(string union, RawEventQuery query)
+    {
+        var order = query.Descending ? "DESC" : "ASC";
+        return $"SELECT part, rid, ts FROM ({union}) ORDER BY ts {order}, part {order}, rid {order} LIMIT {query.RowsPerPage}";
+    }
+
+    private static async Task<List<RawKey>> ReadKeysAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        var keys = new List<RawKey>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) keys.Add(new RawKey(reader.GetInt64(2), reader.GetString(0), reader.GetInt64(1)));
+        return keys;
+    }
+
+    /// <summary>The events at these keys, in the keys' order: one read per partition.</summary>
+    private async Task<List<TallyEvent>> ReadRawEventsAsync(
+        SqliteConnection connection, IReadOnlyList<RawKey> keys, IReadOnlyList<RawPartitionSpan> partitions, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<(string Part, long RowId), TallyEvent>();
+        foreach (var group in keys.GroupBy(k => k.Part))
+        {
+            var type = partitions.First(p => p.Name == group.Key).Type;
+            var columns = string.Concat(type.Fields.Select(f => $", {SqliteNames.Field(f.Name)}"));
+            var extraAt = 5 + type.Fields.Count;
+            using var fetch = Command(connection, $"SELECT {Envelope}{columns}, extra, rowid FROM {group.Key} WHERE rowid IN ({string.Join(", ", group.Select(k => k.RowId))})");
+            using var reader = await fetch.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var values = new object?[type.Fields.Count];
+                foreach (var f in type.Fields) values[f.Ordinal] = FromDb(reader, 5 + f.Ordinal, f.Type);
+                found[(group.Key, reader.GetInt64(extraAt + 1))] = ReadEnvelope(reader, type, values, reader.IsDBNull(extraAt) ? null : reader.GetString(extraAt));
+            }
+        }
+        return [.. keys.Select(k => found.GetValueOrDefault((k.Part, k.RowId))).OfType<TallyEvent>()];
+    }
+
+    /// <summary>The WHERE clause for the robot flag and field filters, or null when a positive filter names a field the type lacks.</summary>
+    private static string? FilterSql(EventType type, RawEventQuery query, SqliteCommand command)
     {
         var sql = new StringBuilder();
-        foreach (var filter in filters)
+        if (query.Robot is { } robot) sql.Append(robot ? " AND robot = 1" : " AND robot = 0");
+        foreach (var filter in query.Filters)
         {
             var field = type.Field(filter.Field);
             if (field is null)
@@ -918,27 +999,22 @@ public sealed class SqliteEventStore : IEventStore
 
     private bool HasPartitions(string type) => PartitionSpans(type).Count > 0;
 
-    private List<(string Name, EventType Type)> PartitionsOverlapping(SqliteConnection connection, IReadOnlyList<EventType> types, DateTime from, DateTime to)
+    /// <summary>A raw partition of one of the types asked for, and the times it holds, [StartMs, EndMs).</summary>
+    private sealed record RawPartitionSpan(string Name, EventType Type, long StartMs, long EndMs);
+
+    private List<RawPartitionSpan> PartitionsOverlapping(SqliteConnection connection, IReadOnlyList<EventType> types, DateTime from, DateTime to)
     {
-        using var command = Command(connection, "SELECT name, type FROM tally_partitions WHERE start_ms < $to AND end_ms > $from ORDER BY start_ms");
+        using var command = Command(connection, "SELECT name, type, start_ms, end_ms FROM tally_partitions WHERE start_ms < $to AND end_ms > $from ORDER BY start_ms");
         command.Parameters.AddWithValue("$from", ToMs(from));
         command.Parameters.AddWithValue("$to", ToMs(to));
         using var reader = command.ExecuteReader();
-        var result = new List<(string, EventType)>();
+        var result = new List<RawPartitionSpan>();
         while (reader.Read())
         {
             var type = types.FirstOrDefault(t => t.Name == reader.GetString(1));
-            if (type is not null) result.Add((reader.GetString(0), type));
+            if (type is not null) result.Add(new RawPartitionSpan(reader.GetString(0), type, reader.GetInt64(2), reader.GetInt64(3)));
         }
         return result;
-    }
-
-    private EventType? TypeOfPartition(SqliteConnection connection, string partition, IReadOnlyList<EventType>? types)
-    {
-        using var command = Command(connection, "SELECT type FROM tally_partitions WHERE name = $n");
-        command.Parameters.AddWithValue("$n", partition);
-        var name = (string?)command.ExecuteScalar();
-        return types?.FirstOrDefault(t => t.Name == name);
     }
 
     private HashSet<string> Columns(string table, SqliteConnection? connection = null)

@@ -25,6 +25,7 @@ public sealed class CliTests : IDisposable
     [InlineData("types", "--config")]
     [InlineData("aggregate", "--rebuild")]
     [InlineData("query", "--format")]
+    [InlineData("export", "--output")]
     [InlineData("demo", "--days")]
     [InlineData("bench", "--events")]
     [InlineData("retention", "--data")]
@@ -93,17 +94,24 @@ public sealed class CliTests : IDisposable
         Assert.DoesNotContain("   at ", error);
     }
 
-    [Fact]
-    public async Task Aggregate_then_query_prints_the_numbers_as_csv()
+    /// <summary>Stores events in this folder's store, as a server does, and stops it; returns the configuration file.</summary>
+    private async Task<string> StoreEventsAsync(string events)
     {
         var config = TestConfig.Write(_root);
         var host = await TallyHost.StartAsync(dataDirectory: _root);
-        await host.PostEventsAsync("""
+        await host.PostEventsAsync(events);
+        await host.StopKeepingDataAsync();
+        return config;
+    }
+
+    [Fact]
+    public async Task Aggregate_then_query_prints_the_numbers_as_csv()
+    {
+        var config = await StoreEventsAsync("""
             [{"type":"record-view","item_id":"a","user_id":"u1","user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"},
              {"type":"record-view","item_id":"a","user_id":"u2","user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"},
              {"type":"record-view","item_id":"b","user_id":"u1","user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"}]
             """);
-        await host.StopKeepingDataAsync();
 
         var (exit, output, error) = await TallyAsync("aggregate", "--config", config);
         Assert.True(exit == 0, error);
@@ -145,6 +153,7 @@ public sealed class CliTests : IDisposable
     [InlineData("--data", "setup", "--dta", "elsewhere")]
     [InlineData("--per-day", "demo", "--per-dya", "5")]
     [InlineData("--role", "serve", "--rol", "query")]
+    [InlineData("--output", "export", "delta=60", "--ouput", "events.csv")]
     public async Task A_misspelt_option_changes_nothing_on_disk_and_the_nearest_is_suggested(string meant, params string[] arguments)
     {
         WriteConfigAndLogs();
@@ -177,6 +186,13 @@ public sealed class CliTests : IDisposable
     [InlineData("missing.ndjson: no such file", "publish", "--topic", "a.b", "missing.ndjson")]
     [InlineData("'imprt' is not a command of 'tally'; did you mean import?", "imprt", "combined", "access.log")]
     [InlineData("'extra' is one argument too many for 'tally types'", "types", "extra")]
+    [InlineData("'robot' must be true (only robots) or false (no robots)", "export", "robot=perhaps", "--output", "events.ndjson")]
+    [InlineData("'page' does not apply to an export", "export", "delta=60", "page=2")]
+    [InlineData("'delta' must be a whole number from 1 to 31622400", "export", "delta=999999999")]
+    [InlineData("'colour' is neither a parameter nor a field of any event type", "export", "colour=red")]
+    [InlineData("--format must be one of csv, ndjson, got \"json\"", "export", "--format", "json")]
+    [InlineData("no such folder", "export", "--output", "missing/events.csv")]
+    [InlineData("--output .: a folder, not a file", "export", "--output", ".")]
     public async Task A_bad_argument_is_refused_in_the_users_words_before_any_work(string said, params string[] arguments)
     {
         WriteConfigAndLogs();
@@ -236,5 +252,34 @@ public sealed class CliTests : IDisposable
         Assert.True(exit == 0, error);
         var rows = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.True(rows.Length > 1, output);
+    }
+
+    [Fact]
+    public async Task Export_writes_every_selected_event_to_a_file_or_to_stdout()
+    {
+        var config = await StoreEventsAsync("""
+            [{"type":"record-view","id":"v1","item_id":"a,b","user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"},
+             {"type":"record-view","id":"v2","item_id":"b","user_agent":"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"},
+             {"type":"file-download","id":"d1","item_id":"a,b","size":10,"user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"}]
+            """);
+
+        var file = Path.Combine(_root, "views.csv");
+        var (exit, output, error) = await TallyAsync("export", "delta=3600", "type=record-view", "order=asc", "--config", config, "--output", file);
+        Assert.True(exit == 0, error);
+        Assert.Empty(output);
+        Assert.Contains("2 events", error);
+        var lines = (await File.ReadAllTextAsync(file)).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("id,type,timestamp,robot,visitor,session,item_id,ip,user_agent,user_id,session_id,size", lines[0]);
+        Assert.StartsWith("v1,record-view,", lines[1]);
+        Assert.Contains(",\"a,b\",", lines[1]);
+        Assert.StartsWith("v2,record-view,", lines[2]);
+        Assert.Equal(3, lines.Length);
+        Assert.False(File.Exists(file + ".partial"));
+
+        (exit, output, error) = await TallyAsync("export", "delta=3600", "robot=false", "--config", config);
+        Assert.True(exit == 0, error);
+        var events = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonNode.Parse(line)!).ToList();
+        Assert.Equal(["d1", "v1"], events.Select(e => (string)e["id"]!).Order());
+        Assert.All(events, e => Assert.False((bool)e["robot"]!));
     }
 }

@@ -23,7 +23,8 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>The query parameters each endpoint reads, and a valid value for each route parameter.</summary>
     private static readonly Dictionary<string, (string[] Parameters, Dictionary<string, string> Route)> Endpoints = new()
     {
-        ["GET /api/v1/events"] = (["start", "end", "delta", "page", "rows_per_page", "order", "type", "item_id", "not_item_id"], []),
+        ["GET /api/v1/events"] = (["start", "end", "delta", "page", "rows_per_page", "order", "type", "item_id", "not_item_id", "robot"], []),
+        ["GET /api/v1/events/export"] = (["start", "end", "delta", "order", "type", "item_id", "not_item_id", "robot", "format"], []),
         ["POST /api/v1/events"] = ([], []),
         ["GET /api/v1/stats"] = ([], []),
         ["POST /api/v1/stats"] = ([], []),

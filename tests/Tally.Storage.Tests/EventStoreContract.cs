@@ -518,6 +518,75 @@ public abstract class EventStoreContract : IAsyncLifetime
         Assert.Equal(["v1", "v2"], await IdsAsync([views]));
     }
 
+    [Fact]
+    public async Task Raw_events_filter_by_the_robot_flag()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        var probe = schema.EventTypes["probe"];
+        var views = schema.EventTypes["record-view"];
+        await store.AppendAsync(Enumerable.Range(0, 10).Select(i => Probe(schema, $"p{i}", Now.AddMinutes(-i), item: i < 5 ? "x" : "y", robot: i % 3 == 0)).ToList(), None);
+        await store.AppendAsync(Parse(schema, """{"type":"record-view","id":"v1","item_id":"x","timestamp":"2026-03-15T11:30:00Z"}"""), None);
+        async Task<List<string>> IdsAsync(bool? robot, params FieldFilter[] filters)
+        {
+            var query = new RawEventQuery(Now.AddHours(-1), Now.AddSeconds(1), [probe, views], filters, 1, 100, true, robot);
+            var page = await store.QueryEventsAsync(query, None);
+            Assert.Equal(page.Events.Count, page.Total);
+            Assert.Equal(page.Events.Select(e => e.Id), (await store.StreamAllAsync(query)).Select(e => e.Id));
+            return page.Events.Select(e => e.Id).Order().ToList();
+        }
+
+        Assert.Equal(["p0", "p3", "p6", "p9"], await IdsAsync(true));
+        Assert.Equal(["p1", "p2", "p4", "p5", "p7", "p8", "v1"], await IdsAsync(false));
+        Assert.Equal(11, (await IdsAsync(null)).Count);
+        Assert.Equal(["p0", "p3"], await IdsAsync(true, new FieldFilter("item_id", ["x"], false)));
+        Assert.Equal(["p1", "p2", "p4", "v1"], await IdsAsync(false, new FieldFilter("item_id", ["x"], false)));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Streamed_raw_events_are_all_pages_one_after_another(bool descending)
+    {
+        var schema = Schema("hour");
+        var store = await FreshAsync(schema);
+        var probe = schema.EventTypes["probe"];
+        var views = schema.EventTypes["record-view"];
+        // Probes three at each instant, every 7 minutes over 2 h 20 min (hour partitions), and views (month partitions)
+        // at some of the same instants and between them: ties in time within a type, across types and across batches.
+        await store.AppendAsync(Enumerable.Range(0, 60).Select(i => Probe(schema, $"p{i:D2}", Now.AddMinutes(-(i / 3) * 7),
+            item: i % 2 == 0 ? "x" : "y", n: i, robot: i % 5 == 0)).ToList(), None);
+        await store.AppendAsync(Parse(schema, """
+            {"type":"record-view","id":"v1","item_id":"x","timestamp":"2026-03-15T11:53:00Z"}
+            {"type":"record-view","id":"v2","item_id":"y","timestamp":"2026-03-15T11:53:00Z"}
+            {"type":"record-view","id":"v3","item_id":"x","timestamp":"2026-03-15T10:30:00Z"}
+            {"type":"record-view","id":"v4","item_id":"x","timestamp":"2026-03-15T12:00:00Z"}
+            """), None);
+        (FieldFilter[] Filters, bool? Robot)[] cases =
+        [
+            ([], null),
+            ([], false),
+            ([new FieldFilter("item_id", ["x"], false)], null),
+            ([new FieldFilter("item_id", ["x"], true)], true),
+            // Only probes have n: views drop out of every batch.
+            ([new FieldFilter("n", ["3", "4", "5", "40", "59"], false)], null),
+            ([new FieldFilter("item_id", ["nothing"], false)], null),
+        ];
+        foreach (var (filters, robot) in cases)
+        {
+            // A window that starts and ends inside partitions.
+            var query = new RawEventQuery(Now.AddMinutes(-130), Now.AddMilliseconds(1), [probe, views], filters, 1, 4, descending, robot);
+            var (pages, total) = await store.AllPagesAsync(query);
+            Assert.Equal(total, pages.Count);
+            foreach (var batch in (int[])[1, 3])
+                Assert.Equal(pages.Select(e => e.Id), (await store.StreamAllAsync(query with { RowsPerPage = batch })).Select(e => e.Id));
+        }
+        var everything = await store.StreamAllAsync(new RawEventQuery(Now.AddMinutes(-130), Now.AddMilliseconds(1), [probe, views], [], 1, 3, descending));
+        Assert.Equal(64 - 3, everything.Count);
+        Assert.Equal(everything.Count, everything.Select(e => e.Id).Distinct().Count());
+        Assert.Equal("x", everything.Single(e => e.Id == "v3")["item_id"]);
+    }
+
     // ---- dirty days ----------------------------------------------------------------------------
 
     [Fact]

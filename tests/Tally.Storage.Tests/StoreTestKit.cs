@@ -74,6 +74,26 @@ public static class StoreTestKit
             events.Add(e);
         return events;
     }
+
+    /// <summary>Every event <see cref="IEventStore.StreamEventsAsync"/> gives for the query.</summary>
+    public static async Task<List<TallyEvent>> StreamAllAsync(this IEventStore store, RawEventQuery query)
+    {
+        var events = new List<TallyEvent>();
+        await foreach (var e in store.StreamEventsAsync(query, CancellationToken.None)) events.Add(e);
+        return events;
+    }
+
+    /// <summary>Every page of the query from the first, one after another, as a client of the raw API would read them; and the total each page reported.</summary>
+    public static async Task<(List<TallyEvent> Events, long Total)> AllPagesAsync(this IEventStore store, RawEventQuery query)
+    {
+        var events = new List<TallyEvent>();
+        for (var page = 1; ; page++)
+        {
+            var answer = await store.QueryEventsAsync(query with { Page = page }, CancellationToken.None);
+            events.AddRange(answer.Events);
+            if (answer.Events.Count < query.RowsPerPage) return (events, answer.Total);
+        }
+    }
 }
 
 /// <summary>

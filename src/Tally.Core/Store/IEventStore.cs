@@ -36,6 +36,13 @@ public interface IEventStore : ISaltSource, IAsyncDisposable
     /// <summary>A page of raw events, newest or oldest first, with the total that match.</summary>
     Task<RawEventPage> QueryEventsAsync(RawEventQuery query, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Every raw event the query selects, in the order its pages list them one after another (its Page is not
+    /// used). Read <see cref="RawEventQuery.RowsPerPage"/> rows at a time in <see cref="RawEventOrder"/>, so memory
+    /// stays bounded however many match, and no connection or transaction is held while the caller consumes a batch.
+    /// </summary>
+    IAsyncEnumerable<TallyEvent> StreamEventsAsync(RawEventQuery query, CancellationToken cancellationToken);
+
     /// <summary>Days that received events since they were last aggregated.</summary>
     Task<IReadOnlyList<DirtyDay>> GetDirtyDaysAsync(CancellationToken cancellationToken);
 

@@ -8,6 +8,7 @@ public sealed record DirtyDay(string EventType, DateOnly Day, long Version);
 /// <summary>A filter on one field: the value must be one of <see cref="Values"/>, or none of them when negated.</summary>
 public sealed record FieldFilter(string Field, IReadOnlyList<string> Values, bool Negated);
 
+/// <summary>Raw events of <see cref="Types"/> in [Start, End) that pass every filter; <see cref="Robot"/> keeps only robots (true) or only the rest (false), null both.</summary>
 public sealed record RawEventQuery(
     DateTime Start,
     DateTime End,
@@ -15,7 +16,8 @@ public sealed record RawEventQuery(
     IReadOnlyList<FieldFilter> Filters,
     int Page,
     int RowsPerPage,
-    bool Descending);
+    bool Descending,
+    bool? Robot = null);
 
 public sealed record RawEventPage(IReadOnlyList<TallyEvent> Events, long Total);
 

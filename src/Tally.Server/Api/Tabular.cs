@@ -15,13 +15,19 @@ public sealed record Table(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnl
     public void WriteCsv(TextWriter destination)
     {
         using var csv = CsvWriter.Create(destination, CsvWriterOptions.Default, leaveOpen: true);
-        foreach (var column in Columns) csv.WriteField(column);
+        WriteFields(csv, Columns);
         csv.EndRecord();
         foreach (var row in Rows)
         {
-            foreach (var cell in row) csv.WriteField(FormatCell(cell));
+            WriteFields(csv, row);
             csv.EndRecord();
         }
+    }
+
+    /// <summary>The cells as the fields of the current record, formatted as every tabular answer formats them; the caller ends the record.</summary>
+    public static void WriteFields(CsvWriter csv, IEnumerable<object?> cells)
+    {
+        foreach (var cell in cells) csv.WriteField(FormatCell(cell));
     }
 
     public static string FormatCell(object? cell) => cell switch
