@@ -22,7 +22,9 @@ export function connectLive() {
   if (source || typeof EventSource === 'undefined') return;
   source = new EventSource('/api/v1/live');
   let interrupted = false;
-  source.addEventListener('open', () => {
+  source.addEventListener('hello', () => {
+    // 'hello' comes once the server has subscribed this stream to the feed (the connection opens before
+    // that), so from here on no stored event is missed.
     setStatus('open');
     // Back after an interruption: whatever happened meanwhile is unknown, so views refetch.
     if (interrupted) {
@@ -34,9 +36,6 @@ export function connectLive() {
   source.addEventListener('error', () => {
     interrupted = true;
     setStatus(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
-  });
-  source.addEventListener('hello', (e) => {
-    setStatus('open');
   });
   source.addEventListener('stored', (e) => {
     const counts = safeParse(e.data)?.counts;
