@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Routing;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
@@ -34,6 +35,8 @@ public static class AdminEndpoints
             .AddEndpointFilter(new ApiKeyFilter(runtime.Schema, ApiRole.Admin))
             .WithName("Aggregate")
             .WithSummary("Runs aggregation now and answers when it is done: from, to (yyyy-MM-dd) and rebuild to restate a range.")
+            // An admin's job runs to its end: limits.requestTimeoutSeconds bounds what clients ask of the API, not this.
+            .DisableRequestTimeout()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
@@ -45,6 +48,7 @@ public static class AdminEndpoints
             })
             .AddEndpointFilter(new ApiKeyFilter(runtime.Schema, ApiRole.Admin))
             .WithName("Retention")
+            .DisableRequestTimeout()
             .WithSummary("Drops raw partitions past each type's retention and salts past the privacy setting.");
 
         app.MapGet("/api/v1/types", () => Results.Json(runtime.Schema.EventTypes.Values.Select(t => new
