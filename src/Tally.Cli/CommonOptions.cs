@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Spectre.Console;
 using Tally.Core.Configuration;
+using Tally.Core.Query;
 using Tally.Server.Runtime;
 
 namespace Tally.Cli;
@@ -93,16 +94,53 @@ public static class CommonOptions
     public static IEnumerable<(string Name, string Value)> Pairs(this ParseResult parse, Argument<string[]> parameters) =>
         (parse.GetValue(parameters) ?? []).Select(word => word.Split('=', 2)).Select(pair => (pair[0], pair[1]));
 
+    /// <summary>
+    /// The NAME=VALUE parameters, grouped by name as a query string gives them, read by one of the core's request
+    /// parsers; what it refuses is a usage error.
+    /// </summary>
+    public static T ReadParameters<T>(this ParseResult parse, Argument<string[]> parameters, Func<IEnumerable<KeyValuePair<string, IReadOnlyList<string>>>, T> read)
+    {
+        try
+        {
+            return read(parse.Pairs(parameters).GroupBy(p => p.Name)
+                .Select(g => new KeyValuePair<string, IReadOnlyList<string>>(g.Key, [.. g.Select(p => p.Value)])));
+        }
+        catch (QueryParameterException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
+    /// <summary>
+    /// What an empty answer says on stderr: where the data is, as the options that ask for it. Old logs land outside
+    /// the default range, and a user should not have to guess that.
+    /// </summary>
+    /// <param name="empty">"No data from … to …", in the answer's own words.</param>
+    /// <param name="noneStored">What is said when there is no data at all.</param>
+    /// <param name="extent">Where the data runs, from its first and last period.</param>
+    /// <param name="ask">The options that ask for that range.</param>
+    public static string WhereTheDataIs(string empty, DateOnly from, DateOnly to, (DateOnly First, DateOnly Last)? stored,
+        string noneStored, Func<DateOnly, DateOnly, string> extent, Func<DateOnly, DateOnly, string> ask)
+    {
+        if (stored is not var (first, last)) return $"{empty}: {noneStored}; import or send events, then run 'tally aggregate'.";
+        return first >= from && last <= to
+            ? $"{empty} matches the filters; {extent(first, last)}."
+            : $"{empty}; {extent(first, last)}: add {ask(first, last)}";
+    }
+
     public static int Fail(string message)
     {
         Console.Error.WriteLine($"tally: {message}");
         return CommandLineChecks.UsageError;
     }
 
-    /// <summary>A progress bar on an interactive terminal; plain, occasional lines when output is redirected.</summary>
+    /// <summary>Where progress is drawn: standard error, so that what a command writes to standard output (an export) stays clean.</summary>
+    private static readonly IAnsiConsole ProgressConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+
+    /// <summary>A progress bar on an interactive terminal; plain, occasional lines when output is redirected. Both on standard error.</summary>
     public static Task<T> WithProgressAsync<T>(string description, Func<Action<double, string>, Task<T>> work)
     {
-        if (!AnsiConsole.Profile.Capabilities.Interactive)
+        if (!ProgressConsole.Profile.Capabilities.Interactive)
         {
             var lastPrinted = -1;
             return work((fraction, detail) =>
@@ -113,7 +151,7 @@ public static class CommonOptions
                 Console.Error.WriteLine($"{description}: {percent}% {detail}");
             });
         }
-        return AnsiConsole.Progress()
+        return ProgressConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .StartAsync(async context =>
             {

@@ -58,9 +58,9 @@ public sealed class LogFileImporter(ILogFormat format, Func<ISaltSource, EventPi
     {
         try
         {
-            var fileKey = await ReadFileKeyAsync(path, cancellationToken);
             await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan);
-            return await ImportAsync(Decompressed(path, file), file, 1, fileKey, Path.GetFileName(path), rejectPath, progress, cancellationToken);
+            Stream lines = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+            return await ImportAsync(lines, file, 1, fileKey: null, Path.GetFileName(path), rejectPath, progress, cancellationToken);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
         {
@@ -68,21 +68,12 @@ public sealed class LogFileImporter(ILogFormat format, Func<ISaltSource, EventPi
         }
     }
 
-    private static async Task<string> ReadFileKeyAsync(string path, CancellationToken cancellationToken)
-    {
-        await using var file = File.OpenRead(path);
-        await foreach (var line in LineReader.ReadAsync(Decompressed(path, file), cancellationToken)) return FileKey(line.Span);
-        return FileKey(default);
-    }
-
-    private static Stream Decompressed(string path, FileStream file) =>
-        path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
-
     /// <summary>
     /// Loads every line of <paramref name="lines"/>, numbering from <paramref name="firstLine"/>, in one
-    /// transaction. <paramref name="position"/> is the stream whose position tells progress.
+    /// transaction. <paramref name="position"/> is the stream whose position tells progress. Without a
+    /// <paramref name="fileKey"/>, the stream starts at the log's first line, which gives the key.
     /// </summary>
-    public async Task<LogImportResult> ImportAsync(Stream lines, Stream position, long firstLine, string fileKey, string name, string rejectPath,
+    public async Task<LogImportResult> ImportAsync(Stream lines, Stream position, long firstLine, string? fileKey, string name, string rejectPath,
         IProgress<LogImportProgress>? progress, CancellationToken cancellationToken)
     {
         var started = clock.GetTimestamp();
@@ -108,6 +99,7 @@ public sealed class LogFileImporter(ILogFormat format, Func<ISaltSource, EventPi
                 await foreach (var line in LineReader.ReadAsync(lines, token))
                 {
                     number++;
+                    fileKey ??= FileKey(line.Span);
                     if (line.Span.Trim(" \t\r"u8).IsEmpty) continue;
                     lineCount++;
                     var parsed = format.Parse(line.Span, LineId(fileKey, number, line.Span), now);

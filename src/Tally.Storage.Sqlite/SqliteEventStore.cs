@@ -849,22 +849,19 @@ public sealed class SqliteEventStore : IEventStore
     /// </summary>
     private byte[] SaltOf(DateOnly day, SqliteTransaction transaction)
     {
-        using (var use = Command(_writer, "INSERT INTO tally_salts (day, salt, last_used) VALUES ($d, $s, $u) ON CONFLICT (day) DO UPDATE SET last_used = excluded.last_used", transaction))
-        {
-            use.Parameters.AddWithValue("$d", day.DayNumber);
-            use.Parameters.AddWithValue("$s", RandomNumberGenerator.GetBytes(32));
-            use.Parameters.AddWithValue("$u", SaltCache.Today.DayNumber);
-            use.ExecuteNonQuery();
-        }
+        StoreSalt(day, RandomNumberGenerator.GetBytes(32), transaction);
         using var select = Command(_writer, "SELECT salt FROM tally_salts WHERE day = $d", transaction);
         select.Parameters.AddWithValue("$d", day.DayNumber);
         return (byte[])select.ExecuteScalar()!;
     }
 
-    /// <summary>A copied salt counts as used on the day it arrives, so a copy does not shorten its life.</summary>
-    private void InsertSaltIfAbsent(DateOnly day, byte[] salt, SqliteTransaction transaction)
+    /// <summary>
+    /// Keeps <paramref name="salt"/> for a day that has none; a day that has one keeps it. Either way the day's
+    /// salt counts as used today, so a salt copied in (tally migrate) does not have its life cut short.
+    /// </summary>
+    private void StoreSalt(DateOnly day, byte[] salt, SqliteTransaction transaction)
     {
-        using var insert = Command(_writer, "INSERT INTO tally_salts (day, salt, last_used) VALUES ($d, $s, $u) ON CONFLICT DO NOTHING", transaction);
+        using var insert = Command(_writer, "INSERT INTO tally_salts (day, salt, last_used) VALUES ($d, $s, $u) ON CONFLICT (day) DO UPDATE SET last_used = excluded.last_used", transaction);
         insert.Parameters.AddWithValue("$d", day.DayNumber);
         insert.Parameters.AddWithValue("$s", salt);
         insert.Parameters.AddWithValue("$u", SaltCache.Today.DayNumber);
@@ -954,7 +951,7 @@ public sealed class SqliteEventStore : IEventStore
         WriteAsync(transaction =>
         {
             foreach (var (key, value) in state.Settings) PutSetting(key, value, transaction);
-            foreach (var (day, salt) in state.Salts) InsertSaltIfAbsent(day, salt, transaction);
+            foreach (var (day, salt) in state.Salts) StoreSalt(day, salt, transaction);
         }, cancellationToken);
 
     // ---- helpers -----------------------------------------------------------------------------

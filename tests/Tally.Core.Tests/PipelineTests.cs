@@ -40,6 +40,40 @@ public abstract class PipelineTestBase
 
 public sealed class AnonymizeTests : PipelineTestBase
 {
+    /// <summary>A store's salts as its purge leaves them: the day's salt can be replaced, and every ask is heard (and is a use).</summary>
+    private sealed class PurgeableSalts : ISaltSource
+    {
+        public byte[] Salt { get; set; } = [1];
+        public int Asked { get; private set; }
+
+        public ValueTask<byte[]> GetSaltAsync(DateOnly day, CancellationToken cancellationToken)
+        {
+            Asked++;
+            return ValueTask.FromResult(Salt);
+        }
+    }
+
+    [Fact]
+    public async Task A_long_lived_pipeline_asks_for_the_salt_every_batch_so_uses_are_recorded_and_a_purged_salt_is_not_kept()
+    {
+        var schema = DefaultSchema();
+        var salts = new PurgeableSalts();
+        var pipeline = EventPipeline.FromSchema(schema, new RobotList(["bot"]), salts, new TableGeo());
+        async Task<long> VisitorAsync()
+        {
+            var batch = Parse(Hit("2026-06-09T09:00:00Z", "1.2.3.4", Firefox), schema);
+            await pipeline.ProcessAsync(batch.Events, CancellationToken.None);
+            return batch.Events[0].VisitorId;
+        }
+
+        var first = await VisitorAsync();
+        var askedPerBatch = salts.Asked;
+        Assert.Equal(first, await VisitorAsync());
+        Assert.Equal(2 * askedPerBatch, salts.Asked);
+        salts.Salt = [2];
+        Assert.NotEqual(first, await VisitorAsync());
+    }
+
     [Fact]
     public async Task The_same_ip_and_user_agent_on_the_same_day_is_the_same_visitor()
     {

@@ -43,7 +43,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
         ["GET /r51/members"] = (["api_key"], []),
         ["GET /r51/reports"] = ([], []),
         ["GET /r51/reports/{report}"] = (["customer_id", "begin_date", "end_date", "metric_type", "data_type", "access_type", "access_method", "yop",
-            "item_id", "attributes_to_show", "granularity", "include_parent_details", "country_code", "format"], new() { ["report"] = "ir" }),
+            "item_id", "attributes_to_show", "granularity", "include_parent_details", "include_component_details", "country_code", "subdivision_code", "format"], new() { ["report"] = "ir" }),
         ["GET /api/v1/live"] = ([], []),
         ["GET /api/v1/queries"] = ([], []),
         ["GET /api/v1/queries/{name}"] = ([], new() { ["name"] = "saved" }),

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using Tally.Core.Query;
 using Tally.Server.Api;
@@ -32,31 +31,22 @@ public static class ExportCommand
             parameters, format, output,
         };
         command.SetRuntimeAction((schema, parse) =>
-        {
-            try
-            {
-                return RawEventRequest.ParseExport(
-                    parse.Pairs(parameters).GroupBy(p => p.Name).Select(g => new KeyValuePair<string, IReadOnlyList<string>>(g.Key, g.Select(p => p.Value).ToList())),
-                    schema, TimeProvider.System.GetUtcNow().UtcDateTime);
-            }
-            catch (QueryParameterException e)
-            {
-                throw new UsageException(e.Message);
-            }
-        }, async (runtime, parse, query, cancellationToken) =>
+            parse.ReadParameters(parameters, pairs => RawEventRequest.ParseExport(pairs, schema, TimeProvider.System.GetUtcNow().UtcDateTime)), async (runtime, parse, query, cancellationToken) =>
         {
             var path = parse.GetValue(output) is { } named && named != "-" ? named : null;
             var chosen = EventExport.Formats[parse.GetValue(format) ?? (path?.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) == true ? "csv" : "ndjson")];
 
             // The count is the raw API's total for the same parameters: it sizes the progress, not the export.
             var expected = (await runtime.Store.QueryEventsAsync(query with { RowsPerPage = 1 }, cancellationToken)).Total;
-            var progress = new Progress(expected);
-            var events = runtime.Store.StreamEventsAsync(query, cancellationToken);
+            Task<long> WriteAsync(Stream destination) => CommonOptions.WithProgressAsync("Exporting", report =>
+                EventExport.WriteAsync(runtime.Store.StreamEventsAsync(query, cancellationToken), query.Types, runtime.Schema, chosen, destination,
+                    count => report(expected == 0 ? 1 : Math.Min(1, (double)count / expected), string.Create(CultureInfo.InvariantCulture, $"{count:N0} of {expected:N0} events")),
+                    cancellationToken));
             long written;
             if (path is null)
             {
                 await using var stdout = Console.OpenStandardOutput();
-                written = await EventExport.WriteAsync(events, query.Types, runtime.Schema, chosen, stdout, progress.Report, cancellationToken);
+                written = await WriteAsync(stdout);
             }
             else
             {
@@ -65,7 +55,7 @@ public static class ExportCommand
                 try
                 {
                     await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16, FileOptions.Asynchronous))
-                        written = await EventExport.WriteAsync(events, query.Types, runtime.Schema, chosen, file, progress.Report, cancellationToken);
+                        written = await WriteAsync(file);
                     File.Move(partial, path, overwrite: true);
                 }
                 catch
@@ -74,7 +64,6 @@ public static class ExportCommand
                     throw;
                 }
             }
-            progress.End();
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"tally export: {written:N0} events from {query.Start:yyyy-MM-dd'T'HH:mm:ss'Z'} to {query.End:yyyy-MM-dd'T'HH:mm:ss'Z'}{(path is null ? "" : $" written to {path}")}"));
             return 0;
@@ -88,30 +77,5 @@ public static class ExportCommand
         if (Directory.Exists(path)) return "a folder, not a file";
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
         return folder is null || Directory.Exists(folder) ? null : $"no such folder ({folder})";
-    }
-
-    /// <summary>How far a long export has come, on stderr at most once a second: one line rewritten on a terminal, a line each time otherwise.</summary>
-    private sealed class Progress(long expected)
-    {
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private TimeSpan _shown;
-        private bool _rewriting;
-
-        public void Report(long written)
-        {
-            if (_clock.Elapsed - _shown < TimeSpan.FromSeconds(1)) return;
-            _shown = _clock.Elapsed;
-            var percent = expected == 0 ? 100 : Math.Min(100, written * 100 / expected);
-            var line = string.Create(CultureInfo.InvariantCulture, $"tally export: {written:N0} of {expected:N0} events ({percent}%)");
-            _rewriting = !Console.IsErrorRedirected;
-            if (_rewriting) Console.Error.Write($"\r{line}");
-            else Console.Error.WriteLine(line);
-        }
-
-        /// <summary>Ends a rewritten line, so what follows starts on its own.</summary>
-        public void End()
-        {
-            if (_rewriting) Console.Error.WriteLine();
-        }
     }
 }

@@ -33,17 +33,9 @@ public static class QueryCommand
                 var hint = NearestName.Find(queryName, schema.Queries.Keys) is { } nearest ? $"; did you mean {nearest}?" : ".";
                 throw new UsageException($"'{queryName}' is not a registered query{hint} Run 'tally query' to list them.");
             }
-            try
-            {
-                var request = StatsRequest.Parse(
-                    parse.Pairs(parameters).GroupBy(p => p.Name).Select(g => new KeyValuePair<string, IReadOnlyList<string>>(g.Key, g.Select(p => p.Value).ToList())),
-                    query.Aggregation, schema.Options, DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime));
-                return (Query: query, Request: request);
-            }
-            catch (QueryParameterException e)
-            {
-                throw new UsageException(e.Message);
-            }
+            var request = parse.ReadParameters(parameters, pairs =>
+                StatsRequest.Parse(pairs, query.Aggregation, schema.Options, DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime)));
+            return (Query: query, Request: request);
         }, async (runtime, parse, asked, cancellationToken) =>
         {
             if (asked is not { } ask)
@@ -60,21 +52,13 @@ public static class QueryCommand
             Print(table, parse.GetValue(format)!);
             var count = table.Columns.ToList().IndexOf("count");
             if (timeline ? table.Rows.All(row => row[count] is 0d) : groups == 0)
-                Console.Error.WriteLine(WhereTheDataIs(query.Name, request, await runtime.Stats.DaysWithDataAsync(query.Aggregation, cancellationToken)));
+                Console.Error.WriteLine(CommonOptions.WhereTheDataIs($"No data from {request.From:yyyy-MM-dd} to {request.To:yyyy-MM-dd}", request.From, request.To,
+                    await runtime.Stats.DaysWithDataAsync(query.Aggregation, cancellationToken), $"'{query.Name}' has no data yet",
+                    (first, last) => $"'{query.Name}' has data from {first:yyyy-MM-dd} to {last:yyyy-MM-dd}",
+                    (first, last) => $"dateStart={first:yyyy-MM-dd} dateEnd={last:yyyy-MM-dd}"));
             return 0;
         });
         return command;
-    }
-
-    /// <summary>What an empty answer says on stderr: where the query's data is, as parameters to ask for it (old logs land outside the last 30 days).</summary>
-    private static string WhereTheDataIs(string query, StatsRequest request, (DateOnly First, DateOnly Last)? days)
-    {
-        var range = $"No data from {request.From:yyyy-MM-dd} to {request.To:yyyy-MM-dd}";
-        if (days is not var (first, last)) return $"{range}: '{query}' has no data yet; import or send events, then run 'tally aggregate'.";
-        var extent = $"'{query}' has data from {first:yyyy-MM-dd} to {last:yyyy-MM-dd}";
-        return first >= request.From && last <= request.To
-            ? $"{range} matches the filters; {extent}."
-            : $"{range}; {extent}: add dateStart={first:yyyy-MM-dd} dateEnd={last:yyyy-MM-dd}";
     }
 
     private static void Print(Server.Api.Table table, string format)

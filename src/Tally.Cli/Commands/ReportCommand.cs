@@ -17,12 +17,9 @@ public static class ReportCommand
     {
         var filters = report["Report_Header"]!["Report_Filters"]!;
         var (begin, end) = (DateOnly.Parse((string)filters["Begin_Date"]!, CultureInfo.InvariantCulture), DateOnly.Parse((string)filters["End_Date"]!, CultureInfo.InvariantCulture));
-        var range = $"No usage from {begin:yyyy-MM} to {end:yyyy-MM}";
-        if (months is not var (first, last)) return $"{range}: no COUNTER usage is stored yet; import or send events, then run 'tally aggregate'.";
-        var extent = $"COUNTER usage runs from {first:yyyy-MM} to {last:yyyy-MM}";
-        return first >= begin && last <= end
-            ? $"{range} matches the filters; {extent}."
-            : $"{range}; {extent}: add --begin {first:yyyy-MM} --end {last:yyyy-MM}";
+        return CommonOptions.WhereTheDataIs($"No usage from {begin:yyyy-MM} to {end:yyyy-MM}", begin, end, months, "no COUNTER usage is stored yet",
+            (first, last) => $"COUNTER usage runs from {first:yyyy-MM} to {last:yyyy-MM}",
+            (first, last) => $"--begin {first:yyyy-MM} --end {last:yyyy-MM}");
     }
 
     public static Command Create()

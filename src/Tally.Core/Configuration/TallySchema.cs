@@ -25,8 +25,18 @@ public sealed record AggregationDefinition(
     public int Groupings => 1 << GroupBy.Count;
 
     /// <summary>The grouping that keeps exactly these fields, all of which are group-by fields.</summary>
-    public int GroupingOf(IEnumerable<string> fields) =>
-        fields.Aggregate(0, (grouping, field) => grouping | 1 << GroupBy.Select(f => f.Name).ToList().IndexOf(field));
+    public int GroupingOf(IEnumerable<string> fields) => fields.Aggregate(0, (grouping, field) => grouping | 1 << IndexOf(field));
+
+    /// <summary>Where a field stands in <see cref="GroupBy"/>.</summary>
+    /// <exception cref="ArgumentException">It is not a group-by field (requests are checked against them before this).</exception>
+    public int IndexOf(string field)
+    {
+        for (var i = 0; i < GroupBy.Count; i++)
+        {
+            if (GroupBy[i].Name == field) return i;
+        }
+        throw new ArgumentException($"'{field}' is not a group-by field of '{Name}'", nameof(field));
+    }
 
     /// <summary>The group-by fields a grouping keeps, in <see cref="GroupBy"/> order.</summary>
     public IReadOnlyList<FieldDefinition> FieldsOf(int grouping) => GroupBy.Where((_, i) => (grouping & 1 << i) != 0).ToList();

@@ -22,13 +22,18 @@ public sealed class AnonymizeProcessor(ISaltSource salts, bool keepIp, bool keep
 {
     private readonly ConcurrentDictionary<DateOnly, byte[]> _salts = new();
 
+    /// <summary>
+    /// Asks the source for the salt of each day in the batch, every batch rather than once: the source
+    /// answers from its own cache, records the salt's use (a past day's salt lives from its last use),
+    /// and after a purge hands out the day's new salt.
+    /// </summary>
     public async ValueTask PrepareAsync(IReadOnlyList<TallyEvent> batch, CancellationToken cancellationToken)
     {
         DateOnly? last = null;
         foreach (var e in batch)
         {
             var day = DateOnly.FromDateTime(e.Timestamp);
-            if (day == last || _salts.ContainsKey(day)) continue;
+            if (day == last) continue;
             _salts[day] = await salts.GetSaltAsync(day, cancellationToken);
             last = day;
         }

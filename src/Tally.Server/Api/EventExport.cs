@@ -26,7 +26,7 @@ public enum ExportFormat
 public static class EventExport
 {
     /// <summary>Every this many events the caller hears how many are written (progress).</summary>
-    public const int ProgressEvents = 1000;
+    private const int ProgressEvents = 1000;
     private const int FlushBytes = 64 * 1024;
 
     /// <summary>The names format= and --format take.</summary>
@@ -44,7 +44,7 @@ public static class EventExport
 
     public static string FileName(ExportFormat format) => format == ExportFormat.Csv ? "events.csv" : "events.ndjson";
 
-    /// <summary>format=ndjson|csv when given; else the first of text/csv and application/x-ndjson the Accept header prefers; else NDJSON.</summary>
+    /// <summary>format=ndjson|csv when given; else CSV when the Accept header prefers text/csv, as every tabular answer does; else NDJSON.</summary>
     /// <exception cref="QueryParameterException">format names neither.</exception>
     public static ExportFormat Negotiate(HttpRequest request)
     {
@@ -54,11 +54,7 @@ public static class EventExport
             return Formats.TryGetValue(name, out var format) ? format
                 : throw new QueryParameterException("format", $"must be {string.Join(" or ", Formats.Keys)}, not '{StoredText.Echo(name)}'");
         }
-        var accepted = request.GetTypedHeaders().Accept
-            .OrderByDescending(a => a.Quality ?? 1)
-            .Select(a => a.MediaType.Value?.ToLowerInvariant())
-            .FirstOrDefault(type => type is "text/csv" or "application/x-ndjson");
-        return accepted == "text/csv" ? ExportFormat.Csv : ExportFormat.Ndjson;
+        return Tabular.WantsCsv(request) ? ExportFormat.Csv : ExportFormat.Ndjson;
     }
 
     /// <summary>

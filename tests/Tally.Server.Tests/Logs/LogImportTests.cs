@@ -175,6 +175,14 @@ public sealed class LogImportTests
     private static string Access(DateTime when, string ip, string request, int status, string agent) =>
         string.Create(CultureInfo.InvariantCulture, $"""{ip} - - [{when:dd/MMM/yyyy:HH:mm:ss} +0000] "{request}" {status} 2048 "-" "{agent}" """);
 
+    /// <summary>A new folder configured with the built-in types and the access-log rules.</summary>
+    private static string AccessLogRoot()
+    {
+        var root = TestPaths.NewTempDirectory();
+        TestConfig.Write(root, AccessRules);
+        return root;
+    }
+
     private static void AccessRules(JsonObject config)
     {
         Usage.BuiltInTypes(config);
@@ -189,8 +197,7 @@ public sealed class LogImportTests
     [Fact]
     public async Task Apache_logs_count_successful_human_requests_once_per_double_click()
     {
-        var root = TestPaths.NewTempDirectory();
-        TestConfig.Write(root, AccessRules);
+        var root = AccessLogRoot();
         var t = Yesterday.AddHours(10);
         var log = Path.Combine(root, "access.log");
         await File.WriteAllLinesAsync(log,
@@ -264,8 +271,7 @@ public sealed class LogImportTests
     [Fact]
     public async Task Follow_loads_lines_as_they_are_appended_and_resumes_where_it_stopped()
     {
-        var root = TestPaths.NewTempDirectory();
-        TestConfig.Write(root, AccessRules);
+        var root = AccessLogRoot();
         var log = Path.Combine(root, "access.log");
         await File.WriteAllLinesAsync(log, [View(1), View(2)]);
 
@@ -296,8 +302,7 @@ public sealed class LogImportTests
     [InlineData("access.log.1", "access.log.1.gz", "access.log")]
     public async Task A_log_and_its_rotated_and_compressed_copies_give_each_line_once_in_any_order(string first, string second, string third)
     {
-        var root = TestPaths.NewTempDirectory();
-        TestConfig.Write(root, AccessRules);
+        var root = AccessLogRoot();
         // What logrotate leaves: the log as it was when imported, the same log grown and renamed, and that compressed.
         var files = new Dictionary<string, string[]>
         {
@@ -321,8 +326,7 @@ public sealed class LogImportTests
     [Fact]
     public async Task The_same_line_in_two_different_logs_is_two_events()
     {
-        var root = TestPaths.NewTempDirectory();
-        TestConfig.Write(root, AccessRules);
+        var root = AccessLogRoot();
         // Two servers behind one site: the same request in the same second from the same proxy, in each one's log.
         var shared = View(9);
         var front = Path.Combine(root, "front.log");
@@ -339,8 +343,7 @@ public sealed class LogImportTests
     [Fact]
     public async Task Follow_across_a_rotation_loses_nothing_and_the_rotated_file_adds_nothing()
     {
-        var root = TestPaths.NewTempDirectory();
-        TestConfig.Write(root, AccessRules);
+        var root = AccessLogRoot();
         var log = Path.Combine(root, "access.log");
         await File.WriteAllLinesAsync(log, [View(1), View(2)]);
 
@@ -379,13 +382,11 @@ public sealed class LogImportTests
             return (timeline.GetRawText(), await Usage.MetricsAsync(host, "pr", day, day));
         }
 
-        var once = TestPaths.NewTempDirectory();
-        TestConfig.Write(once, AccessRules);
+        var once = AccessLogRoot();
         await File.WriteAllLinesAsync(Path.Combine(once, "both.log"), [.. front, .. back]);
         Assert.Equal(0, (await TallyAsync(once, "import", "combined", Path.Combine(once, "both.log"))).ExitCode);
 
-        var apart = TestPaths.NewTempDirectory();
-        TestConfig.Write(apart, AccessRules);
+        var apart = AccessLogRoot();
         await File.WriteAllLinesAsync(Path.Combine(apart, "front.log"), front);
         await File.WriteAllLinesAsync(Path.Combine(apart, "back.log"), back);
         Assert.Equal(0, (await TallyAsync(apart, "import", "combined", Path.Combine(apart, "front.log"))).ExitCode);
