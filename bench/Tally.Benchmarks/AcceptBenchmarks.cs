@@ -2,7 +2,7 @@ using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using Tally.Core.Accept;
 using Tally.Core.Configuration;
-using Tally.Server.Demo;
+using Tally.Hosting.Demo;
 
 namespace Tally.Benchmarks;
 

@@ -3,8 +3,8 @@ using Tally.Core.Accept;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
 using Tally.Core.Process;
-using Tally.Server.Demo;
-using Tally.Server.Runtime;
+using Tally.Hosting.Demo;
+using Tally.Hosting;
 
 namespace Tally.Benchmarks;
 

@@ -2,11 +2,11 @@ using System.CommandLine;
 using Spectre.Console;
 using Tally.Core.Configuration;
 using Tally.Core.Query;
-using Tally.Server.Runtime;
+using Tally.Hosting;
 
 namespace Tally.Cli;
 
-/// <summary>Options every command takes, and the one way commands open the runtime and report failure.</summary>
+/// <summary>Options every command takes, and the one way commands open Tally's services and report failure.</summary>
 public static class CommonOptions
 {
     public static readonly Option<string> Data = new("--data")
@@ -31,34 +31,41 @@ public static class CommonOptions
         Recursive = true,
     };
 
-    public static RuntimeOptions RuntimeOptions(ParseResult parse, bool demo = false, ServerRole role = ServerRole.All) =>
+    public static TallyHostOptions HostOptions(ParseResult parse, bool demo = false, ServerRole role = ServerRole.All) =>
         new(parse.GetValue(Data)!, parse.GetValue(Config), demo, Store: parse.GetValue(Store), Role: role);
 
     /// <summary>
-    /// Opens the runtime, runs <paramref name="work"/>, and turns the failures a user can fix into a
-    /// one-line message and exit code 2 instead of a stack trace.
+    /// Opens Tally's services, runs <paramref name="work"/> with them, and turns the failures a user can fix
+    /// into a one-line message and exit code 2 instead of a stack trace.
     /// </summary>
     /// <param name="demo">Whether to open with the demo set-up (its admin key and institutions).</param>
-    public static void SetRuntimeAction(
-        this Command command, Func<TallyRuntime, ParseResult, CancellationToken, Task<int>> work, bool setup = true, Func<ParseResult, bool>? demo = null, Option<ServerRole>? role = null) =>
-        command.SetRuntimeAction((_, _) => true, (runtime, parse, _, cancellationToken) => work(runtime, parse, cancellationToken), setup, demo, role);
+    public static void SetTallyAction(
+        this Command command, Func<IServiceProvider, ParseResult, CancellationToken, Task<int>> work, bool setup = true, Func<ParseResult, bool>? demo = null) =>
+        command.SetTallyAction((_, _) => true, (services, parse, _, cancellationToken) => work(services, parse, cancellationToken), setup, demo);
 
     /// <summary>
     /// As above, with the arguments that only the configuration can judge (a query's name) checked by
     /// <paramref name="prepare"/> once it is read and before the store is opened. It throws
     /// <see cref="UsageException"/> for a bad one, and hands <paramref name="work"/> what it worked out.
     /// </summary>
-    public static void SetRuntimeAction<TPrepared>(
-        this Command command, Func<TallySchema, ParseResult, TPrepared> prepare, Func<TallyRuntime, ParseResult, TPrepared, CancellationToken, Task<int>> work,
-        bool setup = true, Func<ParseResult, bool>? demo = null, Option<ServerRole>? role = null) =>
+    public static void SetTallyAction<TPrepared>(
+        this Command command, Func<TallySchema, ParseResult, TPrepared> prepare, Func<IServiceProvider, ParseResult, TPrepared, CancellationToken, Task<int>> work,
+        bool setup = true, Func<ParseResult, bool>? demo = null) =>
+        command.SetReportingAction(async (parse, cancellationToken) =>
+        {
+            TPrepared prepared = default!;
+            await using var services = await TallyServices.OpenAsync(
+                HostOptions(parse, demo is not null && demo(parse)), setup, schema => prepared = prepare(schema, parse), cancellationToken);
+            return await work(services, parse, prepared, cancellationToken);
+        });
+
+    /// <summary>Runs <paramref name="work"/>, reporting a configuration or usage error in one line with exit code 2, and a Ctrl+C with 130.</summary>
+    public static void SetReportingAction(this Command command, Func<ParseResult, CancellationToken, Task<int>> work) =>
         command.SetAction(async (parse, cancellationToken) =>
         {
             try
             {
-                var options = RuntimeOptions(parse, demo is not null && demo(parse), role is null ? ServerRole.All : parse.GetValue(role));
-                TPrepared prepared = default!;
-                await using var runtime = await TallyRuntime.OpenAsync(options, setup, schema => prepared = prepare(schema, parse), cancellationToken);
-                return await work(runtime, parse, prepared, cancellationToken);
+                return await work(parse, cancellationToken);
             }
             catch (Exception e) when (e is ConfigurationException or UsageException)
             {

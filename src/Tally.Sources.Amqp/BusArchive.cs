@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Logging;
+using Tally.Core.Configuration;
 using Tally.Core.Events;
 using Tally.Core.Ingest;
-using Tally.Core.Sources.Bus;
+using Tally.Amqp;
 
 namespace Tally.Sources.Amqp;
 
@@ -11,6 +12,10 @@ namespace Tally.Sources.Amqp;
 /// </summary>
 public sealed class BusArchive(BusRouting routing, IngestService ingest, TimeProvider clock, ILogger logger)
 {
+    /// <summary>The queues of sources.amqp as a consumer declares and binds them.</summary>
+    public static IReadOnlyList<ConsumedQueue> Consumed(AmqpSourceOptions amqp) =>
+        [.. amqp.Queues.Select(q => new ConsumedQueue(q.Name, q.Exchange, q.Bindings))];
+
     public async Task StoreAsync(string queue, IReadOnlyList<BusMessage> messages, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;

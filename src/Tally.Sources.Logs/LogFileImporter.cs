@@ -5,7 +5,6 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Tally.Core.Events;
 using Tally.Core.Process;
-using Tally.Core.Sources.Logs;
 using Tally.Core.Store;
 
 namespace Tally.Sources.Logs;

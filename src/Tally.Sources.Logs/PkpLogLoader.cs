@@ -1,4 +1,3 @@
-using Tally.Core.Sources.Logs;
 
 namespace Tally.Sources.Logs;
 

@@ -26,12 +26,15 @@ public static class CoreTestKit
 {
     public static readonly DateTime Now = new(2026, 6, 10, 12, 0, 0, DateTimeKind.Utc);
 
-    /// <summary>A file under ../shared, next to the folder that holds Tally.sln.</summary>
-    public static string SharedFile(params string[] parts)
+    /// <summary>A file under ../shared, next to the repository.</summary>
+    public static string SharedFile(params string[] parts) => Path.Combine([RepositoryRoot(), "..", "shared", .. parts]);
+
+    /// <summary>The folder that holds Tally.sln.</summary>
+    public static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "Tally.sln"))) return Path.Combine([dir.FullName, "..", "shared", .. parts]);
+            if (File.Exists(Path.Combine(dir.FullName, "Tally.sln"))) return dir.FullName;
         }
         throw new InvalidOperationException("Tally.sln not found above " + AppContext.BaseDirectory);
     }

@@ -3,7 +3,9 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Tally.Core.Configuration;
 using Tally.Core.Events;
+using Tally.Core.Ingest;
 
 namespace Tally.Server.Tests;
 
@@ -150,11 +152,11 @@ public sealed class BoundedRequestTests : IAsyncLifetime
     public async Task Rows_stored_before_the_door_checked_them_are_still_served()
     {
         // Written straight to the store, as an older Tally accepted them: a lone surrogate and an address among the undeclared fields.
-        var type = _host.Runtime.Schema.EventTypes["message"];
+        var type = _host.Get<TallySchema>().EventTypes["message"];
         var values = new object?[type.Fields.Count];
         values[type.OrdinalOf("topic")] = "org.example.old";
         var old = new TallyEvent(type, "old-poison", DateTime.UtcNow.AddMinutes(-1), values, """{"note":"\udfff","ip":"198.51.100.23","peer":{"addr":"198.51.100.24","n":1}}""");
-        await _host.Runtime.Writer.WriteAsync([old], CancellationToken.None);
+        await _host.Get<GroupCommitWriter>().WriteAsync([old], CancellationToken.None);
 
         var page = await _host.GetJsonAsync("/api/v1/events?delta=3600&type=message");
         var data = page.GetProperty("raw_messages")[0].GetProperty("data");

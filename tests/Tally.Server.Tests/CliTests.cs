@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Tally.Server.Runtime;
+using Tally.Hosting;
 
 namespace Tally.Server.Tests;
 
@@ -243,7 +243,7 @@ public sealed class CliTests : IDisposable
         var (exit, output, error) = await TallyAsync("demo", "--days", "2", "--per-day", "400");
         Assert.True(exit == 0, output + error);
 
-        var key = Path.Combine(_root, "data", TallyRuntime.DemoKeyFile);
+        var key = Path.Combine(_root, "data", TallyServices.DemoKeyFile);
         Assert.StartsWith("demo-", await File.ReadAllTextAsync(key));
         if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));
 

@@ -4,8 +4,10 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Tally.Core.Configuration;
-using Tally.Server.Runtime;
+using Tally.Core.Store;
+using Tally.Hosting;
 
 namespace Tally.Server.Tests;
 
@@ -105,11 +107,12 @@ public sealed class DurabilityTests
     /// <summary>Reads every stored id straight from the SQLite file, as a fresh process would after a crash.</summary>
     private static async Task<List<string>> StoredIdsAsync(string data, string config)
     {
-        await using var runtime = await TallyRuntime.OpenAsync(new RuntimeOptions(data, config), setup: false);
+        await using var services = await TallyServices.OpenAsync(new TallyHostOptions(data, config), setup: false);
+        var store = services.GetRequiredService<IEventStore>();
         var ids = new List<string>();
-        foreach (var type in runtime.Schema.EventTypes.Values)
+        foreach (var type in services.GetRequiredService<TallySchema>().EventTypes.Values)
         {
-            await foreach (var e in runtime.Store.ScanAsync(type, DateTime.MinValue, DateTime.MaxValue.AddDays(-1), [], withExtra: false, CancellationToken.None))
+            await foreach (var e in store.ScanAsync(type, DateTime.MinValue, DateTime.MaxValue.AddDays(-1), [], withExtra: false, CancellationToken.None))
                 ids.Add(e.Id);
         }
         return ids;

@@ -3,7 +3,9 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Tally.Core.Configuration;
 using Tally.Core.Events;
+using Tally.Core.Ingest;
 using Xunit.Abstractions;
 
 namespace Tally.Server.Tests;
@@ -157,12 +159,12 @@ public sealed class ExportTests(ITestOutputHelper output) : IAsyncLifetime
         await PostMixedEventsAsync();
         // Written straight to the store, as an older Tally accepted it: lone surrogates (the store keeps the declared one as U+FFFD),
         // an address in a declared field, and addresses among the undeclared fields.
-        var type = _host.Runtime.Schema.EventTypes["record-view"];
+        var type = _host.Get<TallySchema>().EventTypes["record-view"];
         var values = new object?[type.Fields.Count];
         values[type.OrdinalOf("item_id")] = "bad\udfff";
         values[type.OrdinalOf("ip")] = "198.51.100.250";
         var old = new TallyEvent(type, "old-poison", DateTime.UtcNow.AddSeconds(-5), values, """{"note":"\udfff","ip":"198.51.100.251","peer":{"addr":"198.51.100.252","n":1}}""");
-        await _host.Runtime.Writer.WriteAsync([old], CancellationToken.None);
+        await _host.Get<GroupCommitWriter>().WriteAsync([old], CancellationToken.None);
 
         var (_, ndjson) = await ExportAsync("delta=3600");
         var (_, csv) = await ExportAsync("delta=3600&format=csv");

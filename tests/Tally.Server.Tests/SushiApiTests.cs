@@ -2,6 +2,10 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Tally.Core.Query.Sushi;
+using Tally.Hosting;
+using Tally.Hosting.Demo;
 using Tally.Server.Tests.Sushi;
 
 namespace Tally.Server.Tests;
@@ -370,7 +374,7 @@ public sealed class SushiApiTests : IAsyncLifetime
 /// </summary>
 public sealed class SushiDemoReportTests : IAsyncLifetime
 {
-    private Runtime.TallyRuntime _runtime = null!;
+    private ServiceProvider _services = null!;
     private string _root = null!;
 
     public async Task InitializeAsync()
@@ -382,13 +386,13 @@ public sealed class SushiDemoReportTests : IAsyncLifetime
             c.Remove("aggregations");
             c.Remove("queries");
         });
-        _runtime = await Runtime.TallyRuntime.OpenAsync(new Runtime.RuntimeOptions(Path.Combine(_root, "data"), config, Demo: true));
-        await Demo.DemoData.SeedAsync(_runtime, days: 60, eventsPerDay: 400, progress: null, CancellationToken.None);
+        _services = await TallyServices.OpenAsync(new TallyHostOptions(Path.Combine(_root, "data"), config, Demo: true));
+        await _services.GetRequiredService<DemoData>().SeedAsync(days: 60, eventsPerDay: 400, progress: null, CancellationToken.None);
     }
 
     public async Task DisposeAsync()
     {
-        await _runtime.DisposeAsync();
+        await _services.DisposeAsync();
         Directory.Delete(_root, recursive: true);
     }
 
@@ -401,7 +405,7 @@ public sealed class SushiDemoReportTests : IAsyncLifetime
         var checkedReports = 0;
         foreach (var customer in new[] { "0000000000000000", "demo-university", "example-institute" })
         {
-            foreach (var report in _runtime.Sushi.Supported)
+            foreach (var report in _services.GetRequiredService<SushiService>().Supported)
             {
                 var query = new Dictionary<string, string>
                 {
@@ -409,7 +413,7 @@ public sealed class SushiDemoReportTests : IAsyncLifetime
                     ["begin_date"] = lastMonth,
                     ["end_date"] = thisMonth.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),
                 };
-                var json = await _runtime.Sushi.ReportAsync(report.PathId, query, CancellationToken.None);
+                var json = await _services.GetRequiredService<SushiService>().ReportAsync(report.PathId, query, CancellationToken.None);
                 SushiSchema.AssertValid(report.Id, json.ToJsonString());
                 var tsv = Core.Query.Sushi.SushiTabular.Write(json);
                 Assert.StartsWith($"\uFEFFReport_Name\t{report.Name}\t", tsv);
@@ -421,7 +425,7 @@ public sealed class SushiDemoReportTests : IAsyncLifetime
         Assert.Equal(3 * 13, checkedReports);
 
         // The demo has journals, books and datasets, so the big reports are not empty.
-        var tr = await _runtime.Sushi.ReportAsync("tr", new Dictionary<string, string>
+        var tr = await _services.GetRequiredService<SushiService>().ReportAsync("tr", new Dictionary<string, string>
         {
             ["customer_id"] = "0000000000000000", ["begin_date"] = lastMonth, ["end_date"] = lastMonth,
             ["attributes_to_show"] = "YOP|Access_Type|Access_Method",

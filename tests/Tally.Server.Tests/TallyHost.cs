@@ -4,37 +4,38 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Tally.Hosting;
 using Tally.Server.Hosting;
-using Tally.Server.Runtime;
 
 namespace Tally.Server.Tests;
 
 /// <summary>A real Tally server on a free loopback port over a real SQLite file in a temp folder.</summary>
 public sealed class TallyHost : IAsyncDisposable
 {
-    private TallyHost(string dataDirectory, string configPath, TallyRuntime runtime, WebApplication app)
+    private TallyHost(string dataDirectory, string configPath, WebApplication app)
     {
         DataDirectory = dataDirectory;
         ConfigPath = configPath;
-        Runtime = runtime;
         App = app;
         Client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
     }
 
     public string DataDirectory { get; }
     public string ConfigPath { get; }
-    public TallyRuntime Runtime { get; }
     public WebApplication App { get; }
     public HttpClient Client { get; }
+
+    /// <summary>One of the server's services, as its endpoints receive them.</summary>
+    public T Get<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
     public static async Task<TallyHost> StartAsync(Action<JsonObject>? configure = null, string? dataDirectory = null)
     {
         var root = dataDirectory ?? TestPaths.NewTempDirectory();
         var config = TestConfig.Write(root, configure);
-        var runtime = await TallyRuntime.OpenAsync(new RuntimeOptions(Path.Combine(root, "data"), config));
-        var app = TallyServer.Build(runtime, "http://127.0.0.1:0");
+        var app = await TallyServer.BuildAsync(new TallyHostOptions(Path.Combine(root, "data"), config), "http://127.0.0.1:0");
         await app.StartAsync();
-        return new TallyHost(root, config, runtime, app);
+        return new TallyHost(root, config, app);
     }
 
     /// <summary>Stops this server and starts a new one over the same folder, as a restart would.</summary>
@@ -88,7 +89,6 @@ public sealed class TallyHost : IAsyncDisposable
         Client.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
-        await Runtime.DisposeAsync();
         SqliteConnection.ClearAllPools();
     }
 

@@ -6,13 +6,19 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Tally.Core.Accept;
+using Tally.Core.Aggregate;
+using Tally.Core.Configuration;
 using Tally.Core.Events;
+using Tally.Core.Ingest;
+using Tally.Core.Query.Sushi;
 using Tally.Core.Query;
 using Tally.Core.Store;
-using Tally.Server.Api;
-using Tally.Server.Demo;
+using Tally.Hosting;
+using Tally.Hosting.Demo;
 using Tally.Server.Hosting;
-using Tally.Server.Runtime;
+using Tally.Sources.Logs;
 
 namespace Tally.Cli.Bench;
 
@@ -68,12 +74,12 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
 
     private string Engine => stores.Engine switch { StoreLocation.Postgres => "PostgreSQL", StoreLocation.ClickHouse => "ClickHouse", _ => "SQLite" };
 
-    /// <summary>A runtime over a new, empty store of the engine under test.</summary>
-    private async Task<TallyRuntime> OpenAsync(string root, string name, CancellationToken cancellationToken)
-    {
-        var store = await stores.FreshAsync(name, cancellationToken);
-        return await TallyRuntime.OpenAsync(new RuntimeOptions(Path.Combine(root, name), settings.ConfigPath, AdminKey: BenchKey, Store: store), cancellationToken: cancellationToken);
-    }
+    /// <summary>Tally's services over a new, empty store of the engine under test.</summary>
+    private async Task<ServiceProvider> OpenAsync(string root, string name, CancellationToken cancellationToken) =>
+        await TallyServices.OpenAsync(await FreshOptionsAsync(root, name, cancellationToken), cancellationToken: cancellationToken);
+
+    private async Task<TallyHostOptions> FreshOptionsAsync(string root, string name, CancellationToken cancellationToken) =>
+        new(Path.Combine(root, name), settings.ConfigPath, AdminKey: BenchKey, Store: await stores.FreshAsync(name, cancellationToken));
 
     /// <summary>
     /// PKP log import through the whole pipeline into SQLite (tally import pkp), against a bare
@@ -129,7 +135,7 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
     /// <summary>Runs the PKP loader over one folder while sampling the process's resident memory.</summary>
     private async Task<(TimeSpan Elapsed, long PeakBytes)> ImportMeasuringMemoryAsync(string root, string folder, int lines, CancellationToken cancellationToken)
     {
-        await using var runtime = await OpenAsync(root, folder + "-data", cancellationToken);
+        await using var services = await OpenAsync(root, folder + "-data", cancellationToken);
         GC.Collect();
         using var process = Process.GetCurrentProcess();
         long peak = 0;
@@ -145,7 +151,7 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
             }
         }, CancellationToken.None);
         var watch = Stopwatch.StartNew();
-        var result = await runtime.PkpLoader(Path.Combine(root, folder)).RunAsync(null, cancellationToken);
+        var result = await services.GetRequiredService<LogImports>().PkpLoader(Path.Combine(root, folder)).RunAsync(null, cancellationToken);
         var elapsed = watch.Elapsed;
         await sampling.CancelAsync();
         await sampler;
@@ -158,7 +164,7 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
     private async Task<BenchResult> ParseAsync(string root, List<ReadOnlyMemory<byte>> batches, byte[] all, int eventCount, CancellationToken cancellationToken)
     {
         status("parsing");
-        await using var runtime = await OpenAsync(root, "parse", cancellationToken);
+        await using var services = await OpenAsync(root, "parse", cancellationToken);
         var bare = BestOf(3, () =>
         {
             var reader = new System.Text.Json.Utf8JsonReader(all, new JsonReaderOptions { AllowMultipleValues = true });
@@ -166,7 +172,7 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
             while (reader.Read()) tokens++;
             return tokens;
         });
-        var parsed = BestOf(3, () => batches.Sum(b => (long)runtime.Parser.Parse(b.Span).Events.Count));
+        var parsed = BestOf(3, () => batches.Sum(b => (long)services.GetRequiredService<EventParser>().Parse(b.Span).Events.Count));
         return new BenchResult("Parse", "EventParser", eventCount / parsed.TotalSeconds, "events/s",
             "bare Utf8JsonReader pass", eventCount / bare.TotalSeconds, "≥ 50 % of baseline");
     }
@@ -174,13 +180,13 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
     /// <summary>accept → process → store, against the engine's own bulk load of the same rows.</summary>
     private async Task<BenchResult> PipelineAsync(string root, List<ReadOnlyMemory<byte>> batches, int eventCount, CancellationToken cancellationToken)
     {
-        await using var runtime = await OpenAsync(root, "pipeline", cancellationToken);
+        await using var services = await OpenAsync(root, "pipeline", cancellationToken);
         status(stores.BulkPath);
-        var rows = batches.Select(b => (IReadOnlyList<TallyEvent>)runtime.Parser.Parse(b.Span).Events).ToList();
+        var rows = batches.Select(b => (IReadOnlyList<TallyEvent>)services.GetRequiredService<EventParser>().Parse(b.Span).Events).ToList();
         var bulk = await stores.BulkLoadAsync(rows, cancellationToken);
         status($"full pipeline into {Engine}");
         var watch = Stopwatch.StartNew();
-        foreach (var batch in batches) await runtime.Ingest.IngestAsync(batch, cancellationToken);
+        foreach (var batch in batches) await services.GetRequiredService<IngestService>().IngestAsync(batch, cancellationToken);
         var pipeline = watch.Elapsed;
         return new BenchResult($"Pipeline into {Engine}", "parse + robots + anonymize + durable store", eventCount / pipeline.TotalSeconds, "events/s",
             stores.BulkPath, eventCount / bulk.TotalSeconds, "≥ 50 % of baseline");
@@ -189,8 +195,8 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
     /// <summary>Real HTTP on loopback against a real server: batch ingest, single-event POSTs, aggregation and queries.</summary>
     private async Task<IReadOnlyList<BenchResult>> HttpAsync(string root, List<ReadOnlyMemory<byte>> batches, int eventCount, CancellationToken cancellationToken)
     {
-        await using var runtime = await OpenAsync(root, "http", cancellationToken);
-        await using var app = TallyServer.Build(runtime, "http://127.0.0.1:0");
+        await using var app = await TallyServer.BuildAsync(await FreshOptionsAsync(root, "http", cancellationToken), "http://127.0.0.1:0", cancellationToken);
+        var services = app.Services;
         await app.StartAsync(cancellationToken);
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = settings.Concurrency * 2 })
         {
@@ -225,40 +231,42 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
             singles.Rate, "requests/s", $"401 round trip on the same server (p99 {floor.P99:F2} ms)", floor.Rate, "≥ 15,000 req/s, p99 < 10 ms"));
 
         status("aggregation");
-        var scan = await TimeScanAsync(runtime, cancellationToken);
-        var aggregation = await runtime.Aggregator.RunAsync(rebuild: true, cancellationToken: cancellationToken);
+        var scan = await TimeScanAsync(services, cancellationToken);
+        var aggregation = await services.GetRequiredService<Aggregator>().RunAsync(rebuild: true, cancellationToken: cancellationToken);
         var stored = aggregation.Events;
         results.Add(new BenchResult("Aggregation", $"rebuild of {stored:N0} events, {aggregation.Days} days; 10 M would take {10_000_000 / (stored / aggregation.Elapsed.TotalSeconds):F1} s",
             stored / aggregation.Elapsed.TotalSeconds, "events/s", "bare scan of the same raw rows", stored / scan.TotalSeconds, "10 M events < 15 s"));
 
         status("queries");
-        results.Add(await QueriesAsync(client, runtime, cancellationToken));
+        results.Add(await QueriesAsync(client, services, cancellationToken));
         status("SUSHI reports");
-        results.Add(await SushiReportsAsync(client, runtime, cancellationToken));
+        results.Add(await SushiReportsAsync(client, services, cancellationToken));
         await app.StopAsync(cancellationToken);
         return results;
     }
 
     private async Task<TimeSpan> TimeIngestWithoutHttpAsync(string root, List<ReadOnlyMemory<byte>> batches, CancellationToken cancellationToken)
     {
-        await using var runtime = await OpenAsync(root, "no-http", cancellationToken);
+        await using var services = await OpenAsync(root, "no-http", cancellationToken);
         var next = -1;
         var watch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(async _ =>
         {
             int i;
-            while ((i = Interlocked.Increment(ref next)) < batches.Count) await runtime.Ingest.IngestAsync(batches[i], cancellationToken);
+            while ((i = Interlocked.Increment(ref next)) < batches.Count) await services.GetRequiredService<IngestService>().IngestAsync(batches[i], cancellationToken);
         }));
         return watch.Elapsed;
     }
 
-    private static async Task<TimeSpan> TimeScanAsync(TallyRuntime runtime, CancellationToken cancellationToken)
+    private static async Task<TimeSpan> TimeScanAsync(IServiceProvider services, CancellationToken cancellationToken)
     {
+        var schema = services.GetRequiredService<TallySchema>();
+        var store = services.GetRequiredService<IEventStore>();
         var watch = Stopwatch.StartNew();
-        foreach (var type in runtime.Schema.EventTypes.Values)
+        foreach (var type in schema.EventTypes.Values)
         {
-            var fields = runtime.Schema.AggregationsOf(type).SelectMany(a => a.GroupBy.Concat(a.SumFields)).Distinct().ToList();
-            await foreach (var _ in runtime.Store.ScanAsync(type, DateTime.MinValue, DateTime.MaxValue, fields, withExtra: false, cancellationToken))
+            var fields = schema.AggregationsOf(type).SelectMany(a => a.GroupBy.Concat(a.SumFields)).Distinct().ToList();
+            await foreach (var _ in store.ScanAsync(type, DateTime.MinValue, DateTime.MaxValue, fields, withExtra: false, cancellationToken))
             {
             }
         }
@@ -291,21 +299,21 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
     }
 
     /// <summary>Every registered query's timeline and totals over the last 60 days, p95 over all of them.</summary>
-    private Task<BenchResult> QueriesAsync(HttpClient client, TallyRuntime runtime, CancellationToken cancellationToken)
+    private Task<BenchResult> QueriesAsync(HttpClient client, IServiceProvider services, CancellationToken cancellationToken)
     {
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
         var range = string.Create(CultureInfo.InvariantCulture, $"dateStart={today.AddDays(-59):yyyy-MM-dd}&dateEnd={today:yyyy-MM-dd}");
-        var paths = runtime.Schema.Queries.Keys
+        var paths = services.GetRequiredService<TallySchema>().Queries.Keys
             .SelectMany(q => new[] { $"/api/v1/stats/{q}/timeline?{range}", $"/api/v1/stats/{q}/totals?{range}&count=10", $"/api/v1/stats/{q}/timeline?{range}&interval=month" })
             .ToList();
         return LatencyAsync(client, "Queries", $"{paths.Count} timelines and top-10s", paths, cancellationToken);
     }
 
     /// <summary>Monthly COUNTER reports for all usage, the way a SUSHI harvester asks for them.</summary>
-    private Task<BenchResult> SushiReportsAsync(HttpClient client, TallyRuntime runtime, CancellationToken cancellationToken)
+    private Task<BenchResult> SushiReportsAsync(HttpClient client, IServiceProvider services, CancellationToken cancellationToken)
     {
         var month = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyy-MM}");
-        var paths = runtime.Sushi.Supported
+        var paths = services.GetRequiredService<SushiService>().Supported
             .Select(r => $"/r51/reports/{r.PathId}?customer_id=0000000000000000&begin_date={month}&end_date={month}")
             .ToList();
         return LatencyAsync(client, "SUSHI reports", $"{paths.Count} monthly reports (PR, TR, IR and views)", paths, cancellationToken);

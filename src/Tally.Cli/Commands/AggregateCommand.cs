@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Tally.Core.Aggregate;
 
 namespace Tally.Cli.Commands;
@@ -19,10 +20,10 @@ public static class AggregateCommand
         {
             if (result.TryGetValue(from, out var first) && result.TryGetValue(to, out var last) && first > last) result.AddError("--from is after --to");
         });
-        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        command.SetTallyAction(async (services, parse, cancellationToken) =>
         {
             var result = await CommonOptions.WithProgressAsync("Aggregating", report =>
-                runtime.Aggregator.RunAsync(parse.GetValue(from), parse.GetValue(to), parse.GetValue(rebuild),
+                services.GetRequiredService<Aggregator>().RunAsync(parse.GetValue(from), parse.GetValue(to), parse.GetValue(rebuild),
                     new SynchronousProgress<AggregationProgress>(p => report(p.DaysTotal == 0 ? 1 : (double)p.DaysDone / p.DaysTotal, p.Current)),
                     cancellationToken));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

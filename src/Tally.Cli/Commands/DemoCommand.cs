@@ -1,6 +1,7 @@
 using System.CommandLine;
-using Tally.Server.Demo;
-using Tally.Server.Runtime;
+using Microsoft.Extensions.DependencyInjection;
+using Tally.Hosting;
+using Tally.Hosting.Demo;
 
 namespace Tally.Cli.Commands;
 
@@ -14,13 +15,14 @@ public static class DemoCommand
         {
             days, perDay,
         };
-        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        command.SetTallyAction(async (services, parse, cancellationToken) =>
         {
+            var data = services.GetRequiredService<TallyHostOptions>().DataDirectory;
             var stored = await CommonOptions.WithProgressAsync("Loading demo usage", report =>
-                DemoData.SeedAsync(runtime, parse.GetValue(days), parse.GetValue(perDay),
+                services.GetRequiredService<DemoData>().SeedAsync(parse.GetValue(days), parse.GetValue(perDay),
                     new SynchronousProgress<DemoProgress>(p => report((double)p.DaysDone / p.DaysTotal, $"{p.Stored:N0} events")), cancellationToken));
-            Console.WriteLine($"Stored {stored:N0} new demo events in {Path.GetFullPath(runtime.Options.DataDirectory)} and aggregated them.");
-            Console.WriteLine($"'tally serve --demo' serves them with the demo institutions; its admin API key is in {Path.Combine(runtime.Options.DataDirectory, TallyRuntime.DemoKeyFile)}.");
+            Console.WriteLine($"Stored {stored:N0} new demo events in {Path.GetFullPath(data)} and aggregated them.");
+            Console.WriteLine($"'tally serve --demo' serves them with the demo institutions; its admin API key is in {Path.Combine(data, TallyServices.DemoKeyFile)}.");
             return 0;
         }, demo: _ => true);
         return command;

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Tally.Core.Configuration;
 using Tally.Core.Query;
-using Tally.Server.Api;
+using Tally.Core.Store;
 
 namespace Tally.Cli.Commands;
 
@@ -30,16 +32,17 @@ public static class ExportCommand
         {
             parameters, format, output,
         };
-        command.SetRuntimeAction((schema, parse) =>
-            parse.ReadParameters(parameters, pairs => RawEventRequest.ParseExport(pairs, schema, TimeProvider.System.GetUtcNow().UtcDateTime)), async (runtime, parse, query, cancellationToken) =>
+        command.SetTallyAction((schema, parse) =>
+            parse.ReadParameters(parameters, pairs => RawEventRequest.ParseExport(pairs, schema, TimeProvider.System.GetUtcNow().UtcDateTime)), async (services, parse, query, cancellationToken) =>
         {
             var path = parse.GetValue(output) is { } named && named != "-" ? named : null;
             var chosen = EventExport.Formats[parse.GetValue(format) ?? (path?.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) == true ? "csv" : "ndjson")];
 
             // The count is the raw API's total for the same parameters: it sizes the progress, not the export.
-            var expected = (await runtime.Store.QueryEventsAsync(query with { RowsPerPage = 1 }, cancellationToken)).Total;
+            var store = services.GetRequiredService<IEventStore>();
+            var expected = (await store.QueryEventsAsync(query with { RowsPerPage = 1 }, cancellationToken)).Total;
             Task<long> WriteAsync(Stream destination) => CommonOptions.WithProgressAsync("Exporting", report =>
-                EventExport.WriteAsync(runtime.Store.StreamEventsAsync(query, cancellationToken), query.Types, runtime.Schema, chosen, destination,
+                EventExport.WriteAsync(store.StreamEventsAsync(query, cancellationToken), query.Types, services.GetRequiredService<TallySchema>(), chosen, destination,
                     count => report(expected == 0 ? 1 : Math.Min(1, (double)count / expected), string.Create(CultureInfo.InvariantCulture, $"{count:N0} of {expected:N0} events")),
                     cancellationToken));
             long written;

@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
-using Tally.Core.Sources.Logs;
-using Tally.Server.Runtime;
+using Microsoft.Extensions.DependencyInjection;
+using Tally.Core.Accept;
+using Tally.Core.Configuration;
+using Tally.Core.Store;
+using Tally.Hosting;
 using Tally.Sources.Logs;
 
 namespace Tally.Cli.Commands;
@@ -23,10 +26,10 @@ public static class ImportCommand
         {
             directory,
         };
-        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        command.SetTallyAction(async (services, parse, cancellationToken) =>
         {
             var root = parse.GetValue(directory)!;
-            var loader = runtime.PkpLoader(root);
+            var loader = services.GetRequiredService<LogImports>().PkpLoader(root);
             PkpLoadResult result;
             try
             {
@@ -53,16 +56,17 @@ public static class ImportCommand
         // A followed file may not exist yet: it is read once it appears, as tail -F does.
         files.MustExist(unless: follow);
         var command = new Command(name, description) { files, follow, rejects };
-        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        command.SetTallyAction(async (services, parse, cancellationToken) =>
         {
-            ILogFormat format = name == "ndjson" ? new NdjsonLogFormat(runtime.Parser) : AccessLogFormat.Create(runtime.Schema, runtime.Parser);
-            var importer = runtime.Importer(format);
+            var parser = services.GetRequiredService<EventParser>();
+            ILogFormat format = name == "ndjson" ? new NdjsonLogFormat(parser) : AccessLogFormat.Create(services.GetRequiredService<TallySchema>(), parser);
+            var importer = services.GetRequiredService<LogImports>().Importer(format);
             var paths = parse.GetValue(files)!;
             string RejectPath(string path) =>
                 Path.Combine(parse.GetValue(rejects) ?? Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileName(path) + ".rejected.ndjson");
             if (parse.GetValue(follow))
             {
-                var follower = new LogFollower(importer, runtime.Store, TimeSpan.FromMilliseconds(500));
+                var follower = new LogFollower(importer, services.GetRequiredService<IEventStore>(), TimeSpan.FromMilliseconds(500));
                 Console.Error.WriteLine($"Following {string.Join(", ", paths)}; Ctrl+C stops.");
                 await Task.WhenAll(paths.Select(path => follower.FollowAsync(path, RejectPath(path), result => Console.WriteLine(Summary(result, RejectPath(path))), cancellationToken)));
                 return 0;

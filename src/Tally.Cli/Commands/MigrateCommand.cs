@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Tally.Core.Configuration;
 using Tally.Core.Store;
-using Tally.Server.Runtime;
+using Tally.Hosting;
 
 namespace Tally.Cli.Commands;
 

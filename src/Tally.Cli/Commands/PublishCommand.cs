@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Tally.Amqp;
-using Tally.Server.Runtime;
+using Tally.Hosting;
 using Tally.Sources.Amqp;
 using Tally.Sources.Logs;
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Tally.Core.Configuration;
 using Tally.Core.Query;
-using Tally.Server.Api;
 
 namespace Tally.Cli.Commands;
 
@@ -25,7 +25,7 @@ public static class QueryCommand
         {
             name, parameters, view, format,
         };
-        command.SetRuntimeAction<(QueryDefinition Query, StatsRequest Request)?>((schema, parse) =>
+        command.SetTallyAction<(QueryDefinition Query, StatsRequest Request)?>((schema, parse) =>
         {
             if (parse.GetValue(name) is not { } queryName) return null;
             if (!schema.Queries.TryGetValue(queryName, out var query))
@@ -36,24 +36,25 @@ public static class QueryCommand
             var request = parse.ReadParameters(parameters, pairs =>
                 StatsRequest.Parse(pairs, query.Aggregation, schema.Options, DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime)));
             return (Query: query, Request: request);
-        }, async (runtime, parse, asked, cancellationToken) =>
+        }, async (services, parse, asked, cancellationToken) =>
         {
             if (asked is not { } ask)
             {
-                foreach (var q in runtime.Schema.Queries.Values)
+                foreach (var q in services.GetRequiredService<TallySchema>().Queries.Values)
                     Console.WriteLine($"{q.Name,-28} {(q.Kind == QueryKind.Terms ? "terms" : "date-histogram"),-15} {q.Aggregation.EventType.Name,-15} {StatsTables.MetricName(q.Metric, q.Aggregation)}");
                 return 0;
             }
             var (query, request) = ask;
+            var tables = services.GetRequiredService<StatsTables>();
             var timeline = (parse.GetValue(view) ?? (query.Kind == QueryKind.Terms ? "totals" : "timeline")) == "timeline";
             var (table, groups) = timeline
-                ? (await StatsTables.TimelineAsync(runtime, query, request, cancellationToken), -1)
-                : await StatsTables.TotalsAsync(runtime, query, request, cancellationToken);
+                ? (await tables.TimelineAsync(query, request, cancellationToken), -1)
+                : await tables.TotalsAsync(query, request, cancellationToken);
             Print(table, parse.GetValue(format)!);
             var count = table.Columns.ToList().IndexOf("count");
             if (timeline ? table.Rows.All(row => row[count] is 0d) : groups == 0)
                 Console.Error.WriteLine(CommonOptions.WhereTheDataIs($"No data from {request.From:yyyy-MM-dd} to {request.To:yyyy-MM-dd}", request.From, request.To,
-                    await runtime.Stats.DaysWithDataAsync(query.Aggregation, cancellationToken), $"'{query.Name}' has no data yet",
+                    await services.GetRequiredService<StatsService>().DaysWithDataAsync(query.Aggregation, cancellationToken), $"'{query.Name}' has no data yet",
                     (first, last) => $"'{query.Name}' has data from {first:yyyy-MM-dd} to {last:yyyy-MM-dd}",
                     (first, last) => $"dateStart={first:yyyy-MM-dd} dateEnd={last:yyyy-MM-dd}"));
             return 0;
@@ -61,7 +62,7 @@ public static class QueryCommand
         return command;
     }
 
-    private static void Print(Server.Api.Table table, string format)
+    private static void Print(Core.Query.Table table, string format)
     {
         switch (format)
         {
@@ -74,7 +75,7 @@ public static class QueryCommand
             default:
                 var output = new Spectre.Console.Table();
                 foreach (var column in table.Columns) output.AddColumn(column);
-                foreach (var row in table.Rows) output.AddRow(row.Select(c => Markup.Escape(Server.Api.Table.FormatCell(c))).ToArray());
+                foreach (var row in table.Rows) output.AddRow(row.Select(c => Markup.Escape(Core.Query.Table.FormatCell(c))).ToArray());
                 AnsiConsole.Write(output);
                 break;
         }

@@ -2,8 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Tally.Core.Configuration;
 using Tally.Core.Query.Sushi;
+using Tally.Core.Store;
 
 namespace Tally.Cli.Commands;
 
@@ -41,14 +43,14 @@ public static class ReportCommand
             var hint = NearestName.Find(id, ids) is { } nearest ? $"did you mean {nearest}?" : $"the reports are {string.Join(", ", ids)}";
             result.AddError($"'{id}' is not a COUNTER report; {hint}");
         });
-        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        command.SetTallyAction(async (services, parse, cancellationToken) =>
         {
             if (parse.GetValue(report) is not { } id)
             {
-                foreach (var r in runtime.Sushi.Supported) Console.WriteLine($"{r.PathId,-7} {r.Name}");
+                foreach (var r in services.GetRequiredService<SushiService>().Supported) Console.WriteLine($"{r.PathId,-7} {r.Name}");
                 return 0;
             }
-            var now = runtime.Clock.GetUtcNow().UtcDateTime;
+            var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
             var first = parse.GetValue(begin) ?? new DateOnly(now.Year, now.Month, 1).AddMonths(-1).ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
             var query = parse.Pairs(parameters).ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
             query["customer_id"] = parse.GetValue(customer)!;
@@ -56,10 +58,10 @@ public static class ReportCommand
             query["end_date"] = parse.GetValue(end) ?? first;
             try
             {
-                var json = await runtime.Sushi.ReportAsync(id.ToLowerInvariant(), query, cancellationToken);
+                var json = await services.GetRequiredService<SushiService>().ReportAsync(id.ToLowerInvariant(), query, cancellationToken);
                 Console.Write(parse.GetValue(format) == "tsv" ? SushiTabular.Write(json) : json.ToJsonString(Indented) + Environment.NewLine);
                 if (json["Report_Items"] is JsonArray { Count: 0 })
-                    Console.Error.WriteLine(WhereTheUsageIs(json, await runtime.Store.GetCounterMonthsAsync(cancellationToken)));
+                    Console.Error.WriteLine(WhereTheUsageIs(json, await services.GetRequiredService<IEventStore>().GetCounterMonthsAsync(cancellationToken)));
                 return 0;
             }
             catch (SushiException e)

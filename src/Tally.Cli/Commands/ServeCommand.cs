@@ -1,7 +1,10 @@
 using System.CommandLine;
-using Tally.Server.Demo;
+using Microsoft.Extensions.DependencyInjection;
+using Tally.Core.Query.Sushi;
+using Tally.Core.Store;
+using Tally.Hosting;
+using Tally.Hosting.Demo;
 using Tally.Server.Hosting;
-using Tally.Server.Runtime;
 
 namespace Tally.Cli.Commands;
 
@@ -33,20 +36,18 @@ public static class ServeCommand
         {
             if (result.GetValue(demo) && result.GetValue(role) != ServerRole.All) result.AddError("--demo runs with --role all only");
         });
-        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        command.SetReportingAction(async (parse, cancellationToken) =>
         {
-            if (runtime.Options.Demo && !await DemoData.IsSeededAsync(runtime, cancellationToken))
-            {
-                await CommonOptions.WithProgressAsync("Loading demo usage", async report =>
-                    await DemoData.SeedAsync(runtime, DemoData.DefaultDays, DemoData.DefaultEventsPerDay,
-                        new SynchronousProgress<DemoProgress>(p => report((double)p.DaysDone / p.DaysTotal, $"{p.Stored:N0} events")), cancellationToken));
-            }
-            await using var app = TallyServer.Build(runtime, parse.GetValue(urls)!);
+            var options = CommonOptions.HostOptions(parse, parse.GetValue(demo), parse.GetValue(role));
+            await using var app = await TallyServer.BuildAsync(options, parse.GetValue(urls)!, cancellationToken);
+            var services = app.Services;
+            if (options.Demo) await SeedDemoAsync(services.GetRequiredService<DemoData>(), cancellationToken);
             await app.StartAsync(cancellationToken);
             foreach (var url in app.Urls) Console.WriteLine($"Tally is listening on {url}");
-            Console.WriteLine($"Role: {runtime.Options.Role.ToString().ToLowerInvariant()}, store: {runtime.StoreLocation}");
-            if (runtime.AdminKey is not null) Console.WriteLine($"Demo API key (admin): {runtime.AdminKey}");
-            if (runtime.Options.Role.Queries() && runtime.Sushi.OpenAccessWarning is { } warning) Console.Error.WriteLine($"Warning: {warning}");
+            var started = services.GetRequiredService<TallyHostOptions>();
+            Console.WriteLine($"Role: {options.Role.ToString().ToLowerInvariant()}, store: {services.GetRequiredService<StoreLocation>()}");
+            if (started.AdminKey is not null) Console.WriteLine($"Demo API key (admin): {started.AdminKey}");
+            if (options.Role.Queries() && services.GetRequiredService<SushiService>().OpenAccessWarning is { } warning) Console.Error.WriteLine($"Warning: {warning}");
             Console.WriteLine("Press Ctrl+C to stop.");
             try
             {
@@ -57,7 +58,16 @@ public static class ServeCommand
             }
             await app.StopAsync(CancellationToken.None);
             return 0;
-        }, demo: p => p.GetValue(demo), role: role);
+        });
         return command;
+    }
+
+    /// <summary>The demo's history, loaded once per data folder before the server starts.</summary>
+    private static async Task SeedDemoAsync(DemoData demo, CancellationToken cancellationToken)
+    {
+        if (await demo.IsSeededAsync(cancellationToken)) return;
+        await CommonOptions.WithProgressAsync("Loading demo usage", report =>
+            demo.SeedAsync(DemoData.DefaultDays, DemoData.DefaultEventsPerDay,
+                new SynchronousProgress<DemoProgress>(p => report((double)p.DaysDone / p.DaysTotal, $"{p.Stored:N0} events")), cancellationToken));
     }
 }

@@ -1,7 +1,13 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Spectre.Console.Rendering;
+using Tally.Core.Configuration;
 using Tally.Core.Events;
+using Tally.Core.Query.Sushi;
+using Tally.Core.Retention;
+using Tally.Core.Store;
+using Tally.Hosting;
 
 namespace Tally.Cli.Commands;
 
@@ -11,10 +17,11 @@ public static class StorageCommands
     public static Command Setup()
     {
         var command = new Command("setup", "Create the tables, partitions' registry and metric tables the configuration needs (never drops anything)");
-        command.SetRuntimeAction((runtime, parse, cancellationToken) =>
+        command.SetTallyAction((services, parse, cancellationToken) =>
         {
-            Console.WriteLine($"Storage {runtime.StoreLocation} is set up for " +
-                $"{runtime.Schema.EventTypes.Count} event type(s) and {runtime.Schema.Aggregations.Count} aggregation(s).");
+            var schema = services.GetRequiredService<TallySchema>();
+            Console.WriteLine($"Storage {services.GetRequiredService<StoreLocation>()} is set up for " +
+                $"{schema.EventTypes.Count} event type(s) and {schema.Aggregations.Count} aggregation(s).");
             return Task.FromResult(0);
         });
         return command;
@@ -23,12 +30,12 @@ public static class StorageCommands
     public static Command Check()
     {
         var command = new Command("check", "Compare storage with the configuration; exit 1 and list the differences when they disagree");
-        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        command.SetTallyAction(async (services, parse, cancellationToken) =>
         {
-            var differences = await runtime.Store.CheckAsync(runtime.Schema, cancellationToken);
+            var differences = await services.GetRequiredService<IEventStore>().CheckAsync(services.GetRequiredService<TallySchema>(), cancellationToken);
             Console.WriteLine("Robot lists:");
-            foreach (var list in runtime.Robots.Names) Console.WriteLine($"  - {list}");
-            if (runtime.Sushi.OpenAccessWarning is { } warning) Console.WriteLine($"Warning: {warning}");
+            foreach (var list in services.GetRequiredService<RobotLists>().Names) Console.WriteLine($"  - {list}");
+            if (services.GetRequiredService<SushiService>().OpenAccessWarning is { } warning) Console.WriteLine($"Warning: {warning}");
             if (differences.Count == 0)
             {
                 Console.WriteLine("Storage matches the configuration.");
@@ -45,7 +52,7 @@ public static class StorageCommands
     public static Command Types()
     {
         var command = new Command("types", "List the configured event types, their fields, partitioning and retention");
-        command.SetRuntimeAction((runtime, parse, cancellationToken) =>
+        command.SetTallyAction((services, parse, cancellationToken) =>
         {
             // Names are never split: the lists wrap between names, and every other column keeps its width.
             var table = new Spectre.Console.Table { ShowRowSeparators = true }
@@ -53,10 +60,11 @@ public static class StorageCommands
                 .AddColumn(new TableColumn("Partition").NoWrap())
                 .AddColumn(new TableColumn("Retention").NoWrap())
                 .AddColumn(new TableColumn("Fields and aggregations"));
-            foreach (var type in runtime.Schema.EventTypes.Values)
+            var schema = services.GetRequiredService<TallySchema>();
+            foreach (var type in schema.EventTypes.Values)
             {
                 var fields = type.Fields.Select(f => $"{f.Name}{(f.Required ? "*" : "")}:{f.Type.ToString().ToLowerInvariant()}");
-                var aggregations = runtime.Schema.AggregationsOf(type).Select(a => a.Name).DefaultIfEmpty("none");
+                var aggregations = schema.AggregationsOf(type).Select(a => a.Name).DefaultIfEmpty("none");
                 table.AddRow(
                     Markup.Escape(type.Name) + (type.Enabled ? "" : "\n(disabled)"),
                     type.Partition.Name(),
@@ -76,9 +84,9 @@ public static class StorageCommands
     public static Command Retention()
     {
         var command = new Command("retention", "Drop raw partitions older than each type's retention, and salts older than privacy.saltRetentionDays");
-        command.SetRuntimeAction(async (runtime, parse, cancellationToken) =>
+        command.SetTallyAction(async (services, parse, cancellationToken) =>
         {
-            var result = await runtime.Retention.RunAsync(cancellationToken);
+            var result = await services.GetRequiredService<RetentionService>().RunAsync(cancellationToken);
             Console.WriteLine(result.DroppedPartitions.Count == 0
                 ? "No partition has expired."
                 : $"Dropped {result.DroppedPartitions.Count} partition(s): {string.Join(", ", result.DroppedPartitions)}");

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
-using Tally.Core.Live;
 using Tally.Core.Retention;
 using Tally.Core.Store;
 
@@ -17,10 +16,11 @@ public sealed record AggregationResult(int Days, int Months, long Events, TimeSp
 /// Rolls raw events up into daily then monthly metrics. Incremental: it recomputes only the days the
 /// store has marked as having received events since the last run (late events included), and the
 /// months those days fall in. Each day is recomputed whole from raw events, so a re-run, a crash
-/// halfway through, or a rebuild all give the same numbers. <paramref name="feed"/> hears when a run begins and ends.
+/// halfway through, or a rebuild all give the same numbers. <paramref name="observers"/> hear when a run begins and ends.
 /// </summary>
-public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalog items, TimeProvider clock, UsageFeed? feed = null) : IDisposable
+public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalog items, TimeProvider clock, IEnumerable<IAggregationObserver>? observers = null) : IDisposable
 {
+    private readonly IAggregationObserver[] _observers = [.. observers ?? []];
     public const string LastRunSetting = "aggregation.last_run";
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
@@ -30,7 +30,7 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
     {
         await _oneAtATime.WaitAsync(cancellationToken);
         AggregationResult? result = null;
-        feed?.AggregationStarting();
+        foreach (var observer in _observers) observer.AggregationStarting();
         try
         {
             var started = clock.GetTimestamp();
@@ -96,7 +96,10 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
         }
         finally
         {
-            try { feed?.AggregationEnded(result); }
+            try
+            {
+                foreach (var observer in _observers) observer.AggregationEnded(result);
+            }
             finally { _oneAtATime.Release(); }
         }
     }

@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Tally.Core.Configuration;
 
 namespace Tally.Server.Api;
@@ -32,4 +34,15 @@ public sealed class ApiKeyFilter(TallySchema schema, ApiRole required) : IEndpoi
         var header = request.Headers.Authorization.ToString();
         return header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) ? header[scheme.Length..].Trim() : null;
     }
+}
+
+public static class ApiKeyFilters
+{
+    /// <summary>The endpoint answers only requests with a key of at least <paramref name="role"/>.</summary>
+    public static RouteHandlerBuilder RequireKey(this RouteHandlerBuilder endpoint, ApiRole role) =>
+        endpoint.AddEndpointFilterFactory((built, next) =>
+        {
+            var filter = new ApiKeyFilter(built.ApplicationServices.GetRequiredService<TallySchema>(), role);
+            return invocation => filter.InvokeAsync(invocation, next);
+        });
 }

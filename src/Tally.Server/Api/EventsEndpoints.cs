@@ -10,18 +10,17 @@ using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
 using Tally.Core.Query;
+using Tally.Core.Ingest;
 using Tally.Core.Store;
-using Tally.Server.Runtime;
-using Tally.Sources.Amqp;
 
 namespace Tally.Server.Api;
 
 /// <summary>POST events in (write key), GET raw anonymized events out (open, datagrepper style), a page at a time or all as an export.</summary>
 public static class EventsEndpoints
 {
-    public static void MapPostEventsEndpoint(this IEndpointRouteBuilder app, TallyRuntime runtime) =>
-        app.MapPost("/api/v1/events", (HttpContext context, CancellationToken cancellationToken) => PostAsync(context, runtime, cancellationToken))
-            .AddEndpointFilter(new ApiKeyFilter(runtime.Schema, ApiRole.Write))
+    public static void MapPostEventsEndpoint(this IEndpointRouteBuilder app) =>
+        app.MapPost("/api/v1/events", PostAsync)
+            .RequireKey(ApiRole.Write)
             .WithName("PostEvents")
             .WithSummary("Send one event, a JSON array of events, or NDJSON. Answers 202 once the events are durably stored (or, on an ingest node, durably queued).")
             .Produces(StatusCodes.Status202Accepted)
@@ -31,9 +30,9 @@ public static class EventsEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
     /// <summary>The raw events API and its export; both open, as the events they serve are anonymized.</summary>
-    public static void MapGetEventsEndpoint(this IEndpointRouteBuilder app, TallyRuntime runtime)
+    public static void MapGetEventsEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/events", (HttpContext context, CancellationToken cancellationToken) => GetAsync(context, runtime, cancellationToken))
+        app.MapGet("/api/v1/events", GetAsync)
             .WithName("GetEvents")
             .WithSummary("Raw anonymized events, a page at a time: start/end/delta, type, field filters and not_FIELD, robot, page, rows_per_page, order.")
             .WithDescription(RawParameters + " page (from 1) and rows_per_page (1 to 100, default 25) choose the page. Answers JSON, or CSV when Accept prefers text/csv.")
@@ -41,7 +40,7 @@ public static class EventsEndpoints
             .Produces(StatusCodes.Status200OK, contentType: "text/csv")
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
-        app.MapGet("/api/v1/events/export", (HttpContext context, IHostApplicationLifetime lifetime) => ExportAsync(context, runtime, lifetime))
+        app.MapGet("/api/v1/events/export", ExportAsync)
             .WithName("ExportEvents")
             .WithSummary("Every raw anonymized event the raw API's parameters select, streamed as NDJSON or CSV: start/end/delta, type, field filters and not_FIELD, robot, order, format.")
             .WithDescription(RawParameters + " format=ndjson|csv, or else Accept: application/x-ndjson or text/csv, chooses the format (default NDJSON: " +
@@ -60,12 +59,12 @@ public static class EventsEndpoints
         "at most limits.rawMaxDays long; type (repeatable) the event types; FIELD=VALUE keeps events with one of the values (repeatable), not_FIELD=VALUE " +
         "those with none of them; robot=true keeps only robots, robot=false only the rest (default both); order=desc (newest first, the default) or asc.";
 
-    private static async Task<IResult> PostAsync(HttpContext context, TallyRuntime runtime, CancellationToken cancellationToken)
+    private static async Task<IResult> PostAsync(HttpContext context, TallySchema schema, IngestService ingest, CancellationToken cancellationToken)
     {
-        var body = await RequestBody.ReadAsync(context.Request, runtime.Schema.Options.Ingest.MaxBodyBytes, "ingest.maxBodyBytes", cancellationToken);
+        var body = await RequestBody.ReadAsync(context.Request, schema.Options.Ingest.MaxBodyBytes, "ingest.maxBodyBytes", cancellationToken);
         try
         {
-            var result = await runtime.Ingest.IngestAsync(body, cancellationToken);
+            var result = await ingest.IngestAsync(body, cancellationToken);
             var rejected = result.Rejections.Select(r => new { index = r.Index, field = r.Field, reason = r.Reason }).ToList();
             if (result.Received > 0 && result.Rejections.Count == result.Received)
             {
@@ -104,36 +103,37 @@ public static class EventsEndpoints
         }
     }
 
-    private static async Task<IResult> GetAsync(HttpContext context, TallyRuntime runtime, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(HttpContext context, TallySchema schema, IEventStore store, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var (query, arguments) = RawEventRequest.Parse(StatsEndpoints.QueryString(context.Request), runtime.Schema, runtime.Clock.GetUtcNow().UtcDateTime);
-        var page = await runtime.Store.QueryEventsAsync(query, cancellationToken);
+        var (query, arguments) = RawEventRequest.Parse(StatsEndpoints.QueryString(context.Request), schema, clock.GetUtcNow().UtcDateTime);
+        var page = await store.QueryEventsAsync(query, cancellationToken);
         var pages = (int)((page.Total + query.RowsPerPage - 1) / query.RowsPerPage);
         var json = new
         {
-            raw_messages = page.Events.Select(e => RawMessage(e, runtime.Schema)).ToList(),
+            raw_messages = page.Events.Select(e => RawEventView.Message(e, schema)).ToList(),
             total = page.Total,
             pages,
             count = page.Events.Count,
             arguments,
         };
-        return Tabular.Respond(context.Request, json, RawTable(page.Events, query.Types, runtime.Schema));
+        return Tabular.Respond(context.Request, json, RawEventView.Table(page.Events, query.Types, schema));
     }
 
-    private static async Task ExportAsync(HttpContext context, TallyRuntime runtime, IHostApplicationLifetime lifetime)
+    private static async Task ExportAsync(
+        HttpContext context, TallySchema schema, IEventStore store, TimeProvider clock, IHostApplicationLifetime lifetime)
     {
-        var format = EventExport.Negotiate(context.Request);
+        var format = Tabular.NegotiateExport(context.Request);
         var parameters = StatsEndpoints.QueryString(context.Request).Where(p => p.Key != "format");
-        var query = RawEventRequest.ParseExport(parameters, runtime.Schema, runtime.Clock.GetUtcNow().UtcDateTime);
+        var query = RawEventRequest.ParseExport(parameters, schema, clock.GetUtcNow().UtcDateTime);
         context.Response.ContentType = EventExport.ContentType(format);
         context.Response.Headers.ContentDisposition = $"attachment; filename=\"{EventExport.FileName(format)}\"";
-        var budget = TimeSpan.FromSeconds(runtime.Schema.Options.Limits.RequestTimeoutSeconds);
+        var budget = TimeSpan.FromSeconds(schema.Options.Limits.RequestTimeoutSeconds);
         // Ends when the client goes or the server stops, so an export cannot hold up a shutdown.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         try
         {
-            await EventExport.WriteAsync(WithinBudget(runtime.Store.StreamEventsAsync(query, stop.Token), stop, budget),
-                query.Types, runtime.Schema, format, context.Response.Body, progress: null, stop.Token);
+            await EventExport.WriteAsync(WithinBudget(store.StreamEventsAsync(query, stop.Token), stop, budget),
+                query.Types, schema, format, context.Response.Body, progress: null, stop.Token);
         }
         catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
         {
@@ -163,63 +163,4 @@ public static class EventsEndpoints
             yield return reading.Current;
         }
     }
-
-    /// <summary>
-    /// One event as the open API shows it. Rows stored before the door checked everything may hold an
-    /// address or a string that is not text; they are left out or mended here, so such a row never breaks a page.
-    /// </summary>
-    internal static Dictionary<string, object?> RawMessage(TallyEvent e, TallySchema schema)
-    {
-        var dropIps = !schema.KeepsIpAddresses(e.Type);
-        var data = new Dictionary<string, object?>();
-        foreach (var field in e.Type.Fields)
-        {
-            if (Shown(e, field, dropIps) is { } value) data[field.Name] = value;
-        }
-        if (e.Extra is not null && ExtraValues.ForReading(e.Extra, dropIps) is { } extra)
-        {
-            foreach (var property in extra.EnumerateObject()) data.TryAdd(property.Name, property.Value);
-        }
-        return new Dictionary<string, object?>
-        {
-            ["id"] = e.Id,
-            ["type"] = e.Type.Name,
-            ["timestamp"] = e.Timestamp,
-            ["robot"] = e.IsRobot,
-            ["visitor"] = Hex(e.VisitorId),
-            ["session"] = Hex(e.SessionId),
-            ["data"] = data,
-        };
-    }
-
-    private static object? Shown(TallyEvent e, FieldDefinition field, bool dropIps) => e.Values[field.Ordinal] switch
-    {
-        string text when dropIps && (field.Name == WellKnownFields.Ip || StoredText.IsIpAddress(text)) => null,
-        string text when StoredText.Problem(text, int.MaxValue) is not null => "\uFFFD",
-        var value => value,
-    };
-
-    private static Table RawTable(IReadOnlyList<TallyEvent> events, IReadOnlyList<EventType> types, TallySchema schema)
-    {
-        var (columns, fields) = RawColumns(types);
-        return new Table(columns, [.. events.Select(e => RawRow(e, fields, schema))]);
-    }
-
-    /// <summary>The raw table's columns for events of these types: the envelope, then each of their declared fields once.</summary>
-    internal static (List<string> Columns, List<string> Fields) RawColumns(IReadOnlyList<EventType> types)
-    {
-        var fields = types.SelectMany(t => t.Fields).Select(f => f.Name).Distinct().ToList();
-        return ([.. (string[])["id", "type", "timestamp", "robot", "visitor", "session"], .. fields], fields);
-    }
-
-    /// <summary>One event as a row of the raw table, shown as <see cref="RawMessage"/> shows it.</summary>
-    internal static IReadOnlyList<object?> RawRow(TallyEvent e, IReadOnlyList<string> fields, TallySchema schema)
-    {
-        var dropIps = !schema.KeepsIpAddresses(e.Type);
-        var row = new List<object?>(6 + fields.Count) { e.Id, e.Type.Name, e.Timestamp, e.IsRobot, Hex(e.VisitorId), Hex(e.SessionId) };
-        row.AddRange(fields.Select(f => e.Type.Field(f) is { } field ? Shown(e, field, dropIps) : null));
-        return row;
-    }
-
-    internal static string Hex(long id) => id.ToString("x16", CultureInfo.InvariantCulture);
 }

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Tally.Core.Accept;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
-using Tally.Server.Runtime;
+using Tally.Core.Store;
 
 namespace Tally.Server.Api;
 
@@ -15,46 +15,46 @@ public static partial class ItemsEndpoints
 {
     public const int MaxItemsPerLookup = 100;
 
-    public static void MapItemsEndpoints(this IEndpointRouteBuilder app, TallyRuntime runtime)
+    public static void MapItemsEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/items", async (HttpRequest request, CancellationToken cancellationToken) =>
+        app.MapGet("/api/v1/items", async (HttpRequest request, ItemCatalog items, CancellationToken cancellationToken) =>
             {
                 var ids = request.Query["id"].Where(id => !string.IsNullOrEmpty(id)).Select(id => id!).Distinct().ToList();
                 if (ids.Count is 0 or > MaxItemsPerLookup) return Problems.Field("id", $"must be given 1 to {MaxItemsPerLookup} times");
-                var known = await runtime.Items.GetAsync(ids, cancellationToken);
+                var known = await items.GetAsync(ids, cancellationToken);
                 return Results.Json(known.ToDictionary(), ItemMetadataJson.Default.DictionaryStringItemMetadata);
             })
             .WithName("GetItems")
             .WithSummary("The metadata of several items at once (id=a&id=b, up to 100): {id: metadata} for those known; unknown ones are left out rather than a 404.")
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
-        app.MapGet("/api/v1/items/{id}", async (string id, CancellationToken cancellationToken) =>
-                (await runtime.Items.GetAsync([id], cancellationToken)).TryGetValue(id, out var item)
+        app.MapGet("/api/v1/items/{id}", async (string id, ItemCatalog items, CancellationToken cancellationToken) =>
+                (await items.GetAsync([id], cancellationToken)).TryGetValue(id, out var item)
                     ? Results.Json(item, ItemMetadataJson.Default.ItemMetadata)
                     : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown item", detail: $"No metadata is known for '{id}'."))
             .WithName("GetItem")
             .WithSummary("The newest known metadata of an item or title.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        app.MapPut("/api/v1/items/{id}", async (string id, HttpContext context, CancellationToken cancellationToken) =>
+        app.MapPut("/api/v1/items/{id}", async (string id, HttpContext context, ItemCatalog items, TallySchema schema, TimeProvider clock, CancellationToken cancellationToken) =>
             {
-                using var document = await RequestBody.ReadJsonAsync(context.Request, runtime.Schema.Options, cancellationToken);
+                using var document = await RequestBody.ReadJsonAsync(context.Request, schema.Options, cancellationToken);
                 if (document.RootElement.ValueKind != JsonValueKind.Object) return Problems.Field("body", "must be a JSON object of item metadata");
-                var (item, problem) = Parse(id, document.RootElement, "", runtime.Clock.GetUtcNow().UtcDateTime);
+                var (item, problem) = Parse(id, document.RootElement, "", clock.GetUtcNow().UtcDateTime);
                 if (problem is not null) return problem;
-                await runtime.Items.MergeAsync([item!], cancellationToken);
-                return Results.Json((await runtime.Items.GetAsync([id], cancellationToken))[id], ItemMetadataJson.Default.ItemMetadata);
+                await items.MergeAsync([item!], cancellationToken);
+                return Results.Json((await items.GetAsync([id], cancellationToken))[id], ItemMetadataJson.Default.ItemMetadata);
             })
-            .AddEndpointFilter(new ApiKeyFilter(runtime.Schema, ApiRole.Write))
+            .RequireKey(ApiRole.Write)
             .WithName("PutItem")
             .WithSummary("Upserts an item's metadata: the values sent override, the others are kept. Fields: name, data_type, doi, isbn, print_issn, online_issn, uri, publisher, yop, parent_id, authors, publication_date, article_version.")
             .ProducesValidationProblem();
 
-        app.MapPut("/api/v1/items", async (HttpContext context, CancellationToken cancellationToken) =>
+        app.MapPut("/api/v1/items", async (HttpContext context, ItemCatalog catalog, TallySchema schema, TimeProvider clock, CancellationToken cancellationToken) =>
             {
-                using var document = await RequestBody.ReadJsonAsync(context.Request, runtime.Schema.Options, cancellationToken);
+                using var document = await RequestBody.ReadJsonAsync(context.Request, schema.Options, cancellationToken);
                 if (document.RootElement.ValueKind != JsonValueKind.Object) return Problems.Field("body", "must be a JSON object mapping item ids to metadata");
-                var now = runtime.Clock.GetUtcNow().UtcDateTime;
+                var now = clock.GetUtcNow().UtcDateTime;
                 var items = new List<ItemMetadata>();
                 foreach (var property in document.RootElement.EnumerateObject())
                 {
@@ -62,10 +62,10 @@ public static partial class ItemsEndpoints
                     if (problem is not null) return problem;
                     items.Add(item!);
                 }
-                await runtime.Items.MergeAsync(items, cancellationToken);
+                await catalog.MergeAsync(items, cancellationToken);
                 return Results.Json(new { updated = items.Count });
             })
-            .AddEndpointFilter(new ApiKeyFilter(runtime.Schema, ApiRole.Write))
+            .RequireKey(ApiRole.Write)
             .WithName("PutItems")
             .WithSummary("Upserts many items at once: {\"id\": {metadata}, ...}. Nothing is stored unless every item is valid.")
             .ProducesValidationProblem();

@@ -7,8 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
-using Tally.Core.Live;
-using Tally.Server.Runtime;
+using Tally.Server.Live;
 
 namespace Tally.Server.Api;
 
@@ -20,14 +19,14 @@ public static class LiveEndpoints
     /// <summary>Keeps proxies from closing a quiet stream, and lets a client see that the server is there.</summary>
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
 
-    public static void MapLiveEndpoint(this IEndpointRouteBuilder app, TallyRuntime runtime) =>
-        app.MapGet("/api/v1/live", (HttpContext context, IHostApplicationLifetime lifetime) =>
+    public static void MapLiveEndpoint(this IEndpointRouteBuilder app) =>
+        app.MapGet("/api/v1/live", (HttpContext context, UsageFeed feed, TimeProvider clock, IHostApplicationLifetime lifetime) =>
             {
                 context.Response.Headers["X-Accel-Buffering"] = "no";
                 // Ends when the client goes or the server stops, so an open dashboard cannot hold up a shutdown.
                 var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
                 context.Response.RegisterForDispose(ending);
-                return TypedResults.ServerSentEvents(StreamAsync(runtime, ending.Token));
+                return TypedResults.ServerSentEvents(StreamAsync(feed, clock, ending.Token));
             })
             .WithName("Live")
             .WithSummary("text/event-stream: 'hello' {today}; 'stored' {counts: [{type, date, events, robots}]} as events are stored by this process " +
@@ -37,10 +36,10 @@ public static class LiveEndpoints
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .DisableRequestTimeout();
 
-    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(TallyRuntime runtime, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(UsageFeed feed, TimeProvider clock, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var subscription = runtime.Feed.Subscribe();
-        yield return Item("hello", new { today = Today(runtime) });
+        using var subscription = feed.Subscribe();
+        yield return Item("hello", new { today = Today(clock) });
         Task<FeedUpdate>? next = null;
         FeedUpdate? update = null;
         while (true)
@@ -61,7 +60,7 @@ public static class LiveEndpoints
                 // The client left or the server is stopping: end the stream quietly.
                 yield break;
             }
-            if (update is null) yield return Item("ping", new { today = Today(runtime) });
+            if (update is null) yield return Item("ping", new { today = Today(clock) });
             else foreach (var item in Items(update)) yield return item;
         }
     }
@@ -74,7 +73,7 @@ public static class LiveEndpoints
             yield return Item("stored", new { counts = update.Stored.Select(c => new { type = c.Type, date = Day(c.Date), events = c.Events, robots = c.Robots }) });
     }
 
-    private static string Today(TallyRuntime runtime) => Day(DateOnly.FromDateTime(runtime.Clock.GetUtcNow().UtcDateTime));
+    private static string Today(TimeProvider clock) => Day(DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime));
 
     private static SseItem<string> Item(string name, object data) => new(JsonSerializer.Serialize(data), name);
 

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Primitives;
 using Tally.Core.Configuration;
 using Tally.Core.Query;
-using Tally.Server.Runtime;
 
 namespace Tally.Server.Api;
 
@@ -18,10 +17,9 @@ public static class SavedQueryEndpoints
 {
     private static readonly string[] DraftProperties = ["title", "stat", "view", "params", "chart"];
 
-    public static void MapSavedQueryEndpoints(this IEndpointRouteBuilder app, TallyRuntime runtime)
+    public static void MapSavedQueryEndpoints(this IEndpointRouteBuilder app)
     {
-        var catalog = runtime.SavedQueries;
-        app.MapGet("/api/v1/queries", async (HttpContext context, CancellationToken cancellationToken) =>
+        app.MapGet("/api/v1/queries", async (HttpContext context, SavedQueryCatalog catalog, CancellationToken cancellationToken) =>
             {
                 var queries = await catalog.ListAsync(cancellationToken);
                 var table = new Table(["name", "title", "stat", "view", "chart", "params", "result", "embed", "updated"], queries.Select(q =>
@@ -34,15 +32,15 @@ public static class SavedQueryEndpoints
             .WithName("ListSavedQueries")
             .WithSummary("The saved queries, with the URLs of their results and embeddable charts.");
 
-        app.MapGet("/api/v1/queries/{name}", async (string name, CancellationToken cancellationToken) =>
+        app.MapGet("/api/v1/queries/{name}", async (string name, SavedQueryCatalog catalog, CancellationToken cancellationToken) =>
                 await catalog.GetAsync(name, cancellationToken) is { } query ? Results.Json(Json(query)) : NotFound(name))
             .WithName("GetSavedQuery")
             .WithSummary("One saved query.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        app.MapPut("/api/v1/queries/{name}", async (string name, HttpContext context, CancellationToken cancellationToken) =>
+        app.MapPut("/api/v1/queries/{name}", async (string name, HttpContext context, SavedQueryCatalog catalog, TallySchema schema, CancellationToken cancellationToken) =>
             {
-                using var body = await RequestBody.ReadJsonAsync(context.Request, runtime.Schema.Options, cancellationToken);
+                using var body = await RequestBody.ReadJsonAsync(context.Request, schema.Options, cancellationToken);
                 try
                 {
                     var draft = ReadDraft(body.RootElement);
@@ -54,23 +52,24 @@ public static class SavedQueryEndpoints
                     return Problems.Field(e.Field, e.Problem);
                 }
             })
-            .AddEndpointFilter(new ApiKeyFilter(runtime.Schema, ApiRole.Write))
+            .RequireKey(ApiRole.Write)
             .WithName("PutSavedQuery")
             .WithSummary("Creates (201) or replaces (200) a saved query: {title, stat, view: timeline|totals, params: {name: value or [values]}, chart: line|area|bar|pie|table}. " +
                          "params are the stat's parameters; days=N keeps the range moving with today.")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized);
 
-        app.MapDelete("/api/v1/queries/{name}", async (string name, CancellationToken cancellationToken) =>
+        app.MapDelete("/api/v1/queries/{name}", async (string name, SavedQueryCatalog catalog, CancellationToken cancellationToken) =>
                 await catalog.DeleteAsync(name, cancellationToken) ? Results.NoContent() : NotFound(name))
-            .AddEndpointFilter(new ApiKeyFilter(runtime.Schema, ApiRole.Write))
+            .RequireKey(ApiRole.Write)
             .WithName("DeleteSavedQuery")
             .WithSummary("Deletes a saved query.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        app.MapGet("/api/v1/queries/{name}/result", async (string name, HttpContext context, CancellationToken cancellationToken) =>
+        app.MapGet("/api/v1/queries/{name}/result", async (
+                    string name, HttpContext context, SavedQueryCatalog catalog, TallySchema schema, StatsTables tables, CancellationToken cancellationToken) =>
                 await catalog.GetAsync(name, cancellationToken) is { } query
-                    ? await StatsEndpoints.AnswerAsync(context, runtime, query.Stat, query.View,
+                    ? await StatsEndpoints.AnswerAsync(context, schema, tables, query.Stat, query.View,
                         SavedQueryCatalog.Parameters(query, StatsEndpoints.QueryString(context.Request)), cancellationToken)
                     : NotFound(name))
             .WithName("SavedQueryResult")

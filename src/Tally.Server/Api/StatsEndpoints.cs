@@ -7,7 +7,6 @@ using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
 using Tally.Core.Query;
-using Tally.Server.Runtime;
 
 namespace Tally.Server.Api;
 
@@ -21,12 +20,12 @@ public static class StatsEndpoints
         "(as Plausible does), so a visitor on two days counts on each, and a range's figure is the sum of its days. A filter " +
         "listing several values (or a not_ filter) adds the visitors of each value it keeps.";
 
-    public static void MapStatsEndpoints(this IEndpointRouteBuilder app, TallyRuntime runtime)
+    public static void MapStatsEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/stats", async (HttpContext context, CancellationToken cancellationToken) =>
+        app.MapPost("/api/v1/stats", async (HttpContext context, TallySchema schema, StatsTables tables, StatsService stats, CancellationToken cancellationToken) =>
             {
-                using var body = await RequestBody.ReadJsonAsync(context.Request, runtime.Schema.Options, cancellationToken);
-                return await PostStatsAsync(context, body.RootElement, runtime, cancellationToken);
+                using var body = await RequestBody.ReadJsonAsync(context.Request, schema.Options, cancellationToken);
+                return await PostStatsAsync(context, body.RootElement, schema, tables, stats, cancellationToken);
             })
             .Accepts<JsonElement>("application/json")
             .WithName("QueryStats")
@@ -34,16 +33,16 @@ public static class StatsEndpoints
             .WithSummary("Invenio-style: {alias: {stat, params}} answered as {alias: result} with registered queries.")
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
-        app.MapGet("/api/v1/stats/{query}/totals", (HttpContext context, string query, CancellationToken cancellationToken) =>
-                AnswerAsync(context, runtime, query, QueryView.Totals, QueryString(context.Request), cancellationToken))
+        app.MapGet("/api/v1/stats/{query}/totals", (HttpContext context, string query, TallySchema schema, StatsTables tables, CancellationToken cancellationToken) =>
+                AnswerAsync(context, schema, tables, query, QueryView.Totals, QueryString(context.Request), cancellationToken))
             .WithName("StatsTotals")
             .WithDescription(UniqueVisitorsRule)
             .WithSummary("Totals per group (e.g. per item), ranked by the query's metric: dateStart, dateEnd (or days=N ending dateEnd or today), count, offset, groupBy, field filters.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        app.MapGet("/api/v1/stats/{query}/timeline", (HttpContext context, string query, CancellationToken cancellationToken) =>
-                AnswerAsync(context, runtime, query, QueryView.Timeline, QueryString(context.Request), cancellationToken))
+        app.MapGet("/api/v1/stats/{query}/timeline", (HttpContext context, string query, TallySchema schema, StatsTables tables, CancellationToken cancellationToken) =>
+                AnswerAsync(context, schema, tables, query, QueryView.Timeline, QueryString(context.Request), cancellationToken))
             .WithName("StatsTimeline")
             .WithDescription(UniqueVisitorsRule)
             .WithSummary("Metrics per day or month: dateStart, dateEnd (or days=N ending dateEnd or today), interval, field filters. " +
@@ -51,17 +50,17 @@ public static class StatsEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        app.MapGet("/api/v1/stats/{query}/extent", async (string query, CancellationToken cancellationToken) =>
+        app.MapGet("/api/v1/stats/{query}/extent", async (string query, TallySchema schema, StatsService stats, CancellationToken cancellationToken) =>
             {
-                if (!runtime.Schema.Queries.TryGetValue(query, out var found)) return UnknownQuery(query);
-                var days = await runtime.Stats.DaysWithDataAsync(found.Aggregation, cancellationToken);
+                if (!schema.Queries.TryGetValue(query, out var found)) return UnknownQuery(query);
+                var days = await stats.DaysWithDataAsync(found.Aggregation, cancellationToken);
                 return Results.Json(new { first = days?.First, last = days?.Last });
             })
             .WithName("StatsExtent")
             .WithSummary("The first and last days the query has data for ({\"first\", \"last\"}, both null before any): where to look when a range comes back empty, as after importing old logs.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        app.MapGet("/api/v1/stats", () => Results.Json(runtime.Schema.Queries.Values.Select(q => new
+        app.MapGet("/api/v1/stats", (TallySchema schema) => Results.Json(schema.Queries.Values.Select(q => new
             {
                 name = q.Name,
                 kind = q.Kind == QueryKind.Terms ? "terms" : "date-histogram",
@@ -78,17 +77,17 @@ public static class StatsEndpoints
 
     /// <summary>A registered query's timeline or totals, as JSON or CSV: what /api/v1/stats/{query}/{view} and saved queries answer.</summary>
     internal static async Task<IResult> AnswerAsync(
-        HttpContext context, TallyRuntime runtime, string name, QueryView view,
+        HttpContext context, TallySchema schema, StatsTables tables, string name, QueryView view,
         IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> parameters, CancellationToken cancellationToken)
     {
-        if (!runtime.Schema.Queries.TryGetValue(name, out var query)) return UnknownQuery(name);
-        var request = StatsRequest.Parse(parameters, query.Aggregation, runtime.Schema.Options, Today(runtime));
+        if (!schema.Queries.TryGetValue(name, out var query)) return UnknownQuery(name);
+        var request = tables.Parse(query, parameters);
         if (view == QueryView.Timeline)
         {
-            var timeline = await StatsTables.TimelineAsync(runtime, query, request, cancellationToken);
+            var timeline = await tables.TimelineAsync(query, request, cancellationToken);
             return Tabular.Respond(context.Request, timeline.Records(), timeline);
         }
-        var (table, totalGroups) = await StatsTables.TotalsAsync(runtime, query, request, cancellationToken);
+        var (table, totalGroups) = await tables.TotalsAsync(query, request, cancellationToken);
         return Tabular.Respond(context.Request, new { itemsMax = totalGroups, items = table.Records() }, table);
     }
 
@@ -98,7 +97,8 @@ public static class StatsEndpoints
     internal static IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> QueryString(HttpRequest request) =>
         request.Query.Select(p => new KeyValuePair<string, IReadOnlyList<string>>(p.Key, p.Value.Where(v => v is not null).Select(v => v!).ToList()));
 
-    private static async Task<IResult> PostStatsAsync(HttpContext context, JsonElement body, TallyRuntime runtime, CancellationToken cancellationToken)
+    private static async Task<IResult> PostStatsAsync(
+        HttpContext context, JsonElement body, TallySchema schema, StatsTables tables, StatsService stats, CancellationToken cancellationToken)
     {
         if (body.ValueKind != JsonValueKind.Object)
             return Problems.Field("$", "the body must be an object of the form {\"alias\": {\"stat\": \"query-name\", \"params\": {...}}}");
@@ -109,12 +109,12 @@ public static class StatsEndpoints
             var alias = entry.Name;
             if (entry.Value.ValueKind != JsonValueKind.Object || !entry.Value.TryGetProperty("stat", out var stat) || stat.ValueKind != JsonValueKind.String)
                 return Problems.Field($"{alias}.stat", "is required and must name a registered query");
-            if (!runtime.Schema.Queries.TryGetValue(stat.GetString()!, out var query))
+            if (!schema.Queries.TryGetValue(stat.GetString()!, out var query))
                 return Problems.Field($"{alias}.stat", $"'{stat.GetString()}' is not a registered query; GET /api/v1/stats lists them");
             StatsRequest request;
             try
             {
-                request = StatsRequest.Parse(ReadParams(entry.Value), query.Aggregation, runtime.Schema.Options, Today(runtime));
+                request = tables.Parse(query, ReadParams(entry.Value));
             }
             catch (QueryParameterException e)
             {
@@ -127,7 +127,7 @@ public static class StatsEndpoints
 
             if (query.Kind == QueryKind.DateHistogram)
             {
-                var timeline = await runtime.Stats.TimelineAsync(query.Aggregation, request, cancellationToken);
+                var timeline = await stats.TimelineAsync(query.Aggregation, request, cancellationToken);
                 var buckets = timeline.Select(row => new
                 {
                     key = new DateTimeOffset(row.Period.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds(),
@@ -139,7 +139,7 @@ public static class StatsEndpoints
             }
             else
             {
-                var ranked = await runtime.Stats.RankAsync(query.Aggregation, [query.Field!], query.Metric, request, cancellationToken);
+                var ranked = await stats.RankAsync(query.Aggregation, [query.Field!], query.Metric, request, cancellationToken);
                 var buckets = ranked.Rows.Select(row => new { key = row.Keys[0], value = row.Value(query.Metric) }).ToList();
                 results[alias] = new { type = "bucket", key_type = "terms", field = query.Field!.Name, buckets };
                 rows.AddRange(buckets.Select(b => (IReadOnlyList<object?>)[alias, b.key, b.value]));
@@ -171,6 +171,4 @@ public static class StatsEndpoints
         JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
         _ => throw new FormatException($"'{name}' must be a string, number or array of them"),
     };
-
-    private static DateOnly Today(TallyRuntime runtime) => DateOnly.FromDateTime(runtime.Clock.GetUtcNow().UtcDateTime);
 }

@@ -2,8 +2,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Tally.Core.Query;
 using Tally.Core.Query.Sushi;
-using Tally.Server.Runtime;
 
 namespace Tally.Server.Api;
 
@@ -15,23 +15,22 @@ public static class SushiEndpoints
 {
     private const string Tsv = "text/tab-separated-values";
 
-    public static void MapSushiEndpoints(this IEndpointRouteBuilder app, TallyRuntime runtime)
+    public static void MapSushiEndpoints(this IEndpointRouteBuilder app)
     {
-        var sushi = runtime.Sushi;
         var r51 = app.MapGroup("/r51").WithTags("COUNTER_SUSHI 5.1");
 
-        r51.MapGet("/status", () => Results.Json(sushi.Status()))
+        r51.MapGet("/status", (SushiService sushi) => Results.Json(sushi.Status()))
             .WithName("SushiStatus").WithSummary("Whether the reporting service is active.");
 
-        r51.MapGet("/members", ([FromQuery(Name = "api_key")] string? apiKey, HttpContext context) =>
+        r51.MapGet("/members", ([FromQuery(Name = "api_key")] string? apiKey, HttpContext context, SushiService sushi) =>
                 Answer(context, sushi, customer: false, _ => Task.FromResult(Results.Json(sushi.Members(apiKey)))))
             .WithName("SushiMembers").WithSummary("The institutions (customer ids) the requestor may ask for.");
 
-        r51.MapGet("/reports", (HttpContext context, CancellationToken cancellationToken) =>
+        r51.MapGet("/reports", (HttpContext context, SushiService sushi, CancellationToken cancellationToken) =>
                 Answer(context, sushi, customer: false, async _ => Results.Json(await sushi.ReportsAsync(cancellationToken))))
             .WithName("SushiReports").WithSummary("The reports offered, with the months available.");
 
-        r51.MapGet("/reports/{report}", (HttpContext context, string report, CancellationToken cancellationToken) =>
+        r51.MapGet("/reports/{report}", (HttpContext context, string report, SushiService sushi, CancellationToken cancellationToken) =>
                 Answer(context, sushi, customer: true, async query =>
                 {
                     var json = await sushi.ReportAsync(report.ToLowerInvariant(), query, cancellationToken);

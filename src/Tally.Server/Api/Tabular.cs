@@ -1,45 +1,10 @@
 using System.Globalization;
 using System.Text;
-using CsvHelper;
 using Microsoft.AspNetCore.Http;
+using Tally.Core.Accept;
+using Tally.Core.Query;
 
 namespace Tally.Server.Api;
-
-/// <summary>Rows and columns: what a tabular endpoint returns as JSON records or as CSV.</summary>
-public sealed record Table(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<object?>> Rows)
-{
-    /// <summary>The rows as JSON-friendly records keyed by column name.</summary>
-    public List<Dictionary<string, object?>> Records() =>
-        Rows.Select(row => Columns.Select((column, i) => (column, row[i])).ToDictionary(c => c.column, c => c.Item2)).ToList();
-
-    public void WriteCsv(TextWriter destination)
-    {
-        using var csv = CsvWriter.Create(destination, CsvWriterOptions.Default, leaveOpen: true);
-        WriteFields(csv, Columns);
-        csv.EndRecord();
-        foreach (var row in Rows)
-        {
-            WriteFields(csv, row);
-            csv.EndRecord();
-        }
-    }
-
-    /// <summary>The cells as the fields of the current record, formatted as every tabular answer formats them; the caller ends the record.</summary>
-    public static void WriteFields(CsvWriter csv, IEnumerable<object?> cells)
-    {
-        foreach (var cell in cells) csv.WriteField(FormatCell(cell));
-    }
-
-    public static string FormatCell(object? cell) => cell switch
-    {
-        null => "",
-        bool b => b ? "true" : "false",
-        DateTime d => d.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
-        DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => cell.ToString() ?? "",
-    };
-}
 
 /// <summary>Every tabular endpoint answers JSON, or CSV when the Accept header prefers text/csv.</summary>
 public static class Tabular
@@ -66,5 +31,18 @@ public static class Tabular
             table.WriteCsv(text);
             await httpContext.Response.WriteAsync(text.ToString(), Encoding.UTF8);
         }
+    }
+
+    /// <summary>format=ndjson|csv when given; else CSV when the Accept header prefers text/csv, as every tabular answer does; else NDJSON.</summary>
+    /// <exception cref="QueryParameterException">format names neither.</exception>
+    public static ExportFormat NegotiateExport(HttpRequest request)
+    {
+        if (request.Query.TryGetValue("format", out var named))
+        {
+            var name = named.LastOrDefault() ?? "";
+            return EventExport.Formats.TryGetValue(name, out var format) ? format
+                : throw new QueryParameterException("format", $"must be {string.Join(" or ", EventExport.Formats.Keys)}, not '{StoredText.Echo(name)}'");
+        }
+        return WantsCsv(request) ? ExportFormat.Csv : ExportFormat.Ndjson;
     }
 }

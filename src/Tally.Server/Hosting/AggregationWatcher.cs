@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Tally.Core.Aggregate;
-using Tally.Server.Runtime;
+using Tally.Core.Store;
+using Tally.Server.Live;
 
 namespace Tally.Server.Hosting;
 
@@ -8,7 +9,7 @@ namespace Tally.Server.Hosting;
 /// On a query node, which neither stores nor aggregates: watches the shared store for a new aggregation
 /// run by a worker, and tells the live feed, so open dashboards read the new metrics.
 /// </summary>
-public sealed class AggregationWatcher(TallyRuntime runtime) : BackgroundService
+public sealed class AggregationWatcher(IEventStore store, UsageFeed feed, TimeProvider clock) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
@@ -16,14 +17,14 @@ public sealed class AggregationWatcher(TallyRuntime runtime) : BackgroundService
     {
         try
         {
-            var seen = await runtime.Store.GetSettingAsync(Aggregator.LastRunSetting, stoppingToken);
-            using var timer = new PeriodicTimer(Interval, runtime.Clock);
+            var seen = await store.GetSettingAsync(Aggregator.LastRunSetting, stoppingToken);
+            using var timer = new PeriodicTimer(Interval, clock);
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var lastRun = await runtime.Store.GetSettingAsync(Aggregator.LastRunSetting, stoppingToken);
+                var lastRun = await store.GetSettingAsync(Aggregator.LastRunSetting, stoppingToken);
                 if (lastRun is null || lastRun == seen) continue;
                 seen = lastRun;
-                runtime.Feed.AggregatedElsewhere(lastRun);
+                feed.AggregatedElsewhere(lastRun);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -1,17 +1,19 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Tally.Server.Runtime;
+using Tally.Amqp;
+using Tally.Core.Configuration;
+using Tally.Core.Ingest;
 using Tally.Sources.Amqp;
 
 namespace Tally.Server.Hosting;
 
 /// <summary>Consumes the RabbitMQ queues in sources.amqp for as long as serve runs.</summary>
-public sealed class BusConsumer(TallyRuntime runtime, ILogger<BusConsumer> logger) : BackgroundService
+public sealed class BusConsumer(TallySchema schema, BusRouting routing, IngestService ingest, TimeProvider clock, ILogger<BusConsumer> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var amqp = runtime.Schema.Options.Sources.Amqp;
-        var archive = new BusArchive(runtime.Bus!, runtime.Ingest, runtime.Clock, logger);
-        return new AmqpConsumer(amqp.Uri!, amqp.Queues, amqp.Prefetch, archive.StoreAsync, runtime.Clock, logger).RunAsync(stoppingToken);
+        var amqp = schema.Options.Sources.Amqp;
+        var archive = new BusArchive(routing, ingest, clock, logger);
+        return new AmqpConsumer(amqp.Uri!, BusArchive.Consumed(amqp), amqp.Prefetch, archive.StoreAsync, clock, logger).RunAsync(stoppingToken);
     }
 }

@@ -1,33 +1,37 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Tally.Server.Runtime;
+using Tally.Core.Aggregate;
+using Tally.Core.Configuration;
+using Tally.Core.Retention;
 using Tally.Sources.Logs;
 
 namespace Tally.Server.Hosting;
 
 /// <summary>What `serve` does on its own: aggregation, retention and PKP log loading on the configured schedule.</summary>
-public sealed class ScheduledJobs(TallyRuntime runtime, ILogger<ScheduledJobs> logger) : BackgroundService
+/// <param name="pkp">The PKP usageStats folder's loader, when sources.pkp.directory is set.</param>
+public sealed class ScheduledJobs(
+    TallySchema schema, Aggregator aggregator, RetentionService retention, TimeProvider clock, ILogger<ScheduledJobs> logger, PkpLogLoader? pkp = null) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var schedule = runtime.Schema.Options.Schedule;
+        var schedule = schema.Options.Schedule;
         var jobs = new List<Task>
         {
             EveryAsync(TimeSpan.FromSeconds(schedule.AggregateEverySeconds), "aggregation", async ct =>
             {
-                var result = await runtime.Aggregator.RunAsync(cancellationToken: ct);
+                var result = await aggregator.RunAsync(cancellationToken: ct);
                 if (result.Days > 0)
                     logger.LogInformation("Aggregated {Days} day(s), {Events} event(s) in {Elapsed} ms", result.Days, result.Events, (long)result.Elapsed.TotalMilliseconds);
             }, stoppingToken),
             EveryAsync(TimeSpan.FromSeconds(schedule.RetentionEverySeconds), "retention", async ct =>
             {
-                var result = await runtime.Retention.RunAsync(ct);
+                var result = await retention.RunAsync(ct);
                 if (result.DroppedPartitions.Count > 0)
                     logger.LogInformation("Retention dropped {Partitions}", string.Join(", ", result.DroppedPartitions));
             }, stoppingToken),
         };
-        if (runtime.ScheduledPkpLoader is { } pkp)
-            jobs.Add(EveryAsync(TimeSpan.FromSeconds(runtime.Schema.Options.Sources.Pkp.LoadEverySeconds), "PKP log loading", ct => LoadPkpAsync(pkp, ct), stoppingToken));
+        if (pkp is not null)
+            jobs.Add(EveryAsync(TimeSpan.FromSeconds(schema.Options.Sources.Pkp.LoadEverySeconds), "PKP log loading", ct => LoadPkpAsync(pkp, ct), stoppingToken));
         return Task.WhenAll(jobs);
     }
 
@@ -49,7 +53,7 @@ public sealed class ScheduledJobs(TallyRuntime runtime, ILogger<ScheduledJobs> l
 
     private async Task EveryAsync(TimeSpan interval, string name, Func<CancellationToken, Task> job, CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(interval, runtime.Clock);
+        using var timer = new PeriodicTimer(interval, clock);
         try
         {
             do

@@ -4,20 +4,25 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Tally.Core.Aggregate;
+using Tally.Core.Configuration;
+using Tally.Core.Ingest;
+using Tally.Core.Store;
+using Tally.Hosting;
 using Tally.Server.Api;
 using Tally.Server.Dashboard;
-using Tally.Server.Demo;
-using Tally.Server.Runtime;
+using Tally.Server.Live;
 
 namespace Tally.Server.Hosting;
 
 /// <summary>
-/// Builds the web host for the runtime's role: the HTTP API, plus (on workers) scheduled jobs and the
-/// queue and bus consumers, and demo traffic.
+/// Builds the web host for a role over Tally's services: the HTTP API, plus (on workers) scheduled jobs and
+/// the queue and bus consumers, and demo traffic. The host's container owns the store.
 /// </summary>
 public static class TallyServer
 {
-    public static WebApplication Build(TallyRuntime runtime, string urls)
+    /// <exception cref="ConfigurationException">As <see cref="TallyServices.AddTallyAsync"/>.</exception>
+    public static async Task<WebApplication> BuildAsync(TallyHostOptions options, string urls, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Tally" });
         builder.WebHost.UseUrls(urls);
@@ -25,35 +30,55 @@ public static class TallyServer
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = null);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
-        builder.Services.AddSingleton(runtime);
-        builder.Services.AddProblemDetails();
-        builder.Services.AddRequestBounds(runtime.Schema);
-        builder.Services.AddOpenApi();
-        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = null);
-        var role = runtime.Options.Role;
-        if (role.Works())
-        {
-            builder.Services.AddHostedService<ScheduledJobs>();
-            if (runtime.Bus is not null) builder.Services.AddHostedService<BusConsumer>();
-            if (runtime.Schema.Options.Queue.Uri is not null) builder.Services.AddHostedService<QueueWorker>();
-        }
-        else if (role.Queries()) builder.Services.AddHostedService<AggregationWatcher>();
-        if (runtime.Options.Demo) builder.Services.AddHostedService<DemoTraffic>();
+        var services = builder.Services;
+        var schema = await services.AddTallyAsync(options, cancellationToken: cancellationToken);
+        AddLiveFeed(services);
+        services.AddProblemDetails();
+        services.AddRequestBounds(schema);
+        services.AddOpenApi();
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = null);
+        AddBackgroundWork(services, options, schema);
 
         var app = builder.Build();
+        app.Services.GetRequiredService<IEventStore>();
+        MapEndpoints(app, options.Role);
+        return app;
+    }
+
+    /// <summary>The dashboard's live feed hears of what ingest stores and when aggregation runs.</summary>
+    private static void AddLiveFeed(IServiceCollection services)
+    {
+        services.AddSingleton<UsageFeed>();
+        services.AddSingleton<IStoredEventsObserver>(provider => provider.GetRequiredService<UsageFeed>());
+        services.AddSingleton<IAggregationObserver>(provider => provider.GetRequiredService<UsageFeed>());
+    }
+
+    private static void AddBackgroundWork(IServiceCollection services, TallyHostOptions options, TallySchema schema)
+    {
+        if (options.Role.Works())
+        {
+            services.AddHostedService<ScheduledJobs>();
+            if (schema.Options.Sources.Amqp.Uri is not null) services.AddHostedService<BusConsumer>();
+            if (schema.Options.Queue.Uri is not null) services.AddHostedService<QueueWorker>();
+        }
+        else if (options.Role.Queries()) services.AddHostedService<AggregationWatcher>();
+        if (options.Demo) services.AddHostedService<DemoTraffic>();
+    }
+
+    private static void MapEndpoints(WebApplication app, ServerRole role)
+    {
         app.UseRequestBounds();
         app.MapOpenApi();
-        app.MapHealthEndpoint(runtime);
-        if (role.Accepts()) app.MapPostEventsEndpoint(runtime);
-        if (!role.Queries()) return app;
-        app.MapGetEventsEndpoint(runtime);
-        app.MapStatsEndpoints(runtime);
-        app.MapAdminEndpoints(runtime);
-        app.MapItemsEndpoints(runtime);
-        app.MapSushiEndpoints(runtime);
-        app.MapLiveEndpoint(runtime);
-        app.MapSavedQueryEndpoints(runtime);
+        app.MapHealthEndpoint(role);
+        if (role.Accepts()) app.MapPostEventsEndpoint();
+        if (!role.Queries()) return;
+        app.MapGetEventsEndpoint();
+        app.MapStatsEndpoints();
+        app.MapAdminEndpoints();
+        app.MapItemsEndpoints();
+        app.MapSushiEndpoints();
+        app.MapLiveEndpoint();
+        app.MapSavedQueryEndpoints();
         app.MapDashboard();
-        return app;
     }
 }

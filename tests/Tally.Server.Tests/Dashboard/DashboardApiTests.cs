@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Tally.Server.Hosting;
-using Tally.Server.Runtime;
+using Tally.Hosting;
 
 namespace Tally.Server.Tests.Dashboard;
 
@@ -137,9 +137,8 @@ public sealed partial class DashboardApiTests : IAsyncLifetime
     [Fact]
     public async Task A_query_node_tells_its_live_views_when_a_worker_has_aggregated()
     {
-        var runtime = await TallyRuntime.OpenAsync(new RuntimeOptions(Path.Combine(_host.DataDirectory, "data"), _host.ConfigPath, Role: ServerRole.Query));
-        await using var queryRuntime = runtime;
-        var app = TallyServer.Build(runtime, "http://127.0.0.1:0");
+        await using var app = await TallyServer.BuildAsync(
+            new TallyHostOptions(Path.Combine(_host.DataDirectory, "data"), _host.ConfigPath, Role: ServerRole.Query), "http://127.0.0.1:0");
         await app.StartAsync();
         try
         {
@@ -155,7 +154,6 @@ public sealed partial class DashboardApiTests : IAsyncLifetime
         finally
         {
             await app.StopAsync();
-            await app.DisposeAsync();
         }
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Tally.Sources.Logs;
 
 namespace Tally.Server.Tests.Logs;
 
@@ -34,7 +35,7 @@ public sealed class LogImportTests
         await using var fromLog = await TallyHost.StartAsync(Usage.BuiltInTypes);
         var usageStats = Path.Combine(fromLog.DataDirectory, "usageStats");
         await WritePkpLogAsync(Path.Combine(usageStats, "usageEventLogs"), Yesterday, visits.Select(v => v.LogLine()));
-        var loaded = await fromLog.Runtime.PkpLoader(usageStats).RunAsync(null, CancellationToken.None);
+        var loaded = await fromLog.Get<LogImports>().PkpLoader(usageStats).RunAsync(null, CancellationToken.None);
         Assert.Equal(visits.Count, Assert.Single(loaded.Archived).Stored);
         await fromLog.AggregateAsync();
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Tally.Server.Demo;
+using Tally.Hosting.Demo;
 using Tally.Server.Tests.Logs;
 
 namespace Tally.Server.Tests.ScaleOut;
@@ -34,7 +34,7 @@ public sealed class MigrateTests
         // The original site: 75 days of demo usage, aggregated, plus one event not yet aggregated.
         await using (var site = await TallyHost.StartAsync(Usage.BuiltInTypes, root))
         {
-            await DemoData.SeedAsync(site.Runtime, 75, 400, null, CancellationToken.None);
+            await site.Get<DemoData>().SeedAsync(75, 400, null, CancellationToken.None);
             using var late = await site.PostEventsAsync($$"""{"type":"record-view","id":"late","item_id":"late-item","ip":"192.0.2.9","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"}""");
             late.EnsureSuccessStatusCode();
             await site.StopKeepingDataAsync();

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Tally.Server.Tests.Logs;
+using Tally.Sources.Logs;
 using Tally.Tracker;
 
 namespace Tally.Server.Tests.Tracker;
@@ -142,7 +143,7 @@ public sealed class TrackerDeliveryTests
             foreach (var visit in visits) tree.Send(AsTrackerEvent(visit));
             await tree.FlushAsync().WaitAsync(TimeSpan.FromSeconds(60));
         }
-        var loaded = await fromLog.Runtime.PkpLoader(usageStats).RunAsync(null, CancellationToken.None);
+        var loaded = await fromLog.Get<LogImports>().PkpLoader(usageStats).RunAsync(null, CancellationToken.None);
         Assert.Equal(visits.Count, Assert.Single(loaded.Archived).Stored);
         await overHttp.AggregateAsync();
         await fromLog.AggregateAsync();
