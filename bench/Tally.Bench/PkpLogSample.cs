@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Tally.Cli.Bench;
+namespace Tally.Bench;
 
 /// <summary>
 /// A realistic PKP usage-event log (OJS, seed 001's format) for the import benchmark: returning readers
