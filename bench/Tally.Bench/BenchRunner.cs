@@ -30,7 +30,7 @@ public sealed record BenchResult(string Goal, string Measure, double Value, stri
 }
 
 /// <summary>
-/// Measures SPEC §5's goals on this machine, each next to a baseline taken in the same run
+/// Measures the performance goals docs/benchmarks.md lists on this machine, each next to a baseline taken in the same run
 /// (the machine is shared and noisy, so absolute numbers alone mislead).
 /// </summary>
 public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Action<string> status)

@@ -13,7 +13,7 @@ public static class BenchCommand
     {
         var options = new BenchOptions();
         var command = new Command("bench",
-            "Measure SPEC §5's goals on this machine, each against a baseline taken in the same run, in throw-away stores: " +
+            "Measure the performance goals in docs/benchmarks.md on this machine, each against a baseline taken in the same run, in throw-away stores: " +
             "SQLite folders, or with --store new databases on that PostgreSQL or ClickHouse server (dropped afterwards)");
         foreach (var option in options.All) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => RunAsync(parse, options, cancellationToken));
