@@ -1,8 +1,7 @@
-using System.Text.Json;
 using BenchmarkDotNet.Attributes;
+using Tally.Bench;
 using Tally.Core.Accept;
 using Tally.Core.Configuration;
-using Tally.Hosting.Demo;
 
 namespace Tally.Benchmarks;
 
@@ -16,19 +15,12 @@ public class AcceptBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var now = DateTime.UtcNow;
-        _batch = new DemoGenerator().History(now.Date.AddDays(-1), now, 20_000, 5_000).First().Ndjson.ToArray();
+        _batch = DemoWorkload.OneBatch().ToArray();
         _parser = new EventParser(TallySchema.Compile(DefaultConfiguration.Create()), TimeProvider.System);
     }
 
     [Benchmark(Baseline = true)]
-    public int BareUtf8JsonReader()
-    {
-        var reader = new Utf8JsonReader(_batch, new JsonReaderOptions { AllowMultipleValues = true });
-        var tokens = 0;
-        while (reader.Read()) tokens++;
-        return tokens;
-    }
+    public long BareUtf8JsonReader() => JsonBaseline.CountTokens(_batch);
 
     [Benchmark]
     public int EventParser() => _parser.Parse(_batch).Events.Count;

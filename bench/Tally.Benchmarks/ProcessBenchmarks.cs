@@ -1,9 +1,9 @@
 using BenchmarkDotNet.Attributes;
+using Tally.Bench;
 using Tally.Core.Accept;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
 using Tally.Core.Process;
-using Tally.Hosting.Demo;
 using Tally.Hosting;
 
 namespace Tally.Benchmarks;
@@ -32,9 +32,7 @@ public class ProcessBenchmarks
         // Anonymization alone: as non-COUNTER types, which need no robot-flag step.
         foreach (var type in options.EventTypes) (type.Pipeline, type.Counter) = ([new PipelineStepOptions { Step = "anonymize" }], "none");
         var schema = TallySchema.Compile(options);
-        var now = DateTime.UtcNow;
-        var batch = new DemoGenerator().History(now.Date.AddDays(-1), now, 20_000, 5_000).First().Ndjson;
-        _events = new EventParser(schema, TimeProvider.System).Parse(batch.Span).Events;
+        _events = new EventParser(schema, TimeProvider.System).Parse(DemoWorkload.OneBatch().Span).Events;
         _robots = TallyConfiguration.LoadRobots(DefaultConfiguration.Create()).Matcher;
         _anonymize = EventPipeline.FromSchema(schema, _robots, new FixedSalts());
         _userAgents = Enumerable.Range(0, 5000).Select(i => $"Mozilla/5.0 (X11; Linux x86_64; rv:{i}.0) Gecko/20100101 Firefox/{i}.0").ToArray();

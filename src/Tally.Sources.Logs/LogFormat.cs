@@ -22,8 +22,8 @@ public interface ILogFormat
 
     /// <summary>
     /// Parses one line, without its line ending. <paramref name="lineId"/> names the line for good
-    /// (its file and line number); it becomes the event id when the line carries none, so loading
-    /// the same file again stores nothing twice.
+    /// (its log's key, its line number and a hash of the line, as LogFileImporter.LineId makes it);
+    /// it becomes the event id when the line carries none, so loading the same file again stores nothing twice.
     /// </summary>
     ParsedLine Parse(ReadOnlySpan<byte> line, string lineId, DateTime now);
 }

@@ -126,11 +126,21 @@ public sealed class PkpLogFormat : ILogFormat
 
     public ParsedLine Parse(ReadOnlySpan<byte> line, string lineId, DateTime now)
     {
-        var entry = new Entry();
         if (line.TrimStart(" \t"u8).StartsWith("#"u8)) return ParsedLine.Skipped;
+        var entry = new Entry();
+        if (ReadJson(line, ref entry) is { } unreadable) return unreadable;
+        if (Check(entry, out var kind) is { } invalid) return invalid;
+        if (_types[kind] is not { } type) return ParsedLine.Skipped;
+        var when = ToUtc(entry.Time!.Value);
+        if (_parser.TimestampProblem(type, when, now) is { } timeProblem) return ParsedLine.Reject("time", timeProblem);
+        return ToEvent(type, kind, entry, lineId, when);
+    }
+
+    private static ParsedLine? ReadJson(ReadOnlySpan<byte> line, ref Entry entry)
+    {
         try
         {
-            if (Read(line, ref entry) is { } problem) return problem;
+            return Read(line, ref entry);
         }
         catch (JsonException e)
         {
@@ -140,12 +150,17 @@ public sealed class PkpLogFormat : ILogFormat
         {
             return ParsedLine.Reject("$", $"not valid JSON text: {e.Message}");
         }
+    }
 
-        // The checks PKP's UsageStatsLoader makes, in its order.
+    /// <summary>The checks PKP's UsageStatsLoader makes, in its order; <paramref name="kind"/> is what was visited.</summary>
+    private static ParsedLine? Check(in Entry entry, out string kind)
+    {
+        kind = "";
         if (entry.Time is null) return ParsedLine.Reject("time", "is required, as yyyy-MM-dd HH:mm:ss");
         if (entry.ContextId is null) return ParsedLine.Reject("contextId", "is required and must be an integer");
-        if (entry.AssocType is not { } assocType || !AssocTypes.TryGetValue((int)Math.Clamp(assocType, int.MinValue, int.MaxValue), out var kind))
+        if (entry.AssocType is not { } assocType || !AssocTypes.TryGetValue((int)Math.Clamp(assocType, int.MinValue, int.MaxValue), out var visited))
             return ParsedLine.Reject("assocType", $"must be one of PKP's usage assoc types ({string.Join(", ", AssocTypes.Keys)})");
+        kind = visited;
         if (entry.FileType is { } fileType && (fileType < 1 || fileType >= FileTypes.Length))
             return ParsedLine.Reject("fileType", "must be 1 (html), 2 (pdf), 3 (other) or 4 (doc)");
         if (entry.Country is { } country && (country.Length != 2 || !char.IsAsciiLetter(country[0]) || !char.IsAsciiLetter(country[1])))
@@ -154,38 +169,14 @@ public sealed class PkpLogFormat : ILogFormat
             return ParsedLine.Reject("region", $"'{region}' is not a region code of up to 3 letters or digits");
         if (!entry.HasInstitutionIds) return ParsedLine.Reject("institutionIds", "is required and must be an array of integers");
         if (RequiredId(kind, entry) is { } missing) return ParsedLine.Reject(missing, $"is required for assocType {assocType} ({kind})");
+        return null;
+    }
 
-        if (_types[kind] is not { } type) return ParsedLine.Skipped;
-        var when = ToUtc(entry.Time.Value);
-        if (_parser.TimestampProblem(type, when, now) is { } timeProblem) return ParsedLine.Reject("time", timeProblem);
-
+    /// <summary>The event of <paramref name="type"/> the line records, with the fields the type declares.</summary>
+    private ParsedLine ToEvent(EventType type, string kind, in Entry entry, string lineId, DateTime when)
+    {
         var values = new object?[type.Fields.Count];
-        var context = $"context/{entry.ContextId}";
-        var book = _application == "omp";
-        var (item, title) = kind switch
-        {
-            "context" => (context, null),
-            "series" => ($"series/{entry.SeriesId}", context),
-            "issue" or "issueGalley" => ($"issue/{entry.IssueId}", context),
-            "chapter" => ($"chapter/{entry.ChapterId}", $"submission/{entry.SubmissionId}"),
-            _ => ($"submission/{entry.SubmissionId}", book ? $"submission/{entry.SubmissionId}" : context),
-        };
-        var (dataType, parentDataType) = kind switch
-        {
-            "chapter" => ("Book_Segment", "Book"),
-            "submission" or "submissionFile" or "supplementaryFile" => book ? ("Book", (string?)null) : ("Article", _application == "ojs" ? "Journal" : null),
-            _ => ((string?)null, (string?)null),
-        };
-        var institution = entry.FirstInstitution is { } first ? _institutions.GetValueOrDefault(first) ?? $"pkp-institution-{first}" : null;
-        (string Field, string? Value)[] fields =
-        [
-            (WellKnownFields.ItemId, item), (WellKnownFields.TitleId, title), (WellKnownFields.Url, entry.Url),
-            (WellKnownFields.Ip, entry.Ip), (WellKnownFields.UserAgent, entry.UserAgent),
-            (WellKnownFields.Country, entry.Country?.ToUpperInvariant()), (WellKnownFields.Region, Subdivision(entry.Country, entry.Region)), (WellKnownFields.City, entry.City),
-            (WellKnownFields.Institution, institution), (WellKnownFields.Format, entry.FileType is { } f ? FileTypes[f] : null),
-            ("data_type", dataType), ("parent_data_type", parentDataType),
-        ];
-        foreach (var (name, value) in fields)
+        foreach (var (name, value) in FieldValues(kind, entry))
         {
             if (value is null || type.Field(name) is not { } field) continue;
             if (_parser.SetText(values, field, value) is { } problem) return ParsedLine.Reject(name, problem);
@@ -193,6 +184,47 @@ public sealed class PkpLogFormat : ILogFormat
         if (EventParser.MissingRequired(type, values) is { } required) return ParsedLine.Reject(required.Name, $"is required by event type '{type.Name}' and this line does not give it");
         return ParsedLine.Of(new TallyEvent(type, lineId, when, values, Extra(entry)));
     }
+
+    /// <summary>Every field a PKP line can give, by Tally's name; null where this line does not give it.</summary>
+    private (string Field, string? Value)[] FieldValues(string kind, in Entry entry)
+    {
+        var (item, title) = ItemAndTitle(kind, entry);
+        var (dataType, parentDataType) = DataTypes(kind);
+        var institution = entry.FirstInstitution is { } first ? _institutions.GetValueOrDefault(first) ?? $"pkp-institution-{first}" : null;
+        return
+        [
+            (WellKnownFields.ItemId, item), (WellKnownFields.TitleId, title), (WellKnownFields.Url, entry.Url),
+            (WellKnownFields.Ip, entry.Ip), (WellKnownFields.UserAgent, entry.UserAgent),
+            (WellKnownFields.Country, entry.Country?.ToUpperInvariant()), (WellKnownFields.Region, Subdivision(entry.Country, entry.Region)), (WellKnownFields.City, entry.City),
+            (WellKnownFields.Institution, institution), (WellKnownFields.Format, entry.FileType is { } f ? FileTypes[f] : null),
+            ("data_type", dataType), ("parent_data_type", parentDataType),
+        ];
+    }
+
+    /// <summary>What was visited, as an item id, and the title (journal, book) it belongs to.</summary>
+    private (string Item, string? Title) ItemAndTitle(string kind, in Entry entry)
+    {
+        var context = $"context/{entry.ContextId}";
+        return kind switch
+        {
+            "context" => (context, null),
+            "series" => ($"series/{entry.SeriesId}", context),
+            "issue" or "issueGalley" => ($"issue/{entry.IssueId}", context),
+            "chapter" => ($"chapter/{entry.ChapterId}", $"submission/{entry.SubmissionId}"),
+            _ => ($"submission/{entry.SubmissionId}", IsBookApplication ? $"submission/{entry.SubmissionId}" : context),
+        };
+    }
+
+    /// <summary>COUNTER's Data_Type of what was visited and of its parent.</summary>
+    private (string? DataType, string? ParentDataType) DataTypes(string kind) => kind switch
+    {
+        "chapter" => ("Book_Segment", "Book"),
+        "submission" or "submissionFile" or "supplementaryFile" => IsBookApplication ? ("Book", null) : ("Article", _application == "ojs" ? "Journal" : null),
+        _ => (null, null),
+    };
+
+    /// <summary>OMP publishes books; OJS and OPS publish articles.</summary>
+    private bool IsBookApplication => _application == "omp";
 
     /// <summary>
     /// PKP logs the subdivision part of an ISO 3166-2 code ("BY"); the region field holds the whole code ("DE-BY"),

@@ -5,11 +5,6 @@ using Tally.Core.Process;
 
 namespace Tally.Core.Tests;
 
-public sealed class FixedClock(DateTime utcNow) : TimeProvider
-{
-    public override DateTimeOffset GetUtcNow() => new(utcNow, TimeSpan.Zero);
-}
-
 /// <summary>A salt per day, made on first use, as a store keeps them.</summary>
 public sealed class DailySalts : ISaltSource
 {

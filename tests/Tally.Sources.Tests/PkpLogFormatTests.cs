@@ -19,7 +19,7 @@ public sealed class PkpLogFormatTests
         return PkpLogFormat.Create(schema, new EventParser(schema, new FixedClock(Now)));
     }
 
-    /// <summary>A line as PKP's LogUsageEvent writes it (seed 001), with <paramref name="ids"/> spliced in.</summary>
+    /// <summary>A line as PKP's LogUsageEvent writes it, with <paramref name="ids"/> spliced in.</summary>
     private static string Line(int assocType, string ids = "", string time = "2026-06-09 11:41:14", string institutions = "[]") =>
         $$"""{"time":"{{time}}","ip":"{{Hash}}","userAgent":"{{Firefox}}","canonicalUrl":"https:\/\/example.org\/publicknowledge\/article\/view\/7","assocType":{{assocType}},"contextId":1,"submissionId":null,"representationId":null,"submissionFileId":null,"fileType":null,"country":"de","region":"BE","city":"Berlin","institutionIds":{{institutions}},"version":"","issueId":null,"issueGalleyId":null{{ids}}}""";
 

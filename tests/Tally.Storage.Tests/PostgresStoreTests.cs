@@ -148,7 +148,9 @@ public sealed class PostgresStoreTests : IAsyncLifetime
             Assert.Equal(new[] { true }, await second.AppendAsync([Probe(schema, "beside", Now)], None));
             Assert.Equal(["beside"], (await second.ScanAllAsync(probe)).Select(e => e.Id));
             var repeat = second.AppendAsync([Probe(schema, "long", Now)], None);
-            await Task.Delay(200);
+            await Eventually.UntilAsync(async () => await _stores.ScalarAsync<long>(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%tally_event_ids%'") > 0,
+                "the shared id's claim waits on the open transaction's lock");
             Assert.False(repeat.IsCompleted);
             await append.CommitAsync(None);
             Assert.Equal(new[] { false }, await repeat);

@@ -7,14 +7,6 @@ using Tally.Storage.Sqlite;
 
 namespace Tally.Storage.Tests;
 
-/// <summary>A clock that stands still (until a test moves it), so days and partitions are deterministic.</summary>
-public sealed class FixedClock(DateTime utcNow) : TimeProvider
-{
-    public DateTime Now { get; set; } = utcNow;
-
-    public override DateTimeOffset GetUtcNow() => new(Now, TimeSpan.Zero);
-}
-
 /// <summary>Schemas and events for store tests, built through the real configuration and parser.</summary>
 public static class StoreTestKit
 {

@@ -12,27 +12,9 @@ public sealed class MemoryBackend : ITrackerBackend
     public void Send(TrackerEvent trackerEvent) => Events.Enqueue(trackerEvent);
 }
 
-public sealed class FixedClock(DateTimeOffset now) : TimeProvider
-{
-    public override DateTimeOffset GetUtcNow() => now.ToUniversalTime();
-}
-
 public sealed class FailingBackend : ITrackerBackend
 {
     public void Send(TrackerEvent trackerEvent) => throw new IOException("disk full");
-}
-
-/// <summary>A logger that keeps its messages.</summary>
-public sealed class ListLogger : ILogger
-{
-    public ConcurrentQueue<(LogLevel Level, string Message)> Entries { get; } = new();
-
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        Entries.Enqueue((logLevel, formatter(state, exception)));
 }
 
 public sealed class ContextTests

@@ -172,78 +172,111 @@ public sealed class TallySchema
             var t = types[i];
             var at = $"eventTypes[{i}]";
             Require(t is not null, at, NotNull);
-            Require(TypeName.IsMatch(t.Name), $"{at}.name", $"'{t.Name}' must be lower-case letters, digits, '-' or '_', starting with a letter");
-            Require(!result.ContainsKey(t.Name), $"{at}.name", $"'{t.Name}' is declared twice");
-            RequireDistinctStorageName(t.Name, result.Keys, $"{at}.name");
-            Granularity partition;
-            try { partition = GranularityExtensions.Parse(t.Partition); }
-            catch (FormatException e) { throw new ConfigurationException($"{at}.partition", e.Message); }
-            Require(t.RetentionDays is null or > 0, $"{at}.retentionDays", "must be positive, or omitted to keep events forever");
-
-            var fields = new List<FieldDefinition>();
-            foreach (var (name, field) in t.Fields)
-            {
-                var fieldAt = $"{at}.fields.{name}";
-                Require(field is not null, fieldAt, NotNull);
-                Require(FieldName.IsMatch(name), fieldAt, "field names are lower-case letters, digits and '_', starting with a letter");
-                Require(!ReservedFields.Contains(name), fieldAt, $"'{name}' is reserved for the event envelope");
-                var type = field.Type switch
-                {
-                    "string" => FieldType.String,
-                    "integer" => FieldType.Integer,
-                    "number" => FieldType.Number,
-                    "boolean" => FieldType.Boolean,
-                    _ => throw new ConfigurationException($"{fieldAt}.type", $"'{field.Type}' is not one of string, integer, number, boolean"),
-                };
-                Require(field.Values is null || (type == FieldType.String && field.Values.Count > 0 && field.Values.All(v => v is not null)),
-                    $"{fieldAt}.values", "lists the allowed values of a string field: at least one, none null");
-                fields.Add(new FieldDefinition(name, type, field.Required, fields.Count, field.Values?.ToFrozenSet(StringComparer.Ordinal)));
-            }
+            RequireNewTypeName(t.Name, result.Keys, $"{at}.name");
+            var partition = CompileKeeping(t, at);
+            var fields = CompileFields(t.Fields, at);
             var fieldsByName = fields.ToDictionary(f => f.Name);
-
-            for (var s = 0; s < t.Pipeline.Count; s++)
-            {
-                var step = t.Pipeline[s];
-                var stepAt = $"{at}.pipeline[{s}]";
-                Require(step is not null, stepAt, NotNull);
-                Require(KnownSteps.Contains(step.Step), $"{stepAt}.step", $"'{step.Step}' is not one of {string.Join(", ", KnownSteps)}");
-                ValidateRegexes(step.Allow, $"{stepAt}.allow");
-                ValidateRegexes(step.Deny, $"{stepAt}.deny");
-                if (step.Step == "robot-flag")
-                    Require(!t.Pipeline.Take(s).Any(p => p is { Step: "anonymize", KeepUserAgent: false }), $"{stepAt}.step", "'robot-flag' must come before 'anonymize', which drops the user_agent it judges");
-                var writes = step.Step switch { "institution" => WellKnownFields.Institution, "geo" => WellKnownFields.Country, _ => null };
-                if (writes is null) continue;
-                Require(fieldsByName.GetValueOrDefault(writes)?.Type == FieldType.String, $"{stepAt}.step", $"'{step.Step}' needs a string field '{writes}' to write to");
-                Require(fieldsByName.ContainsKey(WellKnownFields.Ip), $"{stepAt}.step", $"'{step.Step}' needs an '{WellKnownFields.Ip}' field to read from");
-                Require(!t.Pipeline.Take(s).Any(p => p is { Step: "anonymize", KeepIp: false }), $"{stepAt}.step", $"'{step.Step}' must come before 'anonymize', which drops the ip");
-            }
-
-            var role = t.Counter switch
-            {
-                "none" => CounterRole.None,
-                "investigation" => CounterRole.Investigation,
-                "request" => CounterRole.Request,
-                "no_license" => CounterRole.NoLicense,
-                "limit_exceeded" => CounterRole.LimitExceeded,
-                "search" => CounterRole.Search,
-                _ => throw new ConfigurationException($"{at}.counter", $"'{t.Counter}' is not one of investigation, request, no_license, limit_exceeded, search, none"),
-            };
-            Require(role is CounterRole.None or CounterRole.Search || fieldsByName.ContainsKey(WellKnownFields.ItemId), $"{at}.counter",
-                $"a '{t.Counter}' type needs an '{WellKnownFields.ItemId}' field");
-            // Without salted visitor and session ids every click would look like one user's: double-clicks and uniques would be wrong.
-            Require(role == CounterRole.None || t.Pipeline.Any(p => p?.Step == "anonymize"), $"{at}.counter",
-                "a COUNTER type needs an 'anonymize' step, which identifies users and sessions");
-            Require(role == CounterRole.None || t.Pipeline.Any(p => p?.Step == "robot-flag"), $"{at}.counter",
-                "a COUNTER type needs a 'robot-flag' step: COUNTER metrics must exclude robots (COUNTER's list is always among the robot lists)");
-            // Identity and COUNTER fields are read as text; declared with another type they would be silently ignored.
-            var textFields = (role == CounterRole.None ? [] : WellKnownFields.Counter)
-                .Concat(t.Pipeline.Any(p => p?.Step == "anonymize") ? WellKnownFields.Identity : []);
-            foreach (var name in textFields)
-                Require(fieldsByName.GetValueOrDefault(name) is not { } declared || declared.Type == FieldType.String, $"{at}.fields.{name}",
-                    $"must be a string, because {(WellKnownFields.Identity.Contains(name) ? "anonymize" : "COUNTER")} reads it as text");
+            RequirePipelineFits(t.Pipeline, fieldsByName, at);
+            var role = CompileCounterRole(t, fieldsByName, at);
+            RequireTextFieldsAreStrings(t, role, fieldsByName, at);
             result.Add(t.Name, new EventType(t.Name, t.Enabled, fields, partition, t.RetentionDays, role));
         }
         return result;
+    }
+
+    private static void RequireNewTypeName(string name, IReadOnlyCollection<string> declared, string setting)
+    {
+        Require(TypeName.IsMatch(name), setting, $"'{name}' must be lower-case letters, digits, '-' or '_', starting with a letter");
+        Require(!declared.Contains(name), setting, $"'{name}' is declared twice");
+        RequireDistinctStorageName(name, declared, setting);
+    }
+
+    /// <summary>How the type's raw events are kept: the partition size, and for how long.</summary>
+    private static Granularity CompileKeeping(EventTypeOptions type, string at)
+    {
+        Granularity partition;
+        try { partition = GranularityExtensions.Parse(type.Partition); }
+        catch (FormatException e) { throw new ConfigurationException($"{at}.partition", e.Message); }
+        Require(type.RetentionDays is null or > 0, $"{at}.retentionDays", "must be positive, or omitted to keep events forever");
+        return partition;
+    }
+
+    private static List<FieldDefinition> CompileFields(Dictionary<string, FieldOptions> declared, string at)
+    {
+        var fields = new List<FieldDefinition>();
+        foreach (var (name, field) in declared)
+        {
+            var fieldAt = $"{at}.fields.{name}";
+            Require(field is not null, fieldAt, NotNull);
+            Require(FieldName.IsMatch(name), fieldAt, "field names are lower-case letters, digits and '_', starting with a letter");
+            Require(!ReservedFields.Contains(name), fieldAt, $"'{name}' is reserved for the event envelope");
+            var type = field.Type switch
+            {
+                "string" => FieldType.String,
+                "integer" => FieldType.Integer,
+                "number" => FieldType.Number,
+                "boolean" => FieldType.Boolean,
+                _ => throw new ConfigurationException($"{fieldAt}.type", $"'{field.Type}' is not one of string, integer, number, boolean"),
+            };
+            Require(field.Values is null || (type == FieldType.String && field.Values.Count > 0 && field.Values.All(v => v is not null)),
+                $"{fieldAt}.values", "lists the allowed values of a string field: at least one, none null");
+            fields.Add(new FieldDefinition(name, type, field.Required, fields.Count, field.Values?.ToFrozenSet(StringComparer.Ordinal)));
+        }
+        return fields;
+    }
+
+    /// <summary>Every step is known, and each finds the fields it reads and writes before an 'anonymize' drops them.</summary>
+    private static void RequirePipelineFits(List<PipelineStepOptions> pipeline, Dictionary<string, FieldDefinition> fieldsByName, string at)
+    {
+        for (var s = 0; s < pipeline.Count; s++)
+        {
+            var step = pipeline[s];
+            var stepAt = $"{at}.pipeline[{s}]";
+            Require(step is not null, stepAt, NotNull);
+            Require(KnownSteps.Contains(step.Step), $"{stepAt}.step", $"'{step.Step}' is not one of {string.Join(", ", KnownSteps)}");
+            ValidateRegexes(step.Allow, $"{stepAt}.allow");
+            ValidateRegexes(step.Deny, $"{stepAt}.deny");
+            if (step.Step == "robot-flag")
+                Require(!pipeline.Take(s).Any(p => p is { Step: "anonymize", KeepUserAgent: false }), $"{stepAt}.step", "'robot-flag' must come before 'anonymize', which drops the user_agent it judges");
+            var writes = step.Step switch { "institution" => WellKnownFields.Institution, "geo" => WellKnownFields.Country, _ => null };
+            if (writes is null) continue;
+            Require(fieldsByName.GetValueOrDefault(writes)?.Type == FieldType.String, $"{stepAt}.step", $"'{step.Step}' needs a string field '{writes}' to write to");
+            Require(fieldsByName.ContainsKey(WellKnownFields.Ip), $"{stepAt}.step", $"'{step.Step}' needs an '{WellKnownFields.Ip}' field to read from");
+            Require(!pipeline.Take(s).Any(p => p is { Step: "anonymize", KeepIp: false }), $"{stepAt}.step", $"'{step.Step}' must come before 'anonymize', which drops the ip");
+        }
+    }
+
+    /// <summary>The type's COUNTER role, and the item field and pipeline steps that role needs.</summary>
+    private static CounterRole CompileCounterRole(EventTypeOptions type, Dictionary<string, FieldDefinition> fieldsByName, string at)
+    {
+        var role = type.Counter switch
+        {
+            "none" => CounterRole.None,
+            "investigation" => CounterRole.Investigation,
+            "request" => CounterRole.Request,
+            "no_license" => CounterRole.NoLicense,
+            "limit_exceeded" => CounterRole.LimitExceeded,
+            "search" => CounterRole.Search,
+            _ => throw new ConfigurationException($"{at}.counter", $"'{type.Counter}' is not one of investigation, request, no_license, limit_exceeded, search, none"),
+        };
+        Require(role is CounterRole.None or CounterRole.Search || fieldsByName.ContainsKey(WellKnownFields.ItemId), $"{at}.counter",
+            $"a '{type.Counter}' type needs an '{WellKnownFields.ItemId}' field");
+        // Without salted visitor and session ids every click would look like one user's: double-clicks and uniques would be wrong.
+        Require(role == CounterRole.None || type.Pipeline.Any(p => p?.Step == "anonymize"), $"{at}.counter",
+            "a COUNTER type needs an 'anonymize' step, which identifies users and sessions");
+        Require(role == CounterRole.None || type.Pipeline.Any(p => p?.Step == "robot-flag"), $"{at}.counter",
+            "a COUNTER type needs a 'robot-flag' step: COUNTER metrics must exclude robots (COUNTER's list is always among the robot lists)");
+        return role;
+    }
+
+    /// <summary>Identity and COUNTER fields are read as text; declared with another type they would be silently ignored.</summary>
+    private static void RequireTextFieldsAreStrings(EventTypeOptions type, CounterRole role, Dictionary<string, FieldDefinition> fieldsByName, string at)
+    {
+        var textFields = (role == CounterRole.None ? [] : WellKnownFields.Counter)
+            .Concat(type.Pipeline.Any(p => p?.Step == "anonymize") ? WellKnownFields.Identity : []);
+        foreach (var name in textFields)
+            Require(fieldsByName.GetValueOrDefault(name) is not { } declared || declared.Type == FieldType.String, $"{at}.fields.{name}",
+                $"must be a string, because {(WellKnownFields.Identity.Contains(name) ? "anonymize" : "COUNTER")} reads it as text");
     }
 
     private static Dictionary<string, AggregationDefinition> CompileAggregations(

@@ -10,7 +10,7 @@ namespace Tally.Core.Query;
 public enum QueryView { Timeline, Totals }
 
 /// <summary>
-/// A named query a user saved (seed 004's "automated queries"): a registered query, its parameters and how to chart it.
+/// A named query a user saved (an "automated query"): a registered query, its parameters and how to chart it.
 /// It is answered like the registered query, so its numbers are the API's; a relative range (days=N) moves with today.
 /// </summary>
 public sealed record SavedQuery(

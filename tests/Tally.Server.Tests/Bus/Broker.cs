@@ -48,8 +48,8 @@ public static class Broker
         };
     };
 
-    /// <summary>rabbitmqctl against the test broker, e.g. stop_app and start_app.</summary>
-    public static async Task ControlAsync(params string[] arguments)
+    /// <summary>rabbitmqctl against the test broker, e.g. stop_app and start_app; returns what it printed.</summary>
+    public static async Task<string> ControlAsync(params string[] arguments)
     {
         var ctl = Environment.GetEnvironmentVariable("TALLY_TEST_RABBITMQCTL")
             ?? throw new InvalidOperationException("TALLY_TEST_RABBITMQCTL is not set: run the tests with ./test, which starts RabbitMQ");
@@ -60,7 +60,20 @@ public static class Broker
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
         if (process.ExitCode != 0) throw new InvalidOperationException($"rabbitmqctl {string.Join(' ', arguments)} failed: {await output}{await error}");
+        return await output;
     }
+
+    /// <summary>
+    /// Waits until the queue holds no message, neither ready nor unacknowledged. Consumers acknowledge
+    /// only after the store committed, so from then on what the store holds is final.
+    /// </summary>
+    public static Task WaitForDrainedAsync(string queue) => Eventually.UntilAsync(async () =>
+    {
+        var listing = await ControlAsync("list_queues", "--quiet", "--no-table-headers", "name", "messages");
+        return listing.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split('\t'))
+            .Any(columns => columns.Length == 2 && columns[0] == queue && columns[1] == "0");
+    }, $"queue {queue} holds no message", TimeSpan.FromSeconds(90));
 
     /// <summary>Waits until the queue exists with this many consumers, so that what is published next is shared among them.</summary>
     public static async Task WaitForConsumersAsync(string queue, int consumers)

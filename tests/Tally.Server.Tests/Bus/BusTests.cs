@@ -43,15 +43,8 @@ public sealed class BusTests
         }
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> done, string what, int seconds = 90)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await done())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("gave up waiting until " + what);
-            await Task.Delay(200);
-        }
-    }
+    private static Task WaitForAsync(Func<Task<bool>> done, string what, int seconds = 90) =>
+        Eventually.UntilAsync(done, what, TimeSpan.FromSeconds(seconds));
 
     [Fact]
     public async Task Messages_are_stored_once_with_topic_category_headers_and_body_and_mapped_topics_are_counted()
@@ -71,7 +64,7 @@ public sealed class BusTests
 
         var client = host.Client;
         await WaitForAsync(async () => await TotalAsync(client, "type=message") >= 6, "six messages are stored");
-        await Task.Delay(500);
+        await Broker.WaitForDrainedAsync(queue);
         Assert.Equal(6, await TotalAsync(client, "type=message"));
         Assert.Equal(3, await TotalAsync(client, "type=record-view"));
         Assert.Equal(5, await TotalAsync(client, "type=message&category=repository"));
@@ -114,7 +107,7 @@ public sealed class BusTests
         using var second = await TallyProcess.ServeAsync(root, data, config);
         using var check = new HttpClient { BaseAddress = new Uri(second.Url) };
         await WaitForAsync(async () => await TotalAsync(check, "type=message") >= count, "every message is stored");
-        await Task.Delay(1000);
+        await Broker.WaitForDrainedAsync(queue);
         var messages = await IdsAsync(check, "message");
         var views = await IdsAsync(check, "record-view");
         Assert.Equal(count, messages.Count);
@@ -137,7 +130,7 @@ public sealed class BusTests
         await Broker.ControlAsync("start_app");
 
         await WaitForAsync(async () => await TotalAsync(host.Client, "type=message") >= count, "every message is stored after the restart", seconds: 180);
-        await Task.Delay(1000);
+        await Broker.WaitForDrainedAsync(queue);
         Assert.Equal(count, await TotalAsync(host.Client, "type=message"));
         Assert.Equal(count, await TotalAsync(host.Client, "type=record-view"));
         // The consumer is back on the queue, so messages published now arrive too.
@@ -162,7 +155,7 @@ public sealed class BusTests
 
             var clients = workers.Select(w => new HttpClient { BaseAddress = new Uri(w.Url) }).ToList();
             await WaitForAsync(async () => (await Task.WhenAll(clients.Select(c => TotalAsync(c, "type=message")))).Sum() >= count, "the workers stored every message");
-            await Task.Delay(1000);
+            await Broker.WaitForDrainedAsync(queue);
             var shares = await Task.WhenAll(clients.Select(c => IdsAsync(c, "record-view")));
             Assert.All(shares, share => Assert.NotEmpty(share));
             Assert.Empty(shares[0].Intersect(shares[1]));

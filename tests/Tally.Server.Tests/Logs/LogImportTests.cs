@@ -130,9 +130,13 @@ public sealed class LogImportTests
         using (var import = System.Diagnostics.Process.Start(info)!)
         {
             var processing = Path.Combine(usageStats, "processing", LogName(Yesterday));
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (!File.Exists(processing) && !import.HasExited && DateTime.UtcNow < deadline) await Task.Delay(5);
-            await Task.Delay(300);
+            // Killed once its progress (printed every 10 % of the file read) says it is midway through the file's one transaction.
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            string? progress;
+            while ((progress = await import.StandardError.ReadLineAsync(patience.Token)) is not null
+                && !System.Text.RegularExpressions.Regex.IsMatch(progress, @": [1-9][0-9]?% "))
+            {
+            }
             import.Kill(entireProcessTree: true);
             await import.WaitForExitAsync();
             Assert.True(File.Exists(processing), "the import was not caught while processing the file");

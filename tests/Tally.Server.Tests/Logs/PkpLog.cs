@@ -4,7 +4,7 @@ using System.Text;
 
 namespace Tally.Server.Tests.Logs;
 
-/// <summary>One visit as PKP's LogUsageEvent records it (seed 001), and the same visit as a Tally event sent over HTTP.</summary>
+/// <summary>One visit as PKP's LogUsageEvent records it, and the same visit as a Tally event sent over HTTP.</summary>
 public sealed record PkpVisit(DateTime Time, string Reader, string UserAgent, int AssocType, int? SubmissionId = null, int? FileId = null, int? FileType = null, int? IssueId = null)
 {
     public const string Firefox = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/110.0";

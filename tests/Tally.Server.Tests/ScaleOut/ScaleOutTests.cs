@@ -9,7 +9,7 @@ using Tally.Server.Tests.Bus;
 namespace Tally.Server.Tests.ScaleOut;
 
 /// <summary>
-/// Tally scaled out as SPEC §2 describes: ingest nodes queue events in RabbitMQ, worker processes
+/// Tally scaled out as docs/scale-out.md describes: ingest nodes queue events in RabbitMQ, worker processes
 /// store them in a shared PostgreSQL database or two-shard ClickHouse cluster, and a query node
 /// serves the API, each its own process.
 /// </summary>
@@ -99,7 +99,7 @@ public sealed class ScaleOutTests
 
         var deadline = Stopwatch.StartNew();
         while (await StoredAsync(query) < Total && deadline.Elapsed < TimeSpan.FromMinutes(3)) await Task.Delay(500);
-        await Task.Delay(1000);
+        await Broker.WaitForDrainedAsync(queue);
         Assert.Equal(Total, await StoredAsync(query));
 
         // The numbers users read: aggregation over the shared store counts every event once.

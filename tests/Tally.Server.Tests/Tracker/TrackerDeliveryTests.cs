@@ -75,7 +75,8 @@ public sealed class TrackerDeliveryTests
         var tally = await TallyProcess.ServeAtAsync(url, root, data, config);
         try
         {
-            await using var secondRun = new HttpBackend(Options(url, spool));
+            var log = new ListLogger();
+            await using var secondRun = new HttpBackend(Options(url, spool), logger: log);
             var tracker = new global::Tally.Tracker.Tracker(secondRun);
             EmitViews(tracker, 100, 50);
             await secondRun.FlushAsync().WaitAsync(TimeSpan.FromSeconds(60));
@@ -84,7 +85,7 @@ public sealed class TrackerDeliveryTests
             // Tally is killed; the application keeps emitting; Tally comes back on the same data.
             tally.Kill();
             EmitViews(tracker, 150, 70);
-            await Task.Delay(TimeSpan.FromSeconds(1));
+            await Eventually.UntilAsync(() => log.Entries.Any(e => e.Message.Contains("is unreachable", StringComparison.Ordinal)), "the backend found Tally gone");
             Assert.True(secondRun.Pending >= 70, $"{secondRun.Pending} events pending while Tally is down");
             tally.Dispose();
             tally = await TallyProcess.ServeAtAsync(url, root, data, config);

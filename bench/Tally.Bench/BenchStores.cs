@@ -7,7 +7,7 @@ using Tally.Core.Events;
 using Tally.Core.Store;
 using Tally.Storage.ClickHouse;
 
-namespace Tally.Cli.Bench;
+namespace Tally.Bench;
 
 /// <summary>
 /// Fresh, throw-away stores of one engine for the bench, and that engine's own bulk path as the
@@ -19,6 +19,11 @@ public sealed class BenchStores(StoreLocation? server, string psql, string click
     private readonly string _root = Directory.CreateTempSubdirectory("tally-bench-").FullName;
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
     private readonly List<string> _databases = [];
+
+    /// <summary>psql from PATH, else where Debian's PostgreSQL 15 puts it.</summary>
+    public static string DefaultPsql() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "psql")).FirstOrDefault(File.Exists)
+        ?? "/usr/lib/postgresql/15/bin/psql";
 
     /// <summary>A temporary folder for files and SQLite stores, deleted on dispose.</summary>
     public string Root => _root;

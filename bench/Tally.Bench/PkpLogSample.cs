@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Tally.Cli.Bench;
+namespace Tally.Bench;
 
 /// <summary>
-/// A realistic PKP usage-event log (OJS, seed 001's format) for the import benchmark: returning readers
+/// A realistic PKP usage-event log (OJS, as PKP's LogUsageEvent writes it) for the import benchmark: returning readers
 /// with salted-hash addresses, a long tail of articles, abstracts, galleys, supplementary files, issue
 /// and homepage views, and a share of crawlers.
 /// </summary>

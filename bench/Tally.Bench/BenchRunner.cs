@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,7 +19,7 @@ using Tally.Hosting.Demo;
 using Tally.Server.Hosting;
 using Tally.Sources.Logs;
 
-namespace Tally.Cli.Bench;
+namespace Tally.Bench;
 
 /// <param name="Goals">Which groups to run: parse, pipeline, http (ingest, aggregation, queries, SUSHI) and import.</param>
 /// <param name="Store">The engine's server to create throw-away stores on; null benches SQLite in temporary folders.</param>
@@ -38,7 +37,7 @@ public sealed record BenchResult(string Goal, string Measure, double Value, stri
 }
 
 /// <summary>
-/// Measures SPEC §5's goals on this machine, each next to a baseline taken in the same run
+/// Measures the performance goals docs/benchmarks.md lists on this machine, each next to a baseline taken in the same run
 /// (the machine is shared and noisy, so absolute numbers alone mislead).
 /// </summary>
 public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Action<string> status)
@@ -66,10 +65,8 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
 
     private List<ReadOnlyMemory<byte>> Generate()
     {
-        var now = DateTime.UtcNow;
         const int days = 60;
-        return new DemoGenerator().History(now.Date.AddDays(-days + 1), now, settings.Events / days, settings.BatchSize)
-            .Select(b => b.Ndjson).ToList();
+        return DemoWorkload.Batches(days, settings.Events / days, settings.BatchSize).ToList();
     }
 
     private string Engine => stores.Engine switch { StoreLocation.Postgres => "PostgreSQL", StoreLocation.ClickHouse => "ClickHouse", _ => "SQLite" };
@@ -120,16 +117,8 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
         var watch = Stopwatch.StartNew();
         await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         long tokens = 0;
-        await foreach (var line in Tally.Sources.Logs.LineReader.ReadAsync(file, cancellationToken)) tokens += CountTokens(line.Span);
+        await foreach (var line in Tally.Sources.Logs.LineReader.ReadAsync(file, cancellationToken)) tokens += JsonBaseline.CountTokens(line.Span);
         return tokens > 0 ? watch.Elapsed : throw new InvalidOperationException("the PKP log is empty");
-    }
-
-    private static long CountTokens(ReadOnlySpan<byte> json)
-    {
-        var reader = new Utf8JsonReader(json);
-        long tokens = 0;
-        while (reader.Read()) tokens++;
-        return tokens;
     }
 
     /// <summary>Runs the PKP loader over one folder while sampling the process's resident memory.</summary>
@@ -165,13 +154,7 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
     {
         status("parsing");
         await using var services = await OpenAsync(root, "parse", cancellationToken);
-        var bare = BestOf(3, () =>
-        {
-            var reader = new System.Text.Json.Utf8JsonReader(all, new JsonReaderOptions { AllowMultipleValues = true });
-            long tokens = 0;
-            while (reader.Read()) tokens++;
-            return tokens;
-        });
+        var bare = BestOf(3, () => JsonBaseline.CountTokens(all));
         var parsed = BestOf(3, () => batches.Sum(b => (long)services.GetRequiredService<EventParser>().Parse(b.Span).Events.Count));
         return new BenchResult("Parse", "EventParser", eventCount / parsed.TotalSeconds, "events/s",
             "bare Utf8JsonReader pass", eventCount / bare.TotalSeconds, "≥ 50 % of baseline");
