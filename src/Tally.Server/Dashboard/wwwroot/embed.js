@@ -14,8 +14,8 @@ forceTheme(params.get('theme'));
 params.delete('theme');
 
 const name = decodeURIComponent(location.pathname.split('/')[2] ?? '');
-const title = document.querySelector('.embed-title');
-const body = document.querySelector('.embed-body');
+const title = /** @type {HTMLElement} */ (document.querySelector('.embed-title'));
+const body = /** @type {HTMLElement} */ (document.querySelector('.embed-body'));
 
 async function main() {
   try {

@@ -2,6 +2,7 @@
 // or else the system's, so a dark-theme user never sees a flash of light. The stylesheet keys its
 // dark colours on this attribute alone.
 (function () {
+  /** @type {string | null} */
   var theme = null;
   try {
     theme = localStorage.getItem('tally.theme');

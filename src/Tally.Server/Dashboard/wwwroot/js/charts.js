@@ -2,11 +2,30 @@
 // On screen every chart uses the canvas renderer (fast with many points); PNG comes straight from that
 // canvas, SVG from a short-lived SVG-renderer instance given the same option.
 
-import { cssVar, resolveColor, fmtCompact, fmtDayShort, fmtMonthShort, fmtNum, fmtDay, fmtMonth, escapeHtml } from './dom.js';
+import { cssVar, resolveColor } from './colors.js';
+import { fmtCompact, fmtDayShort, fmtMonthShort, fmtNum, fmtDay, fmtMonth, escapeHtml } from './format.js';
 import { currentTheme, onThemeChange } from './theme.js';
 import { saveBlob } from './api.js';
 
+/** @typedef {import('echarts').EChartsOption} Option */
+/** @typedef {(data: any, options: {exporting?: boolean}) => Option} OptionBuilder builds the ECharts option for a chart's data */
+/**
+ * A chart on the page, with its data, and PNG and SVG export.
+ * @typedef {object} Chart
+ * @property {HTMLElement} el
+ * @property {ReturnType<Window['echarts']['init']>} instance
+ * @property {any} data
+ * @property {(next: any) => void} set draws new data (a full redraw)
+ * @property {(next: any, option?: Option) => void} patch a small change of the same shape, merged and animated
+ * @property {(name: string) => void} retheme
+ * @property {(filename: string) => void} png
+ * @property {(filename: string) => void} svg
+ * @property {() => string} svgString
+ * @property {() => void} dispose
+ */
+
 const echarts = () => window.echarts;
+/** @type {Set<Chart>} */
 const live = new Set();
 let registered = '';
 
@@ -59,9 +78,13 @@ onThemeChange(() => {
 /**
  * A chart in `el`. `build(data, {exporting})` returns the ECharts option for the data, reading colours
  * at call time, so a theme change redraws with the new palette.
+ * @param {HTMLElement} el
+ * @param {OptionBuilder} build
+ * @returns {Chart}
  */
 export function createChart(el, build) {
   const instance = echarts().init(el, themeName(), { renderer: 'canvas' });
+  /** @type {any} */
   let data = null;
   let frame = 0;
   const observer = new ResizeObserver(() => {
@@ -70,6 +93,7 @@ export function createChart(el, build) {
   });
   observer.observe(el);
 
+  /** @type {Chart} */
   const chart = {
     el,
     instance,
@@ -149,10 +173,13 @@ function toRgba(hex, alpha) {
   return `rgba(${parseInt(m[1], 16)}, ${parseInt(m[2], 16)}, ${parseInt(m[3], 16)}, ${alpha})`;
 }
 
+/** @param {number} [top] @returns {import('echarts').GridComponentOption} */
 const grid = (top = 40) => ({ left: 6, right: 18, top, bottom: 6, outerBoundsMode: 'same', outerBoundsContain: 'axisLabel' });
 
 /**
  * Values over time. data: {dates: ['YYYY-MM-DD'…], interval, series: [{id, name, data: [n…], color}], kind: line|area|bar}.
+ * @param {any} data
+ * @returns {Option}
  */
 export function timelineOption(data) {
   const { dates, interval, series, kind = 'area', format = fmtNum } = data;
@@ -205,6 +232,8 @@ export function timelineOption(data) {
 
 /**
  * Ranked values as horizontal bars, largest on top. data: {keys, values, name, color, label: key→text}.
+ * @param {any} data
+ * @returns {Option}
  */
 export function rankingOption(data) {
   const { keys, values, name, label = (k) => k, format = fmtNum } = data;
@@ -229,13 +258,15 @@ export function rankingOption(data) {
       color: c,
       barMaxWidth: 18,
       itemStyle: { borderRadius: [0, 4, 4, 0] },
-      label: { show: true, position: 'right', color: cssVar('--muted'), formatter: ({ value }) => fmtCompact(value) },
+      label: { show: true, position: 'right', color: cssVar('--muted'), formatter: ({ value }) => fmtCompact(Number(value)) },
       cursor: data.clickable ? 'pointer' : 'default',
     }],
   };
 }
 
-/** Shares as a donut. data: {keys, values, name, label}. */
+/** Shares as a donut. data: {keys, values, name, label}. * @param {any} data
+ * @returns {Option}
+ */
 export function pieOption(data) {
   const { keys, values, name, label = (k) => k, format = fmtNum } = data;
   return {
@@ -248,7 +279,7 @@ export function pieOption(data) {
       radius: ['42%', '70%'],
       center: ['50%', '45%'],
       avoidLabelOverlap: true,
-      label: { show: keys.length <= 10, formatter: ({ name: k, percent }) => `${truncate(label(k), 18)} ${percent.toFixed(0)}%`, color: cssVar('--muted') },
+      label: { show: keys.length <= 10, formatter: ({ name: k, percent }) => `${truncate(label(k), 18)} ${(percent ?? 0).toFixed(0)}%`, color: cssVar('--muted') },
       data: keys.map((k, i) => ({ name: k, value: values[i] })),
     }],
   };

@@ -1,15 +1,29 @@
 // The controls bar of the overview and item pages: date range (presets and custom), interval, event
 // types and field filters. Every change is a navigation to a new URL, so the URL is the state.
 
-import { h, replace, uid, typeLabel, typeColorIndex, seriesColor, countryName } from './dom.js';
+import { h, replace, uid } from './dom.js';
+import { typeLabel, countryName } from './format.js';
+import { typeColorIndex, seriesColor } from './colors.js';
 import { PRESETS, isDay, hrefWith, withParams } from './state.js';
 import { navigate } from './router.js';
 import { segmented } from './panels.js';
 import { fieldLabel } from './discover.js';
 
 /**
+ * What the controls show: the range, and on the overview the event types and field filters.
+ * @typedef {object} ControlsState
+ * @property {import('./state.js').Range} range
+ * @property {string[]} [allTypes]
+ * @property {string[]} [types]
+ * @property {string[]} [fields]
+ * @property {import('./state.js').Filter[]} [filters]
+ * @property {Record<string, string[]>} [suggestions] values to offer per field
+ */
+
+/**
  * options: {types: bool, filters: bool, testid}. Returns {el, update(state)} where state is
  * {range, allTypes, types, fields, filters, suggestions: {field: [values]}}.
+ * @param {{types?: boolean, filters?: boolean, testid?: string}} [options]
  */
 export function createControls(options = {}) {
   const testid = options.testid ?? 'controls';
@@ -72,18 +86,22 @@ export function createControls(options = {}) {
 
   let lastTypesKey = '';
 
-  function renderTypes(state) {
+  /**
+   * @param {HTMLElement} group
+   * @param {ControlsState} state
+   */
+  function renderTypes(group, state) {
     const key = JSON.stringify([state.allTypes, state.types]);
     if (key === lastTypesKey) return;
     lastTypesKey = key;
-    replace(typesGroup.querySelector('.checks'), state.allTypes.map((type, i) => {
+    replace(/** @type {HTMLElement} */ (group.querySelector('.checks')), (state.allTypes ?? []).map((type, i) => {
       const id = uid('type');
       const input = h('input', {
-        type: 'checkbox', id, value: type, checked: state.types.includes(type), dataset: { testid: `type-${type}` },
+        type: 'checkbox', id, value: type, checked: state.types?.includes(type), dataset: { testid: `type-${type}` },
         onchange: () => {
-          const checked = [...typesGroup.querySelectorAll('input:checked')].map((x) => x.value);
+          const checked = [.../** @type {NodeListOf<HTMLInputElement>} */ (group.querySelectorAll('input:checked'))].map((x) => x.value);
           if (checked.length === 0) { input.checked = true; return; }
-          navigate(hrefWith({ types: checked.length === state.allTypes.length ? null : checked.join(',') }));
+          navigate(hrefWith({ types: checked.length === state.allTypes?.length ? null : checked.join(',') }));
         },
       });
       return h('label', { class: 'check', for: id }, input,
@@ -94,6 +112,7 @@ export function createControls(options = {}) {
 
   return {
     el,
+    /** @param {ControlsState} state */
     update(state) {
       presets.set(state.range.preset);
       // Keep what the user is typing; otherwise show the range in effect.
@@ -103,8 +122,8 @@ export function createControls(options = {}) {
       fromInput.removeAttribute('aria-invalid');
       toInput.removeAttribute('aria-invalid');
       interval.set(state.range.interval);
-      if (typesGroup) renderTypes(state);
-      if (filters) filters.update(state);
+      if (typesGroup) renderTypes(typesGroup, state);
+      if (filters) filters.update({ fields: state.fields ?? [], filters: state.filters ?? [], suggestions: state.suggestions });
     },
   };
 }
@@ -114,10 +133,12 @@ export function createControls(options = {}) {
  * navigates to the current URL with FIELD=v or not_FIELD=v added or removed (and page reset).
  * update({fields, filters, suggestions}).
  */
+/** @param {{testid?: string, label?: string}} [options] */
 export function filterEditor({ testid = 'filters', label = 'Filters' } = {}) {
   const filtersGroup = h('div', { class: 'control-group', dataset: { testid } });
   let lastFiltersKey = '';
 
+  /** @param {{fields: string[], filters: import('./state.js').Filter[], suggestions?: Record<string, string[]>}} state */
   function update(state) {
     const key = JSON.stringify([state.fields, state.filters, state.suggestions]);
     if (key === lastFiltersKey) return;

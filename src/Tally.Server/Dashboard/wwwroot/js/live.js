@@ -3,15 +3,34 @@
 // view shows. When a run changes metrics, views refetch, and pending starts again from zero (the
 // server repeats what arrived during the run, so nothing is counted twice or lost).
 
+/**
+ * Events of one type stored on one UTC day.
+ * @typedef {{type: string, date: string, events: number, robots: number}} LiveCount
+ */
+/** @typedef {'connecting' | 'open' | 'reconnecting' | 'closed'} LiveStatus */
+/**
+ * What each live event's listeners are given.
+ * @typedef {object} LiveEvents
+ * @property {(counts: LiveCount[]) => void} stored
+ * @property {(info: {resync?: boolean, [key: string]: unknown}, before: LiveCount[]) => void} aggregated
+ * @property {(status: LiveStatus) => void} status
+ */
+
+/** @type {{[E in keyof LiveEvents]: Set<LiveEvents[E]>}} */
 const listeners = { stored: new Set(), aggregated: new Set(), status: new Set() };
-let pending = new Map(); // "type|date" → {type, date, events, robots}
+/** @type {Map<string, LiveCount>} "type|date" → counts */
+let pending = new Map();
+/** @type {EventSource | null} */
 let source = null;
+/** @type {LiveStatus} */
 let status = 'connecting';
 
+/** @param {string} type @param {string} date */
 function key(type, date) {
   return `${type}|${date}`;
 }
 
+/** @param {LiveStatus} next */
 function setStatus(next) {
   if (next === status) return;
   status = next;
@@ -20,9 +39,10 @@ function setStatus(next) {
 
 export function connectLive() {
   if (source || typeof EventSource === 'undefined') return;
-  source = new EventSource('/api/v1/live');
+  const stream = new EventSource('/api/v1/live');
+  source = stream;
   let interrupted = false;
-  source.addEventListener('hello', () => {
+  stream.addEventListener('hello', () => {
     // 'hello' comes once the server has subscribed this stream to the feed (the connection opens before
     // that), so from here on no stored event is missed.
     setStatus('open');
@@ -33,11 +53,12 @@ export function connectLive() {
       for (const fn of listeners.aggregated) fn({ resync: true }, []);
     }
   });
-  source.addEventListener('error', () => {
+  stream.addEventListener('error', () => {
     interrupted = true;
-    setStatus(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+    setStatus(stream.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
   });
-  source.addEventListener('stored', (e) => {
+  stream.addEventListener('stored', (e) => {
+    /** @type {LiveCount[] | undefined} */
     const counts = safeParse(e.data)?.counts;
     if (!Array.isArray(counts)) return;
     for (const c of counts) {
@@ -49,7 +70,7 @@ export function connectLive() {
     }
     for (const fn of listeners.stored) fn(counts);
   });
-  source.addEventListener('aggregated', (e) => {
+  stream.addEventListener('aggregated', (e) => {
     const stash = pending;
     pending = new Map();
     const info = safeParse(e.data) ?? {};
@@ -57,6 +78,10 @@ export function connectLive() {
   });
 }
 
+/**
+ * @param {string} text
+ * @returns {any}
+ */
 function safeParse(text) {
   try {
     return JSON.parse(text);
@@ -65,20 +90,32 @@ function safeParse(text) {
   }
 }
 
-/** What was stored since the last aggregation run: [{type, date, events, robots}]. */
+/**
+ * What was stored since the last aggregation run.
+ * @returns {LiveCount[]}
+ */
 export function pendingCounts() {
   return [...pending.values()];
 }
 
-/** Subscribes to 'stored' (counts), 'aggregated' (info, countsBeforeTheRun) or 'status' (state); returns an unsubscribe function. */
+/**
+ * Subscribes to 'stored' (counts), 'aggregated' (info, countsBeforeTheRun) or 'status' (state).
+ * @template {keyof LiveEvents} E
+ * @param {E} event
+ * @param {LiveEvents[E]} fn
+ * @returns {() => void} unsubscribes
+ */
 export function onLive(event, fn) {
-  listeners[event].add(fn);
-  return () => listeners[event].delete(fn);
+  /** @type {Set<LiveEvents[E]>} */ (listeners[event]).add(fn);
+  return () => { /** @type {Set<LiveEvents[E]>} */ (listeners[event]).delete(fn); };
 }
 
-/** Wires the header's indicator. */
+/**
+ * Wires the header's indicator.
+ * @param {HTMLElement} el
+ */
 export function bindIndicator(el) {
-  const text = el.querySelector('.live-text');
+  const text = /** @type {HTMLElement} */ (el.querySelector('.live-text'));
   const labels = { connecting: 'Connecting…', open: 'Live', reconnecting: 'Reconnecting…', closed: 'Offline' };
   const titles = {
     connecting: 'Connecting to live updates',

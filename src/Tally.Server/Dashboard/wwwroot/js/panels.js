@@ -1,12 +1,21 @@
 // Building blocks: panels with loading, empty and error states; export buttons; accessible tables;
 // and a small toast for messages.
 
-import { h, replace, uid, icons, fmtNum } from './dom.js';
+import { h, replace, uid, icons } from './dom.js';
+import { fmtNum } from './format.js';
 import { ApiError, downloadCsv } from './api.js';
+
+/** @typedef {ReturnType<typeof createPanel>} Panel */
+/** @typedef {{key?: string, label: string, url: string, filename: string}} ExportSource a CSV the export menu offers */
+/**
+ * @template R
+ * @typedef {{key: string, label: string, num?: boolean, rowHeader?: boolean, className?: string, render?: (row: R, i: number) => import('./dom.js').Child}} TableColumn
+ */
 
 /**
  * A titled card. Its body shows a skeleton, an error, an empty message or content.
  * `testid` names it for tests; the export tools, API link and data-table footer are optional.
+ * @param {{title: string, sub?: string, testid: string, className?: string, headingLevel?: 'h2' | 'h3', foot?: boolean}} options
  */
 export function createPanel({ title, sub, testid, className = '', headingLevel = 'h2', foot = false }) {
   const titleId = uid('panel-title');
@@ -17,17 +26,19 @@ export function createPanel({ title, sub, testid, className = '', headingLevel =
   const el = h('section', { class: `panel ${className}`, 'aria-labelledby': titleId, dataset: { testid } },
     h('div', { class: 'panel-head' }, h('div', { class: 'panel-titles' }, titleEl, subEl), tools),
     body);
+  /** @type {HTMLDetailsElement | null} */
   let footEl = null;
+  /** @type {(() => Node) | null} */
   let tableBuilder = null;
   if (foot) {
     footEl = h('details', { class: 'panel-foot', dataset: { testid: `${testid}-table-toggle` } },
       h('summary', {}, 'Data table'), h('div', { class: 'table-wrap' }));
-    footEl.addEventListener('toggle', () => { if (footEl.open) renderFoot(); });
+    footEl.addEventListener('toggle', () => { if (footEl?.open) renderFoot(); });
     el.append(footEl);
   }
   function renderFoot() {
     if (!footEl?.open || !tableBuilder) return;
-    replace(footEl.querySelector('.table-wrap'), tableBuilder());
+    replace(/** @type {HTMLElement} */ (footEl.querySelector('.table-wrap')), tableBuilder());
   }
 
   return {
@@ -35,9 +46,14 @@ export function createPanel({ title, sub, testid, className = '', headingLevel =
     body,
     tools,
     title: titleEl,
+    /** @param {string} text */
     setTitle(text) { titleEl.textContent = text; },
+    /** @param {import('./dom.js').Child} text */
     setSub(text) { replace(subEl, text ?? ''); },
-    /** Replaces the body with a node (or nodes). */
+    /**
+     * Replaces the body with a node (or nodes).
+     * @param {...import('./dom.js').Child} nodes
+     */
     show(...nodes) {
       body.removeAttribute('aria-busy');
       replace(body, ...nodes);
@@ -46,20 +62,24 @@ export function createPanel({ title, sub, testid, className = '', headingLevel =
       body.setAttribute('aria-busy', 'true');
       replace(body, kind === 'chart' ? h('div', { class: 'skeleton skeleton-block', style: { height: '280px' } }) : skeletonRows(6));
     },
+    /** @param {unknown} err */
     error(err) {
       body.removeAttribute('aria-busy');
       replace(body, errorBox(err));
     },
+    /** @param {string} message @param {string} [detail] */
     empty(message, detail) {
       body.removeAttribute('aria-busy');
       replace(body, emptyBox(message, detail));
     },
     /** The table behind the chart, built when the reader opens "Data table" (and rebuilt on new data). */
+    /** @param {(() => Node) | null} builder */
     setTable(builder) {
       tableBuilder = builder;
       if (footEl) footEl.hidden = !builder;
       renderFoot();
     },
+    /** @param {...import('./dom.js').Child} nodes */
     setTools(...nodes) { replace(tools, ...nodes); },
   };
 }
@@ -69,23 +89,30 @@ export function skeletonRows(n) {
     Array.from({ length: n }, (_, i) => h('div', { class: 'skeleton skeleton-line', style: { width: `${92 - ((i * 17) % 35)}%` } })));
 }
 
-/** The problem details of a failed request, shown where its answer would be. */
+/**
+ * The problem details of a failed request, shown where its answer would be.
+ * @param {unknown} err
+ */
 export function errorBox(err) {
-  const problem = err instanceof ApiError ? err.problem : { title: 'Something went wrong', detail: String(err?.message ?? err) };
+  const problem = err instanceof ApiError ? err.problem : { title: 'Something went wrong', detail: String(/** @type {{message?: unknown} | null} */ (err)?.message ?? err) };
   const fields = err instanceof ApiError ? Object.entries(err.errors) : [];
   return h('div', { class: 'error-box', role: 'alert', dataset: { testid: 'error' } },
-    h('strong', {}, problem.title || `Request failed (${err.status})`),
+    h('strong', {}, problem.title || `Request failed (${err instanceof ApiError ? err.status : ''})`),
     problem.detail && problem.detail !== problem.title ? h('span', {}, problem.detail) : null,
-    fields.length && !problem.detail ? h('span', {}, fields.map(([k, v]) => `${k}: ${[].concat(v).join(', ')}`).join('; ')) : null);
+    fields.length && !problem.detail ? h('span', {}, fields.map(([k, v]) => `${k}: ${[v].flat().join(', ')}`).join('; ')) : null);
 }
 
+/**
+ * @param {string} message
+ * @param {string} [detail]
+ */
 export function emptyBox(message, detail) {
   return h('div', { class: 'empty', dataset: { testid: 'empty' } }, h('strong', {}, message), detail ? h('span', {}, detail) : null);
 }
 
 // Open export menus close on a click elsewhere and on Escape (focus goes back to their button).
 document.addEventListener('click', (event) => {
-  for (const menu of document.querySelectorAll('details.menu[open]')) if (!menu.contains(event.target)) menu.removeAttribute('open');
+  for (const menu of document.querySelectorAll('details.menu[open]')) if (!menu.contains(/** @type {Node | null} */ (event.target))) menu.removeAttribute('open');
 });
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape') return;
@@ -99,16 +126,19 @@ document.addEventListener('keydown', (event) => {
  * Export buttons for a panel: CSV for each API URL behind it (a menu when there are several), plus PNG
  * and SVG for a chart. Each button has an accessible name like "Download Views over time as CSV".
  * sources: [{label, url, filename}]; chart: {png(name), svg(name)}; base: file name without extension.
+ * @param {{label: string, testid: string, sources?: ExportSource[], chart?: (() => {png(name: string): void, svg(name: string): void} | null) | null, base?: string}} options
  */
 export function exportTools({ label, testid, sources = [], chart = null, base }) {
+  /** @type {HTMLElement[]} */
   const nodes = [];
-  const csv = (source) => async (event) => {
-    const button = event.currentTarget;
+  /** @param {ExportSource} source */
+  const csv = (source) => async (/** @type {Event} */ event) => {
+    const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
     button.disabled = true;
     try {
       await downloadCsv(source.url, source.filename);
     } catch (e) {
-      toast(`CSV download failed: ${e.message}`, 'bad');
+      toast(`CSV download failed: ${e instanceof Error ? e.message : e}`, 'bad');
     } finally {
       button.disabled = false;
       button.closest('details')?.removeAttribute('open');
@@ -130,11 +160,11 @@ export function exportTools({ label, testid, sources = [], chart = null, base })
   if (chart) {
     nodes.push(h('button', {
       type: 'button', class: 'btn btn-sm', 'aria-label': `Download ${label} as PNG`, dataset: { testid: `${testid}-png` },
-      onclick: () => chart().png(`${base}.png`),
+      onclick: () => chart()?.png(`${base}.png`),
     }, 'PNG'));
     nodes.push(h('button', {
       type: 'button', class: 'btn btn-sm', 'aria-label': `Download ${label} as SVG`, dataset: { testid: `${testid}-svg` },
-      onclick: () => chart().svg(`${base}.svg`),
+      onclick: () => chart()?.svg(`${base}.svg`),
     }, 'SVG'));
   }
   if (sources.length) {
@@ -149,6 +179,8 @@ export function exportTools({ label, testid, sources = [], chart = null, base })
 /**
  * A table with column headers (scope=col) and, for the column marked rowHeader, row headers (scope=row).
  * columns: [{key, label, num, render(row, i) → node|string, rowHeader, className}]
+ * @template R
+ * @param {{columns: TableColumn<R>[], rows: R[], caption?: string, testid?: string, className?: string, rowAttrs?: ((row: R, i: number) => import('./dom.js').Props) | null}} table
  */
 export function dataTable({ columns, rows, caption, testid, className = '', rowAttrs = null }) {
   return h('div', { class: 'table-wrap' },

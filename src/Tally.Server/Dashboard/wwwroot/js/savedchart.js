@@ -2,7 +2,9 @@
 // page and the saved-queries page's preview. A timeline answers rows per day or month; totals answer
 // {itemsMax, items} per group.
 
-import { h, fmtNum, fmtDay, fmtMonth, countryName, seriesColor } from './dom.js';
+import { h } from './dom.js';
+import { fmtNum, fmtDay, fmtMonth, countryName } from './format.js';
+import { seriesColor } from './colors.js';
 import { fieldLabel } from './discover.js';
 import { createChart, timelineOption, rankingOption, pieOption } from './charts.js';
 import { dataTable } from './panels.js';
@@ -36,9 +38,11 @@ export function renderSaved(host, def, result, { name = 'Value', testid = 'saved
   const data = resultSeries(result, def);
   host.replaceChildren();
   if (def.chart === 'table' || !data.rows.length) {
+    const field = data.field ?? 'key';
+    /** @type {import('./panels.js').TableColumn<any>[]} */
     const columns = data.isDates
       ? [{ key: 'date', label: data.interval === 'month' ? 'Month' : 'Date', rowHeader: true, render: (r) => data.label(r.date) }]
-      : [{ key: data.field, label: fieldLabel(data.field), rowHeader: true, className: 'nowrap', render: (r) => data.label(r[data.field]) }];
+      : [{ key: field, label: fieldLabel(field), rowHeader: true, className: 'nowrap', render: (r) => data.label(r[field]) }];
     const metricCols = Object.keys(data.rows[0] ?? { value: 0 }).filter((k) => k !== 'date' && k !== 'label' && k !== data.field);
     const table = dataTable({
       caption: def.title ?? name,

@@ -1,15 +1,48 @@
 // Widgets the overview and item pages share: number tiles with sparklines, the "over time" chart
 // panel, and ranking panels (tables with bars, or a bar chart with its table).
 
-import { h, s, replace, fmtInt, fmtNum, fmtDay, fmtMonth, fmtRange } from './dom.js';
+import { h, s, replace } from './dom.js';
+import { fmtInt, fmtNum, fmtDay, fmtMonth, fmtRange } from './format.js';
 import { createPanel, exportTools, dataTable, barCell } from './panels.js';
 import { createChart, timelineOption, rankingOption } from './charts.js';
 import { navigate } from './router.js';
 import { slug } from './api.js';
 
+/** @typedef {ReturnType<typeof createTile>} Tile */
+/** @typedef {ReturnType<typeof createRankPanel>} RankPanel */
+/** @typedef {ReturnType<typeof createTimelinePanel>} TimelinePanel */
+/** @typedef {import('./charts.js').Chart} Chart */
+/**
+ * A row of a ranking: the key it counts (an item id, a country code…), a label and optional sub-line,
+ * tooltip and link.
+ * @typedef {{key: string | null, value: number, label: string, sub?: string | null, title?: string | null, href?: string}} RankRow
+ */
+/**
+ * A chart of series over time (see createTimelinePanel).
+ * @typedef {object} TimelineModel
+ * @property {string[]} dates
+ * @property {string} interval
+ * @property {{from: string, to: string}} range
+ * @property {string} kind line, area or bar
+ * @property {(n: number) => string} [format]
+ * @property {{id: string, name: string, values: number[], color: string, source?: import('./panels.js').ExportSource}[]} series
+ */
+/**
+ * A ranking (see createRankPanel).
+ * @typedef {{rows: RankRow[], metric: string, color: string, sources: import('./panels.js').ExportSource[], range: {from: string, to: string}, subtitle?: string}} RankModel
+ */
+/**
+ * What a tile shows: a number (or text), a line under it, a sparkline and data attributes for tests.
+ * @typedef {{value: number | null, text?: string, sub?: import('./dom.js').Child, spark?: number[], title?: string, attrs?: Record<string, string | number>}} TileContent
+ */
+
 // ---------- tiles ----------
 
-/** A sparkline as inline SVG (no chart instance for a 36-pixel line). */
+/**
+ * A sparkline as inline SVG (no chart instance for a 36-pixel line).
+ * @param {number[]} values
+ * @param {string} color
+ */
 export function sparkline(values, color) {
   const n = values.length;
   if (n < 2) return s('svg', { viewBox: '0 0 100 36', 'aria-hidden': 'true' });
@@ -22,7 +55,10 @@ export function sparkline(values, color) {
     s('path', { d: line, style: `fill: none; stroke: ${color}; stroke-width: 1.8; stroke-linejoin: round`, 'vector-effect': 'non-scaling-stroke' }));
 }
 
-/** A headline number, with an optional note on how it is counted. set({value, text, sub, spark, color}) updates it in place. */
+/**
+ * A headline number, with an optional note on how it is counted. set({value, text, sub, spark, color}) updates it in place.
+ * @param {{testid: string, label: string, color: string, note?: string | null}} options
+ */
 export function createTile({ testid, label, color, note = null }) {
   const valueEl = h('p', { class: 'tile-value', dataset: { testid: `${testid}-value` } }, h('span', { class: 'skeleton skeleton-value', style: { display: 'block' } }));
   const liveDot = h('span', { class: 'tile-live', 'aria-hidden': 'true', title: 'Updated live' });
@@ -32,14 +68,16 @@ export function createTile({ testid, label, color, note = null }) {
   const noteEl = note && h('details', { class: 'tile-note', dataset: { testid: `${testid}-note` } }, h('summary', {}, 'How is this counted?'), h('p', {}, note));
   const el = h('div', { class: 'tile', dataset: { testid }, role: 'group', 'aria-label': label }, labelEl, valueEl, subEl, sparkEl, noteEl);
   if (color) el.style.setProperty('--tile-color', color);
+  /** @type {number | null} */
   let last = null;
   return {
     el,
+    /** @param {TileContent} content */
     set({ value, text, sub, spark, title, attrs = {} }) {
       el.classList.remove('stale');
       const display = text ?? fmtInt(value);
       if (valueEl.textContent !== display) {
-        const grew = last != null && value > last;
+        const grew = last != null && value != null && value > last;
         replace(valueEl, display);
         // A live increase: the dot by the label pulses (no layout change, nothing moves).
         if (grew && !matchMedia('(prefers-reduced-motion: reduce)').matches) {
@@ -53,6 +91,7 @@ export function createTile({ testid, label, color, note = null }) {
       if (spark) replace(sparkEl, sparkline(spark, color));
       el.title = title ?? note ?? '';
     },
+    /** @param {string} next */
     setColor(next) {
       color = next;
       el.style.setProperty('--tile-color', next);
@@ -68,7 +107,12 @@ export function createTile({ testid, label, color, note = null }) {
   };
 }
 
-/** "▲ 12.5% vs previous 30 days" as a coloured pill, or nothing when there is nothing to compare with. */
+/**
+ * "▲ 12.5% vs previous 30 days" as a coloured pill, or nothing when there is nothing to compare with.
+ * @param {number} now
+ * @param {number} before
+ * @param {number} days
+ */
 export function deltaPill(now, before, days) {
   if (!before) return null;
   const change = (now - before) / before;
@@ -86,14 +130,16 @@ export function deltaPill(now, before, days) {
  * render(model) where model = {dates, interval, range: {from, to}, kind, series: [{id, name, values, color, source}]}
  * (source: {key, label, url, filename} for the CSV); patch(model) for live changes of values only.
  */
+/** @param {{title: string, testid: string}} options */
 export function createTimelinePanel({ title, testid }) {
   const panel = createPanel({ title, testid, foot: true });
   const chartEl = h('div', { class: 'chart', role: 'img', dataset: { testid: `${testid}-chart` } });
   const chart = panelChart(panel, chartEl, timelineOption);
-  let model = null;
 
+  /** @param {TimelineModel} m */
   const toData = (m) => ({ dates: m.dates, interval: m.interval, kind: m.kind, format: m.format, series: m.series.map((x) => ({ id: x.id, name: x.name, data: x.values, color: x.color })) });
 
+  /** @param {TimelineModel} m */
   function describe(m) {
     const per = m.interval === 'month' ? 'per month' : 'per day';
     const totals = m.series.map((x) => `${x.name} ${fmtInt(x.values.reduce((a, b) => a + b, 0))}`).join(', ');
@@ -101,6 +147,7 @@ export function createTimelinePanel({ title, testid }) {
     panel.setSub(`${m.interval === 'month' ? 'Per month' : 'Per day'}, ${fmtRange(m.range.from, m.range.to)}`);
   }
 
+  /** @param {TimelineModel} m */
   function table(m) {
     return () => dataTable({
       caption: `${title}, ${m.interval === 'month' ? 'per month' : 'per day'}`,
@@ -121,22 +168,24 @@ export function createTimelinePanel({ title, testid }) {
       if (chart.current) panel.body.classList.add('stale');
       else panel.loading('chart');
     },
-    error(e) { model = null; chart.error(e); },
-    empty(message, detail) { model = null; chart.empty(message, detail); },
+    /** @param {unknown} e */
+    error(e) { chart.error(e); },
+    /** @param {string} message @param {string} [detail] */
+    empty(message, detail) { chart.empty(message, detail); },
+    /** @param {TimelineModel} m */
     render(m) {
-      model = m;
       panel.body.classList.remove('stale');
       chart.ensure().set(toData(m));
       describe(m);
       panel.setTools(...exportTools({
-        label: title, testid, sources: m.series.map((x) => x.source).filter(Boolean), chart: () => chart.current,
+        label: title, testid, sources: m.series.flatMap((x) => (x.source ? [x.source] : [])), chart: () => chart.current,
         base: `${slug(title)}-${m.range.from}-${m.range.to}`,
       }));
       panel.setTable(table(m));
     },
+    /** @param {TimelineModel} m */
     patch(m) {
       if (!chart.current) return;
-      model = m;
       chart.current.patch(toData(m), { series: m.series.map((x) => ({ id: x.id, data: x.values })) });
       describe(m);
       panel.setTable(table(m));
@@ -147,8 +196,15 @@ export function createTimelinePanel({ title, testid }) {
 
 // ---------- a panel's chart ----------
 
-/** A panel's chart: made on first use, and dropped (with the panel's tools and table) for an error or empty state. */
+/**
+ * A panel's chart: made on first use, and dropped (with the panel's tools and table) for an error or empty state.
+ * @param {import('./panels.js').Panel} panel
+ * @param {HTMLElement} chartEl
+ * @param {import('./charts.js').OptionBuilder} option
+ * @param {(chart: Chart) => void} [onCreate]
+ */
 function panelChart(panel, chartEl, option, onCreate) {
+  /** @type {Chart | null} */
   let chart = null;
   const dispose = () => {
     chart?.dispose();
@@ -165,7 +221,9 @@ function panelChart(panel, chartEl, option, onCreate) {
       return chart;
     },
     dispose,
+    /** @param {unknown} e */
     error(e) { dispose(); panel.setTools(); panel.setTable(null); panel.error(e); },
+    /** @param {string} message @param {string} [detail] */
     empty(message, detail) { dispose(); panel.setTools(); panel.setTable(null); panel.empty(message, detail); },
   };
 }
@@ -176,15 +234,20 @@ function panelChart(panel, chartEl, option, onCreate) {
  * Top N of a field: a table with bars, or (chart: true) a bar chart with the table as its alternative.
  * render({rows: [{key, label, sub, href, value}], metric, color, sources, range}).
  */
+/**
+ * @param {{title: string, testid: string, chart?: boolean, keyLabel?: string, emptyText?: string}} options
+ */
 export function createRankPanel({ title, testid, chart: asChart = false, keyLabel = 'Name', emptyText = 'Nothing in this range.' }) {
   const panel = createPanel({ title, testid, foot: asChart });
-  const chartEl = asChart ? h('div', { class: 'chart short', role: 'img', dataset: { testid: `${testid}-chart` } }) : null;
+  const chartEl = h('div', { class: 'chart short', role: 'img', dataset: { testid: `${testid}-chart` } });
+  /** @type {Map<string | null, RankRow>} */
   let rowsByKey = new Map();
   const chart = panelChart(panel, chartEl, rankingOption, (created) => created.instance.on('click', (p) => {
-    const row = rowsByKey.get(p.name);
+    const row = rowsByKey.get(/** @type {string} */ (p.name));
     if (row?.href) navigate(row.href);
   }));
 
+  /** @param {RankModel} m */
   function rankTable(m) {
     const max = Math.max(0, ...m.rows.map((r) => r.value));
     return dataTable({
@@ -215,7 +278,9 @@ export function createRankPanel({ title, testid, chart: asChart = false, keyLabe
     },
     error: chart.error,
     empty: chart.empty,
+    /** @param {boolean} hidden */
     hide(hidden) { panel.el.hidden = hidden; },
+    /** @param {RankModel} m */
     render(m) {
       panel.body.classList.remove('stale');
       panel.setSub(m.subtitle ?? '');
@@ -242,14 +307,17 @@ export function createRankPanel({ title, testid, chart: asChart = false, keyLabe
       chartEl.setAttribute('aria-label', `${title}: ${m.rows.slice(0, 5).map((r) => `${r.label} ${fmtInt(r.value)}`).join(', ')}${m.rows.length > 5 ? ', …' : ''}. The data table below lists all.`);
       panel.setTable(() => rankTable(m));
     },
-    /** Replaces labels once names are known (item metadata), without redrawing the rest. */
+    /**
+     * Replaces labels once names are known (item metadata), without redrawing the rest.
+     * @param {Map<string, string>} labels
+     */
     relabel(labels) {
       for (const [key, label] of labels) {
         const row = rowsByKey.get(key);
         if (row) row.label = label;
       }
       for (const tr of panel.body.querySelectorAll('tbody tr')) {
-        const label = labels.get(tr.dataset.key);
+        const label = labels.get(/** @type {HTMLElement} */ (tr).dataset.key ?? '');
         const target = tr.querySelector('.cell-title a, .cell-title .name');
         if (label && target) target.textContent = label;
       }

@@ -1,12 +1,30 @@
 // COUNTER page (/counter?month=YYYY-MM[&end=YYYY-MM]&customer_id=…): the monthly metric types of the
 // Platform Report for an institution, and links to every SUSHI report for the same months.
 
-import { h, replace, uid, fmtInt, fmtMonth, fmtMonthShort } from '../dom.js';
+import { h, replace, uid } from '../dom.js';
+import { fmtInt, fmtMonth, fmtMonthShort } from '../format.js';
 import { getJSON, buildUrl, invalidate } from '../api.js';
 import { createPanel, exportTools, dataTable } from '../panels.js';
 import { isMonth, addMonths, monthsBetween, todayUTC, monthOf, hrefWith } from '../state.js';
 import { navigate } from '../router.js';
 import { onLive } from '../live.js';
+import { createView } from '../view.js';
+
+/** @typedef {import('../panels.js').Panel} Panel */
+/** @typedef {import('../router.js').How} How */
+/** @typedef {{Report_ID: string, Report_Name: string, Report_Description?: string, Path: string, First_Month_Available: string, Last_Month_Available: string}} ReportInfo */
+/** @typedef {{Customer_ID: string, Institution_Name: string}} Member */
+/**
+ * The months and institution a page shows.
+ * @typedef {object} Period
+ * @property {string[]} months every month with reports, newest first
+ * @property {string} begin YYYY-MM
+ * @property {string} end YYYY-MM
+ * @property {Member[]} customers
+ * @property {string} customer
+ * @property {string} institution the customer's name
+ * @property {string} label the months for people
+ */
 
 export const METRIC_TYPES = [
   ['Total_Item_Investigations', 'Every view or download of an item'],
@@ -72,89 +90,49 @@ export function mount(root) {
       h('p', { class: 'lede' }, 'COUNTER is the standard that makes usage of scholarly content comparable between publishers; libraries harvest these R5.1 reports over the SUSHI API. Tally computes them from the same events as the dashboard.'))),
     controls, metrics.el, reports.el);
 
-  let gen = 0;
+  const report = createReportView(metrics);
+  const view = createView({
+    /** @param {How} _how @param {AbortSignal} signal */
+    load: (_how, signal) => Promise.all([getJSON('/r51/reports', signal), getJSON('/r51/members', signal).catch(() => [])]),
+    render([list, members], how, signal) {
+      const pr = list.find((/** @type {ReportInfo} */ r) => r.Report_ID === 'PR') ?? list[0];
+      if (!pr) {
+        metrics.empty('No COUNTER reports are configured.');
+        reports.empty('No COUNTER reports are configured.');
+        return;
+      }
+      const period = readPeriod(pr, members);
+      fillControls(period);
+      renderReports(list, period);
+      const { customer, begin, end, label, institution } = period;
+      const url = buildUrl(`/r51/reports/${pr.Path.split('/').pop()}`, { customer_id: customer, begin_date: begin, end_date: end });
+      metrics.setSub(`${institution}, ${label}. From the Platform Report, summed over data types and access methods.`);
+      metrics.setTools(...exportTools({
+        label: `COUNTER metric types, ${label}`, testid: 'counter-metrics',
+        sources: [{ key: 'pr', label: 'Platform Report', url, filename: `pr-${customer}-${begin}-${end}.csv` }],
+      }));
+      return report.run({ url, period, how }, signal);
+    },
+    fail: (e) => metrics.error(e),
+  });
+  /** @param {How} [how] */
+  const update = (how = 'push') => view.run(how);
   const unsubscribe = onLive('aggregated', () => { invalidate('/r51/reports'); update('quiet'); });
 
-  async function update(how = 'push') {
-    const mine = ++gen;
-    let list;
-    let members;
-    try {
-      [list, members] = await Promise.all([getJSON('/r51/reports'), getJSON('/r51/members').catch(() => [])]);
-    } catch (e) {
-      if (mine === gen) metrics.error(e);
-      return;
-    }
-    if (mine !== gen) return;
-    const pr = list.find((r) => r.Report_ID === 'PR') ?? list[0];
-    if (!pr) {
-      metrics.empty('No COUNTER reports are configured.');
-      reports.empty('No COUNTER reports are configured.');
-      return;
-    }
-    const first = pr.First_Month_Available;
-    const last = pr.Last_Month_Available;
-    const params = new URLSearchParams(location.search);
-    // Default: the last complete month that has usage.
-    let begin = params.get('month');
-    if (!isMonth(begin)) begin = addMonths(monthOf(todayUTC()), -1);
-    if (begin > last) begin = last;
-    if (begin < first) begin = first;
-    let end = params.get('end');
-    if (!isMonth(end) || end < begin) end = begin;
-    if (end > last) end = last;
-    const months = monthsBetween(first, last).reverse();
-    fillSelect(monthSelect, months.map((m) => [m, fmtMonth(m)]), begin);
-    fillSelect(endSelect, months.map((m) => [m, fmtMonth(m)]), end);
-    const customers = Array.isArray(members) && members.length ? members : [{ Customer_ID: EVERYONE, Institution_Name: 'Everyone' }];
-    let customer = params.get('customer_id') || EVERYONE;
-    if (!customers.some((m) => m.Customer_ID === customer)) customers.push({ Customer_ID: customer, Institution_Name: customer });
+  /** @param {Period} period */
+  function fillControls({ months, begin, end, customers, customer }) {
+    const options = months.map((m) => [m, fmtMonth(m)]);
+    fillSelect(monthSelect, options, begin);
+    fillSelect(endSelect, options, end);
     fillSelect(customerSelect, customers.map((m) => [m.Customer_ID, m.Customer_ID === EVERYONE ? `Everyone (${m.Institution_Name})` : m.Institution_Name]), customer);
-    const institution = customers.find((m) => m.Customer_ID === customer)?.Institution_Name ?? customer;
-    const period = begin === end ? fmtMonth(begin) : `${fmtMonthShort(begin)} – ${fmtMonthShort(end)}`;
-
-    renderReports(list, { customer, begin, end, period });
-    const query = { customer_id: customer, begin_date: begin, end_date: end };
-    const url = buildUrl(`/r51/reports/${pr.Path.split('/').pop()}`, query);
-    metrics.setSub(`${institution}, ${period}. From the Platform Report, summed over data types and access methods.`);
-    metrics.setTools(...exportTools({
-      label: `COUNTER metric types, ${period}`, testid: 'counter-metrics',
-      sources: [{ key: 'pr', label: 'Platform Report', url, filename: `pr-${customer}-${begin}-${end}.csv` }],
-    }));
-    if (how !== 'quiet') metrics.loading();
-    let report;
-    try {
-      report = await getJSON(url);
-    } catch (e) {
-      if (mine === gen) metrics.error(sushiError(e));
-      return;
-    }
-    if (mine !== gen) return;
-    const columns = monthsBetween(begin, end);
-    const sums = metricTable(report);
-    const exceptions = report?.Report_Header?.Exceptions ?? [];
-    const rows = METRIC_TYPES.map(([metric, note]) => {
-      const values = columns.map((m) => sums.get(metric)?.get(m) ?? 0);
-      return { metric, note, values, total: values.reduce((a, b) => a + b, 0) };
-    });
-    const table = dataTable({
-      caption: `COUNTER metric types for ${institution}, ${period}`,
-      testid: 'counter-table',
-      className: 'counter-table',
-      rowAttrs: (r) => ({ dataset: { metric: r.metric } }),
-      columns: [
-        { key: 'metric', label: 'Metric type', rowHeader: true, render: (r) => [r.metric.replace(/_/g, '_\u200b'), h('span', { class: 'metric-note' }, r.note)] },
-        ...columns.map((m, i) => ({ key: m, label: fmtMonthShort(m), num: true, render: (r) => h('span', { dataset: { month: m, value: r.values[i] } }, fmtInt(r.values[i])) })),
-        ...(columns.length > 1 ? [{ key: 'total', label: 'Total', num: true, render: (r) => fmtInt(r.total) }] : []),
-      ],
-      rows,
-    });
-    const notes = exceptions.map((x) => h('p', { class: 'notice' }, `${x.Message ?? 'Exception'}${x.Data ? `: ${x.Data}` : ''} (COUNTER exception ${x.Code})`));
-    metrics.show(...notes, table);
   }
 
-  function renderReports(list, { customer, begin, end, period }) {
-    reports.setSub(`Every report Tally serves, for ${period}. JSON is COUNTER's SUSHI format; TSV is the tabular form for spreadsheets.`);
+  /**
+   * @param {ReportInfo[]} list
+   * @param {Period} period
+   */
+  function renderReports(list, { customer, begin, end, label }) {
+    reports.setSub(`Every report Tally serves, for ${label}. JSON is COUNTER's SUSHI format; TSV is the tabular form for spreadsheets.`);
     const query = { customer_id: customer, begin_date: begin, end_date: end };
     reports.show(dataTable({
       caption: 'SUSHI reports',
@@ -177,7 +155,90 @@ export function mount(root) {
   }
 
   update('load');
-  return { update, unmount() { gen++; unsubscribe(); } };
+  return { update, unmount() { view.abort(); unsubscribe(); } };
+}
+
+/**
+ * The months and institution the URL asks for, within the months the reports have: by default the last
+ * complete month with usage, for everyone.
+ * @param {ReportInfo} pr the Platform Report's entry in the report list
+ * @param {Member[]} members
+ * @returns {Period}
+ */
+function readPeriod(pr, members) {
+  const first = pr.First_Month_Available;
+  const last = pr.Last_Month_Available;
+  const params = new URLSearchParams(location.search);
+  let begin = params.get('month');
+  if (!isMonth(begin)) begin = addMonths(monthOf(todayUTC()), -1);
+  if (begin > last) begin = last;
+  if (begin < first) begin = first;
+  let end = params.get('end');
+  if (!isMonth(end) || end < begin) end = begin;
+  if (end > last) end = last;
+  const customers = Array.isArray(members) && members.length ? [...members] : [{ Customer_ID: EVERYONE, Institution_Name: 'Everyone' }];
+  const customer = params.get('customer_id') || EVERYONE;
+  if (!customers.some((m) => m.Customer_ID === customer)) customers.push({ Customer_ID: customer, Institution_Name: customer });
+  return {
+    months: monthsBetween(first, last).reverse(),
+    begin,
+    end,
+    customers,
+    customer,
+    institution: customers.find((m) => m.Customer_ID === customer)?.Institution_Name ?? customer,
+    label: begin === end ? fmtMonth(begin) : `${fmtMonthShort(begin)} – ${fmtMonthShort(end)}`,
+  };
+}
+
+/**
+ * The metric-type table: the Platform Report summed per metric type and month.
+ * @param {Panel} metrics
+ */
+function createReportView(metrics) {
+  return createView({
+    /** @param {{url: string, period: Period, how: How}} state */
+    pending({ how }) {
+      if (how !== 'quiet') metrics.loading();
+    },
+    load: ({ url }, signal) => getJSON(url, signal),
+    render: (report, { period }) => metrics.show(...reportExceptions(report), metricsTable(report, period)),
+    fail: (e) => metrics.error(sushiError(e)),
+  });
+}
+
+/**
+ * @param {any} report
+ * @param {Period} period
+ */
+function metricsTable(report, { begin, end, institution, label }) {
+  const columns = monthsBetween(begin, end);
+  const sums = metricTable(report);
+  const rows = METRIC_TYPES.map(([metric, note]) => {
+    const values = columns.map((m) => sums.get(metric)?.get(m) ?? 0);
+    return { metric, note, values, total: values.reduce((a, b) => a + b, 0) };
+  });
+  return dataTable({
+    caption: `COUNTER metric types for ${institution}, ${label}`,
+    testid: 'counter-table',
+    className: 'counter-table',
+    rowAttrs: (r) => ({ dataset: { metric: r.metric } }),
+    columns: [
+      { key: 'metric', label: 'Metric type', rowHeader: true, render: (r) => [r.metric.replace(/_/g, '_\u200b'), h('span', { class: 'metric-note' }, r.note)] },
+      ...columns.map((m, i) => ({ key: m, label: fmtMonthShort(m), num: true, render: (/** @type {typeof rows[number]} */ r) => h('span', { dataset: { month: m, value: r.values[i] } }, fmtInt(r.values[i])) })),
+      ...(columns.length > 1 ? [{ key: 'total', label: 'Total', num: true, render: (/** @type {typeof rows[number]} */ r) => fmtInt(r.total) }] : []),
+    ],
+    rows,
+  });
+}
+
+/**
+ * The report's COUNTER exceptions as notices above the table.
+ * @param {any} report
+ */
+function reportExceptions(report) {
+  /** @type {{Code: number, Message?: string, Data?: string}[]} */
+  const exceptions = report?.Report_Header?.Exceptions ?? [];
+  return exceptions.map((x) => h('p', { class: 'notice' }, `${x.Message ?? 'Exception'}${x.Data ? `: ${x.Data}` : ''} (COUNTER exception ${x.Code})`));
 }
 
 function fillSelect(select, options, value) {

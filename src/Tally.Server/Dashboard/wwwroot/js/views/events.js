@@ -2,14 +2,17 @@
 // type (repeatable), FIELD=v and not_FIELD=v, page, rows_per_page, order. So every view of the browser
 // is also the URL of its data.
 
-import { h, replace, uid, fmtInt, fmtTime, typeLabel, countryName, icons } from '../dom.js';
+import { h, replace, uid, icons } from '../dom.js';
+import { fmtInt, fmtTime, typeLabel, countryName } from '../format.js';
 import { request, listTypes, ApiError } from '../api.js';
 import { createPanel, exportTools, emptyBox } from '../panels.js';
 import { readFilters, hrefWith } from '../state.js';
 import { filterEditor } from '../controls.js';
 import { navigate } from '../router.js';
 import { onLive } from '../live.js';
+import { createView, whenCurrent } from '../view.js';
 
+/** @type {[number, string][]} */
 const WINDOWS = [
   [600, 'Last 10 minutes'],
   [3600, 'Last hour'],
@@ -24,10 +27,94 @@ const FIRST_FIELDS = ['item_id', 'country', 'institution', 'title_id', 'referrer
 const LAST_FIELDS = ['ip', 'user_agent', 'user_id', 'session_id'];
 const ROWS = ['10', '25', '50', '100'];
 
+/** @typedef {{name: string, enabled?: boolean, fields: {name: string}[]}} EventType */
+/** @typedef {{id: string, type: string, timestamp: string, robot?: boolean, visitor?: string, data?: Record<string, any>}} RawEvent */
+/** @typedef {{total: number, pages?: number, arguments?: {page?: number, start?: string, end?: string}, raw_messages?: RawEvent[]}} EventsAnswer */
+
+/** @param {HTMLElement} root */
 export function mount(root) {
   document.title = 'Events · Tally';
+  const controls = createEventsControls();
+  const results = createPanel({ title: 'Events', testid: 'events-results' });
+  root.append(
+    h('div', { class: 'page-head' }, h('div', {},
+      h('h1', { tabindex: '-1' }, 'Raw events'),
+      h('p', { class: 'lede' }, 'Every stored event, anonymised, as the open API serves it: filter by time, type and any field, and page through. Robot events are kept and badged; the statistics leave them out.'))),
+    controls.form, results.el);
+
+  // New events while a window that ends "now" is shown: offer to show them (rows never jump on their own).
+  const fresh = createFreshButton(() => update());
+  const page = { controls, results, fresh, summary: h('div', { class: 'events-summary' }), pagerTop: h('nav', { class: 'pager', 'aria-label': 'Pages, top' }), pagerBottom: h('nav', { class: 'pager', 'aria-label': 'Pages', dataset: { testid: 'events-pager' } }) };
+  const eventsView = createView({
+    pending() {
+      results.loading();
+      replace(page.summary);
+    },
+    /** @param {{apiUrl: string, params: URLSearchParams}} state @param {AbortSignal} signal @returns {Promise<EventsAnswer>} */
+    load: ({ apiUrl }, signal) => request(apiUrl, { signal }),
+    render: (answer, { apiUrl }) => renderEvents(page, answer, apiUrl),
+    fail(e) {
+      controls.showErrors(e);
+      results.setTools();
+      results.error(e);
+    },
+  });
+  const view = createView({
+    /** @param {unknown} _state @param {AbortSignal} signal @returns {Promise<EventType[]>} */
+    load: async (_state, signal) => (await whenCurrent(signal, listTypes())).filter((/** @type {EventType} */ t) => t.enabled !== false),
+    render(types, _state, signal) {
+      const params = new URLSearchParams(location.search);
+      const { isCustom, active } = controls.show(types, params);
+      fresh.watch(!isCustom && (params.get('page') ?? '1') === '1' && controls.orderSelect.value === 'desc' && active.length === 0 ? params.getAll('type') : null);
+      // The API request: the page's parameters, plus the browser's default window.
+      const api = new URLSearchParams(params);
+      if (!api.has('start') && !api.has('end') && !api.has('delta')) api.set('delta', DEFAULT_DELTA);
+      return eventsView.run({ apiUrl: `/api/v1/events?${api}`, params }, signal);
+    },
+    fail: (e) => results.error(e),
+  });
+  const update = () => view.run(null);
+
+  update();
+  return { update, unmount() { view.abort(); fresh.unsubscribe(); } };
+}
+
+/**
+ * The "↻ N new events: show" button, counting arrivals of the types watched while the newest events are shown.
+ * @param {() => void} show
+ */
+function createFreshButton(show) {
+  let fresh = 0;
+  /** @type {string[] | null} the types whose arrivals count, or [] for all; null when the view is not "latest first" */
+  let watching = null;
+  const el = h('button', { type: 'button', class: 'btn btn-sm', hidden: true, dataset: { testid: 'events-fresh' }, onclick: show });
+  const unsubscribe = onLive('stored', (counts) => {
+    if (!watching) return;
+    for (const c of counts) if (!watching.length || watching.includes(c.type)) fresh += c.events + c.robots;
+    if (!fresh) return;
+    el.hidden = false;
+    el.textContent = `↻ ${fmtInt(fresh)} new ${fresh === 1 ? 'event' : 'events'}: show`;
+  });
+  return {
+    el,
+    unsubscribe,
+    /** @param {string[] | null} types */
+    watch(types) {
+      fresh = 0;
+      el.hidden = true;
+      watching = types;
+    },
+  };
+}
+
+/**
+ * The controls: time window (presets or custom), rows, order, types and field filters. Each change is a navigation.
+ */
+function createEventsControls() {
   const ids = { window: uid('window'), start: uid('start'), end: uid('end'), rows: uid('rows'), order: uid('order') };
+  /** @type {Record<string, HTMLElement>} */
   const errors = {};
+  /** @param {string} name */
   const errorEl = (name) => (errors[name] = h('p', { class: 'field-error', id: uid(`err-${name}`), dataset: { testid: `error-${name}` } }));
 
   const windowSelect = h('select', { class: 'select', id: ids.window, dataset: { testid: 'events-window' }, 'aria-describedby': null });
@@ -45,7 +132,7 @@ export function mount(root) {
     h('div', { class: 'field wide' }, h('label', { for: ids.end }, 'End (UTC)'), endInput),
     applyCustom);
   const windowError = errorEl('window');
-  for (const [el, name] of [[windowSelect, 'window'], [startInput, 'window'], [endInput, 'window'], [rowsSelect, 'rows_per_page'], [orderSelect, 'order']]) {
+  for (const [el, name] of /** @type {[HTMLElement, string][]} */ ([[windowSelect, 'window'], [startInput, 'window'], [endInput, 'window'], [rowsSelect, 'rows_per_page'], [orderSelect, 'order']])) {
     el.setAttribute('aria-describedby', (errors[name] ?? errorEl(name)).id);
   }
 
@@ -60,20 +147,32 @@ export function mount(root) {
     h('div', { class: 'control-group', style: { flexBasis: '100%' } }, filters.el, filtersError));
   form.addEventListener('submit', (e) => e.preventDefault());
 
-  const results = createPanel({ title: 'Events', testid: 'events-results' });
-  const summary = h('div', { class: 'events-summary' });
-  const pagerTop = h('nav', { class: 'pager', 'aria-label': 'Pages, top' });
-  const pagerBottom = h('nav', { class: 'pager', 'aria-label': 'Pages', dataset: { testid: 'events-pager' } });
-  root.append(
-    h('div', { class: 'page-head' }, h('div', {},
-      h('h1', { tabindex: '-1' }, 'Raw events'),
-      h('p', { class: 'lede' }, 'Every stored event, anonymised, as the open API serves it: filter by time, type and any field, and page through. Robot events are kept and badged; the statistics leave them out.'))),
-    form, results.el);
+  const c = { form, errors, windowSelect, startInput, endInput, rowsSelect, orderSelect, typesBox, filters, custom, typesKey: '' };
+  wireEventsControls(c, applyCustom);
+  return {
+    form,
+    orderSelect,
+    /**
+     * Shows the URL's state; returns what the view needs of it.
+     * @param {EventType[]} types
+     * @param {URLSearchParams} params
+     */
+    show: (types, params) => showControls(c, types, params),
+    /** @param {unknown} e */
+    showErrors: (e) => showErrors(c, e),
+  };
+}
+/** @typedef {{form: HTMLFormElement, errors: Record<string, HTMLElement>, windowSelect: HTMLSelectElement, startInput: HTMLInputElement, endInput: HTMLInputElement, rowsSelect: HTMLSelectElement, orderSelect: HTMLSelectElement, typesBox: HTMLElement, filters: ReturnType<typeof filterEditor>, custom: HTMLElement, typesKey: string}} EventsControls */
 
-  // ---------- control behaviour: each change is a navigation ----------
+/**
+ * @param {EventsControls} c
+ * @param {HTMLButtonElement} applyCustom
+ */
+function wireEventsControls(c, applyCustom) {
+  const { windowSelect, startInput, endInput, rowsSelect, orderSelect, errors } = c;
   windowSelect.addEventListener('change', () => {
     if (windowSelect.value === 'custom') {
-      custom.hidden = false;
+      c.custom.hidden = false;
       const now = new Date();
       if (!endInput.value) endInput.value = toLocalInput(now);
       if (!startInput.value) startInput.value = toLocalInput(new Date(now.getTime() - 3600_000));
@@ -93,152 +192,155 @@ export function mount(root) {
   for (const input of [startInput, endInput]) input.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); apply(); } });
   rowsSelect.addEventListener('change', () => navigate(hrefWith({ rows_per_page: rowsSelect.value === '25' ? null : rowsSelect.value, page: null })));
   orderSelect.addEventListener('change', () => navigate(hrefWith({ order: orderSelect.value === 'desc' ? null : orderSelect.value, page: null })));
+}
 
-  let gen = 0;
-  let typesKey = '';
-  // New events while a window that ends "now" is shown: offer to show them (rows never jump on their own).
-  let fresh = 0;
-  let watching = null; // the types whose arrivals count, or [] for all; null when the view is not "latest first"
-  const freshButton = h('button', { type: 'button', class: 'btn btn-sm', hidden: true, dataset: { testid: 'events-fresh' }, onclick: () => update() });
-  const unsubscribe = onLive('stored', (counts) => {
-    if (!watching) return;
-    for (const c of counts) if (!watching.length || watching.includes(c.type)) fresh += c.events + c.robots;
-    if (!fresh) return;
-    freshButton.hidden = false;
-    freshButton.textContent = `↻ ${fmtInt(fresh)} new ${fresh === 1 ? 'event' : 'events'}: show`;
-  });
+/**
+ * Fields people filter by first; raw identifiers (rarely stored) last.
+ * @param {EventType[]} types
+ */
+function orderedFields(types) {
+  /** @type {string[]} */
+  const all = [];
+  for (const t of types) for (const f of t.fields) if (!all.includes(f.name)) all.push(f.name);
+  const first = FIRST_FIELDS.filter((f) => all.includes(f));
+  const last = LAST_FIELDS.filter((f) => all.includes(f));
+  return [...first, ...all.filter((f) => !first.includes(f) && !last.includes(f)), ...last];
+}
 
-  async function update() {
-    const mine = ++gen;
-    let types;
-    try {
-      types = (await listTypes()).filter((t) => t.enabled !== false);
-    } catch (e) {
-      results.error(e);
-      return;
-    }
-    if (mine !== gen) return;
-    const params = new URLSearchParams(location.search);
-    // Fields people filter by first; raw identifiers (rarely stored) last.
-    const all = [];
-    for (const t of types) for (const f of t.fields) if (!all.includes(f.name)) all.push(f.name);
-    const first = FIRST_FIELDS.filter((f) => all.includes(f));
-    const last = LAST_FIELDS.filter((f) => all.includes(f));
-    const fields = [...first, ...all.filter((f) => !first.includes(f) && !last.includes(f)), ...last];
-    const active = readFilters(params, fields);
-
-    // The API request: the page's parameters, plus the browser's default window.
-    const api = new URLSearchParams(params);
-    if (!api.has('start') && !api.has('end') && !api.has('delta')) api.set('delta', DEFAULT_DELTA);
-    const apiUrl = `/api/v1/events?${api}`;
-
-    // Controls show the URL's state.
-    const isCustom = params.has('start') || params.has('end');
-    const delta = params.get('delta') ?? DEFAULT_DELTA;
-    const windows = [...WINDOWS];
-    if (!isCustom && !windows.some(([s]) => String(s) === delta)) windows.push([delta, `Last ${fmtInt(Number(delta))} seconds`]);
-    replace(windowSelect, windows.map(([s, label]) => h('option', { value: String(s) }, label)), h('option', { value: 'custom' }, 'Custom…'));
-    windowSelect.value = isCustom ? 'custom' : delta;
-    custom.hidden = !isCustom;
-    if (isCustom) {
-      startInput.value = toLocalInput(params.get('start'));
-      endInput.value = toLocalInput(params.get('end'));
-    }
-    rowsSelect.value = ROWS.includes(params.get('rows_per_page')) ? params.get('rows_per_page') : '25';
-    orderSelect.value = params.get('order') === 'asc' ? 'asc' : 'desc';
-    renderTypes(types, params.getAll('type'));
-    filters.update({ fields, filters: active, suggestions: {} });
-    for (const el of Object.values(errors)) el.textContent = '';
-    for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
-
-    fresh = 0;
-    freshButton.hidden = true;
-    const latest = !isCustom && (params.get('page') ?? '1') === '1' && orderSelect.value === 'desc' && active.length === 0;
-    watching = latest ? params.getAll('type') : null;
-    results.loading();
-    replace(summary);
-    let answer;
-    try {
-      answer = await request(apiUrl);
-    } catch (e) {
-      if (mine !== gen) return;
-      showErrors(e);
-      results.setTools();
-      results.error(e);
-      return;
-    }
-    if (mine !== gen) return;
-    render(answer, apiUrl, params);
+/**
+ * Controls show the URL's state, with no errors from before.
+ * @param {EventsControls} c
+ * @param {EventType[]} types
+ * @param {URLSearchParams} params
+ */
+function showControls(c, types, params) {
+  const fields = orderedFields(types);
+  const active = readFilters(params, fields);
+  const isCustom = params.has('start') || params.has('end');
+  const delta = params.get('delta') ?? DEFAULT_DELTA;
+  /** @type {[string | number, string][]} */
+  const windows = [...WINDOWS];
+  if (!isCustom && !windows.some(([s]) => String(s) === delta)) windows.push([delta, `Last ${fmtInt(Number(delta))} seconds`]);
+  replace(c.windowSelect, windows.map(([s, label]) => h('option', { value: String(s) }, label)), h('option', { value: 'custom' }, 'Custom…'));
+  c.windowSelect.value = isCustom ? 'custom' : delta;
+  c.custom.hidden = !isCustom;
+  if (isCustom) {
+    c.startInput.value = toLocalInput(params.get('start'));
+    c.endInput.value = toLocalInput(params.get('end'));
   }
+  const rows = params.get('rows_per_page');
+  c.rowsSelect.value = rows != null && ROWS.includes(rows) ? rows : '25';
+  c.orderSelect.value = params.get('order') === 'asc' ? 'asc' : 'desc';
+  renderTypes(c, types, params.getAll('type'));
+  c.filters.update({ fields, filters: active, suggestions: {} });
+  for (const el of Object.values(c.errors)) el.textContent = '';
+  for (const el of c.form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  return { isCustom, active };
+}
 
-  function renderTypes(types, selected) {
-    const key = JSON.stringify([types.map((t) => t.name), selected]);
-    if (key === typesKey) return;
-    typesKey = key;
-    replace(typesBox.querySelector('.checks'), types.map((t) => {
-      const id = uid('etype');
-      return h('label', { class: 'check', for: id },
-        h('input', {
-          type: 'checkbox', id, value: t.name, checked: selected.includes(t.name), dataset: { testid: `events-type-${t.name}` },
-          onchange: () => {
-            const checked = [...typesBox.querySelectorAll('input:checked')].map((x) => x.value);
-            navigate(hrefWith({ type: checked.length ? checked : null, page: null }));
-          },
-        }),
-        t.name);
-    }));
+/**
+ * @param {EventsControls} c
+ * @param {EventType[]} types
+ * @param {string[]} selected
+ */
+function renderTypes(c, types, selected) {
+  const key = JSON.stringify([types.map((t) => t.name), selected]);
+  if (key === c.typesKey) return;
+  c.typesKey = key;
+  replace(/** @type {HTMLElement} */ (c.typesBox.querySelector('.checks')), types.map((t) => {
+    const id = uid('etype');
+    return h('label', { class: 'check', for: id },
+      h('input', {
+        type: 'checkbox', id, value: t.name, checked: selected.includes(t.name), dataset: { testid: `events-type-${t.name}` },
+        onchange: () => {
+          const checked = [.../** @type {NodeListOf<HTMLInputElement>} */ (c.typesBox.querySelectorAll('input:checked'))].map((x) => x.value);
+          navigate(hrefWith({ type: checked.length ? checked : null, page: null }));
+        },
+      }),
+      t.name);
+  }));
+}
+
+/**
+ * The API's errors by the controls they concern.
+ * @param {EventsControls} c
+ * @param {unknown} e
+ */
+function showErrors(c, e) {
+  if (!(e instanceof ApiError)) return;
+  for (const [name, messages] of Object.entries(e.errors)) {
+    const text = [messages].flat().join(' ');
+    const key = name === 'start' || name === 'end' || name === 'delta' ? 'window' : name in c.errors ? name : 'filters';
+    c.errors[key].textContent = `${name}: ${text}`;
+    /** @type {Record<string, HTMLElement>} */
+    const controls = { window: c.windowSelect.value === 'custom' ? (name === 'end' ? c.endInput : c.startInput) : c.windowSelect, rows_per_page: c.rowsSelect, order: c.orderSelect };
+    controls[key]?.setAttribute('aria-invalid', 'true');
   }
+}
 
-  function showErrors(e) {
-    if (!(e instanceof ApiError)) return;
-    for (const [name, messages] of Object.entries(e.errors)) {
-      const text = [].concat(messages).join(' ');
-      const key = name === 'start' || name === 'end' || name === 'delta' ? 'window' : name in errors ? name : 'filters';
-      errors[key].textContent = `${name}: ${text}`;
-      const control = { window: windowSelect.value === 'custom' ? (name === 'end' ? endInput : startInput) : windowSelect, rows_per_page: rowsSelect, order: orderSelect }[key];
-      control?.setAttribute('aria-invalid', 'true');
-    }
+/**
+ * @typedef {object} EventsPage
+ * @property {ReturnType<typeof createEventsControls>} controls
+ * @property {import('../panels.js').Panel} results
+ * @property {ReturnType<typeof createFreshButton>} fresh
+ * @property {HTMLElement} summary
+ * @property {HTMLElement} pagerTop
+ * @property {HTMLElement} pagerBottom
+ */
+
+/**
+ * @param {EventsPage} page
+ * @param {EventsAnswer} answer
+ * @param {string} apiUrl
+ */
+function renderEvents({ results, summary, fresh, pagerTop, pagerBottom }, answer, apiUrl) {
+  const args = answer.arguments ?? {};
+  const page = Number(args.page ?? 1);
+  const pages = Math.max(1, answer.pages ?? 1);
+  results.setSub(`${fmtTime(args.start)} to ${fmtTime(args.end)}`);
+  results.setTools(...exportTools({
+    label: `events, page ${page}`, testid: 'events',
+    sources: [{ key: 'events', label: 'Events', url: apiUrl, filename: `events-${String(args.start).slice(0, 19).replace(/:/g, '')}-p${page}.csv` }],
+  }));
+  replace(summary,
+    h('div', { class: 'pager' },
+      h('p', { class: 'events-count', dataset: { testid: 'events-total', total: answer.total }, 'aria-live': 'polite' },
+        `${fmtInt(answer.total)} ${answer.total === 1 ? 'event' : 'events'}`),
+      fresh.el),
+    pager(pagerTop, page, pages));
+  if (!answer.raw_messages?.length) {
+    results.show(summary, emptyBox('No events match.', 'Widen the time window or remove filters.'));
+    return;
   }
+  const table = eventsTable(answer.raw_messages);
+  results.show(summary, h('div', { class: 'table-wrap' }, table), pager(pagerBottom, page, pages));
+  results.body.dataset.apiUrl = apiUrl;
+}
 
-  function render(answer, apiUrl, params) {
-    const args = answer.arguments ?? {};
-    const page = Number(args.page ?? 1);
-    const pages = Math.max(1, answer.pages ?? 1);
-    results.setSub(`${fmtTime(args.start)} to ${fmtTime(args.end)}`);
-    results.setTools(...exportTools({
-      label: `events, page ${page}`, testid: 'events',
-      sources: [{ key: 'events', label: 'Events', url: apiUrl, filename: `events-${String(args.start).slice(0, 19).replace(/:/g, '')}-p${page}.csv` }],
-    }));
-    replace(summary,
-      h('div', { class: 'pager' },
-        h('p', { class: 'events-count', dataset: { testid: 'events-total', total: answer.total }, 'aria-live': 'polite' },
-          `${fmtInt(answer.total)} ${answer.total === 1 ? 'event' : 'events'}`),
-        freshButton),
-      pager(pagerTop, page, pages));
-    if (!answer.raw_messages?.length) {
-      results.show(summary, emptyBox('No events match.', 'Widen the time window or remove filters.'));
-      return;
-    }
-    const table = eventsTable(answer.raw_messages);
-    results.show(summary, h('div', { class: 'table-wrap' }, table), pager(pagerBottom, page, pages));
-    results.body.dataset.apiUrl = apiUrl;
-  }
-
-  function pager(nav, page, pages) {
-    const link = (label, target, disabled, testid, rel) => h('a', {
-      class: 'btn btn-sm', href: hrefWith({ page: target === 1 ? null : String(target) }),
-      'aria-disabled': disabled ? 'true' : null, tabindex: disabled ? '-1' : null, rel: rel ?? null, dataset: { testid },
-    }, label);
-    return replace(nav,
-      link('« First', 1, page <= 1, 'page-first'),
-      link('‹ Previous', page - 1, page <= 1, 'page-prev', 'prev'),
-      h('span', { class: 'page-of', dataset: { testid: 'page-of' } }, `Page ${fmtInt(page)} of ${fmtInt(pages)}`),
-      link('Next ›', page + 1, page >= pages, 'page-next', 'next'),
-      link('Last »', pages, page >= pages, 'page-last'));
-  }
-
-  update();
-  return { update, unmount() { gen++; unsubscribe(); } };
+/**
+ * First, previous, "Page N of M", next and last, as links to the same view.
+ * @param {HTMLElement} nav
+ * @param {number} page
+ * @param {number} pages
+ */
+function pager(nav, page, pages) {
+  /**
+   * @param {string} label
+   * @param {number} target
+   * @param {boolean} disabled
+   * @param {string} testid
+   * @param {string} [rel]
+   */
+  const link = (label, target, disabled, testid, rel) => h('a', {
+    class: 'btn btn-sm', href: hrefWith({ page: target === 1 ? null : String(target) }),
+    'aria-disabled': disabled ? 'true' : null, tabindex: disabled ? '-1' : null, rel: rel ?? null, dataset: { testid },
+  }, label);
+  return replace(nav,
+    link('« First', 1, page <= 1, 'page-first'),
+    link('‹ Previous', page - 1, page <= 1, 'page-prev', 'prev'),
+    h('span', { class: 'page-of', dataset: { testid: 'page-of' } }, `Page ${fmtInt(page)} of ${fmtInt(pages)}`),
+    link('Next ›', page + 1, page >= pages, 'page-next', 'next'),
+    link('Last »', pages, page >= pages, 'page-last'));
 }
 
 function eventsTable(messages) {

@@ -2,37 +2,61 @@
 
 import { getJSON, listStats } from '../api.js';
 import { filterParams, hrefWith } from '../state.js';
-import { h, replace, typeLabel, seriesColor } from '../dom.js';
+import { h, replace } from '../dom.js';
+import { typeLabel } from '../format.js';
+import { seriesColor } from '../colors.js';
 import { segmented, errorBox } from '../panels.js';
 import { navigate } from '../router.js';
 import { createTile } from '../widgets.js';
+import { createView, whenCurrent } from '../view.js';
+
+/** @typedef {import('../discover.js').Stat} Stat */
+/** @typedef {import('../state.js').Range} Range */
+/** @typedef {import('../state.js').Filter} Filter */
 
 /**
- * The registered queries for a page update, or null when they could not be read (the error is shown in
- * errorSlot) or a newer update has started meanwhile (isCurrent() is false).
+ * The page-level view of the overview and item pages: the registered queries, then the page's own
+ * render with them. A failure to read them is shown in errorSlot (and cleared by the next success).
+ * @template S
+ * @param {HTMLElement} errorSlot
+ * @param {(stats: Stat[], state: S, signal: AbortSignal) => Promise<void>} render
  */
-export async function statsForUpdate(errorSlot, isCurrent) {
-  let stats;
-  try {
-    stats = await listStats();
-  } catch (e) {
-    replace(errorSlot, errorBox(e));
-    return null;
-  }
-  if (!isCurrent()) return null;
-  replace(errorSlot);
-  return stats;
+export function createStatsView(errorSlot, render) {
+  return createView({
+    /** @param {S} _state @param {AbortSignal} signal @returns {Promise<Stat[]>} */
+    load: (_state, signal) => whenCurrent(signal, listStats()),
+    render(stats, state, signal) {
+      replace(errorSlot);
+      return render(stats, state, signal);
+    },
+    fail: (e) => replace(errorSlot, errorBox(e)),
+  });
 }
 
 const UNIQUE_VISITORS_RULE = 'Unique visitors are counted per day: visitor ids are salted daily and never linked across days (as Plausible does), '
   + "so a range's figure is the sum of its daily unique visitors.";
 
-/** Tiles keyed 'type:TYPE' for each series, 'visitors', and 'robots' when the robot share can be shown. */
+/**
+ * Tiles keyed 'type:TYPE' for each series, 'visitors', and 'robots' when the robot share can be shown.
+ * @param {{type: string, color: string}[]} specs
+ * @param {{robots?: boolean}} [options]
+ */
 export function usageTiles(specs, { robots = false } = {}) {
   const tiles = new Map(specs.map((s) => [`type:${s.type}`, createTile({ testid: `tile-${s.type}`, label: typeLabel(s.type), color: s.color })]));
   tiles.set('visitors', createTile({ testid: 'tile-visitors', label: 'Unique visitors', color: seriesColor(4), note: UNIQUE_VISITORS_RULE }));
   if (robots) tiles.set('robots', createTile({ testid: 'tile-robots', label: 'Robots filtered out', color: seriesColor(2) }));
   return tiles;
+}
+
+/**
+ * A series of an "over time" chart, with the CSV behind it: STAT[-NARROWED]-FROM-TO.csv.
+ * @param {{type: string, stat: string, url: string, color: string, values: number[]}} series
+ * @param {{from: string, to: string}} range
+ * @param {string} [narrowed] what else limits the numbers (the item id), for the file name
+ */
+export function timelineSeries({ type, stat, url, color, values }, range, narrowed) {
+  const filename = `${[stat, narrowed, range.from, range.to].filter(Boolean).join('-')}.csv`;
+  return { id: type, name: typeLabel(type), values, color, source: { key: stat, label: `${typeLabel(type)} (${stat})`, url, filename } };
 }
 
 /**
@@ -42,39 +66,55 @@ export function usageTiles(specs, { robots = false } = {}) {
  */
 export function createRangeHint() {
   const el = h('p', { class: 'range-hint', role: 'status', dataset: { testid: 'range-hint' }, hidden: true });
-  let shown = 0;
+  const view = createView({
+    /** @param {{queries: string[], range: Range, narrowed: string | null}} state @param {AbortSignal} signal */
+    async load({ queries }, signal) {
+      try {
+        /** @type {{first?: string | null, last?: string | null}[]} */
+        const extents = await Promise.all(queries.map((q) => getJSON(`/api/v1/stats/${encodeURIComponent(q)}/extent`, signal)));
+        return extents;
+      } catch (e) {
+        if (signal.aborted) throw e;
+        return null; // the page's panels show what failed; the hint just stays away
+      }
+    },
+    render(extents, { range, narrowed }) {
+      if (!extents) return;
+      const first = extents.map((e) => e.first).filter((d) => d != null).sort()[0];
+      const last = extents.map((e) => e.last).filter((d) => d != null).sort().at(-1);
+      const text = `No data${narrowed ? ` ${narrowed}` : ''} in this range; data runs from ${first} to ${last}`;
+      if (!first || !last) replace(el, 'No data yet: events show here once they are stored and aggregated.');
+      else if (first >= range.from && last <= range.to) replace(el, `${text}.`);
+      else replace(el, `${text} — `, h('a', { href: hrefWith({ range: null, from: first, to: last }), dataset: { testid: 'range-hint-link' } }, 'show that range'));
+      el.hidden = false;
+    },
+  });
   return {
     el,
     hide() {
-      shown++;
+      view.abort();
       el.hidden = true;
       replace(el);
     },
     /**
      * Looks up where the data of these queries is; a later hide() or show() wins over a slow answer.
      * `narrowed` says what else limits the page ("for this item"), for when the range already holds all the data.
+     * @param {string[]} queries
+     * @param {Range} range
+     * @param {string | null} [narrowed]
      */
-    async show(queries, range, narrowed = null) {
-      const mine = ++shown;
-      let extents;
-      try {
-        extents = await Promise.all(queries.map((q) => getJSON(`/api/v1/stats/${encodeURIComponent(q)}/extent`)));
-      } catch {
-        extents = null; // the page's panels show what failed; the hint just stays away
-      }
-      if (mine !== shown || !extents) return;
-      const first = extents.map((e) => e.first).filter(Boolean).sort()[0];
-      const last = extents.map((e) => e.last).filter(Boolean).sort().at(-1);
-      const text = `No data${narrowed ? ` ${narrowed}` : ''} in this range; data runs from ${first} to ${last}`;
-      if (!first) replace(el, 'No data yet: events show here once they are stored and aggregated.');
-      else if (first >= range.from && last <= range.to) replace(el, `${text}.`);
-      else replace(el, `${text} — `, h('a', { href: hrefWith({ range: null, from: first, to: last }), dataset: { testid: 'range-hint-link' } }, 'show that range'));
-      el.hidden = false;
+    show(queries, range, narrowed = null) {
+      return view.run({ queries, range, narrowed });
     },
   };
 }
 
-/** The "Rank by" switch between event types, kept in the URL as rank=TYPE (the first type is the default). */
+/**
+ * The "Rank by" switch between event types, kept in the URL as rank=TYPE (the first type is the default).
+ * @param {string[]} rankTypes
+ * @param {string} rank
+ * @param {string} name
+ */
 export function rankSwitch(rankTypes, rank, name) {
   return segmented({
     legend: 'Rank by', name, testid: 'rank', value: rank,
@@ -83,11 +123,15 @@ export function rankSwitch(rankTypes, rank, name) {
   });
 }
 
+/** @type {Promise<Map<string, string>> | null} */
 let members = null;
-/** Institution names by customer id, from the SUSHI members list (one request per session). */
+/**
+ * Institution names by customer id, from the SUSHI members list (one request per session).
+ * @returns {Promise<Map<string, string>>}
+ */
 export function institutionNames() {
   members ??= getJSON('/r51/members')
-    .then((list) => new Map((Array.isArray(list) ? list : []).map((m) => [m.Customer_ID, m.Institution_Name])))
+    .then((/** @type {unknown} */ list) => new Map(/** @type {{Customer_ID: string, Institution_Name: string}[]} */ (Array.isArray(list) ? list : []).map((m) => [m.Customer_ID, m.Institution_Name])))
     .catch(() => new Map());
   return members;
 }
@@ -95,6 +139,8 @@ export function institutionNames() {
 /**
  * A referrer for people: its site and page as metrics key it ("google.com/search"), a long path shortened,
  * the whole key as a tooltip. No referrer is direct traffic, or a page of the site itself (referrers.ownHosts).
+ * @param {string | null} key
+ * @returns {{label: string, sub: null, title: string}}
  */
 export function referrerLabel(key) {
   if (!key) return { label: 'Direct or own site', sub: null, title: 'No referrer was sent, or it was a page of this site' };
@@ -109,6 +155,7 @@ export function referrerLabel(key) {
 /**
  * The saved-queries form, pre-filled with a view: /queries?new=1&stat=…&view=…&chart=…&p.PARAM=…
  * A preset of the last N days is saved as days=N, so the saved chart moves with today.
+ * @param {{stat: string, view: string, chart: string, range: Range, filters?: Filter[], title?: string, extra?: Record<string, string | string[]>}} view
  */
 export function saveViewHref({ stat, view, chart, range, filters = [], title, extra = {} }) {
   const q = new URLSearchParams({ new: '1', stat, view, chart });
@@ -119,6 +166,6 @@ export function saveViewHref({ stat, view, chart, range, filters = [], title, ex
     q.set('p.dateEnd', range.to);
   }
   if (view === 'timeline') q.set('p.interval', range.interval);
-  for (const [name, values] of Object.entries({ ...filterParams(filters), ...extra })) for (const v of [].concat(values)) q.append(`p.${name}`, v);
+  for (const [name, values] of Object.entries({ ...filterParams(filters), ...extra })) for (const v of [values].flat()) q.append(`p.${name}`, v);
   return `/queries?${q}`;
 }
