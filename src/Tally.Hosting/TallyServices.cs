@@ -77,7 +77,7 @@ public static class TallyServices
         services.AddSingleton(robots);
         services.AddSingleton(geo);
         services.AddSingleton(parser);
-        // A factory, not an instance, so that the container disposes the store with itself; each host resolves it at once.
+        // A factory, not an instance: the container disposes what it made, not what it was given.
         services.AddSingleton(_ => opened);
         services.AddSingleton(_ => new EventPipelineFactory(schema, robots.Matcher, geo));
         services.AddSingleton(provider => provider.GetRequiredService<EventPipelineFactory>().For(provider.GetRequiredService<IEventStore>()));
@@ -107,6 +107,7 @@ public static class TallyServices
         var services = new ServiceCollection();
         await services.AddTallyAsync(options, setup, check, cancellationToken);
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        // Resolved now, so that the container owns and disposes the store even where no service asks for it.
         provider.GetRequiredService<IEventStore>();
         return provider;
     }

@@ -40,6 +40,7 @@ public static class TallyServer
         AddBackgroundWork(services, options, schema);
 
         var app = builder.Build();
+        // Resolved now, so that the container owns and disposes the store even where no service asks for it.
         app.Services.GetRequiredService<IEventStore>();
         MapEndpoints(app, options.Role);
         return app;
