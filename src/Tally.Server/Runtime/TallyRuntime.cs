@@ -149,7 +149,6 @@ public sealed class TallyRuntime : IAsyncDisposable
         await Writer.DisposeAsync();
         Aggregator.Dispose();
         Items.Dispose();
-        SavedQueries.Dispose();
         await Store.DisposeAsync();
     }
 }
