@@ -35,6 +35,7 @@ namespace Tally.Storage.ClickHouse;
 /// is needed. ReplacingMergeTree folds the rows a newer version replaced into it as parts merge.</item>
 /// <item>Settings, templates and items: ReplacingMergeTree rows with a version, read with argMax.
 /// Salts: insert-if-absent, the earliest created salt of a day wins; each use adds a row to the salt uses.</item>
+/// <item>Saved queries: every write a row of its own, checked after it is written (see <see cref="WriteSavedQueryAsync"/>).</item>
 /// </list>
 /// Everything runs on ClickHouse 18.16 (Debian's): no DateTime64, CTEs, query parameters, TTL or
 /// mutations_sync are used.
@@ -82,6 +83,8 @@ public sealed partial class ClickHouseEventStore : IEventStore
         yield return (Salts, "day Date, salt String, created UInt64", "MergeTree PARTITION BY day ORDER BY day", "cityHash64(day)");
         // When each day's salt was last used (the latest row of a day wins), partitioned to go with its salt.
         yield return (SaltUses, "day Date, used Date", "ReplacingMergeTree(used) PARTITION BY day ORDER BY day", "cityHash64(day)");
+        // Never folded: the rows of one version are how writers of a name find which of them came first.
+        yield return (SavedQueries, "name String, version UInt64, writer String, definition String, deleted UInt8", "MergeTree ORDER BY (name, version, writer)", "cityHash64(name)");
         yield return (Items, "id String, updated_ms Int64, metadata String, version UInt64", "ReplacingMergeTree(version) ORDER BY id", "cityHash64(id)");
         // Partitioned like the raw tables, so retention drops a partition's ids with it.
         yield return (EventIds, "id String, type String, part UInt64", "ReplacingMergeTree PARTITION BY (type, part) ORDER BY id", "cityHash64(id)");
@@ -672,6 +675,19 @@ public sealed partial class ClickHouseEventStore : IEventStore
             w.WriteString(setting.Value);
             w.WriteUInt64(version);
         }, cancellationToken);
+    }
+
+    /// <summary>A mutation, since settings rows carry no mark of removal; waits until every shard has applied it.</summary>
+    public async Task RemoveSettingAsync(string key, CancellationToken cancellationToken)
+    {
+        var table = _cluster.Local(Settings);
+        await _cluster.OnEveryShardAsync([$"ALTER TABLE {table} DELETE WHERE key = {Quote(key)}"], cancellationToken);
+        foreach (var shard in _cluster.Shards)
+        {
+            while ((await shard.QueryListAsync($"SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = {Quote(table)} AND is_done = 0",
+                       row => row.GetInt64(0), cancellationToken)).Single() > 0)
+                await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
+        }
     }
 
     public async Task<StoreState> ReadStateAsync(CancellationToken cancellationToken)

@@ -17,6 +17,7 @@ internal static class ClickHouseNames
     public const string EventIds = "tally_event_ids";
     public const string Dirty = "tally_dirty";
     public const string DirtyClears = "tally_dirty_clears";
+    public const string SavedQueries = "tally_saved_queries";
 
     /// <summary>The columns every raw event table starts with; <c>ts</c> is milliseconds since the epoch, so milliseconds round-trip exactly.</summary>
     public static readonly string[] Envelope = ["id", "ts", "robot", "visitor", "session"];

@@ -86,6 +86,7 @@ public sealed partial class PostgresEventStore : IEventStore
             ALTER TABLE tally_salts ADD COLUMN IF NOT EXISTS last_used date;
             CREATE TABLE IF NOT EXISTS tally_aggregations (name text PRIMARY KEY, definition text NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_items (id text PRIMARY KEY, updated timestamptz NOT NULL, metadata text NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_saved_queries (name text COLLATE "C" PRIMARY KEY, definition text NOT NULL, version bigint NOT NULL);
 
             """);
         foreach (var period in (MetricPeriod[])[MetricPeriod.Day, MetricPeriod.Month])
@@ -681,6 +682,40 @@ public sealed partial class PostgresEventStore : IEventStore
     private static Task PutSettingAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string key, string value, CancellationToken cancellationToken) =>
         RunAsync(Sql(connection, transaction, "INSERT INTO tally_settings (key, value) VALUES (@k, @v) ON CONFLICT (key) DO UPDATE SET value = @v",
             ("k", key), ("v", value)), cancellationToken);
+
+    public Task RemoveSettingAsync(string key, CancellationToken cancellationToken) =>
+        WriteAsync((connection, transaction) => RunAsync(Sql(connection, transaction, "DELETE FROM tally_settings WHERE key = @k", ("k", key)), cancellationToken), cancellationToken);
+
+    // ---- saved queries -----------------------------------------------------------------------
+
+    public async Task<IReadOnlyList<StoredQuery>> ListSavedQueriesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await ReadAllAsync(Sql(connection, null, "SELECT name, definition, version FROM tally_saved_queries ORDER BY name"), ReadSavedQuery, cancellationToken);
+    }
+
+    public async Task<StoredQuery?> GetSavedQueryAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return (await ReadAllAsync(Sql(connection, null, "SELECT name, definition, version FROM tally_saved_queries WHERE name = @n", ("n", name)),
+            ReadSavedQuery, cancellationToken)).SingleOrDefault();
+    }
+
+    private static StoredQuery ReadSavedQuery(NpgsqlDataReader reader) => new(reader.GetString(0), reader.GetString(1), reader.GetInt64(2));
+
+    public Task<bool> PutSavedQueryAsync(string name, string definition, long expectedVersion, CancellationToken cancellationToken) =>
+        ChangeSavedQueryAsync(RelationalSavedQueries.Put(expectedVersion), name, definition, expectedVersion, cancellationToken);
+
+    public Task<bool> DeleteSavedQueryAsync(string name, long expectedVersion, CancellationToken cancellationToken) =>
+        ChangeSavedQueryAsync(RelationalSavedQueries.Delete, name, "", expectedVersion, cancellationToken);
+
+    /// <summary>Runs a statement that changes one saved query only if it is still at the version read; true when it did.</summary>
+    private async Task<bool> ChangeSavedQueryAsync(string sql, string name, string definition, long expectedVersion, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Sql(connection, null, sql, ("n", name), ("d", definition), ("v", expectedVersion));
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
 
     // ---- copying between stores --------------------------------------------------------------
 

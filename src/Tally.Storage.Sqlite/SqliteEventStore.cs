@@ -47,6 +47,7 @@ public sealed class SqliteEventStore : IEventStore
             CREATE TABLE IF NOT EXISTS tally_salts (day INTEGER PRIMARY KEY, salt BLOB NOT NULL, last_used INTEGER);
             CREATE TABLE IF NOT EXISTS tally_aggregations (name TEXT PRIMARY KEY, definition TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_items (id TEXT PRIMARY KEY, updated_ms INTEGER NOT NULL, metadata TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_saved_queries (name TEXT PRIMARY KEY, definition TEXT NOT NULL, version INTEGER NOT NULL);
             """);
         // Stores made before salts recorded their last use.
         if (!Columns("tally_salts").Contains("last_used")) Execute(_writer, "ALTER TABLE tally_salts ADD COLUMN last_used INTEGER");
@@ -897,6 +898,54 @@ public sealed class SqliteEventStore : IEventStore
         command.Parameters.AddWithValue("$k", key);
         command.Parameters.AddWithValue("$v", value);
         command.ExecuteNonQuery();
+    }
+
+    public Task RemoveSettingAsync(string key, CancellationToken cancellationToken) =>
+        WriteAsync(transaction =>
+        {
+            using var command = Command(_writer, "DELETE FROM tally_settings WHERE key = $k", transaction);
+            command.Parameters.AddWithValue("$k", key);
+            command.ExecuteNonQuery();
+        }, cancellationToken);
+
+    // ---- saved queries -----------------------------------------------------------------------
+
+    public async Task<IReadOnlyList<StoredQuery>> ListSavedQueriesAsync(CancellationToken cancellationToken) =>
+        await ReadSavedQueriesAsync(null, cancellationToken);
+
+    public async Task<StoredQuery?> GetSavedQueryAsync(string name, CancellationToken cancellationToken) =>
+        (await ReadSavedQueriesAsync(name, cancellationToken)).SingleOrDefault();
+
+    private async Task<List<StoredQuery>> ReadSavedQueriesAsync(string? name, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        using var command = Command(connection, "SELECT name, definition, version FROM tally_saved_queries WHERE $n IS NULL OR name = $n ORDER BY name");
+        command.Parameters.AddWithValue("$n", (object?)name ?? DBNull.Value);
+        using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var queries = new List<StoredQuery>();
+        while (await reader.ReadAsync(cancellationToken)) queries.Add(new StoredQuery(reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+        return queries;
+    }
+
+    public Task<bool> PutSavedQueryAsync(string name, string definition, long expectedVersion, CancellationToken cancellationToken) =>
+        ChangeSavedQueryAsync(RelationalSavedQueries.Put(expectedVersion), name, definition, expectedVersion, cancellationToken);
+
+    public Task<bool> DeleteSavedQueryAsync(string name, long expectedVersion, CancellationToken cancellationToken) =>
+        ChangeSavedQueryAsync(RelationalSavedQueries.Delete, name, "", expectedVersion, cancellationToken);
+
+    /// <summary>Runs a statement that changes one saved query only if it is still at the version read; true when it did.</summary>
+    private async Task<bool> ChangeSavedQueryAsync(string sql, string name, string definition, long expectedVersion, CancellationToken cancellationToken)
+    {
+        var changed = 0;
+        await WriteAsync(transaction =>
+        {
+            using var command = Command(_writer, sql, transaction);
+            command.Parameters.AddWithValue("@n", name);
+            command.Parameters.AddWithValue("@d", definition);
+            command.Parameters.AddWithValue("@v", expectedVersion);
+            changed = command.ExecuteNonQuery();
+        }, cancellationToken);
+        return changed == 1;
     }
 
     // ---- copying between stores --------------------------------------------------------------

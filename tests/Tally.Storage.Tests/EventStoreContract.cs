@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
+using Tally.Core.Query;
 using Tally.Core.Store;
 using static Tally.Storage.Tests.StoreTestKit;
 
@@ -50,6 +51,14 @@ public abstract class EventStoreContract : IAsyncLifetime
         var reopened = await ReopenAsync();
         _open.Add(reopened);
         return reopened;
+    }
+
+    /// <summary>The store <see cref="OpenFreshAsync"/> last opened, opened a second time beside the first, as another process would.</summary>
+    private async Task<IEventStore> BesideAsync()
+    {
+        var beside = await ReopenAsync();
+        _open.Add(beside);
+        return beside;
     }
 
     // ---- setup and check ---------------------------------------------------------------------
@@ -710,8 +719,7 @@ public abstract class EventStoreContract : IAsyncLifetime
         // Several workers may aggregate the same day at the same moment; the last replace must win whole.
         var schema = Schema();
         var first = await FreshAsync(schema);
-        var second = await ReopenAsync();
-        _open.Add(second);
+        var second = await BesideAsync();
         var aggregation = schema.Aggregations["file-download-agg"];
         var day = new DateOnly(2026, 3, 1);
         var rows = new[] { Row(day, "a", 3, 30), Row(day, "b", 2, 20) };
@@ -883,6 +891,135 @@ public abstract class EventStoreContract : IAsyncLifetime
         Assert.Equal("two", await store.GetSettingAsync("k", None));
         Assert.Equal("ünï 'quoted'", await store.GetSettingAsync("other", None));
         Assert.Null(await store.GetSettingAsync("K", None));
+
+        await store.RemoveSettingAsync("k", None);
+        await store.RemoveSettingAsync("never-set", None);
+        store = await RestartAsync(store);
+        Assert.Null(await store.GetSettingAsync("k", None));
+        Assert.Equal("ünï 'quoted'", await store.GetSettingAsync("other", None));
+    }
+
+    // ---- saved queries -----------------------------------------------------------------------
+
+    [Fact]
+    public async Task A_saved_query_is_written_only_on_the_version_last_read_and_survives_a_restart()
+    {
+        var store = await FreshAsync(Schema());
+        Assert.Null(await store.GetSavedQueryAsync("q", None));
+        Assert.False(await store.PutSavedQueryAsync("q", "stale", 1, None));
+        Assert.True(await store.PutSavedQueryAsync("q", "one 'ünï'", 0, None));
+        Assert.False(await store.PutSavedQueryAsync("q", "again", 0, None));
+        var first = Assert.IsType<StoredQuery>(await store.GetSavedQueryAsync("q", None));
+        Assert.Equal(("q", "one 'ünï'"), (first.Name, first.Definition));
+        Assert.NotEqual(0, first.Version);
+
+        Assert.True(await store.PutSavedQueryAsync("q", "two", first.Version, None));
+        Assert.False(await store.PutSavedQueryAsync("q", "lost", first.Version, None));
+        var second = Assert.IsType<StoredQuery>(await store.GetSavedQueryAsync("q", None));
+        Assert.Equal("two", second.Definition);
+        Assert.NotEqual(first.Version, second.Version);
+        Assert.True(await store.PutSavedQueryAsync("b", "other", 0, None));
+
+        store = await RestartAsync(store);
+        Assert.Equal([("b", "other"), ("q", "two")], (await store.ListSavedQueriesAsync(None)).Select(q => (q.Name, q.Definition)));
+        Assert.Equal(second, await store.GetSavedQueryAsync("q", None));
+        Assert.Null(await store.GetSavedQueryAsync("Q", None));
+    }
+
+    [Fact]
+    public async Task A_saved_query_is_deleted_only_on_the_version_last_read_and_its_name_can_be_saved_again()
+    {
+        var store = await FreshAsync(Schema());
+        Assert.False(await store.DeleteSavedQueryAsync("q", 0, None));
+        await store.PutSavedQueryAsync("q", "one", 0, None);
+        var first = (await store.GetSavedQueryAsync("q", None))!;
+        await store.PutSavedQueryAsync("q", "two", first.Version, None);
+        Assert.False(await store.DeleteSavedQueryAsync("q", first.Version, None));
+        Assert.Equal("two", (await store.GetSavedQueryAsync("q", None))!.Definition);
+
+        Assert.True(await store.DeleteSavedQueryAsync("q", (await store.GetSavedQueryAsync("q", None))!.Version, None));
+        Assert.Null(await store.GetSavedQueryAsync("q", None));
+        Assert.Empty(await store.ListSavedQueriesAsync(None));
+        Assert.False(await store.DeleteSavedQueryAsync("q", 0, None));
+
+        Assert.True(await store.PutSavedQueryAsync("q", "three", 0, None));
+        store = await RestartAsync(store);
+        Assert.Equal("three", Assert.Single(await store.ListSavedQueriesAsync(None)).Definition);
+    }
+
+    [Fact]
+    public async Task Concurrent_puts_of_different_names_from_two_processes_are_all_kept()
+    {
+        var store = await FreshAsync(Schema());
+        var beside = await BesideAsync();
+        var names = Enumerable.Range(0, 40).Select(i => $"q{i:D2}").ToList();
+        var results = await Task.WhenAll(names.Select((name, i) => Task.Run(() => (i % 2 == 0 ? store : beside).PutSavedQueryAsync(name, "definition of " + name, 0, None))));
+        Assert.All(results, Assert.True);
+        foreach (var reader in new[] { store, beside })
+            Assert.Equal(names.Select(n => (n, "definition of " + n)), (await reader.ListSavedQueriesAsync(None)).Select(q => (q.Name, q.Definition)));
+    }
+
+    [Fact]
+    public async Task Of_concurrent_puts_on_one_version_one_that_succeeded_is_stored_and_the_replaced_version_is_refused_after()
+    {
+        var store = await FreshAsync(Schema());
+        var beside = await BesideAsync();
+        await store.PutSavedQueryAsync("q", "start", 0, None);
+        var start = (await store.GetSavedQueryAsync("q", None))!;
+        var writers = Enumerable.Range(0, 10).Select(i => $"writer {i}").ToList();
+        var results = await Task.WhenAll(writers.Select((writer, i) => Task.Run(() => (i % 2 == 0 ? store : beside).PutSavedQueryAsync("q", writer, start.Version, None))));
+
+        var stored = (await beside.GetSavedQueryAsync("q", None))!;
+        var succeeded = writers.Where((_, i) => results[i]).ToList();
+        Assert.NotEmpty(succeeded);
+        Assert.Contains(stored.Definition, succeeded);
+        Assert.False(await store.PutSavedQueryAsync("q", "stale", start.Version, None));
+        Assert.False(await store.DeleteSavedQueryAsync("q", start.Version, None));
+        Assert.Equal(stored, await store.GetSavedQueryAsync("q", None));
+    }
+
+    [Fact]
+    public async Task Two_catalogs_on_one_store_saving_at_once_keep_every_query_and_agree_on_them()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        var beside = await BesideAsync();
+        var catalogs = new[] { new SavedQueryCatalog(schema, store, new FixedClock(Now)), new SavedQueryCatalog(schema, beside, new FixedClock(Now)) };
+        var names = Enumerable.Range(0, 30).Select(i => $"q{i:D2}").ToList();
+        // Half the names are saved by both catalogs at once: both saves succeed, at least one of them as a creation.
+        var saves = await Task.WhenAll(names.SelectMany((name, i) => (i % 2 == 0 ? catalogs : [catalogs[i % 4 == 1 ? 0 : 1]]).Select(catalog =>
+            Task.Run(() => catalog.SaveAsync(name, new SavedQueryDraft(name, "record-view-histogram", null, [], "line"), None)))));
+        Assert.All(names, name => Assert.Contains(saves, s => s.Created && s.Query.Name == name));
+        foreach (var catalog in catalogs)
+            Assert.Equal(names, (await catalog.ListAsync(None)).Select(q => q.Name));
+    }
+
+    [Fact]
+    public async Task Saved_queries_a_store_kept_in_one_setting_move_into_their_table_once_keeping_any_already_there()
+    {
+        var schema = Schema();
+        var store = await FreshAsync(schema);
+        // As saved queries were kept before they had their own table.
+        await store.SetSettingAsync(SavedQueryCatalog.LegacySetting, """
+            [{"name":"top","title":"Top items","stat":"record-view-top","view":"totals","params":{"count":["5"]},"chart":"bar","created":"2026-01-02T03:04:05Z","updated":"2026-02-03T04:05:06Z"},
+             {"name":"views","title":"Views","stat":"record-view-histogram","view":"timeline","params":{"days":["30"],"interval":["month"]},"chart":"line","created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z"}]
+            """, None);
+        await store.PutSavedQueryAsync("views", """{"name":"views","title":"Saved since","stat":"record-view-histogram","view":"timeline","params":{},"chart":"area","created":"2026-03-01T00:00:00Z","updated":"2026-03-01T00:00:00Z"}""", 0, None);
+        var beside = await BesideAsync();
+
+        var lists = await Task.WhenAll(new[] { store, beside }.Select(s => new SavedQueryCatalog(schema, s, new FixedClock(Now)).ListAsync(None)));
+        foreach (var list in lists)
+        {
+            Assert.Equal(["top", "views"], list.Select(q => q.Name));
+            var top = list[0];
+            Assert.Equal(("Top items", "record-view-top", QueryView.Totals, "bar"), (top.Title, top.Stat, top.View, top.Chart));
+            Assert.Equal(["5"], top.Params["count"]);
+            Assert.Equal((new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc), new DateTime(2026, 2, 3, 4, 5, 6, DateTimeKind.Utc)), (top.Created, top.Updated));
+            Assert.Equal("Saved since", list[1].Title);
+        }
+        Assert.Null(await store.GetSettingAsync(SavedQueryCatalog.LegacySetting, None));
+        store = await RestartAsync(store);
+        Assert.Equal(2, (await new SavedQueryCatalog(schema, store, new FixedClock(Now)).ListAsync(None)).Count);
     }
 
     // ---- copying a whole store (tally migrate) -------------------------------------------------

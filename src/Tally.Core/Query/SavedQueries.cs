@@ -11,6 +11,7 @@ public enum QueryView { Timeline, Totals }
 
 /// <summary>
 /// A named query a user saved (an "automated query"): a registered query, its parameters and how to chart it.
+/// The chart is the dashboard's business: kept as the dashboard gave it, never judged here.
 /// It is answered like the registered query, so its numbers are the API's; a relative range (days=N) moves with today.
 /// </summary>
 public sealed record SavedQuery(
@@ -27,21 +28,30 @@ public sealed class SavedQueryException(string field, string problem) : Exceptio
     public string Problem { get; } = problem;
 }
 
-/// <summary>The saved queries, kept as one setting in the store, so every engine and every query node shares them.</summary>
-public sealed partial class SavedQueryCatalog(TallySchema schema, IEventStore store, TimeProvider clock) : IDisposable
+/// <summary>
+/// The saved queries, one row each in the store, so every engine and every query node shares them. Writes
+/// are compare-and-set: a save that another node's write overtook reads again and applies itself again.
+/// </summary>
+public sealed partial class SavedQueryCatalog(TallySchema schema, IEventStore store, TimeProvider clock)
 {
-    public const string Setting = "queries.saved";
+    /// <summary>Where stores made before saved queries had their own table kept them all, as one JSON array.</summary>
+    public const string LegacySetting = "queries.saved";
     public const int MaxQueries = 1000;
     public const int MaxTitleLength = 200;
-    public static readonly IReadOnlyList<string> ChartTypes = ["line", "area", "bar", "pie", "table"];
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) } };
-    private readonly SemaphoreSlim _writing = new(1, 1);
+    private volatile bool _legacyMoved;
 
-    public async Task<IReadOnlyList<SavedQuery>> ListAsync(CancellationToken cancellationToken) =>
-        (await ReadAsync(cancellationToken)).Values.OrderBy(q => q.Name, StringComparer.Ordinal).ToList();
+    public async Task<IReadOnlyList<SavedQuery>> ListAsync(CancellationToken cancellationToken)
+    {
+        await MoveLegacySettingAsync(cancellationToken);
+        return (await store.ListSavedQueriesAsync(cancellationToken)).Select(Read).ToList();
+    }
 
-    public async Task<SavedQuery?> GetAsync(string name, CancellationToken cancellationToken) =>
-        (await ReadAsync(cancellationToken)).GetValueOrDefault(name);
+    public async Task<SavedQuery?> GetAsync(string name, CancellationToken cancellationToken)
+    {
+        await MoveLegacySettingAsync(cancellationToken);
+        return await store.GetSavedQueryAsync(name, cancellationToken) is { } stored ? Read(stored) : null;
+    }
 
     /// <summary>Creates or replaces a saved query after checking it the way its registered query checks a request.</summary>
     /// <returns>The query as saved, and whether it is new.</returns>
@@ -50,40 +60,28 @@ public sealed partial class SavedQueryCatalog(TallySchema schema, IEventStore st
     {
         if (!ValidName().IsMatch(name))
             throw new SavedQueryException("name", "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit");
-        var (stat, view, parameters, chart, title) = Check(name, draft);
-        await _writing.WaitAsync(cancellationToken);
-        try
+        var (stat, view, parameters, title) = Check(name, draft);
+        await MoveLegacySettingAsync(cancellationToken);
+        while (true)
         {
-            var all = await ReadAsync(cancellationToken);
-            var existing = all.GetValueOrDefault(name);
-            if (existing is null && all.Count >= MaxQueries)
+            var stored = await store.GetSavedQueryAsync(name, cancellationToken);
+            if (stored is null && (await store.ListSavedQueriesAsync(cancellationToken)).Count >= MaxQueries)
                 throw new SavedQueryException("name", $"cannot be added: {MaxQueries} queries are saved already; delete some first");
             var now = clock.GetUtcNow().UtcDateTime;
-            var saved = new SavedQuery(name, title, stat.Name, view, parameters, chart, existing?.Created ?? now, now);
-            all[name] = saved;
-            await WriteAsync(all, cancellationToken);
-            return (saved, existing is null);
-        }
-        finally
-        {
-            _writing.Release();
+            var saved = new SavedQuery(name, title, stat.Name, view, parameters, draft.Chart ?? "", stored is null ? now : Read(stored).Created, now);
+            if (await store.PutSavedQueryAsync(name, JsonSerializer.Serialize(saved, Json), stored?.Version ?? 0, cancellationToken))
+                return (saved, stored is null);
         }
     }
 
     /// <returns>Whether there was such a query.</returns>
     public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
     {
-        await _writing.WaitAsync(cancellationToken);
-        try
+        await MoveLegacySettingAsync(cancellationToken);
+        while (true)
         {
-            var all = await ReadAsync(cancellationToken);
-            if (!all.Remove(name)) return false;
-            await WriteAsync(all, cancellationToken);
-            return true;
-        }
-        finally
-        {
-            _writing.Release();
+            if (await store.GetSavedQueryAsync(name, cancellationToken) is not { } stored) return false;
+            if (await store.DeleteSavedQueryAsync(name, stored.Version, cancellationToken)) return true;
         }
     }
 
@@ -99,7 +97,7 @@ public sealed partial class SavedQueryCatalog(TallySchema schema, IEventStore st
         return merged;
     }
 
-    private (QueryDefinition Stat, QueryView View, Dictionary<string, IReadOnlyList<string>> Params, string Chart, string Title) Check(string name, SavedQueryDraft draft)
+    private (QueryDefinition Stat, QueryView View, Dictionary<string, IReadOnlyList<string>> Params, string Title) Check(string name, SavedQueryDraft draft)
     {
         if (string.IsNullOrEmpty(draft.Stat)) throw new SavedQueryException("stat", "is required: the name of a registered query (GET /api/v1/stats)");
         if (!schema.Queries.TryGetValue(draft.Stat, out var stat))
@@ -111,8 +109,6 @@ public sealed partial class SavedQueryCatalog(TallySchema schema, IEventStore st
             "totals" => QueryView.Totals,
             _ => throw new SavedQueryException("view", "must be timeline or totals"),
         };
-        if (draft.Chart is null || !ChartTypes.Contains(draft.Chart))
-            throw new SavedQueryException("chart", $"must be one of {string.Join(", ", ChartTypes)}");
         var title = string.IsNullOrWhiteSpace(draft.Title) ? name : draft.Title.Trim();
         if (title.Length > MaxTitleLength) throw new SavedQueryException("title", $"must be at most {MaxTitleLength} characters");
         try
@@ -126,20 +122,31 @@ public sealed partial class SavedQueryCatalog(TallySchema schema, IEventStore st
         }
         var parameters = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         foreach (var (key, values) in draft.Params) parameters[key] = values;
-        return (stat, view, parameters, draft.Chart, title);
+        return (stat, view, parameters, title);
     }
 
-    private async Task<Dictionary<string, SavedQuery>> ReadAsync(CancellationToken cancellationToken)
+    private static SavedQuery Read(StoredQuery stored) =>
+        JsonSerializer.Deserialize<SavedQuery>(stored.Definition, Json) ?? throw new InvalidDataException($"Saved query '{stored.Name}' is stored as null.");
+
+    /// <summary>
+    /// Moves the queries of a store made before saved queries had their own table into it, once per process: a
+    /// query the table already has under the same name stays as it is, and the setting goes only once all are in,
+    /// so a move cut short, or run by several nodes at once, neither loses nor doubles one.
+    /// </summary>
+    private async Task MoveLegacySettingAsync(CancellationToken cancellationToken)
     {
-        var json = await store.GetSettingAsync(Setting, cancellationToken);
-        var list = json is null ? [] : JsonSerializer.Deserialize<List<SavedQuery>>(json, Json) ?? [];
-        return list.ToDictionary(q => q.Name, StringComparer.Ordinal);
+        if (_legacyMoved) return;
+        if (await store.GetSettingAsync(LegacySetting, cancellationToken) is { } json)
+        {
+            foreach (var query in JsonSerializer.Deserialize<List<SavedQuery>>(json, Json) ?? [])
+            {
+                if (await store.GetSavedQueryAsync(query.Name, cancellationToken) is null)
+                    await store.PutSavedQueryAsync(query.Name, JsonSerializer.Serialize(query, Json), 0, cancellationToken);
+            }
+            await store.RemoveSettingAsync(LegacySetting, cancellationToken);
+        }
+        _legacyMoved = true;
     }
-
-    private Task WriteAsync(Dictionary<string, SavedQuery> all, CancellationToken cancellationToken) =>
-        store.SetSettingAsync(Setting, JsonSerializer.Serialize(all.Values.OrderBy(q => q.Name, StringComparer.Ordinal), Json), cancellationToken);
-
-    public void Dispose() => _writing.Dispose();
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     private static partial Regex ValidName();

@@ -10,7 +10,7 @@ namespace Tally.Core.Store;
 /// it, and one contract test suite holds them to the same behaviour. Rules (robots, sessions,
 /// COUNTER) live in the core; a store only keeps and finds rows.
 /// </summary>
-public interface IEventStore : ISaltSource, IAsyncDisposable
+public interface IEventStore : ISaltSource, ISavedQueryStore, IAsyncDisposable
 {
     /// <summary>Creates what the configuration needs (tables, partitions' templates, columns). Never drops anything.</summary>
     Task SetupAsync(TallySchema schema, CancellationToken cancellationToken);
@@ -90,6 +90,9 @@ public interface IEventStore : ISaltSource, IAsyncDisposable
     Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken);
 
     Task SetSettingAsync(string key, string value, CancellationToken cancellationToken);
+
+    /// <summary>Removes a setting; nothing happens when there is none.</summary>
+    Task RemoveSettingAsync(string key, CancellationToken cancellationToken);
 
     // ---- copying a whole store to another engine (tally migrate) -----------------------------
 

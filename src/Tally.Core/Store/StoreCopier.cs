@@ -13,7 +13,7 @@ public sealed record CopyResult(long EventsCopied, long EventsAlreadyThere, int 
 
 /// <summary>
 /// Copies a whole store into another, whatever their engines: raw events, aggregation and COUNTER
-/// metrics, item metadata, settings (bookmarks), salts and the days awaiting aggregation.
+/// metrics, item metadata, saved queries, settings (bookmarks), salts and the days awaiting aggregation.
 /// <para>
 /// It can be stopped at any point and run again. Events keep their ids, so a partition copied
 /// twice stores each event once; a partition whose event count has not changed since it was
@@ -75,6 +75,8 @@ public sealed class StoreCopier(TallySchema schema, IEventStore source, IEventSt
         var metricRows = await CopyMetricsAsync(cancellationToken) + await CopyCounterMetricsAsync(cancellationToken);
         progress?.Report(new CopyProgress("items", done, total));
         var items = await CopyItemsAsync(cancellationToken);
+        progress?.Report(new CopyProgress("saved queries", done, total));
+        await CopySavedQueriesAsync(cancellationToken);
         // The target aggregates exactly the days the source had not aggregated yet: its copied metrics stand for the rest.
         await target.ClearDirtyAsync(await target.GetDirtyDaysAsync(cancellationToken), cancellationToken);
         foreach (var day in await source.GetDirtyDaysAsync(cancellationToken))
@@ -155,6 +157,16 @@ public sealed class StoreCopier(TallySchema schema, IEventStore source, IEventSt
         }
         if (batch.Count > 0) await target.PutItemsAsync(batch, cancellationToken);
         return count + batch.Count;
+    }
+
+    /// <summary>Each saved query replaces the target's of the same name, as settings do; one the target holds already as it is is left alone.</summary>
+    private async Task CopySavedQueriesAsync(CancellationToken cancellationToken)
+    {
+        foreach (var query in await source.ListSavedQueriesAsync(cancellationToken))
+        {
+            while (await target.GetSavedQueryAsync(query.Name, cancellationToken) is var stored && stored?.Definition != query.Definition)
+                await target.PutSavedQueryAsync(query.Name, query.Definition, stored?.Version ?? 0, cancellationToken);
+        }
     }
 
     /// <summary>

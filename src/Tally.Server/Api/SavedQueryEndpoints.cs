@@ -15,43 +15,22 @@ namespace Tally.Server.Api;
 /// </summary>
 public static class SavedQueryEndpoints
 {
+    /// <summary>The charts the dashboard and the embed page can draw a saved query as.</summary>
+    public static readonly IReadOnlyList<string> ChartTypes = ["line", "area", "bar", "pie", "table"];
     private static readonly string[] DraftProperties = ["title", "stat", "view", "params", "chart"];
 
     public static void MapSavedQueryEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/queries", async (HttpContext context, SavedQueryCatalog catalog, CancellationToken cancellationToken) =>
-            {
-                var queries = await catalog.ListAsync(cancellationToken);
-                var table = new Table(["name", "title", "stat", "view", "chart", "params", "result", "embed", "updated"], queries.Select(q =>
-                {
-                    var (_, result, embed) = Links(q);
-                    return (IReadOnlyList<object?>)[q.Name, q.Title, q.Stat, ViewName(q.View), q.Chart, QueryStringOf(q), result, embed, q.Updated];
-                }).ToList());
-                return Tabular.Respond(context.Request, queries.Select(Json), table);
-            })
+        app.MapGet("/api/v1/queries", ListAsync)
             .WithName("ListSavedQueries")
             .WithSummary("The saved queries, with the URLs of their results and embeddable charts.");
 
-        app.MapGet("/api/v1/queries/{name}", async (string name, SavedQueryCatalog catalog, CancellationToken cancellationToken) =>
-                await catalog.GetAsync(name, cancellationToken) is { } query ? Results.Json(Json(query)) : NotFound(name))
+        app.MapGet("/api/v1/queries/{name}", GetAsync)
             .WithName("GetSavedQuery")
             .WithSummary("One saved query.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        app.MapPut("/api/v1/queries/{name}", async (string name, HttpContext context, SavedQueryCatalog catalog, TallySchema schema, CancellationToken cancellationToken) =>
-            {
-                using var body = await RequestBody.ReadJsonAsync(context.Request, schema.Options, cancellationToken);
-                try
-                {
-                    var draft = ReadDraft(body.RootElement);
-                    var (query, created) = await catalog.SaveAsync(name, draft, cancellationToken);
-                    return created ? Results.Created(Links(query).self, Json(query)) : Results.Json(Json(query));
-                }
-                catch (SavedQueryException e)
-                {
-                    return Problems.Field(e.Field, e.Problem);
-                }
-            })
+        app.MapPut("/api/v1/queries/{name}", PutAsync)
             .RequireKey(ApiRole.Write)
             .WithName("PutSavedQuery")
             .WithSummary("Creates (201) or replaces (200) a saved query: {title, stat, view: timeline|totals, params: {name: value or [values]}, chart: line|area|bar|pie|table}. " +
@@ -59,24 +38,56 @@ public static class SavedQueryEndpoints
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized);
 
-        app.MapDelete("/api/v1/queries/{name}", async (string name, SavedQueryCatalog catalog, CancellationToken cancellationToken) =>
-                await catalog.DeleteAsync(name, cancellationToken) ? Results.NoContent() : NotFound(name))
+        app.MapDelete("/api/v1/queries/{name}", DeleteAsync)
             .RequireKey(ApiRole.Write)
             .WithName("DeleteSavedQuery")
             .WithSummary("Deletes a saved query.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        app.MapGet("/api/v1/queries/{name}/result", async (
-                    string name, HttpContext context, SavedQueryCatalog catalog, TallySchema schema, StatsTables tables, CancellationToken cancellationToken) =>
-                await catalog.GetAsync(name, cancellationToken) is { } query
-                    ? await StatsEndpoints.AnswerAsync(context, schema, tables, query.Stat, query.View,
-                        SavedQueryCatalog.Parameters(query, StatsEndpoints.QueryString(context.Request)), cancellationToken)
-                    : NotFound(name))
+        app.MapGet("/api/v1/queries/{name}/result", ResultAsync)
             .WithName("SavedQueryResult")
             .WithSummary("What the saved query's stat answers for its view and params (JSON, or CSV for Accept: text/csv); parameters in the URL override the saved ones.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
     }
+
+    private static async Task<IResult> ListAsync(SavedQueryCatalog catalog, HttpContext context, CancellationToken cancellationToken)
+    {
+        var queries = await catalog.ListAsync(cancellationToken);
+        var table = new Table(["name", "title", "stat", "view", "chart", "params", "result", "embed", "updated"], queries.Select(q =>
+        {
+            var (_, result, embed) = Links(q);
+            return (IReadOnlyList<object?>)[q.Name, q.Title, q.Stat, ViewName(q.View), q.Chart, QueryStringOf(q), result, embed, q.Updated];
+        }).ToList());
+        return Tabular.Respond(context.Request, queries.Select(Json), table);
+    }
+
+    private static async Task<IResult> GetAsync(SavedQueryCatalog catalog, string name, CancellationToken cancellationToken) =>
+        await catalog.GetAsync(name, cancellationToken) is { } query ? Results.Json(Json(query)) : NotFound(name);
+
+    private static async Task<IResult> PutAsync(SavedQueryCatalog catalog, TallySchema schema, string name, HttpContext context, CancellationToken cancellationToken)
+    {
+        using var body = await RequestBody.ReadJsonAsync(context.Request, schema.Options, cancellationToken);
+        try
+        {
+            var (query, created) = await catalog.SaveAsync(name, ReadDraft(body.RootElement), cancellationToken);
+            return created ? Results.Created(Links(query).self, Json(query)) : Results.Json(Json(query));
+        }
+        catch (SavedQueryException e)
+        {
+            return Problems.Field(e.Field, e.Problem);
+        }
+    }
+
+    private static async Task<IResult> DeleteAsync(SavedQueryCatalog catalog, string name, CancellationToken cancellationToken) =>
+        await catalog.DeleteAsync(name, cancellationToken) ? Results.NoContent() : NotFound(name);
+
+    private static async Task<IResult> ResultAsync(
+        SavedQueryCatalog catalog, TallySchema schema, StatsTables tables, string name, HttpContext context, CancellationToken cancellationToken) =>
+        await catalog.GetAsync(name, cancellationToken) is { } query
+            ? await StatsEndpoints.AnswerAsync(context, schema, tables, query.Stat, query.View,
+                SavedQueryCatalog.Parameters(query, StatsEndpoints.QueryString(context.Request)), cancellationToken)
+            : NotFound(name);
 
     private static SavedQueryDraft ReadDraft(JsonElement body)
     {
@@ -96,7 +107,10 @@ public static class SavedQueryEndpoints
         List<KeyValuePair<string, IReadOnlyList<string>>> parameters;
         try { parameters = StatsEndpoints.ReadParams(body); }
         catch (FormatException e) { throw new SavedQueryException("params", e.Message); }
-        return new SavedQueryDraft(Text("title"), Text("stat"), Text("view"), parameters, Text("chart"));
+        var chart = Text("chart");
+        if (chart is null || !ChartTypes.Contains(chart))
+            throw new SavedQueryException("chart", $"must be one of {string.Join(", ", ChartTypes)}");
+        return new SavedQueryDraft(Text("title"), Text("stat"), Text("view"), parameters, chart);
     }
 
     private static object Json(SavedQuery query)

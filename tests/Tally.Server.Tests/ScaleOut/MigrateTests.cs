@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Tally.Core.Query;
+using Tally.Core.Store;
 using Tally.Hosting.Demo;
 using Tally.Server.Tests.Logs;
 
@@ -37,6 +39,11 @@ public sealed class MigrateTests
             await site.Get<DemoData>().SeedAsync(75, 400, null, CancellationToken.None);
             using var late = await site.PostEventsAsync($$"""{"type":"record-view","id":"late","item_id":"late-item","ip":"192.0.2.9","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"}""");
             late.EnsureSuccessStatusCode();
+            await site.Get<SavedQueryCatalog>().SaveAsync("views", new SavedQueryDraft("Views", "record-view-histogram", null, [KeyValuePair.Create("days", (IReadOnlyList<string>)["30"])], "area"), CancellationToken.None);
+            // A query kept as stores did before saved queries had their own table.
+            await site.Get<IEventStore>().SetSettingAsync(SavedQueryCatalog.LegacySetting,
+                """[{"name":"legacy","title":"Kept in a setting","stat":"record-view-top","view":"totals","params":{},"chart":"table","created":"2026-01-01T00:00:00Z","updated":"2026-01-02T00:00:00Z"}]""",
+                CancellationToken.None);
             await site.StopKeepingDataAsync();
         }
         var source = "sqlite:" + Path.Combine(root, "data");
@@ -71,6 +78,8 @@ public sealed class MigrateTests
         }
         var top = "/api/v1/stats/record-view-top/totals?count=50";
         Assert.Equal((await original.GetJsonAsync(top)).GetRawText(), (await moved.GetJsonAsync(top)).GetRawText());
+        Assert.Equal((await original.GetJsonAsync("/api/v1/queries")).GetRawText(), (await moved.GetJsonAsync("/api/v1/queries")).GetRawText());
+        Assert.Equal(["legacy", "views"], (await moved.GetJsonAsync("/api/v1/queries")).EnumerateArray().Select(q => q.GetProperty("name").GetString()));
     }
 
     /// <summary>Runs a command and kills it once it reports progress past its first tenth, as an operator's Ctrl+\ or a crash would.</summary>
