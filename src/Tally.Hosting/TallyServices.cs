@@ -79,8 +79,9 @@ public static class TallyServices
         services.AddSingleton(parser);
         // A factory, not an instance: the container disposes what it made, not what it was given.
         services.AddSingleton(_ => opened);
+        AddRoles(services, opened);
         services.AddSingleton(_ => new EventPipelineFactory(schema, robots.Matcher, geo));
-        services.AddSingleton(provider => provider.GetRequiredService<EventPipelineFactory>().For(provider.GetRequiredService<IEventStore>()));
+        services.AddSingleton(provider => provider.GetRequiredService<EventPipelineFactory>().For(provider.GetRequiredService<ISaltStore>()));
         services.AddSingleton<GroupCommitWriter>();
         if (options.Role == ServerRole.Ingest) services.AddSingleton<IEventHandOff>(_ => new EventQueuePublisher(tallyOptions.Queue));
         services.AddSingleton<IngestService>();
@@ -97,6 +98,24 @@ public static class TallyServices
             services.AddSingleton(provider => provider.GetRequiredService<LogImports>().PkpLoader(pkpDirectory));
         if (bus is not null) services.AddSingleton(bus);
         return schema;
+    }
+
+    /// <summary>
+    /// Each role of the store on its own, so that a service asks only for what it uses. Instances, not factories: the
+    /// container disposes the store once, through its <see cref="IEventStore"/> registration.
+    /// </summary>
+    private static void AddRoles(IServiceCollection services, IEventStore store)
+    {
+        services.AddSingleton<IStoreSetup>(store);
+        services.AddSingleton<IEventWriter>(store);
+        services.AddSingleton<IRawEventReader>(store);
+        services.AddSingleton<IAggregationQueue>(store);
+        services.AddSingleton<IMetricStore>(store);
+        services.AddSingleton<IItemStore>(store);
+        services.AddSingleton<IPartitionStore>(store);
+        services.AddSingleton<ISaltStore>(store);
+        services.AddSingleton<ISettingStore>(store);
+        services.AddSingleton<ISavedQueryStore>(store);
     }
 
     /// <summary>The services of <see cref="AddTallyAsync"/> in a container of their own, as a CLI command uses them.</summary>

@@ -30,7 +30,7 @@ public sealed class UnreadableLogException(string file, Exception inner) : Excep
 /// their line number and reason; the good lines load.
 /// </summary>
 /// <param name="pipelineWithSalts">Builds the pipeline over a given salt source: the file's own transaction.</param>
-public sealed class LogFileImporter(ILogFormat format, Func<ISaltSource, EventPipeline> pipelineWithSalts, IEventStore store, TimeProvider clock, int batchSize = 8192)
+public sealed class LogFileImporter(ILogFormat format, Func<ISaltSource, EventPipeline> pipelineWithSalts, IEventWriter store, TimeProvider clock, int batchSize = 8192)
 {
     public ILogFormat Format => format;
 

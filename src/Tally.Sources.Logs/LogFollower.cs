@@ -11,7 +11,7 @@ namespace Tally.Sources.Logs;
 /// A log is known by its first line (<see cref="LogFileImporter.FileKey"/>), so importing the
 /// rotated file later under its new name finds those lines already stored.
 /// </summary>
-public sealed class LogFollower(LogFileImporter importer, IEventStore store, TimeSpan poll, int maxChunkBytes = 16 << 20)
+public sealed class LogFollower(LogFileImporter importer, ISettingStore store, TimeSpan poll, int maxChunkBytes = 16 << 20)
 {
     private sealed record Position(string FileKey, long Offset, long Line);
 

@@ -6,7 +6,7 @@ using Tally.Core.Store;
 namespace Tally.Sources.Logs;
 
 /// <summary>Log files into the store through the configured pipeline: one importer per format, and the PKP usageStats loader.</summary>
-public sealed class LogImports(TallySchema schema, EventParser parser, EventPipelineFactory pipelines, IEventStore store, TimeProvider clock)
+public sealed class LogImports(TallySchema schema, EventParser parser, EventPipelineFactory pipelines, IEventWriter store, TimeProvider clock)
 {
     public LogFileImporter Importer(ILogFormat format) => new(format, pipelines.For, store, clock);
 

@@ -65,7 +65,7 @@ public abstract class AggregationContract : IAsyncLifetime
         _aggregator?.Dispose();
         _schema = schema;
         await _store.SetupAsync(schema, None);
-        _aggregator = new Aggregator(schema, _store, new ItemCatalog(_store), _clock);
+        _aggregator = new Aggregator(schema, _store, _store, _store, _store, new ItemCatalog(_store), _clock);
         _parser = new EventParser(schema, _clock);
         _pipeline = EventPipeline.FromSchema(schema, _robots, _store, Tally.Geo.MmdbGeoLookup.OpenDefaultCountryDatabase());
     }
@@ -435,7 +435,7 @@ public abstract class AggregationContract : IAsyncLifetime
         await SendAsync(new Sent(At(3, 1, 5), "a", 32, User: "u9"));
         _clock.Now = Now;
 
-        var retention = await new RetentionService(_schema, _store, _clock).RunAsync(None);
+        var retention = await new RetentionService(_schema, _store, _store, _store, _clock).RunAsync(None);
         Assert.Equal(2, retention.DroppedPartitions.Count); // Feb 20 and Mar 1 end before the cutoff, Mar 5
         Assert.Empty(await _store.ScanAllAsync(_schema.EventTypes["file-download"], to: At(3, 5, 0)));
 

@@ -984,7 +984,7 @@ public abstract class EventStoreContract : IAsyncLifetime
         var schema = Schema();
         var store = await FreshAsync(schema);
         var beside = await BesideAsync();
-        var catalogs = new[] { new SavedQueryCatalog(schema, store, new FixedClock(Now)), new SavedQueryCatalog(schema, beside, new FixedClock(Now)) };
+        var catalogs = new[] { new SavedQueryCatalog(schema, store, store, new FixedClock(Now)), new SavedQueryCatalog(schema, beside, beside, new FixedClock(Now)) };
         var names = Enumerable.Range(0, 30).Select(i => $"q{i:D2}").ToList();
         // Half the names are saved by both catalogs at once: both saves succeed, at least one of them as a creation.
         var saves = await Task.WhenAll(names.SelectMany((name, i) => (i % 2 == 0 ? catalogs : [catalogs[i % 4 == 1 ? 0 : 1]]).Select(catalog =>
@@ -1007,7 +1007,7 @@ public abstract class EventStoreContract : IAsyncLifetime
         await store.PutSavedQueryAsync("views", """{"name":"views","title":"Saved since","stat":"record-view-histogram","view":"timeline","params":{},"chart":"area","created":"2026-03-01T00:00:00Z","updated":"2026-03-01T00:00:00Z"}""", 0, None);
         var beside = await BesideAsync();
 
-        var lists = await Task.WhenAll(new[] { store, beside }.Select(s => new SavedQueryCatalog(schema, s, new FixedClock(Now)).ListAsync(None)));
+        var lists = await Task.WhenAll(new[] { store, beside }.Select(s => new SavedQueryCatalog(schema, s, s, new FixedClock(Now)).ListAsync(None)));
         foreach (var list in lists)
         {
             Assert.Equal(["top", "views"], list.Select(q => q.Name));
@@ -1019,7 +1019,7 @@ public abstract class EventStoreContract : IAsyncLifetime
         }
         Assert.Null(await store.GetSettingAsync(SavedQueryCatalog.LegacySetting, None));
         store = await RestartAsync(store);
-        Assert.Equal(2, (await new SavedQueryCatalog(schema, store, new FixedClock(Now)).ListAsync(None)).Count);
+        Assert.Equal(2, (await new SavedQueryCatalog(schema, store, store, new FixedClock(Now)).ListAsync(None)).Count);
     }
 
     // ---- copying a whole store (tally migrate) -------------------------------------------------

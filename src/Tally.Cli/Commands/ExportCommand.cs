@@ -39,7 +39,7 @@ public static class ExportCommand
             var chosen = EventExport.Formats[parse.GetValue(format) ?? (path?.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) == true ? "csv" : "ndjson")];
 
             // The count is the raw API's total for the same parameters: it sizes the progress, not the export.
-            var store = services.GetRequiredService<IEventStore>();
+            var store = services.GetRequiredService<IRawEventReader>();
             var expected = (await store.QueryEventsAsync(query with { RowsPerPage = 1 }, cancellationToken)).Total;
             Task<long> WriteAsync(Stream destination) => CommonOptions.WithProgressAsync("Exporting", report =>
                 EventExport.WriteAsync(store.StreamEventsAsync(query, cancellationToken), query.Types, services.GetRequiredService<TallySchema>(), chosen, destination,

@@ -66,7 +66,7 @@ public static class ImportCommand
                 Path.Combine(parse.GetValue(rejects) ?? Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileName(path) + ".rejected.ndjson");
             if (parse.GetValue(follow))
             {
-                var follower = new LogFollower(importer, services.GetRequiredService<IEventStore>(), TimeSpan.FromMilliseconds(500));
+                var follower = new LogFollower(importer, services.GetRequiredService<ISettingStore>(), TimeSpan.FromMilliseconds(500));
                 Console.Error.WriteLine($"Following {string.Join(", ", paths)}; Ctrl+C stops.");
                 await Task.WhenAll(paths.Select(path => follower.FollowAsync(path, RejectPath(path), result => Console.WriteLine(Summary(result, RejectPath(path))), cancellationToken)));
                 return 0;

@@ -61,7 +61,7 @@ public static class ReportCommand
                 var json = await services.GetRequiredService<SushiService>().ReportAsync(id.ToLowerInvariant(), query, cancellationToken);
                 Console.Write(parse.GetValue(format) == "tsv" ? SushiTabular.Write(json) : json.ToJsonString(Indented) + Environment.NewLine);
                 if (json["Report_Items"] is JsonArray { Count: 0 })
-                    Console.Error.WriteLine(WhereTheUsageIs(json, await services.GetRequiredService<IEventStore>().GetCounterMonthsAsync(cancellationToken)));
+                    Console.Error.WriteLine(WhereTheUsageIs(json, await services.GetRequiredService<IMetricStore>().GetCounterMonthsAsync(cancellationToken)));
                 return 0;
             }
             catch (SushiException e)

@@ -32,7 +32,7 @@ public static class StorageCommands
         var command = new Command("check", "Compare storage with the configuration; exit 1 and list the differences when they disagree");
         command.SetTallyAction(async (services, parse, cancellationToken) =>
         {
-            var differences = await services.GetRequiredService<IEventStore>().CheckAsync(services.GetRequiredService<TallySchema>(), cancellationToken);
+            var differences = await services.GetRequiredService<IStoreSetup>().CheckAsync(services.GetRequiredService<TallySchema>(), cancellationToken);
             Console.WriteLine("Robot lists:");
             foreach (var list in services.GetRequiredService<RobotLists>().Names) Console.WriteLine($"  - {list}");
             if (services.GetRequiredService<SushiService>().OpenAccessWarning is { } warning) Console.WriteLine($"Warning: {warning}");

@@ -18,7 +18,9 @@ public sealed record AggregationResult(int Days, int Months, long Events, TimeSp
 /// months those days fall in. Each day is recomputed whole from raw events, so a re-run, a crash
 /// halfway through, or a rebuild all give the same numbers. <paramref name="observers"/> hear when a run begins and ends.
 /// </summary>
-public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalog items, TimeProvider clock, IEnumerable<IAggregationObserver>? observers = null) : IDisposable
+public sealed class Aggregator(
+    TallySchema schema, IAggregationQueue queue, IRawEventReader raw, IMetricStore metrics, ISettingStore settings, ItemCatalog items, TimeProvider clock,
+    IEnumerable<IAggregationObserver>? observers = null) : IDisposable
 {
     private readonly IAggregationObserver[] _observers = [.. observers ?? []];
     public const string LastRunSetting = "aggregation.last_run";
@@ -37,15 +39,15 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
             if (rebuild)
             {
                 foreach (var type in schema.Aggregations.Values.Select(a => a.EventType).Concat(schema.CounterTypes).Distinct())
-                    await store.MarkDirtyAsync(type, from ?? DateOnly.MinValue, to ?? DateOnly.MaxValue, cancellationToken);
+                    await queue.MarkDirtyAsync(type, from ?? DateOnly.MinValue, to ?? DateOnly.MaxValue, cancellationToken);
             }
 
             var rawDataFrom = new Dictionary<string, DateOnly?>();
             foreach (var type in schema.EventTypes.Values)
-                rawDataFrom[type.Name] = await RetentionService.RawDataFromAsync(store, type, cancellationToken);
+                rawDataFrom[type.Name] = await RetentionService.RawDataFromAsync(settings, type, cancellationToken);
 
             // Days whose raw events retention has dropped keep the metrics computed while they existed.
-            var marked = await store.GetDirtyDaysAsync(cancellationToken);
+            var marked = await queue.GetDirtyDaysAsync(cancellationToken);
             var expired = marked.Where(d => rawDataFrom.GetValueOrDefault(d.EventType) is { } first && d.Day < first).ToList();
             var dirty = marked
                 .Where(d => (from is null || d.Day >= from) && (to is null || d.Day <= to) && schema.EventTypes.ContainsKey(d.EventType))
@@ -76,7 +78,7 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
                 }
                 if (counter is not null)
                 {
-                    await store.ReplaceCounterMetricsAsync(MetricPeriod.Day, day, counter.Rows(), cancellationToken);
+                    await metrics.ReplaceCounterMetricsAsync(MetricPeriod.Day, day, counter.Rows(), cancellationToken);
                     counterMonths.Add(new DateOnly(day.Year, day.Month, 1));
                 }
                 done += marks.Count();
@@ -88,8 +90,8 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
             foreach (var month in counterMonths)
                 await RollUpCounterMonthAsync(month, cancellationToken);
 
-            await store.ClearDirtyAsync([.. dirty, .. expired], cancellationToken);
-            await store.SetSettingAsync(LastRunSetting, clock.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), cancellationToken);
+            await queue.ClearDirtyAsync([.. dirty, .. expired], cancellationToken);
+            await settings.SetSettingAsync(LastRunSetting, clock.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), cancellationToken);
             progress?.Report(new AggregationProgress(dirty.Count, dirty.Count, "done"));
             var monthsRecomputed = months.Select(m => m.Item2).Concat(counterMonths).Distinct().Count();
             return result = new AggregationResult(dirty.Count, monthsRecomputed, events, clock.GetElapsedTime(started));
@@ -117,7 +119,7 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
         var reader = counter is null ? null : new ItemMetadataReader(type);
         var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
         long count = 0;
-        await foreach (var e in store.ScanAsync(type, start, start.AddDays(1), fields, withExtra: false, cancellationToken))
+        await foreach (var e in raw.ScanAsync(type, start, start.AddDays(1), fields, withExtra: false, cancellationToken))
         {
             foreach (var calculator in calculators) calculator.Add(e);
             count++;
@@ -129,7 +131,7 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
         }
         for (var i = 0; i < aggregations.Count; i++)
         {
-            await store.ReplaceMetricsAsync(aggregations[i], MetricPeriod.Day, day, calculators[i].Rows(), cancellationToken);
+            await metrics.ReplaceMetricsAsync(aggregations[i], MetricPeriod.Day, day, calculators[i].Rows(), cancellationToken);
             months.Add((aggregations[i], new DateOnly(day.Year, day.Month, 1)));
         }
         return aggregations.Count > 0 ? count : 0;
@@ -138,8 +140,8 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
     /// <summary>A month is the sum of its days, grouping by grouping: ids are salted per day, so uniques never span two days.</summary>
     private async Task RollUpMonthAsync(AggregationDefinition aggregation, DateOnly month, CancellationToken cancellationToken)
     {
-        var rows = await MetricQuery.ReadEveryGroupingAsync(store, aggregation, MetricPeriod.Day, month, month.AddMonths(1).AddDays(-1), cancellationToken);
-        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Month, month, rows, cancellationToken);
+        var rows = await MetricQuery.ReadEveryGroupingAsync(metrics, aggregation, MetricPeriod.Day, month, month.AddMonths(1).AddDays(-1), cancellationToken);
+        await metrics.ReplaceMetricsAsync(aggregation, MetricPeriod.Month, month, rows, cancellationToken);
     }
 
     /// <summary>Keeps one merged record per id, so metadata costs memory per item, not per event.</summary>
@@ -148,11 +150,11 @@ public sealed class Aggregator(TallySchema schema, IEventStore store, ItemCatalo
 
     private async Task RollUpCounterMonthAsync(DateOnly month, CancellationToken cancellationToken)
     {
-        var rows = await store.ReadCounterMetricsAsync(
+        var rows = await metrics.ReadCounterMetricsAsync(
             new CounterQuery(MetricPeriod.Day, month, month.AddMonths(1).AddDays(-1), new Dictionary<CounterDimension, IReadOnlyList<string?>>(), CounterNames.Dimensions, ByMonth: false),
             cancellationToken);
         foreach (var row in rows) row.Period = month;
-        await store.ReplaceCounterMetricsAsync(MetricPeriod.Month, month, rows, cancellationToken);
+        await metrics.ReplaceCounterMetricsAsync(MetricPeriod.Month, month, rows, cancellationToken);
     }
 
     public void Dispose() => _oneAtATime.Dispose();

@@ -70,7 +70,7 @@ public sealed record MetricQuery(
     /// where a grouping drops a field): what rolling days up into a month, or copying a period, writes.
     /// </summary>
     public static async Task<IReadOnlyList<MetricRow>> ReadEveryGroupingAsync(
-        IEventStore store, AggregationDefinition aggregation, MetricPeriod source, DateOnly from, DateOnly to, CancellationToken cancellationToken)
+        IMetricStore store, AggregationDefinition aggregation, MetricPeriod source, DateOnly from, DateOnly to, CancellationToken cancellationToken)
     {
         var rows = new List<MetricRow>();
         for (var grouping = 0; grouping < aggregation.Groupings; grouping++)

@@ -10,12 +10,12 @@ namespace Tally.Core.Ingest;
 /// </summary>
 public sealed class GroupCommitWriter : IAsyncDisposable
 {
-    private readonly IEventStore _store;
+    private readonly IEventWriter _store;
     private readonly int _maxBatch;
     private readonly Channel<PendingWrite> _pending;
     private readonly Task _loop;
 
-    public GroupCommitWriter(IEventStore store, int maxBatch = 20_000, int maxQueuedWrites = 4096)
+    public GroupCommitWriter(IEventWriter store, int maxBatch = 20_000, int maxQueuedWrites = 4096)
     {
         _store = store;
         _maxBatch = maxBatch;

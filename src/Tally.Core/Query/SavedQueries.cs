@@ -32,7 +32,7 @@ public sealed class SavedQueryException(string field, string problem) : Exceptio
 /// The saved queries, one row each in the store, so every engine and every query node shares them. Writes
 /// are compare-and-set: a save that another node's write overtook reads again and applies itself again.
 /// </summary>
-public sealed partial class SavedQueryCatalog(TallySchema schema, IEventStore store, TimeProvider clock)
+public sealed partial class SavedQueryCatalog(TallySchema schema, ISavedQueryStore store, ISettingStore settings, TimeProvider clock)
 {
     /// <summary>Where stores made before saved queries had their own table kept them all, as one JSON array.</summary>
     public const string LegacySetting = "queries.saved";
@@ -136,14 +136,14 @@ public sealed partial class SavedQueryCatalog(TallySchema schema, IEventStore st
     private async Task MoveLegacySettingAsync(CancellationToken cancellationToken)
     {
         if (_legacyMoved) return;
-        if (await store.GetSettingAsync(LegacySetting, cancellationToken) is { } json)
+        if (await settings.GetSettingAsync(LegacySetting, cancellationToken) is { } json)
         {
             foreach (var query in JsonSerializer.Deserialize<List<SavedQuery>>(json, Json) ?? [])
             {
                 if (await store.GetSavedQueryAsync(query.Name, cancellationToken) is null)
                     await store.PutSavedQueryAsync(query.Name, JsonSerializer.Serialize(query, Json), 0, cancellationToken);
             }
-            await store.RemoveSettingAsync(LegacySetting, cancellationToken);
+            await settings.RemoveSettingAsync(LegacySetting, cancellationToken);
         }
         _legacyMoved = true;
     }

@@ -11,7 +11,7 @@ public sealed record RankedMetrics(IReadOnlyList<MetricRow> Rows, int TotalGroup
 /// Answers stats questions from stored metrics. Whole months inside a range are read from monthly
 /// rows and the ragged ends from daily rows, so long ranges stay cheap.
 /// </summary>
-public sealed class StatsService(IEventStore store)
+public sealed class StatsService(IMetricStore store)
 {
     /// <summary>One row per interval from From to To, zero-filled, in date order.</summary>
     public async Task<IReadOnlyList<MetricRow>> TimelineAsync(AggregationDefinition aggregation, StatsRequest request, CancellationToken cancellationToken)

@@ -13,7 +13,7 @@ public sealed record RetentionResult(IReadOnlyList<string> DroppedPartitions, Da
 /// privacy setting (after which nobody can recompute a visitor's id for those days). Metrics already
 /// aggregated from dropped events are kept; the aggregator is told never to recompute those days.
 /// </summary>
-public sealed class RetentionService(TallySchema schema, IEventStore store, TimeProvider clock)
+public sealed class RetentionService(TallySchema schema, IPartitionStore partitions, ISaltStore salts, ISettingStore settings, TimeProvider clock)
 {
     public static string RawDataFromSetting(EventType type) => $"retention.{type.Name}.raw_data_from";
 
@@ -25,21 +25,21 @@ public sealed class RetentionService(TallySchema schema, IEventStore store, Time
         {
             if (type.RetentionDays is not { } days) continue;
             var cutoff = now.Date.AddDays(-days);
-            var names = await store.DropPartitionsBeforeAsync(type, cutoff, cancellationToken);
+            var names = await partitions.DropPartitionsBeforeAsync(type, cutoff, cancellationToken);
             if (names.Count == 0) continue;
             dropped.AddRange(names);
             // Every partition ending by the cutoff is gone, so raw data is whole from the cutoff's partition on.
             var rawDataFrom = DateOnly.FromDateTime(type.Partition.PeriodStart(cutoff));
-            await store.SetSettingAsync(RawDataFromSetting(type), rawDataFrom.ToString("O", CultureInfo.InvariantCulture), cancellationToken);
+            await settings.SetSettingAsync(RawDataFromSetting(type), rawDataFrom.ToString("O", CultureInfo.InvariantCulture), cancellationToken);
         }
         var saltsUnusedSince = DateOnly.FromDateTime(now).AddDays(-schema.Options.Privacy.SaltRetentionDays);
-        await store.PurgeSaltsUnusedSinceAsync(saltsUnusedSince, cancellationToken);
+        await salts.PurgeSaltsUnusedSinceAsync(saltsUnusedSince, cancellationToken);
         return new RetentionResult(dropped, saltsUnusedSince);
     }
 
     /// <summary>The first day of a type whose raw events are all still stored, or null if none were ever dropped.</summary>
-    public static async Task<DateOnly?> RawDataFromAsync(IEventStore store, EventType type, CancellationToken cancellationToken) =>
-        await store.GetSettingAsync(RawDataFromSetting(type), cancellationToken) is { } value
+    public static async Task<DateOnly?> RawDataFromAsync(ISettingStore settings, EventType type, CancellationToken cancellationToken) =>
+        await settings.GetSettingAsync(RawDataFromSetting(type), cancellationToken) is { } value
             ? DateOnly.ParseExact(value, "O", CultureInfo.InvariantCulture)
             : null;
 }

@@ -6,18 +6,27 @@ using Tally.Core.Process;
 namespace Tally.Core.Store;
 
 /// <summary>
-/// Everything Tally needs from a storage engine. SQLite, PostgreSQL and ClickHouse each implement
-/// it, and one contract test suite holds them to the same behaviour. Rules (robots, sessions,
-/// COUNTER) live in the core; a store only keeps and finds rows.
+/// Everything Tally needs from a storage engine, as the roles its consumers use: each service asks only for the
+/// roles it needs, and the engine factory, the store contract suite and tally migrate work with the whole.
+/// SQLite, PostgreSQL and ClickHouse each implement it, and one contract test suite holds them to the same
+/// behaviour. Rules (robots, sessions, COUNTER) live in the core; a store only keeps and finds rows.
 /// </summary>
-public interface IEventStore : ISaltSource, ISavedQueryStore, IAsyncDisposable
+public interface IEventStore : IStoreSetup, IEventWriter, IRawEventReader, IAggregationQueue, IMetricStore, IItemStore, IPartitionStore,
+    ISaltStore, ISettingStore, IStoreSnapshot, ISavedQueryStore, IAsyncDisposable;
+
+/// <summary>Creates and checks what the configuration needs in storage.</summary>
+public interface IStoreSetup
 {
     /// <summary>Creates what the configuration needs (tables, partitions' templates, columns). Never drops anything.</summary>
     Task SetupAsync(TallySchema schema, CancellationToken cancellationToken);
 
     /// <summary>Differences between storage and configuration, one readable line each; empty when in sync.</summary>
     Task<IReadOnlyList<string>> CheckAsync(TallySchema schema, CancellationToken cancellationToken);
+}
 
+/// <summary>Stores processed events durably, each id once.</summary>
+public interface IEventWriter
+{
     /// <summary>
     /// Stores processed events durably, in one transaction, and marks their days for aggregation.
     /// Returns, per event, true when stored and false when its id was already stored.
@@ -26,7 +35,11 @@ public interface IEventStore : ISaltSource, ISavedQueryStore, IAsyncDisposable
 
     /// <summary>Opens a write of many batches that commits as one, such as a whole log file.</summary>
     Task<IAppendTransaction> BeginAppendAsync(CancellationToken cancellationToken);
+}
 
+/// <summary>Reads raw events back: for aggregation, for the raw API's pages and for its export.</summary>
+public interface IRawEventReader
+{
     /// <summary>
     /// Raw events of one type in [from, to), with only <paramref name="fields"/> filled in, and their extra
     /// JSON when <paramref name="withExtra"/> (a complete copy, as tally migrate needs).
@@ -42,7 +55,11 @@ public interface IEventStore : ISaltSource, ISavedQueryStore, IAsyncDisposable
     /// stays bounded however many match, and no connection or transaction is held while the caller consumes a batch.
     /// </summary>
     IAsyncEnumerable<TallyEvent> StreamEventsAsync(RawEventQuery query, CancellationToken cancellationToken);
+}
 
+/// <summary>The days that wait for aggregation: marked as events arrive or a range is restated, cleared once aggregated.</summary>
+public interface IAggregationQueue
+{
     /// <summary>Days that received events since they were last aggregated.</summary>
     Task<IReadOnlyList<DirtyDay>> GetDirtyDaysAsync(CancellationToken cancellationToken);
 
@@ -51,7 +68,11 @@ public interface IEventStore : ISaltSource, ISavedQueryStore, IAsyncDisposable
 
     /// <summary>Forgets the marks, unless a day received more events after the mark was read.</summary>
     Task ClearDirtyAsync(IReadOnlyList<DirtyDay> days, CancellationToken cancellationToken);
+}
 
+/// <summary>Aggregated metrics: each aggregation's rows and COUNTER's, by day and by month.</summary>
+public interface IMetricStore
+{
     /// <summary>Replaces the metric rows of one aggregation for one period.</summary>
     Task ReplaceMetricsAsync(AggregationDefinition aggregation, MetricPeriod period, DateOnly start, IReadOnlyList<MetricRow> rows, CancellationToken cancellationToken);
 
@@ -69,39 +90,57 @@ public interface IEventStore : ISaltSource, ISavedQueryStore, IAsyncDisposable
 
     /// <summary>The first and last months that have COUNTER metrics, or null when none do.</summary>
     Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken);
+}
 
+/// <summary>Metadata of items and titles, for COUNTER reports.</summary>
+public interface IItemStore
+{
     /// <summary>Stored metadata of the items and titles with these ids; unknown ids are left out.</summary>
     Task<IReadOnlyDictionary<string, ItemMetadata>> GetItemsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
 
     /// <summary>Stores item metadata as given, replacing what is stored under the same ids, in one transaction.</summary>
     Task PutItemsAsync(IReadOnlyList<ItemMetadata> items, CancellationToken cancellationToken);
 
+    /// <summary>Every stored item and title, in no particular order.</summary>
+    IAsyncEnumerable<ItemMetadata> ScanItemsAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Raw events in whole partitions by type and period, which retention drops.</summary>
+public interface IPartitionStore
+{
+    /// <summary>Every raw partition, of every type, with how many events it holds; ordered by type, then start.</summary>
+    Task<IReadOnlyList<RawPartition>> ListPartitionsAsync(CancellationToken cancellationToken);
+
     /// <summary>Drops whole raw partitions of a type that end on or before <paramref name="cutoff"/>; returns their names.</summary>
     Task<IReadOnlyList<string>> DropPartitionsBeforeAsync(EventType type, DateTime cutoff, CancellationToken cancellationToken);
+}
 
+/// <summary>The daily salts visitor ids are made with, handed out (<see cref="ISaltSource"/>) and purged once unused.</summary>
+public interface ISaltStore : ISaltSource
+{
     /// <summary>
     /// Deletes the salts last used before <paramref name="cutoff"/>. A salt is used when it is made and
     /// whenever the store hands it out (see <see cref="SaltCache"/>), so a past day that still receives
     /// data (a late log) keeps its salt, and every salt goes once its day's data stops arriving.
     /// </summary>
     Task PurgeSaltsUnusedSinceAsync(DateOnly cutoff, CancellationToken cancellationToken);
+}
 
-    /// <summary>Small durable settings, such as the last aggregation time.</summary>
+/// <summary>Small durable settings, such as the last aggregation time or a followed log's position.</summary>
+public interface ISettingStore
+{
+    /// <summary>The value stored under <paramref name="key"/>, or null.</summary>
     Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken);
 
     Task SetSettingAsync(string key, string value, CancellationToken cancellationToken);
 
     /// <summary>Removes a setting; nothing happens when there is none.</summary>
     Task RemoveSettingAsync(string key, CancellationToken cancellationToken);
+}
 
-    // ---- copying a whole store to another engine (tally migrate) -----------------------------
-
-    /// <summary>Every raw partition, of every type, with how many events it holds; ordered by type, then start.</summary>
-    Task<IReadOnlyList<RawPartition>> ListPartitionsAsync(CancellationToken cancellationToken);
-
-    /// <summary>Every stored item and title, in no particular order.</summary>
-    IAsyncEnumerable<ItemMetadata> ScanItemsAsync(CancellationToken cancellationToken);
-
+/// <summary>What the other roles do not cover when a whole store is copied to another engine (tally migrate).</summary>
+public interface IStoreSnapshot
+{
     /// <summary>Every setting and every daily salt.</summary>
     Task<StoreState> ReadStateAsync(CancellationToken cancellationToken);
 

@@ -9,7 +9,7 @@ namespace Tally.Core.Store;
 /// are cached once read, since every report needs the metadata of all its items; this process is
 /// the only writer, so the cache stays true.
 /// </summary>
-public sealed class ItemCatalog(IEventStore store) : IDisposable
+public sealed class ItemCatalog(IItemStore store) : IDisposable
 {
     private readonly SemaphoreSlim _oneWriter = new(1, 1);
     // Null marks an id known to have no stored metadata, so it is not looked up again.

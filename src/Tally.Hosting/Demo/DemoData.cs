@@ -8,7 +8,7 @@ namespace Tally.Hosting.Demo;
 public sealed record DemoProgress(int DaysDone, int DaysTotal, long Stored);
 
 /// <summary>Loads demo history through the real ingest path, then aggregates it.</summary>
-public sealed class DemoData(IngestService ingest, IEventStore store, Aggregator aggregator, TimeProvider clock)
+public sealed class DemoData(IngestService ingest, ISettingStore store, Aggregator aggregator, TimeProvider clock)
 {
     public const string SeededSetting = "demo.seeded";
     public const int DefaultDays = 90;

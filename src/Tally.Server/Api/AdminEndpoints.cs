@@ -70,11 +70,11 @@ public static class AdminEndpoints
     public static void MapHealthEndpoint(this IEndpointRouteBuilder app, ServerRole serverRole)
     {
         var role = serverRole.ToString().ToLowerInvariant();
-        app.MapGet("/healthz", async (IEventStore store, TallySchema schema, CancellationToken cancellationToken) =>
+        app.MapGet("/healthz", async (IStoreSetup store, ISettingStore settings, TallySchema schema, CancellationToken cancellationToken) =>
             {
                 if (serverRole == ServerRole.Ingest) return Results.Json(new { status = "ok", role });
                 var problems = await store.CheckAsync(schema, cancellationToken);
-                var lastAggregation = await store.GetSettingAsync(Aggregator.LastRunSetting, cancellationToken);
+                var lastAggregation = await settings.GetSettingAsync(Aggregator.LastRunSetting, cancellationToken);
                 return Results.Json(new { status = problems.Count == 0 ? "ok" : "degraded", role, last_aggregation = lastAggregation, problems },
                     statusCode: problems.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
             })

@@ -103,7 +103,7 @@ public static class EventsEndpoints
         }
     }
 
-    private static async Task<IResult> GetAsync(HttpContext context, TallySchema schema, IEventStore store, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(HttpContext context, TallySchema schema, IRawEventReader store, TimeProvider clock, CancellationToken cancellationToken)
     {
         var (query, arguments) = RawEventRequest.Parse(StatsEndpoints.QueryString(context.Request), schema, clock.GetUtcNow().UtcDateTime);
         var page = await store.QueryEventsAsync(query, cancellationToken);
@@ -120,7 +120,7 @@ public static class EventsEndpoints
     }
 
     private static async Task ExportAsync(
-        HttpContext context, TallySchema schema, IEventStore store, TimeProvider clock, IHostApplicationLifetime lifetime)
+        HttpContext context, TallySchema schema, IRawEventReader store, TimeProvider clock, IHostApplicationLifetime lifetime)
     {
         var format = Tabular.NegotiateExport(context.Request);
         var parameters = StatsEndpoints.QueryString(context.Request).Where(p => p.Key != "format");

@@ -9,7 +9,7 @@ namespace Tally.Server.Hosting;
 /// On a query node, which neither stores nor aggregates: watches the shared store for a new aggregation
 /// run by a worker, and tells the live feed, so open dashboards read the new metrics.
 /// </summary>
-public sealed class AggregationWatcher(IEventStore store, UsageFeed feed, TimeProvider clock) : BackgroundService
+public sealed class AggregationWatcher(ISettingStore store, UsageFeed feed, TimeProvider clock) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 

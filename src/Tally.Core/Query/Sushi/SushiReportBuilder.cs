@@ -14,7 +14,7 @@ namespace Tally.Core.Query.Sushi;
 /// item metadata. Every number comes from stored metrics; metadata (names, identifiers, Data_Type,
 /// YOP) is the newest known, joined at report time.
 /// </summary>
-public sealed partial class SushiReportBuilder(TallySchema schema, IEventStore store, ItemCatalog catalog, TimeProvider clock)
+public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore store, ItemCatalog catalog, TimeProvider clock)
 {
     private static readonly HashSet<string> BookTypes = ["Book", "Reference_Work"];
     private static readonly string[] ArticleVersions = ["AO", "SMUR", "AM", "P", "VoR", "CVoR", "EVoR"];

@@ -6,7 +6,7 @@ using Tally.Core.Store;
 namespace Tally.Core.Query.Sushi;
 
 /// <summary>The COUNTER_SUSHI API 5.1: status, members, the report list and the reports, behind requestor authentication.</summary>
-public sealed class SushiService(TallySchema schema, IEventStore store, ItemCatalog items, TimeProvider clock)
+public sealed class SushiService(TallySchema schema, IMetricStore store, ItemCatalog items, TimeProvider clock)
 {
     private readonly SushiReportBuilder _builder = new(schema, store, items, clock);
 
