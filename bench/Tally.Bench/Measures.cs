@@ -24,7 +24,7 @@ public static class Measures
     public static async Task<TimeSpan> TimeScanAsync(IServiceProvider services, DateTime from, DateTime to, CancellationToken cancellationToken)
     {
         var schema = services.GetRequiredService<TallySchema>();
-        var store = services.GetRequiredService<IEventStore>();
+        var store = services.GetRequiredService<IRawEventReader>();
         var watch = Stopwatch.StartNew();
         foreach (var type in schema.EventTypes.Values)
         {
