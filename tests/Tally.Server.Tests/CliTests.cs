@@ -28,6 +28,7 @@ public sealed class CliTests : IDisposable
     [InlineData("export", "--output")]
     [InlineData("demo", "--days")]
     [InlineData("bench", "--events")]
+    [InlineData("bench", "--scale")]
     [InlineData("retention", "--data")]
     public async Task Every_command_has_complete_help(string command, string option)
     {
