@@ -604,6 +604,26 @@ public sealed partial class ClickHouseEventStore : IEventStore
         }, cancellationToken);
     }
 
+    // ---- computing metrics: the reference in C# until this engine does it in SQL ----------------------
+
+    private ReferenceMetricComputer Reference => new(this, this);
+
+    public Task<long> ComputeDaysAsync(
+        EventType type, IReadOnlyList<AggregationDefinition> aggregations, IReadOnlyList<DateOnly> days, Referrers referrers, CancellationToken cancellationToken) =>
+        Reference.ComputeDaysAsync(type, aggregations, days, referrers, cancellationToken);
+
+    public Task ComputeCounterDaysAsync(IReadOnlyList<EventType> types, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken) =>
+        Reference.ComputeCounterDaysAsync(types, days, cancellationToken);
+
+    public IAsyncEnumerable<TallyEvent> ReadStatedMetadataAsync(EventType type, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken) =>
+        Reference.ReadStatedMetadataAsync(type, days, cancellationToken);
+
+    public Task RollUpMonthsAsync(AggregationDefinition aggregation, IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
+        Reference.RollUpMonthsAsync(aggregation, months, cancellationToken);
+
+    public Task RollUpCounterMonthsAsync(IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
+        Reference.RollUpCounterMonthsAsync(months, cancellationToken);
+
     public Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
         FirstAndLastPeriodAsync(Counter(MetricPeriod.Month), cancellationToken);
 

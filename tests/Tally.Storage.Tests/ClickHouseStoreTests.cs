@@ -116,6 +116,26 @@ public sealed class ClickHouseClusterAggregationTests : AggregationContract
     protected override Task CleanUpAsync() => _stores.CleanUpAsync();
 }
 
+/// <summary>One ClickHouse node computes the rows the reference computes.</summary>
+public sealed class ClickHouseMetricComputerTests : MetricComputerContract
+{
+    private readonly ClickHouseTempStores _stores = new(cluster: false);
+
+    protected override async Task<IEventStore> OpenFreshAsync() => await _stores.OpenFreshAsync();
+
+    protected override Task CleanUpAsync() => _stores.CleanUpAsync();
+}
+
+/// <summary>Two shards compute the rows the reference computes, each on its own events.</summary>
+public sealed class ClickHouseClusterMetricComputerTests : MetricComputerContract
+{
+    private readonly ClickHouseTempStores _stores = new(cluster: true);
+
+    protected override async Task<IEventStore> OpenFreshAsync() => await _stores.OpenFreshAsync();
+
+    protected override Task CleanUpAsync() => _stores.CleanUpAsync();
+}
+
 /// <summary>What only a cluster shows: where rows land, and what a missing shard looks like.</summary>
 public sealed class ClickHouseClusterTests : IAsyncLifetime
 {

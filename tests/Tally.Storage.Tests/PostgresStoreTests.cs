@@ -18,6 +18,16 @@ public sealed class PostgresEventStoreContractTests : EventStoreContract
     protected override Task CleanUpAsync() => _stores.DropAllAsync();
 }
 
+/// <summary>PostgreSQL computes the rows the reference computes.</summary>
+public sealed class PostgresMetricComputerTests : MetricComputerContract
+{
+    private readonly PostgresTempStores _stores = new();
+
+    protected override async Task<IEventStore> OpenFreshAsync() => await _stores.OpenFreshAsync();
+
+    protected override Task CleanUpAsync() => _stores.DropAllAsync();
+}
+
 /// <summary>Aggregation, statistics and retention over a real PostgreSQL store.</summary>
 public sealed class PostgresAggregationTests : AggregationContract
 {

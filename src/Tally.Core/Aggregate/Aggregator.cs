@@ -15,11 +15,12 @@ public sealed record AggregationResult(int Days, int Months, long Events, TimeSp
 /// <summary>
 /// Rolls raw events up into daily then monthly metrics. Incremental: it recomputes only the days the
 /// store has marked as having received events since the last run (late events included), and the
-/// months those days fall in. Each day is recomputed whole from raw events, so a re-run, a crash
-/// halfway through, or a rebuild all give the same numbers. <paramref name="observers"/> hear when a run begins and ends.
+/// months those days fall in. The engine computes (<see cref="IMetricComputer"/>), a month's days at a time;
+/// each day is recomputed whole from raw events, so a re-run, a crash halfway through, or a rebuild all give
+/// the same numbers. <paramref name="observers"/> hear when a run begins and ends.
 /// </summary>
 public sealed class Aggregator(
-    TallySchema schema, IAggregationQueue queue, IRawEventReader raw, IMetricStore metrics, ISettingStore settings, ItemCatalog items, TimeProvider clock,
+    TallySchema schema, IAggregationQueue queue, IMetricComputer computer, ISettingStore settings, ItemCatalog items, TimeProvider clock,
     IEnumerable<IAggregationObserver>? observers = null) : IDisposable
 {
     private readonly IAggregationObserver[] _observers = [.. observers ?? []];
@@ -62,33 +63,45 @@ public sealed class Aggregator(
             var done = 0;
             var months = new HashSet<(AggregationDefinition, DateOnly)>();
             var counterMonths = new SortedSet<DateOnly>();
-            // Item metadata is merged over the whole run and written once: a rebuild of a year writes each item once, not daily.
+            // Item metadata is merged over the whole run and written once: a rebuild of a year writes each item once, not monthly.
             var metadata = new Dictionary<string, ItemMetadata>(StringComparer.Ordinal);
-            foreach (var marks in dirty.GroupBy(d => d.Day))
+            // A month's dirty days go to the engine together, so that it can work on them at once.
+            foreach (var monthMarks in dirty.GroupBy(d => new DateOnly(d.Day.Year, d.Day.Month, 1)))
             {
-                var day = marks.Key;
-                progress?.Report(new AggregationProgress(done, dirty.Count, $"{day:yyyy-MM-dd}"));
-                var dirtyTypes = marks.Select(d => schema.EventTypes[d.EventType]).ToHashSet();
-                var counter = dirtyTypes.Any(t => t.Counter != CounterRole.None) && CounterDataKept(day) ? new CounterDayCalculator(day) : null;
-                // Each type's day is scanned once, for its metrics and for COUNTER together.
-                foreach (var type in counter is null ? dirtyTypes : dirtyTypes.Union(counterTypes))
+                var month = monthMarks.Key;
+                progress?.Report(new AggregationProgress(done, dirty.Count, $"{month:yyyy-MM}"));
+                foreach (var typeMarks in monthMarks.GroupBy(d => d.EventType))
                 {
-                    var aggregations = dirtyTypes.Contains(type) ? schema.AggregationsOf(type).ToList() : [];
-                    events += await AggregateTypeDayAsync(type, day, aggregations, type.Counter == CounterRole.None ? null : counter, metadata, months, cancellationToken);
+                    var type = schema.EventTypes[typeMarks.Key];
+                    var aggregations = schema.AggregationsOf(type).ToList();
+                    if (aggregations.Count == 0) continue;
+                    events += await computer.ComputeDaysAsync(type, aggregations, [.. typeMarks.Select(d => d.Day)], schema.Referrers, cancellationToken);
+                    foreach (var aggregation in aggregations) months.Add((aggregation, month));
                 }
-                if (counter is not null)
+                // COUNTER metrics span types (a request is also an investigation), so a COUNTER day is redone from all of them.
+                List<DateOnly> counterDays = [.. monthMarks.Where(d => schema.EventTypes[d.EventType].Counter != CounterRole.None && CounterDataKept(d.Day)).Select(d => d.Day).Distinct()];
+                if (counterDays.Count > 0)
                 {
-                    await metrics.ReplaceCounterMetricsAsync(MetricPeriod.Day, day, counter.Rows(), cancellationToken);
-                    counterMonths.Add(new DateOnly(day.Year, day.Month, 1));
+                    await computer.ComputeCounterDaysAsync(counterTypes, counterDays, cancellationToken);
+                    counterMonths.Add(month);
+                    foreach (var type in counterTypes)
+                    {
+                        var reader = new ItemMetadataReader(type);
+                        await foreach (var stated in computer.ReadStatedMetadataAsync(type, counterDays, cancellationToken))
+                        {
+                            var (item, title) = reader.Read(stated);
+                            if (item is not null) Remember(metadata, item);
+                            if (title is not null) Remember(metadata, title);
+                        }
+                    }
                 }
-                done += marks.Count();
+                done += monthMarks.Count();
             }
 
-            foreach (var (aggregation, month) in months)
-                await RollUpMonthAsync(aggregation, month, cancellationToken);
+            foreach (var byAggregation in months.GroupBy(m => m.Item1))
+                await computer.RollUpMonthsAsync(byAggregation.Key, [.. byAggregation.Select(m => m.Item2).Order()], cancellationToken);
             await items.MergeAsync(metadata.Values, cancellationToken);
-            foreach (var month in counterMonths)
-                await RollUpCounterMonthAsync(month, cancellationToken);
+            if (counterMonths.Count > 0) await computer.RollUpCounterMonthsAsync([.. counterMonths], cancellationToken);
 
             await queue.ClearDirtyAsync([.. dirty, .. expired], cancellationToken);
             await settings.SetSettingAsync(LastRunSetting, clock.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), cancellationToken);
@@ -106,56 +119,9 @@ public sealed class Aggregator(
         }
     }
 
-    /// <summary>Recomputes one type's day: its aggregations' metrics, and its part of the day's COUNTER metrics and item metadata.</summary>
-    /// <returns>The events aggregated into metrics.</returns>
-    private async Task<long> AggregateTypeDayAsync(
-        EventType type, DateOnly day, List<AggregationDefinition> aggregations, CounterDayCalculator? counter,
-        Dictionary<string, ItemMetadata> metadata, HashSet<(AggregationDefinition, DateOnly)> months, CancellationToken cancellationToken)
-    {
-        if (aggregations.Count == 0 && counter is null) return 0;
-        var calculators = aggregations.Select(a => new DayCalculator(a, day, schema.Referrers)).ToList();
-        var fields = aggregations.SelectMany(DayCalculator.FieldsRead)
-            .Concat(counter is null ? [] : CounterDayCalculator.FieldsNeeded(type)).Distinct().ToList();
-        var reader = counter is null ? null : new ItemMetadataReader(type);
-        var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        long count = 0;
-        await foreach (var e in raw.ScanAsync(type, start, start.AddDays(1), fields, withExtra: false, cancellationToken))
-        {
-            foreach (var calculator in calculators) calculator.Add(e);
-            count++;
-            if (reader is null) continue;
-            counter!.Add(e);
-            var (item, title) = reader.Read(e);
-            if (item is not null) Remember(metadata, item);
-            if (title is not null) Remember(metadata, title);
-        }
-        for (var i = 0; i < aggregations.Count; i++)
-        {
-            await metrics.ReplaceMetricsAsync(aggregations[i], MetricPeriod.Day, day, calculators[i].Rows(), cancellationToken);
-            months.Add((aggregations[i], new DateOnly(day.Year, day.Month, 1)));
-        }
-        return aggregations.Count > 0 ? count : 0;
-    }
-
-    /// <summary>A month is the sum of its days, grouping by grouping: ids are salted per day, so uniques never span two days.</summary>
-    private async Task RollUpMonthAsync(AggregationDefinition aggregation, DateOnly month, CancellationToken cancellationToken)
-    {
-        var rows = await MetricQuery.ReadEveryGroupingAsync(metrics, aggregation, MetricPeriod.Day, month, month.AddMonths(1).AddDays(-1), cancellationToken);
-        await metrics.ReplaceMetricsAsync(aggregation, MetricPeriod.Month, month, rows, cancellationToken);
-    }
-
     /// <summary>Keeps one merged record per id, so metadata costs memory per item, not per event.</summary>
     private static void Remember(Dictionary<string, ItemMetadata> known, ItemMetadata record) =>
         known[record.Id] = known.TryGetValue(record.Id, out var existing) ? existing.MergedWith(record) : record;
-
-    private async Task RollUpCounterMonthAsync(DateOnly month, CancellationToken cancellationToken)
-    {
-        var rows = await metrics.ReadCounterMetricsAsync(
-            new CounterQuery(MetricPeriod.Day, month, month.AddMonths(1).AddDays(-1), new Dictionary<CounterDimension, IReadOnlyList<string?>>(), CounterNames.Dimensions, ByMonth: false),
-            cancellationToken);
-        foreach (var row in rows) row.Period = month;
-        await metrics.ReplaceCounterMetricsAsync(MetricPeriod.Month, month, rows, cancellationToken);
-    }
 
     public void Dispose() => _oneAtATime.Dispose();
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Tally.Core.Configuration;
 
 namespace Tally.Core.Aggregate;
@@ -10,8 +11,14 @@ namespace Tally.Core.Aggregate;
 /// host of the event's own page (an absolute <c>url</c>, as trackers, PKP and virtual-host access logs give).
 /// </summary>
 /// <remarks>Applied when metrics are computed: raw events keep the referrer as sent, and a rebuild applies a changed setting to the past.</remarks>
-public sealed class Referrers
+public sealed partial class Referrers
 {
+    /// <summary>
+    /// What of a page's url tells its host: the scheme and authority of an absolute url. Engines extract it with
+    /// this pattern and look keys up by it, so that they need not parse urls as .NET does.
+    /// </summary>
+    public const string PageAuthorityPattern = "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*";
+
     private readonly HashSet<string> _hosts = new(StringComparer.Ordinal);
     private readonly List<string> _domains = [];
 
@@ -42,9 +49,16 @@ public sealed class Referrers
         if (WebAddress(referrer) is not { } uri) return referrer.Trim();
         var host = HostKey(uri.Host);
         if (_hosts.Contains(host) || _domains.Any(d => host.EndsWith(d, StringComparison.Ordinal) || host == d[1..])) return null;
-        if (pageUrl is not null && WebAddress(pageUrl) is { } page && HostKey(page.Host) == host) return null;
+        if (PageAuthority(pageUrl) is { } authority && WebAddress(authority) is { } page && HostKey(page.Host) == host) return null;
         return KeyOf(uri, host);
     }
+
+    /// <summary>The scheme and authority of an absolute page url (<see cref="PageAuthorityPattern"/>), or null.</summary>
+    public static string? PageAuthority(string? pageUrl) =>
+        pageUrl is null ? null : AuthorityRegex().Match(pageUrl) is { Success: true } match ? match.Value : null;
+
+    [GeneratedRegex(PageAuthorityPattern, RegexOptions.CultureInvariant)]
+    private static partial Regex AuthorityRegex();
 
     /// <summary>The key of a referrer as a filter value names it: a URL becomes its key, a key stays as it is.</summary>
     public static string Normalize(string referrer) =>

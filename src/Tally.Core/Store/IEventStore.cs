@@ -11,7 +11,7 @@ namespace Tally.Core.Store;
 /// SQLite, PostgreSQL and ClickHouse each implement it, and one contract test suite holds them to the same
 /// behaviour. Rules (robots, sessions, COUNTER) live in the core; a store only keeps and finds rows.
 /// </summary>
-public interface IEventStore : IStoreSetup, IEventWriter, IRawEventReader, IAggregationQueue, IMetricStore, IItemStore, IPartitionStore,
+public interface IEventStore : IStoreSetup, IEventWriter, IRawEventReader, IAggregationQueue, IMetricStore, IMetricComputer, IItemStore, IPartitionStore,
     ISaltStore, ISettingStore, IStoreSnapshot, ISavedQueryStore, IAsyncDisposable;
 
 /// <summary>Creates and checks what the configuration needs in storage.</summary>
