@@ -43,6 +43,28 @@ public sealed class ParserShapeTests
     }
 
     [Fact]
+    public void When_type_is_sent_twice_the_last_one_decides_how_fields_are_read()
+    {
+        var e = One("""{"type":"record-view","size":7,"item_id":"x","type":"file-download","extra":1}""");
+        Assert.Equal(("file-download", 7L, "x"), (e.Type.Name, e["size"], e["item_id"]));
+        Assert.Equal("""{"extra":1}""", e.Extra);
+    }
+
+    [Fact]
+    public void A_bad_value_deep_inside_an_undeclared_field_rejects_its_event_and_the_next_events_are_read_whole()
+    {
+        var bad = """{"type":"record-view","item_id":"x","deep":{"a":[1,{"b":"\u0000","c":{"d":2}}],"e":3},"size":"big","id":7}""";
+        // The envelope's problem comes first, whatever the fields hold.
+        var batch = Parse($"{bad}\n{View("\"size\":2")}");
+        Assert.Equal([(0, "id", "must be a string")], batch.Rejections.Select(r => (r.Index, r.Field, r.Reason)));
+        Assert.Equal([1], batch.Indexes);
+        var second = Parse($"{bad.Replace(",\"id\":7", "", StringComparison.Ordinal)}\n{View("\"size\":2")}");
+        Assert.Equal([(0, "deep")], second.Rejections.Select(r => (r.Index, r.Field)));
+        Assert.Equal([1], second.Indexes);
+        Assert.Equal(2L, second.Events.Single()["size"]);
+    }
+
+    [Fact]
     public void Events_without_an_id_get_unique_generated_ids_and_now_as_their_time()
     {
         var batch = Parse(string.Join('\n', Enumerable.Repeat(View(), 1000)));
@@ -109,6 +131,21 @@ public sealed class ParserShapeTests
 
 public sealed class ParserFieldTests
 {
+    [Theory]
+    [InlineData("192.168.0.1", true)]
+    [InlineData("::1", true)]
+    [InlineData("fe80::1%eth0", true)]
+    [InlineData("2001:db8::8a2e:370:7334", true)]
+    [InlineData("::ffff:10.0.0.1", true)]
+    [InlineData("https://example.org:8080/a", false)]
+    [InlineData("10:15:00", false)]
+    [InlineData("1.2.3", false)]
+    [InlineData("256.1.1.1", false)]
+    [InlineData("cafe:babe", false)]
+    [InlineData("v1.2.3.4", false)]
+    public void Addresses_are_told_from_urls_times_and_versions(string text, bool isAddress) =>
+        Assert.Equal(isAddress, StoredText.IsIpAddress(text));
+
     [Theory]
     [InlineData("""{"item_id":"x"}""", "type", "is required")]
     [InlineData("""{"type":"nope","item_id":"x"}""", "type", "'nope' is not a known event type")]

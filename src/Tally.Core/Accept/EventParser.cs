@@ -142,13 +142,19 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         }
     }
 
-    /// <summary>Reads the envelope first (the type decides how fields are read), then the fields.</summary>
+    /// <summary>
+    /// Reads the envelope and the fields. The type decides how fields are read, so fields are read in the same pass
+    /// once the type is known (from the origin, or a "type" that comes first, as senders write it); fields seen before
+    /// the type are read again from <paramref name="atStart"/> once the whole envelope is known.
+    /// </summary>
     private Rejection? ParseObject(ref Utf8JsonReader reader, Utf8JsonReader atStart, int index, DateTime now, EventOrigin? origin, out TallyEvent? parsed)
     {
         parsed = null;
         string? typeName = null, id = null;
         DateTime? timestamp = null;
         Rejection? envelopeProblem = null;
+        var fields = origin?.Type is { } given ? NewFields(given, index) : null;
+        var fieldsBeforeType = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             // An escaped name is decoded before it is compared: an escape that is not text would throw there.
@@ -172,6 +178,7 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
                 {
                     if (StoredText.TryRead(ref reader, _limits.MaxValueLength, out var text, out var typeProblem)) typeName = text;
                     else envelopeProblem = new Rejection(index, "type", typeProblem);
+                    if (fields is null && !fieldsBeforeType && typeName is not null && _types.TryGetValue(typeName, out var named)) fields = NewFields(named, index);
                 }
             }
             else if (reader.ValueTextEquals("id"u8))
@@ -199,11 +206,13 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
                 }
                 else timestamp = ts.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(ts, DateTimeKind.Utc) : ts.ToUniversalTime();
             }
-            else
+            else if (fields is null)
             {
+                fieldsBeforeType = true;
                 reader.Read();
                 reader.Skip();
             }
+            else ReadField(ref reader, fields);
         }
 
         if (envelopeProblem is not null) return envelopeProblem;
@@ -219,11 +228,18 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         var when = TruncateToMilliseconds(timestamp ?? origin?.FallbackTimestamp ?? now);
         if (TimestampProblem(type, when, now) is { } problem) return new Rejection(index, "timestamp", problem);
 
-        var values = new object?[type.Fields.Count];
-        var rejection = ReadFields(ref atStart, type, index, values, out var extra);
-        if (rejection is not null) return rejection;
-        if (MissingRequired(type, values) is { } missing) return new Rejection(index, missing.Name, "is required");
-        parsed = new TallyEvent(type, id ?? origin?.FallbackId ?? Guid.CreateVersion7(now).ToString("N"), when, values, extra);
+        // A second "type" may name another type than the first did; the last one counts, as in any JSON object.
+        if (fields is null || fieldsBeforeType || fields.Type != type)
+        {
+            fields?.Dispose();
+            fields = NewFields(type, index);
+            while (atStart.Read() && atStart.TokenType == JsonTokenType.PropertyName) ReadField(ref atStart, fields);
+        }
+        using var read = fields;
+        var extra = fields.Finish();
+        if (fields.Problem is not null) return fields.Problem;
+        if (MissingRequired(type, fields.Values) is { } missing) return new Rejection(index, missing.Name, "is required");
+        parsed = new TallyEvent(type, id ?? origin?.FallbackId ?? Guid.CreateVersion7(now).ToString("N"), when, fields.Values, extra);
         return null;
     }
 
@@ -281,71 +297,114 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         return null;
     }
 
-    private Rejection? ReadFields(ref Utf8JsonReader reader, EventType type, int index, object?[] values, out string? extra)
+    private Fields NewFields(EventType type, int index) => new(type, index, dropIps: !schema.KeepsIpAddresses(type));
+
+    /// <summary>An event's declared values and undeclared fields as they are read, and the first problem with them.</summary>
+    private sealed class Fields(EventType type, int index, bool dropIps) : IDisposable
     {
-        extra = null;
-        ArrayBufferWriter<byte>? extraBuffer = null;
-        Utf8JsonWriter? extraWriter = null;
-        var dropIps = !schema.KeepsIpAddresses(type);
+        public EventType Type { get; } = type;
+        /// <summary>The type keeps no addresses: an address outside the ip field, and raw identity fields, are dropped.</summary>
+        public bool DropIps { get; } = dropIps;
+        public int Index { get; } = index;
+        public object?[] Values { get; } = new object?[type.Fields.Count];
+        public Rejection? Problem { get; set; }
+        private ArrayBufferWriter<byte>? _extraBuffer;
+
+        /// <summary>Undeclared fields, written as they are read; started by the first one.</summary>
+        public Utf8JsonWriter Extra
+        {
+            get
+            {
+                if (field is null)
+                {
+                    _extraBuffer = new ArrayBufferWriter<byte>();
+                    field = new Utf8JsonWriter(_extraBuffer, ExtraWriterOptions);
+                    field.WriteStartObject();
+                }
+                return field;
+            }
+        }
+
+        /// <summary>The undeclared fields as a JSON object, or null when none is worth keeping (one that held only an address leaves nothing).</summary>
+        public string? Finish()
+        {
+            if (_extraBuffer is null || Problem is not null) return null;
+            Extra.WriteEndObject();
+            Extra.Flush();
+            return _extraBuffer.WrittenCount > 2 ? Encoding.UTF8.GetString(_extraBuffer.WrittenSpan) : null;
+        }
+
+        public void Dispose()
+        {
+            if (_extraBuffer is not null) Extra.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Reads one property that is not the envelope into <paramref name="fields"/>. After a problem the rest is only
+    /// skipped: the first problem is the event's, and the reader must still end up past the object.
+    /// </summary>
+    private void ReadField(ref Utf8JsonReader reader, Fields fields)
+    {
+        var depth = reader.CurrentDepth;
+        if (fields.Problem is null && ReadFieldProblem(ref reader, fields) is { } problem) fields.Problem = problem;
+        else if (fields.Problem is null) return;
+        SkipToEndOfValue(ref reader, depth);
+    }
+
+    /// <summary>Moves the reader to the last token of the value of the property at <paramref name="depth"/>, wherever inside it a problem left it.</summary>
+    private static void SkipToEndOfValue(ref Utf8JsonReader reader, int depth)
+    {
+        if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == depth) reader.Read();
+        while (true)
+        {
+            if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
+            if (reader.CurrentDepth <= depth && reader.TokenType != JsonTokenType.PropertyName) return;
+            reader.Read();
+        }
+    }
+
+    private Rejection? ReadFieldProblem(ref Utf8JsonReader reader, Fields fields)
+    {
+        var (type, index, values, dropIps) = (fields.Type, fields.Index, fields.Values, fields.DropIps);
+        // The body is valid UTF-8, so a name without escapes decodes onto the stack as it is; only an
+        // escaped or long one becomes a string, under the stored-text rule.
         Span<char> nameBuffer = stackalloc char[128];
-        try
+        string? nameText = null;
+        scoped ReadOnlySpan<char> name;
+        if (!reader.ValueIsEscaped && reader.ValueSpan.Length <= nameBuffer.Length) name = nameBuffer[..Encoding.UTF8.GetChars(reader.ValueSpan, nameBuffer)];
+        else if (StoredText.TryRead(ref reader, _limits.MaxPropertyNameLength, out nameText, out var nameProblem)) name = nameText;
+        else return new Rejection(index, PropertyShown(ref reader), $"is not a usable property name: it {nameProblem}");
+        reader.Read();
+        if (name is "type" or "id" or "timestamp")
         {
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                // The body is valid UTF-8, so a name without escapes decodes onto the stack as it is; only an
-                // escaped or long one becomes a string, under the stored-text rule.
-                string? nameText = null;
-                scoped ReadOnlySpan<char> name;
-                if (!reader.ValueIsEscaped && reader.ValueSpan.Length <= nameBuffer.Length) name = nameBuffer[..Encoding.UTF8.GetChars(reader.ValueSpan, nameBuffer)];
-                else if (StoredText.TryRead(ref reader, _limits.MaxPropertyNameLength, out nameText, out var nameProblem)) name = nameText;
-                else return new Rejection(index, PropertyShown(ref reader), $"is not a usable property name: it {nameProblem}");
-                reader.Read();
-                if (name is "type" or "id" or "timestamp")
-                {
-                    reader.Skip();
-                    continue;
-                }
-                if (type.FieldLookup.TryGetValue(name, out var field))
-                {
-                    if (!TryReadValue(ref reader, field, out var value, out var problem))
-                        return new Rejection(index, field.Name, problem ?? $"must be {Article(field.Type)}");
-                    if (value is string text)
-                    {
-                        // The ip field feeds the pipeline, which anonymizes or drops it; an address anywhere else is dropped here.
-                        if (dropIps && field.Name != WellKnownFields.Ip && StoredText.IsIpAddress(text)) continue;
-                        if (AllowedValueProblem(field, ref text) is { } notAllowed) return new Rejection(index, field.Name, notAllowed);
-                        value = text;
-                    }
-                    values[field.Ordinal] = value;
-                }
-                else if (dropIps && WellKnownFields.IsIdentity(name)) reader.Skip();
-                else
-                {
-                    if (name.Length > _limits.MaxPropertyNameLength)
-                        return new Rejection(index, StoredText.Echo(name.ToString()), $"is not a usable property name: it is longer than {_limits.MaxPropertyNameLength} characters");
-                    extraBuffer ??= new ArrayBufferWriter<byte>();
-                    if (extraWriter is null)
-                    {
-                        extraWriter = new Utf8JsonWriter(extraBuffer, ExtraWriterOptions);
-                        extraWriter.WriteStartObject();
-                    }
-                    if (ExtraValues.Copy(ref reader, extraWriter, nameText ?? name.ToString(), dropIps, _limits) is { } problem)
-                        return new Rejection(index, problem.Path, problem.Problem);
-                }
-            }
-            if (extraWriter is not null)
-            {
-                extraWriter.WriteEndObject();
-                extraWriter.Flush();
-                // An undeclared field that held only an address leaves nothing worth keeping.
-                if (extraBuffer!.WrittenCount > 2) extra = Encoding.UTF8.GetString(extraBuffer.WrittenSpan);
-            }
+            reader.Skip();
+            return null;
         }
-        finally
+        if (type.FieldLookup.TryGetValue(name, out var field))
         {
-            extraWriter?.Dispose();
+            if (!TryReadValue(ref reader, field, out var value, out var problem))
+                return new Rejection(index, field.Name, problem ?? $"must be {Article(field.Type)}");
+            if (value is string text)
+            {
+                // The ip field feeds the pipeline, which anonymizes or drops it; an address anywhere else is dropped here.
+                if (dropIps && field.Name != WellKnownFields.Ip && StoredText.IsIpAddress(text)) return null;
+                if (AllowedValueProblem(field, ref text) is { } notAllowed) return new Rejection(index, field.Name, notAllowed);
+                value = text;
+            }
+            values[field.Ordinal] = value;
+            return null;
         }
-        return null;
+        if (dropIps && WellKnownFields.IsIdentity(name))
+        {
+            reader.Skip();
+            return null;
+        }
+        if (name.Length > _limits.MaxPropertyNameLength)
+            return new Rejection(index, StoredText.Echo(name.ToString()), $"is not a usable property name: it is longer than {_limits.MaxPropertyNameLength} characters");
+        return ExtraValues.Copy(ref reader, fields.Extra, nameText ?? name.ToString(), dropIps, _limits) is { } extraProblem
+            ? new Rejection(index, extraProblem.Path, extraProblem.Problem)
+            : null;
     }
 
     /// <summary>A property name that cannot be stored, shown as sent (escapes and all), cut short.</summary>
@@ -359,7 +418,7 @@ public sealed class EventParser(TallySchema schema, TimeProvider clock)
         switch (field.Type)
         {
             case FieldType.String when reader.TokenType == JsonTokenType.String:
-                if (!StoredText.TryRead(ref reader, _limits.MaxValueLength, out var text, out problem)) return false;
+                if (!RepeatedText.TryRead(ref reader, _limits.MaxValueLength, out var text, out problem)) return false;
                 value = text;
                 return true;
             case FieldType.Integer when reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var l):

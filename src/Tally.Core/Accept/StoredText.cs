@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -57,7 +58,7 @@ public static class StoredText
         return true;
     }
 
-    private static string TooLong(int maxLength) => $"is longer than {maxLength} characters";
+    internal static string TooLong(int maxLength) => $"is longer than {maxLength} characters";
 
     /// <summary>
     /// The first string or property name of a parsed JSON body that cannot be stored, as (path, problem);
@@ -104,7 +105,14 @@ public static class StoredText
     public static bool IsIpAddress(ReadOnlySpan<char> text)
     {
         if (text.Length is < 2 or > 45) return false;
-        if (text.Contains(':')) return System.Net.IPAddress.TryParse(text, out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        if (text.Contains(':'))
+        {
+            // Most values with a colon are urls or times: a character no address has rules them out before parsing.
+            var beforeZone = text.IndexOf('%') is >= 0 and var zone ? text[..zone] : text;
+            return !beforeZone.ContainsAnyExcept(Ipv6Characters)
+                && System.Net.IPAddress.TryParse(text, out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        }
+        if (text.ContainsAnyExcept(Ipv4Characters)) return false;
         var parts = 0;
         foreach (var range in text.Split('.'))
         {
@@ -113,6 +121,9 @@ public static class StoredText
         }
         return parts == 4;
     }
+
+    private static readonly SearchValues<char> Ipv4Characters = SearchValues.Create("0123456789.");
+    private static readonly SearchValues<char> Ipv6Characters = SearchValues.Create("0123456789abcdefABCDEF:.");
 
     /// <summary>The first byte offset of <paramref name="bytes"/> that is not valid UTF-8, or -1.</summary>
     public static int InvalidUtf8At(ReadOnlySpan<byte> bytes)
