@@ -27,11 +27,13 @@ public sealed partial class PostgresEventStore : IEventStore
     /// <summary>The store's schema, which also names its advisory lock.</summary>
     private readonly string _schema;
     private readonly SaltCache _salts = new();
+    private readonly PostgresMetricComputer _computer;
 
     private PostgresEventStore(NpgsqlDataSource dataSource, string schema)
     {
         _dataSource = dataSource;
         _schema = schema;
+        _computer = new PostgresMetricComputer(dataSource, schema);
     }
 
     /// <summary>
@@ -339,7 +341,7 @@ public sealed partial class PostgresEventStore : IEventStore
     }
 
     /// <summary>Those of <paramref name="types"/> with a partition overlapping [from, to).</summary>
-    private static async Task<List<EventType>> TypesWithPartitionsAsync(
+    internal static async Task<List<EventType>> TypesWithPartitionsAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<EventType> types, DateTime from, DateTime to, CancellationToken cancellationToken)
     {
         var names = await ReadAllAsync(Sql(connection, transaction,
@@ -481,7 +483,7 @@ public sealed partial class PostgresEventStore : IEventStore
         string table, DateOnly start, IEnumerable<string> columns, IReadOnlyList<TRow> rows, Func<TRow, NpgsqlBinaryImporter, Task> write, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, transaction) =>
         {
-            await RunAsync(Sql(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext(@t), @d)", ("t", $"{_schema}.{table}"), ("d", start.DayNumber)), cancellationToken);
+            await LockPeriodAsync(connection, transaction, _schema, table, start, cancellationToken);
             await RunAsync(Sql(connection, transaction, $"DELETE FROM {Quote(table)} WHERE period = @p", ("p", start)), cancellationToken);
             if (rows.Count == 0) return;
             await using var importer = await connection.BeginBinaryImportAsync(
@@ -494,6 +496,10 @@ public sealed partial class PostgresEventStore : IEventStore
             }
             await importer.CompleteAsync(cancellationToken);
         }, cancellationToken);
+
+    /// <summary>Queues replacements of one table's period until the transaction ends; lock tables, then periods, in order, to take several.</summary>
+    internal static Task LockPeriodAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string schema, string table, DateOnly period, CancellationToken cancellationToken) =>
+        RunAsync(Sql(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext(@t), @d)", ("t", $"{schema}.{table}"), ("d", period.DayNumber)), cancellationToken);
 
     public async Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(MetricQuery query, CancellationToken cancellationToken)
     {
@@ -581,25 +587,23 @@ public sealed partial class PostgresEventStore : IEventStore
         }, cancellationToken);
     }
 
-    // ---- computing metrics: the reference in C# until this engine does it in SQL ----------------------
-
-    private ReferenceMetricComputer Reference => new(this, this);
+    // ---- computing metrics inside PostgreSQL ------------------------------------------------------
 
     public Task<long> ComputeDaysAsync(
         EventType type, IReadOnlyList<AggregationDefinition> aggregations, IReadOnlyList<DateOnly> days, Referrers referrers, CancellationToken cancellationToken) =>
-        Reference.ComputeDaysAsync(type, aggregations, days, referrers, cancellationToken);
+        _computer.ComputeDaysAsync(type, aggregations, days, referrers, cancellationToken);
 
     public Task ComputeCounterDaysAsync(IReadOnlyList<EventType> types, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken) =>
-        Reference.ComputeCounterDaysAsync(types, days, cancellationToken);
+        _computer.ComputeCounterDaysAsync(types, days, cancellationToken);
 
     public IAsyncEnumerable<TallyEvent> ReadStatedMetadataAsync(EventType type, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken) =>
-        Reference.ReadStatedMetadataAsync(type, days, cancellationToken);
+        _computer.ReadStatedMetadataAsync(type, days, cancellationToken);
 
     public Task RollUpMonthsAsync(AggregationDefinition aggregation, IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
-        Reference.RollUpMonthsAsync(aggregation, months, cancellationToken);
+        _computer.RollUpMonthsAsync(aggregation, months, cancellationToken);
 
     public Task RollUpCounterMonthsAsync(IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
-        Reference.RollUpCounterMonthsAsync(months, cancellationToken);
+        _computer.RollUpCounterMonthsAsync(months, cancellationToken);
 
     public Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
         FirstAndLastPeriodAsync(Counter(MetricPeriod.Month), cancellationToken);
@@ -776,7 +780,7 @@ public sealed partial class PostgresEventStore : IEventStore
         await transaction.CommitAsync(cancellationToken);
     }
 
-    private static NpgsqlCommand Sql(NpgsqlConnection connection, NpgsqlTransaction? transaction, string text, params (string Name, object Value)[] parameters)
+    internal static NpgsqlCommand Sql(NpgsqlConnection connection, NpgsqlTransaction? transaction, string text, params (string Name, object Value)[] parameters)
     {
         var command = new NpgsqlCommand(text, connection, transaction);
         foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
@@ -791,19 +795,19 @@ public sealed partial class PostgresEventStore : IEventStore
         return $"@{name}";
     }
 
-    private static async Task RunAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    internal static async Task RunAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         await using (command) await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>The first column of the first row, or default when there is none or it is null.</summary>
-    private static async Task<T?> ScalarAsync<T>(NpgsqlCommand command, CancellationToken cancellationToken)
+    internal static async Task<T?> ScalarAsync<T>(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         await using (command) return await command.ExecuteScalarAsync(cancellationToken) is T value ? value : default;
     }
 
     /// <summary>Every row, read by <paramref name="read"/>; disposes the command.</summary>
-    private static async Task<List<T>> ReadAllAsync<T>(NpgsqlCommand command, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken)
+    internal static async Task<List<T>> ReadAllAsync<T>(NpgsqlCommand command, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken)
     {
         await using (command)
         {
@@ -817,7 +821,7 @@ public sealed partial class PostgresEventStore : IEventStore
     private static Task WriteTextAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
         value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
 
-    private static object? FromDb(NpgsqlDataReader reader, int ordinal, FieldType type) =>
+    internal static object? FromDb(NpgsqlDataReader reader, int ordinal, FieldType type) =>
         reader.IsDBNull(ordinal) ? null : type switch
         {
             FieldType.Integer => reader.GetInt64(ordinal),
@@ -827,7 +831,7 @@ public sealed partial class PostgresEventStore : IEventStore
         };
 
     /// <summary>Times as SQLite keeps them: UTC whatever the Kind says, in whole milliseconds.</summary>
-    private static DateTime Utc(DateTime value) => new(value.Ticks - value.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
+    internal static DateTime Utc(DateTime value) => new(value.Ticks - value.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
 
     public async ValueTask DisposeAsync()
     {

@@ -29,6 +29,7 @@ public sealed class SqliteEventStore : IEventStore
     private readonly SaltCache _salts = new();
     /// <summary>The writer's open transaction, held under the write lock.</summary>
     private SqliteTransaction? _transaction;
+    private readonly SqliteMetricComputer _computer;
 
     private SqliteEventStore(string path, bool durable)
     {
@@ -63,6 +64,7 @@ public sealed class SqliteEventStore : IEventStore
         using var reader = command.ExecuteReader();
         while (reader.Read())
             _partitions[(reader.GetString(1), FromMs(reader.GetInt64(2)))] = reader.GetString(0);
+        _computer = new SqliteMetricComputer(this, _writer);
     }
 
     public string Path { get; private init; } = "";
@@ -687,7 +689,7 @@ public sealed class SqliteEventStore : IEventStore
 
     // ---- COUNTER metrics and item metadata ---------------------------------------------------
 
-    private static string CounterTable(MetricPeriod period) => period == MetricPeriod.Day ? "counter_day" : "counter_month";
+    internal static string CounterTable(MetricPeriod period) => period == MetricPeriod.Day ? "counter_day" : "counter_month";
 
     public Task ReplaceCounterMetricsAsync(MetricPeriod period, DateOnly start, IReadOnlyList<CounterRow> rows, CancellationToken cancellationToken) =>
         WriteAsync(transaction =>
@@ -751,25 +753,23 @@ public sealed class SqliteEventStore : IEventStore
         return rows;
     }
 
-    // ---- computing metrics: the reference in C# until this engine does it in SQL ----------------------
-
-    private ReferenceMetricComputer Reference => new(this, this);
+    // ---- computing metrics inside SQLite -----------------------------------------------------------
 
     public Task<long> ComputeDaysAsync(
         EventType type, IReadOnlyList<AggregationDefinition> aggregations, IReadOnlyList<DateOnly> days, Referrers referrers, CancellationToken cancellationToken) =>
-        Reference.ComputeDaysAsync(type, aggregations, days, referrers, cancellationToken);
+        _computer.ComputeDaysAsync(type, aggregations, days, referrers, cancellationToken);
 
     public Task ComputeCounterDaysAsync(IReadOnlyList<EventType> types, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken) =>
-        Reference.ComputeCounterDaysAsync(types, days, cancellationToken);
+        _computer.ComputeCounterDaysAsync(types, days, cancellationToken);
 
     public IAsyncEnumerable<TallyEvent> ReadStatedMetadataAsync(EventType type, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken) =>
-        Reference.ReadStatedMetadataAsync(type, days, cancellationToken);
+        _computer.ReadStatedMetadataAsync(type, days, cancellationToken);
 
     public Task RollUpMonthsAsync(AggregationDefinition aggregation, IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
-        Reference.RollUpMonthsAsync(aggregation, months, cancellationToken);
+        _computer.RollUpMonthsAsync(aggregation, months, cancellationToken);
 
     public Task RollUpCounterMonthsAsync(IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
-        Reference.RollUpCounterMonthsAsync(months, cancellationToken);
+        _computer.RollUpCounterMonthsAsync(months, cancellationToken);
 
     public Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
         FirstAndLastPeriodAsync(CounterTable(MetricPeriod.Month), cancellationToken);
@@ -1025,7 +1025,7 @@ public sealed class SqliteEventStore : IEventStore
 
     // ---- helpers -----------------------------------------------------------------------------
 
-    private async Task WriteAsync(Action<SqliteTransaction> work, CancellationToken cancellationToken)
+    internal async Task WriteAsync(Action<SqliteTransaction> work, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
@@ -1043,7 +1043,7 @@ public sealed class SqliteEventStore : IEventStore
 
     private SqliteTransaction Begin() => _transaction = _writer.BeginTransaction();
 
-    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    internal async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
@@ -1066,9 +1066,9 @@ public sealed class SqliteEventStore : IEventStore
     private bool HasPartitions(string type) => PartitionSpans(type).Count > 0;
 
     /// <summary>A raw partition of one of the types asked for, and the times it holds, [StartMs, EndMs).</summary>
-    private sealed record RawPartitionSpan(string Name, EventType Type, long StartMs, long EndMs);
+    internal sealed record RawPartitionSpan(string Name, EventType Type, long StartMs, long EndMs);
 
-    private List<RawPartitionSpan> PartitionsOverlapping(SqliteConnection connection, IReadOnlyList<EventType> types, DateTime from, DateTime to)
+    internal List<RawPartitionSpan> PartitionsOverlapping(SqliteConnection connection, IReadOnlyList<EventType> types, DateTime from, DateTime to)
     {
         using var command = Command(connection, "SELECT name, type, start_ms, end_ms FROM tally_partitions WHERE start_ms < $to AND end_ms > $from ORDER BY start_ms");
         command.Parameters.AddWithValue("$from", ToMs(from));
@@ -1111,7 +1111,7 @@ public sealed class SqliteEventStore : IEventStore
     }
 
     /// <summary>A command; on the writer it joins the open write transaction, as Microsoft.Data.Sqlite requires.</summary>
-    private SqliteCommand Command(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    internal SqliteCommand Command(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -1119,7 +1119,7 @@ public sealed class SqliteEventStore : IEventStore
         return command;
     }
 
-    private void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    internal void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
     {
         using var command = Command(connection, sql, transaction);
         command.ExecuteNonQuery();
@@ -1132,7 +1132,7 @@ public sealed class SqliteEventStore : IEventStore
         _ => value,
     };
 
-    private static object? FromDb(SqliteDataReader reader, int ordinal, FieldType type)
+    internal static object? FromDb(SqliteDataReader reader, int ordinal, FieldType type)
     {
         if (reader.IsDBNull(ordinal)) return null;
         return type switch
@@ -1144,9 +1144,9 @@ public sealed class SqliteEventStore : IEventStore
         };
     }
 
-    private static long ToMs(DateTime utc) => (utc.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond;
+    internal static long ToMs(DateTime utc) => (utc.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond;
 
-    private static DateTime FromMs(long ms) => DateTime.UnixEpoch.AddMilliseconds(ms);
+    internal static DateTime FromMs(long ms) => DateTime.UnixEpoch.AddMilliseconds(ms);
 
     public async ValueTask DisposeAsync()
     {

@@ -92,7 +92,11 @@ public abstract class MetricComputerContract : IAsyncLifetime
         Set("database_id", Pick(null, "db-1", "db-2"));
         Set("search_type", Pick(null, "regular", "automated", "federated", "regular"));
         Set("size", random.Next(4) == 0 ? null : (long)random.Next(-2, 5000));
-        Set("score", Pick(null, "a", "b", "c", "d") switch { "a" => 1.5, "b" => 2.0, "c" => 0.1, "d" => -0.25, _ => null });
+        // Numbers whose text .NET writes with an exponent, or with all seventeen digits, as well as plain ones.
+        Set("score", Pick(null, "a", "b", "c", "d", "e", "f", "g", "h", "i") switch
+        {
+            "a" => 1.5, "b" => 2.0, "c" => 0.1, "d" => -0.25, "e" => 1e15, "f" => 0.00001, "g" => 0.1 + 0.2, "h" => -1234567890123456.8, "i" => 1e17, _ => null,
+        });
         Set("open", Pick(null, "t", "f") switch { "t" => true, "f" => false, _ => null });
         // Metadata changes over the days, so the latest statement must win.
         Set("item_name", Pick(null, $"Name of {itemNumber}", $"Renamed {itemNumber}"));

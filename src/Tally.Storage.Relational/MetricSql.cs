@@ -1,0 +1,266 @@
+using System.Text;
+using Tally.Core.Aggregate;
+using Tally.Core.Configuration;
+using Tally.Core.Events;
+
+namespace Tally.Storage.Relational;
+
+/// <summary>
+/// The set-based statements that compute metrics inside a relational engine by the rules <see cref="DayCalculator"/>,
+/// <see cref="CounterDayCalculator"/> and <see cref="ItemMetadataReader"/> state in C#. Raw events come from a relation
+/// the engine names per type (its table, or a union of partitions) with the columns ts, robot, visitor, session and
+/// one per field. Days and months are written into the statements as literals.
+/// </summary>
+public sealed class MetricSql(MetricSqlDialect dialect)
+{
+    /// <summary>
+    /// The temporary lookup of referrer keys the engine fills in before <see cref="InsertDays"/> of an aggregation that groups
+    /// by referrer: one row per pair <see cref="DistinctReferrers"/> gives that has a key, with the key
+    /// <see cref="Referrers.Key"/> computes.
+    /// </summary>
+    public const string ReferrerKeys = "tally_referrer_keys";
+
+    /// <summary>The columns of <see cref="ReferrerKeys"/>, all text: the referrer, the page authority ("" for none) and the key.</summary>
+    public static readonly string[] ReferrerKeyColumns = ["referrer", "authority", "key"];
+
+    /// <summary>How many raw events, robots included, the days hold.</summary>
+    public string CountEvents(string events, IReadOnlyList<DateOnly> days) =>
+        $"SELECT count(*) FROM {events} e WHERE {Within(days)}";
+
+    public string DeletePeriods(string table, IReadOnlyList<DateOnly> periods) =>
+        $"DELETE FROM {table} WHERE period IN ({Days(periods)})";
+
+    /// <summary>Whether <see cref="InsertDays"/> of any of the aggregations needs <see cref="ReferrerKeys"/> filled in.</summary>
+    public static bool GroupsByReferrer(IEnumerable<AggregationDefinition> aggregations) =>
+        aggregations.Any(a => a.GroupBy.Any(f => f.Name == WellKnownFields.Referrer));
+
+    /// <summary>The distinct (referrer as text, page authority or "") pairs of the days, robots included, for <see cref="ReferrerKeys"/>.</summary>
+    public string DistinctReferrers(EventType type, string events, IReadOnlyList<DateOnly> days)
+    {
+        var referrer = Text(type.Field(WellKnownFields.Referrer)!);
+        return $"SELECT DISTINCT {referrer}, {Authority(type)} FROM {events} e WHERE {Within(days)} AND {referrer} IS NOT NULL";
+    }
+
+    /// <summary>
+    /// Inserts the aggregation's rows of the days, at every grouping: grouping bit i set keeps group-by field i, as
+    /// <see cref="AggregationDefinition.Groupings"/> numbers them. Callers delete the days' rows first.
+    /// </summary>
+    public string InsertDays(AggregationDefinition aggregation, string events, IReadOnlyList<DateOnly> days)
+    {
+        var groupBy = aggregation.GroupBy;
+        var sums = aggregation.SumFields;
+        var join = "";
+        var keys = new StringBuilder();
+        for (var i = 0; i < groupBy.Count; i++)
+        {
+            var key = Text(groupBy[i]);
+            if (groupBy[i].Name == WellKnownFields.Referrer)
+            {
+                join = $" LEFT JOIN {ReferrerKeys} rk ON rk.referrer = {key} AND rk.authority = {Authority(aggregation.EventType)}";
+                key = "rk.key";
+            }
+            keys.Append($", {key} AS k{i}");
+        }
+        var summed = string.Concat(sums.Select((f, i) => $", e.{dialect.Field(f)} AS s{i}"));
+        var robots = aggregation.IncludeRobots ? "" : " AND NOT e.robot";
+        var rows = $"SELECT {dialect.DayOf("e.ts")} AS day, e.visitor, e.session{keys}{summed} FROM {events} e{join} WHERE {Within(days)}{robots}";
+        var metrics = "count(*), count(DISTINCT visitor), count(DISTINCT session)" +
+            string.Concat(sums.Select((_, i) => $", coalesce(sum(CAST(s{i} AS double precision)), 0), count(s{i})"));
+        var columns = string.Join(", ", new[] { "period", "grouping_set" }.Concat(groupBy.Select(dialect.Key))
+            .Concat(["count", "unique_visitors", "unique_sessions"]).Concat(sums.SelectMany(f => new[] { dialect.Sum(f), dialect.SumCount(f) })));
+        var insert = $"INSERT INTO {dialect.Metrics(aggregation, MetricPeriod.Day)} ({columns})";
+        var all = Enumerable.Range(0, groupBy.Count).Select(i => $"k{i}").ToList();
+        if (groupBy.Count == 0 || dialect.HasCube)
+        {
+            // GROUPING(k) is 1 where the grouping set drops k: the kept fields' bits make the grouping's number.
+            var grouping = groupBy.Count == 0 ? "0" : string.Join(" + ", all.Select((k, i) => $"(1 - GROUPING({k})) * {1 << i}"));
+            var cube = groupBy.Count == 0 ? "" : $", CUBE ({string.Join(", ", all)})";
+            return $"{insert} SELECT day, {grouping}{string.Concat(all.Select(k => $", {k}"))}, {metrics} FROM ({rows}) r GROUP BY day{cube}";
+        }
+        var selects = Enumerable.Range(0, aggregation.Groupings).Select(grouping =>
+        {
+            var kept = all.Where((_, i) => (grouping & 1 << i) != 0).ToList();
+            var keyColumns = string.Concat(all.Select((k, i) => (grouping & 1 << i) != 0 ? $", {k}" : ", NULL"));
+            return $"SELECT day, {grouping}{keyColumns}, {metrics} FROM r GROUP BY {string.Join(", ", kept.Prepend("day"))}";
+        });
+        return $"WITH r AS MATERIALIZED ({rows}) {insert} {string.Join(" UNION ALL ", selects)}";
+    }
+
+    /// <summary>
+    /// Inserts the COUNTER rows of the days from the raw events of every source, by the rules of <see cref="CounterDayCalculator"/>;
+    /// null when no source has a COUNTER role. Callers delete the days' rows first.
+    /// </summary>
+    public string? InsertCounterDays(IReadOnlyList<(EventType Type, string Events)> sources, IReadOnlyList<DateOnly> days)
+    {
+        var clicks = sources.Where(s => s.Type.Counter is CounterRole.Investigation or CounterRole.Request or CounterRole.NoLicense or CounterRole.LimitExceeded)
+            .Select((s, t) => ClickRows(s.Type, s.Events, t, days)).ToList();
+        var searches = sources.Where(s => s.Type.Counter == CounterRole.Search).Select(s => SearchRows(s.Type, s.Events, days)).ToList();
+        if (clicks.Count == 0 && searches.Count == 0) return null;
+
+        var dimensions = CounterNames.Dimensions.Select(d => Quote(CounterNames.Column(d))).ToList();
+        var columns = string.Join(", ", new[] { "period", "month" }.Concat(dimensions).Concat(CounterNames.Metrics.Select(m => Quote(CounterNames.Column(m)))));
+        var dimensionList = string.Join(", ", dimensions);
+        var month = MonthOf("day", days);
+        var with = new List<string>();
+        var selects = new List<string>();
+        if (clicks.Count > 0)
+        {
+            // The click sort of CounterDayCalculator: time, then the row's dimension values, ordinally with nulls first.
+            var rowOrder = string.Join(", ", dimensions.Select(d => $"{dialect.Ordinal(d)} NULLS FIRST"));
+            var title = $"session, coalesce({Quote("title_id")}, {Quote("item_id")}), {string.Join(", ", dimensions.Skip(2))}";
+            var firstClick = $"ORDER BY ts, {rowOrder}, t, visitor, target";
+            const int investigation = (int)CounterRole.Investigation, request = (int)CounterRole.Request;
+            with.Add($"clicks AS ({string.Join(" UNION ALL ", clicks)})");
+            // A click is removed when the same user clicks the same target of the same type again before the window ends.
+            with.Add($"""
+                counted AS (SELECT * FROM (SELECT c.*, lead(ts) OVER (PARTITION BY day, t, visitor, target ORDER BY ts, {rowOrder}) AS next_ts FROM clicks c) o
+                WHERE next_ts IS NULL OR next_ts >= {dialect.AfterDoubleClickWindow("ts")})
+                """);
+            // A title-session is credited to the row of its earliest click (then smallest item id), among investigations and among requests.
+            with.Add($"""
+                ranked AS (SELECT c.*,
+                ROW_NUMBER() OVER (PARTITION BY day, {title}, role IN ({investigation}, {request}) {firstClick}) AS title_rank,
+                ROW_NUMBER() OVER (PARTITION BY day, {title}, role = {request} {firstClick}) AS request_rank
+                FROM counted c)
+                """);
+            var metrics = CounterNames.Metrics.Select(m => m switch
+            {
+                CounterMetric.TotalItemInvestigations => $"sum(CASE WHEN role IN ({investigation}, {request}) THEN 1 ELSE 0 END)",
+                CounterMetric.TotalItemRequests => $"sum(CASE WHEN role = {request} THEN 1 ELSE 0 END)",
+                CounterMetric.UniqueItemInvestigations => $"count(DISTINCT CASE WHEN role IN ({investigation}, {request}) THEN session END)",
+                CounterMetric.UniqueItemRequests => $"count(DISTINCT CASE WHEN role = {request} THEN session END)",
+                CounterMetric.UniqueTitleInvestigations => $"sum(CASE WHEN role IN ({investigation}, {request}) AND title_rank = 1 THEN 1 ELSE 0 END)",
+                CounterMetric.UniqueTitleRequests => $"sum(CASE WHEN role = {request} AND request_rank = 1 THEN 1 ELSE 0 END)",
+                CounterMetric.NoLicense => $"sum(CASE WHEN role = {(int)CounterRole.NoLicense} THEN 1 ELSE 0 END)",
+                CounterMetric.LimitExceeded => $"sum(CASE WHEN role = {(int)CounterRole.LimitExceeded} THEN 1 ELSE 0 END)",
+                _ => "0",
+            });
+            selects.Add($"SELECT day, {month}, {dimensionList}, {string.Join(", ", metrics)} FROM ranked GROUP BY day, {dimensionList}");
+        }
+        if (searches.Count > 0)
+        {
+            var kept = CounterNames.Dimensions.Where(d => d is not (CounterDimension.ItemId or CounterDimension.TitleId or CounterDimension.AccessType))
+                .Select(d => Quote(CounterNames.Column(d))).ToList();
+            var keys = CounterNames.Dimensions.Select(d => kept.Contains(Quote(CounterNames.Column(d))) ? Quote(CounterNames.Column(d)) : "NULL");
+            var metrics = CounterNames.Metrics.Select(m => m switch
+            {
+                CounterMetric.SearchesRegular or CounterMetric.SearchesPlatform => "sum(regular)",
+                CounterMetric.SearchesAutomated => "sum(automated)",
+                CounterMetric.SearchesFederated => "sum(federated)",
+                _ => "0",
+            });
+            with.Add($"searches AS ({string.Join(" UNION ALL ", searches)})");
+            selects.Add($"SELECT day, {month}, {string.Join(", ", keys)}, {string.Join(", ", metrics)} FROM searches GROUP BY day, {string.Join(", ", kept)}");
+        }
+        return $"WITH {string.Join(", ", with)} INSERT INTO {dialect.Counter(MetricPeriod.Day)} ({columns}) {string.Join(" UNION ALL ", selects)}";
+    }
+
+    /// <summary>A type's clicks on items, robots left out: <paramref name="t"/> tells the type, and defaults fill in access type and method.</summary>
+    private string ClickRows(EventType type, string events, int t, IReadOnlyList<DateOnly> days)
+    {
+        var item = CounterText(type, WellKnownFields.ItemId);
+        var target = $"coalesce({CounterText(type, WellKnownFields.Url)}, {item} || '\u001f' || coalesce({CounterText(type, WellKnownFields.Format)}, ''))";
+        return $"SELECT {t} AS t, {(int)type.Counter} AS role, e.ts, {dialect.DayOf("e.ts")} AS day, e.visitor, e.session, {Dimensions(type)}, {target} AS target " +
+               $"FROM {events} e WHERE {Within(days)} AND NOT e.robot AND {item} IS NOT NULL";
+    }
+
+    /// <summary>A type's searches by kind, robots left out: what search_type does not name automated or federated is regular.</summary>
+    private string SearchRows(EventType type, string events, IReadOnlyList<DateOnly> days)
+    {
+        var kind = CounterText(type, WellKnownFields.SearchType);
+        return $"SELECT {dialect.DayOf("e.ts")} AS day, {Dimensions(type)}, " +
+               $"CASE {kind} WHEN 'automated' THEN 0 WHEN 'federated' THEN 0 ELSE 1 END AS regular, " +
+               $"CASE {kind} WHEN 'automated' THEN 1 ELSE 0 END AS automated, CASE {kind} WHEN 'federated' THEN 1 ELSE 0 END AS federated " +
+               $"FROM {events} e WHERE {Within(days)} AND NOT e.robot";
+    }
+
+    /// <summary>The COUNTER dimensions of a raw event, named as the COUNTER tables' columns.</summary>
+    private string Dimensions(EventType type) => string.Join(", ", CounterNames.Dimensions.Select(d =>
+    {
+        var value = CounterText(type, CounterNames.Column(d));
+        var defaulted = d switch
+        {
+            CounterDimension.AccessType => $"coalesce({value}, 'Controlled')",
+            CounterDimension.AccessMethod => $"coalesce({value}, 'Regular')",
+            _ => value,
+        };
+        return $"{defaulted} AS {Quote(CounterNames.Column(d))}";
+    }));
+
+    /// <summary>
+    /// The distinct combinations of <see cref="ItemMetadataReader.EventFields"/> the type declares, with an item id and another
+    /// of them, and the latest time each was stated: columns max(ts), then the returned fields in order; null when the type has no item id.
+    /// </summary>
+    public string? StatedMetadata(EventType type, string events, IReadOnlyList<DateOnly> days, out IReadOnlyList<FieldDefinition> fields)
+    {
+        fields = ItemMetadataReader.EventFields.Select(type.Field).OfType<FieldDefinition>().ToList();
+        if (type.Field(WellKnownFields.ItemId) is not { } itemId) return null;
+        var columns = string.Join(", ", fields.Select(f => $"e.{dialect.Field(f)}"));
+        var others = string.Join(" OR ", fields.Where(f => f != itemId).Select(f => $"e.{dialect.Field(f)} IS NOT NULL"));
+        return $"SELECT max(e.ts), {columns} FROM {events} e WHERE {Within(days)} AND e.{dialect.Field(itemId)} IS NOT NULL AND ({(others.Length == 0 ? "1 = 0" : others)}) GROUP BY {columns}";
+    }
+
+    /// <summary>Inserts each month's rows of the aggregation: the sums of its day rows, grouping by grouping. Callers delete the months' rows first.</summary>
+    public string InsertMonths(AggregationDefinition aggregation, IReadOnlyList<DateOnly> months)
+    {
+        var keys = aggregation.GroupBy.Select(dialect.Key).ToList();
+        var summed = new[] { "count", "unique_visitors", "unique_sessions" }.Concat(aggregation.SumFields.SelectMany(f => new[] { dialect.Sum(f), dialect.SumCount(f) })).ToList();
+        var columns = string.Join(", ", new[] { "period", "grouping_set" }.Concat(keys).Concat(summed));
+        var groups = string.Join(", ", new[] { "m", "grouping_set" }.Concat(keys));
+        var (from, to) = (months.Min(), months.Max().AddMonths(1));
+        return $"INSERT INTO {dialect.Metrics(aggregation, MetricPeriod.Month)} ({columns}) " +
+               $"SELECT {groups}, {string.Join(", ", summed.Select(c => $"sum({c})"))} " +
+               $"FROM (SELECT {MonthOf("period", months)} AS m, d.* FROM {dialect.Metrics(aggregation, MetricPeriod.Day)} d " +
+               $"WHERE period >= {dialect.Day(from)} AND period < {dialect.Day(to)}) r WHERE m IS NOT NULL GROUP BY {groups}";
+    }
+
+    /// <summary>Inserts each month's COUNTER rows: the sums of its day rows. Callers delete the months' rows first.</summary>
+    public string InsertCounterMonths(IReadOnlyList<DateOnly> months)
+    {
+        var dimensions = string.Join(", ", CounterNames.Dimensions.Select(d => Quote(CounterNames.Column(d))));
+        var metrics = CounterNames.Metrics.Select(m => Quote(CounterNames.Column(m))).ToList();
+        return $"INSERT INTO {dialect.Counter(MetricPeriod.Month)} (period, month, {dimensions}, {string.Join(", ", metrics)}) " +
+               $"SELECT month, month, {dimensions}, {string.Join(", ", metrics.Select(m => $"sum({m})"))} FROM {dialect.Counter(MetricPeriod.Day)} " +
+               $"WHERE month IN ({Days(months)}) GROUP BY month, {dimensions}";
+    }
+
+    /// <summary>The raw events of the days: a range on ts the engine can prune partitions by, then the days themselves.</summary>
+    private string Within(IReadOnlyList<DateOnly> days)
+    {
+        var from = days.Min().ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        var to = days.Max().AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        return $"e.ts >= {dialect.Instant(from)} AND e.ts < {dialect.Instant(to)} AND {dialect.DayOf("e.ts")} IN ({Days(days)})";
+    }
+
+    private string Days(IEnumerable<DateOnly> days) => string.Join(", ", days.Distinct().Order().Select(dialect.Day));
+
+    /// <summary>The first day of the month of a period column, for the months of <paramref name="days"/>; null outside them.</summary>
+    private string MonthOf(string period, IReadOnlyList<DateOnly> days)
+    {
+        var months = days.Select(d => new DateOnly(d.Year, d.Month, 1)).Distinct().Order();
+        return $"CASE {string.Concat(months.Select(m => $"WHEN {period} >= {dialect.Day(m)} AND {period} < {dialect.Day(m.AddMonths(1))} THEN {dialect.Day(m)} "))}END";
+    }
+
+    /// <summary>A raw field as <see cref="DayCalculator"/> formats a group-by value.</summary>
+    private string Text(FieldDefinition field)
+    {
+        var column = $"e.{dialect.Field(field)}";
+        return field.Type switch
+        {
+            FieldType.String => column,
+            FieldType.Integer => $"CAST({column} AS text)",
+            FieldType.Boolean => $"CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END",
+            _ => dialect.NumberText(column),
+        };
+    }
+
+    /// <summary>A field COUNTER reads as text: null where the type lacks it or holds it as another type, as <see cref="TallyEvent.Text"/> reads it.</summary>
+    private string CounterText(EventType type, string name) =>
+        type.Field(name) is { Type: FieldType.String } field ? $"e.{dialect.Field(field)}" : "CAST(NULL AS text)";
+
+    /// <summary>The page authority of a raw event's url, "" for none.</summary>
+    private string Authority(EventType type) =>
+        type.Field(WellKnownFields.Url) is { Type: FieldType.String } url ? $"coalesce({dialect.PageAuthority($"e.{dialect.Field(url)}")}, '')" : "''";
+
+    private static string Quote(string identifier) => $"\"{identifier}\"";
+}
