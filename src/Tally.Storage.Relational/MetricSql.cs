@@ -105,7 +105,7 @@ public sealed class MetricSql(MetricSqlDialect dialect)
         var selects = new List<string>();
         if (clicks.Count > 0)
         {
-            // The click sort of CounterDayCalculator: time, then the row's dimension values, ordinally with nulls first.
+            // The click sort of CounterDayCalculator: time, then the row's dimension values, ordinally with nulls first, then the session.
             var rowOrder = string.Join(", ", dimensions.Select(d => $"{dialect.Ordinal(d)} NULLS FIRST"));
             var title = $"session, coalesce({Quote("title_id")}, {Quote("item_id")}), {string.Join(", ", dimensions.Skip(2))}";
             var firstClick = $"ORDER BY ts, {rowOrder}, t, visitor, target";
@@ -113,7 +113,7 @@ public sealed class MetricSql(MetricSqlDialect dialect)
             with.Add($"clicks AS ({string.Join(" UNION ALL ", clicks)})");
             // A click is removed when the same user clicks the same target of the same type again before the window ends.
             with.Add($"""
-                counted AS (SELECT * FROM (SELECT c.*, lead(ts) OVER (PARTITION BY day, t, visitor, target ORDER BY ts, {rowOrder}) AS next_ts FROM clicks c) o
+                counted AS (SELECT * FROM (SELECT c.*, lead(ts) OVER (PARTITION BY day, t, visitor, target ORDER BY ts, {rowOrder}, session) AS next_ts FROM clicks c) o
                 WHERE next_ts IS NULL OR next_ts >= {dialect.AfterDoubleClickWindow("ts")})
                 """);
             // A title-session is credited to the row of its earliest click (then smallest item id), among investigations and among requests.

@@ -89,6 +89,8 @@ public sealed partial class ArchitectureTests
             .Select(folder => Path.Combine(Root, folder))
             .Where(Directory.Exists)
             .SelectMany(folder => Directory.EnumerateFiles(folder, "*.csproj", SearchOption.AllDirectories))
+            // Build output holds generated projects (BenchmarkDotNet writes one per run), not the product's.
+            .Where(path => !path.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj"))
             .ToDictionary(path => Path.GetFileNameWithoutExtension(path), StringComparer.Ordinal);
 
     private static IEnumerable<string> References(string csproj) =>

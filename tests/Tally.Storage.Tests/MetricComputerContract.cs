@@ -113,7 +113,7 @@ public abstract class MetricComputerContract : IAsyncLifetime
         };
     }
 
-    /// <summary>Seeded traffic over four days across a month boundary, with clicks again 29.999 s, 30 s and 31 s later and simultaneous clicks.</summary>
+    /// <summary>Seeded traffic over four days across a month boundary, with clicks again 29.999 s, 30 s and 31 s later, and simultaneous clicks on other items or in other sessions.</summary>
     private List<TallyEvent> Traffic(int seed, int perDay)
     {
         var random = new Random(seed);
@@ -129,7 +129,17 @@ public abstract class MetricComputerContract : IAsyncLifetime
                 at = new DateTime(at.Ticks - at.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
                 var e = Event(type, at, random.Next(40), random);
                 events.Add(e);
-                var again = random.Next(8);
+                var again = random.Next(9);
+                if (again == 4)
+                {
+                    // The same click in another session, which clicks again a minute later: only the tie-break on the
+                    // session decides whether the row has one session or two.
+                    foreach (var after in new[] { TimeSpan.Zero, TimeSpan.FromMinutes(1) }.Where(after => at + after < start.AddDays(1)))
+                    {
+                        events.Add(new TallyEvent(e.Type, $"e{_nextId++}", at + after, (object?[])e.Values.Clone())
+                            { IsRobot = e.IsRobot, VisitorId = e.VisitorId, SessionId = e.SessionId + 1 });
+                    }
+                }
                 if (again >= 4) continue;
                 // The same visitor on the same target again, or a different item at the same instant.
                 var later = again switch { 0 => TimeSpan.FromMilliseconds(29_999), 1 => TimeSpan.FromSeconds(30), 2 => TimeSpan.FromSeconds(31), _ => TimeSpan.Zero };

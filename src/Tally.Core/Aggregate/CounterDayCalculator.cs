@@ -129,10 +129,9 @@ public sealed class CounterDayCalculator(DateOnly day)
         if (!firsts.TryGetValue(key, out var first) || IsEarlier(click, first)) firsts[key] = click;
     }
 
-    /// <summary>Earlier in time, then by item id, so the choice does not depend on arrival order.</summary>
+    /// <summary>Earlier in time, then by the row's dimension values (the item id first), so the choice does not depend on arrival order.</summary>
     private bool IsEarlier(Click a, Click b) =>
-        a.Ticks != b.Ticks ? a.Ticks < b.Ticks
-            : string.CompareOrdinal(_rows[a.Row].Keys[(int)CounterDimension.ItemId], _rows[b.Row].Keys[(int)CounterDimension.ItemId]) < 0;
+        a.Ticks != b.Ticks ? a.Ticks < b.Ticks : CompareRows(_rows[a.Row].Keys, _rows[b.Row].Keys) < 0;
 
     private static bool SameUserAndTarget(Click a, Click b) => a.Type == b.Type && a.Visitor == b.Visitor && a.Target == b.Target;
 
@@ -142,8 +141,9 @@ public sealed class CounterDayCalculator(DateOnly day)
         if (c == 0) c = a.Visitor.CompareTo(b.Visitor);
         if (c == 0) c = a.Target.CompareTo(b.Target);
         if (c == 0) c = a.Ticks.CompareTo(b.Ticks);
-        // Simultaneous clicks: which one survives decides its row, so break the tie by content, not arrival.
+        // Simultaneous clicks: which one survives decides its row and session, so break the tie by content, not arrival.
         if (c == 0) c = CompareRows(_rows[a.Row].Keys, _rows[b.Row].Keys);
+        if (c == 0) c = a.Session.CompareTo(b.Session);
         return c;
     }
 
