@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Tally.Core.Aggregate;
@@ -17,6 +18,8 @@ namespace Tally.Core.Query.Sushi;
 public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore store, ItemCatalog catalog, TimeProvider clock)
 {
     private static readonly HashSet<string> BookTypes = ["Book", "Reference_Work"];
+    /// <summary>How much JSON is gathered before it goes to the output.</summary>
+    private const int HandOnBytes = 32 * 1024;
     private static readonly string[] ArticleVersions = ["AO", "SMUR", "AM", "P", "VoR", "CVoR", "EVoR"];
     private static readonly HashSet<CounterMetric> TitleMetrics = [CounterMetric.UniqueTitleInvestigations, CounterMetric.UniqueTitleRequests];
     private static readonly HashSet<CounterMetric> SearchMetrics =
@@ -31,9 +34,12 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
             : schema.Institutions.GetValueOrDefault(customerId)
               ?? throw new SushiException(SushiError.NotAuthorizedForInstitution($"customer_id '{customerId}' is not known"));
 
-    public async Task<JsonObject> BuildAsync(SushiRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the report as COUNTER_SUSHI JSON to <paramref name="output"/>, item by item: memory holds the report's
+    /// facts and a few kilobytes of JSON, never the whole document.
+    /// </summary>
+    public async Task WriteAsync(SushiRequest request, Stream output, CancellationToken cancellationToken)
     {
-        var report = request.Report;
         var institution = Customer(request.CustomerId);
         var months = await ReportableMonthsAsync(request, cancellationToken);
 
@@ -51,7 +57,7 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
 
         var rows = months.Count == 0 ? [] : await store.ReadCounterMetricsAsync(
             new CounterQuery(MetricPeriod.Month, months[0], months[^1], filters, groupBy, ByMonth: true), cancellationToken);
-        // The answer is built in memory from these rows, so their number bounds its size.
+        // The report's facts are held in memory while it is written, so their number bounds its size.
         if (rows.Count > schema.Options.Limits.MaxAnswerRows)
             throw new SushiException(SushiError.InvalidDates(
                 $"the report would be built from {rows.Count} rows, more than the {schema.Options.Limits.MaxAnswerRows} allowed (limits.maxAnswerRows); ask for fewer months or one item_id"));
@@ -60,14 +66,28 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
 
         var body = new ReportBody(this, request, items, months);
         foreach (var row in rows) body.Add(new Fact(row, groupBy));
-        var reportItems = body.ToJson();
+        var reportItems = body.Ordered();
         if (reportItems.Count == 0 && !request.Warnings.Any(w => w.Code is 3031 or 3032))
             request.Warnings.Add(SushiError.NoUsage($"no usage from {request.BeginMonth:yyyy-MM} to {request.EndMonth:yyyy-MM} matches the request"));
-        return new JsonObject
-        {
-            ["Report_Header"] = Header(request, institution),
-            ["Report_Items"] = reportItems,
-        };
+
+        await using var writer = new Utf8JsonWriter(output);
+        writer.WriteStartObject();
+        writer.WritePropertyName("Report_Header");
+        Header(request, institution).WriteTo(writer);
+        writer.WriteStartArray("Report_Items");
+        await body.WriteAsync(writer, reportItems, cancellationToken);
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        await writer.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>The report as a tree of JSON nodes, for the tabular forms, which are written from it.</summary>
+    public async Task<JsonObject> BuildAsync(SushiRequest request, CancellationToken cancellationToken)
+    {
+        using var json = new MemoryStream();
+        await WriteAsync(request, json, cancellationToken);
+        json.Position = 0;
+        return JsonNode.Parse(json)!.AsObject();
     }
 
     /// <summary>
@@ -349,25 +369,41 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
             });
         }
 
-        public JsonArray ToJson()
+        /// <summary>The items with usage, by name and then key, so the order never depends on how a store returned rows.</summary>
+        public List<ReportItem> Ordered() => [.. _items.Where(i => i.Value.HasUsage)
+            .OrderBy(i => SortName(i.Value.Identity), StringComparer.Ordinal).ThenBy(i => i.Key, StringComparer.Ordinal)
+            .Select(i => i.Value)];
+
+        /// <summary>Writes the items, item reports' under their parents, handing the JSON on every few kilobytes.</summary>
+        public async Task WriteAsync(Utf8JsonWriter writer, List<ReportItem> ordered, CancellationToken cancellationToken)
         {
-            var result = new JsonArray();
-            // Items of the same name are ordered by their key, so the order never depends on how a store returned rows.
-            var ordered = _items.Where(i => i.Value.HasUsage)
-                .OrderBy(i => SortName(i.Value.Identity), StringComparer.Ordinal).ThenBy(i => i.Key, StringComparer.Ordinal)
-                .Select(i => i.Value).ToList();
             if (Report.Level != ReportLevel.Item)
             {
-                foreach (var item in ordered) result.Add(item.ToJson(months, request.Totals));
-                return result;
+                foreach (var item in ordered)
+                {
+                    item.Write(writer, months, request.Totals);
+                    await HandOnAsync(writer, cancellationToken);
+                }
+                return;
             }
             foreach (var parent in ordered.GroupBy(i => i.Parent!.Value.Key).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
-                var wrapper = parent.First().Parent!.Value.Details?.Invoke() ?? new JsonObject();
-                wrapper["Items"] = new JsonArray([.. parent.Select(i => (JsonNode)i.ToJson(months, request.Totals))]);
-                result.Add(wrapper);
+                writer.WriteStartObject();
+                if (parent.First().Parent!.Value.Details?.Invoke() is { } details) WriteProperties(writer, details);
+                writer.WriteStartArray("Items");
+                foreach (var item in parent)
+                {
+                    item.Write(writer, months, request.Totals);
+                    await HandOnAsync(writer, cancellationToken);
+                }
+                writer.WriteEndArray();
+                writer.WriteEndObject();
             }
-            return result;
+        }
+
+        private static async Task HandOnAsync(Utf8JsonWriter writer, CancellationToken cancellationToken)
+        {
+            if (writer.BytesPending >= HandOnBytes) await writer.FlushAsync(cancellationToken);
         }
 
         private static string SortName(JsonObject identity) =>
@@ -388,12 +424,15 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
             return group;
         }
 
-        public JsonObject ToJson(List<DateOnly> months, bool totals)
+        public void Write(Utf8JsonWriter writer, List<DateOnly> months, bool totals)
         {
-            var json = (JsonObject)Identity.DeepClone();
-            json["Attribute_Performance"] = new JsonArray([.. _groups.OrderBy(g => g.Key, StringComparer.Ordinal)
-                .Where(g => g.Value.Counts.Count > 0).Select(g => (JsonNode)g.Value.ToJson(months, totals))]);
-            return json;
+            writer.WriteStartObject();
+            WriteProperties(writer, Identity);
+            writer.WriteStartArray("Attribute_Performance");
+            foreach (var (_, group) in _groups.OrderBy(g => g.Key, StringComparer.Ordinal).Where(g => g.Value.Counts.Count > 0))
+                group.Write(writer, months, totals);
+            writer.WriteEndArray();
+            writer.WriteEndObject();
         }
     }
 
@@ -403,20 +442,30 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
         public SortedSet<CounterMetric> Metrics { get; } = [];
         public Dictionary<(CounterMetric, DateOnly), long> Counts { get; } = [];
 
-        public JsonObject ToJson(List<DateOnly> months, bool totals)
+        public void Write(Utf8JsonWriter writer, List<DateOnly> months, bool totals)
         {
-            var json = new JsonObject();
-            foreach (var (name, value) in attributes) json[name] = value;
-            var performance = new JsonObject();
+            writer.WriteStartObject();
+            foreach (var (name, value) in attributes) writer.WriteString(name, value);
+            writer.WriteStartObject("Performance");
             foreach (var metric in Metrics.OrderBy(CounterNames.Report, StringComparer.Ordinal))
             {
-                var counts = new JsonObject();
+                writer.WriteStartObject(CounterNames.Report(metric));
                 foreach (var month in totals ? months.Take(1) : months)
-                    counts[month.ToString("yyyy-MM", CultureInfo.InvariantCulture)] = Counts.GetValueOrDefault((metric, month));
-                performance[CounterNames.Report(metric)] = counts;
+                    writer.WriteNumber(month.ToString("yyyy-MM", CultureInfo.InvariantCulture), Counts.GetValueOrDefault((metric, month)));
+                writer.WriteEndObject();
             }
-            json["Performance"] = performance;
-            return json;
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+    }
+
+    private static void WriteProperties(Utf8JsonWriter writer, JsonObject json)
+    {
+        foreach (var (name, value) in json)
+        {
+            writer.WritePropertyName(name);
+            if (value is null) writer.WriteNullValue();
+            else value.WriteTo(writer);
         }
     }
 
