@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -53,31 +52,26 @@ public static class SushiEndpoints
         var version = cacheable ? await cache.VersionAsync(request.BeginMonth, request.EndMonth, cancellationToken) : "";
         if (cacheable && cache.Find(key, version) is { } cached) return Results.Bytes(cached.Body, cached.ContentType);
 
-        byte[]? body;
         if (contentType.StartsWith("application/json", StringComparison.Ordinal))
         {
             context.Response.ContentType = contentType;
             var output = new CopyingStream(context.Response.Body, cacheable ? cache.MaxBodyBytes : 0);
             await sushi.WriteReportAsync(request, output, cancellationToken);
-            body = output.Copy;
+            if (output.Copy is { } copy) cache.Store(key, new SushiReportCache.Entry(version, request.BeginMonth, request.EndMonth, copy, contentType));
+            return Results.Empty;
         }
+        var json = await sushi.ReportAsync(request, cancellationToken);
+        string text;
+        if (contentType.StartsWith(Tsv, StringComparison.Ordinal)) text = SushiTabular.Write(json);
         else
         {
-            var json = await sushi.ReportAsync(request, cancellationToken);
-            string text;
-            if (contentType.StartsWith(Tsv, StringComparison.Ordinal)) text = SushiTabular.Write(json);
-            else
-            {
-                // CSV is the same table as the TSV: header rows, a blank row, then the metrics, all equally wide.
-                var rows = SushiTabular.Rows(json).ToList();
-                using var csv = new StringWriter(CultureInfo.InvariantCulture);
-                new Table(rows[0], [.. rows.Skip(1).Select(row => (IReadOnlyList<object?>)[.. row])]).WriteCsv(csv);
-                text = csv.ToString();
-            }
-            body = Encoding.UTF8.GetBytes(text);
+            // CSV is the same table as the TSV: header rows, a blank row, then the metrics, all equally wide.
+            var rows = SushiTabular.Rows(json).ToList();
+            text = Tabular.Csv(new Table(rows[0], [.. rows.Skip(1).Select(row => (IReadOnlyList<object?>)[.. row])]));
         }
-        if (cacheable && body is not null) cache.Store(key, new SushiReportCache.Entry(version, request.BeginMonth, request.EndMonth, body, contentType));
-        return body is null || context.Response.HasStarted ? Results.Empty : Results.Bytes(body, contentType);
+        var body = Encoding.UTF8.GetBytes(text);
+        if (cacheable) cache.Store(key, new SushiReportCache.Entry(version, request.BeginMonth, request.EndMonth, body, contentType));
+        return Results.Bytes(body, contentType);
     }
 
     private static async Task<IResult> Answer(HttpContext context, SushiService sushi, bool customer, Func<IReadOnlyDictionary<string, string>, Task<IResult>> answer)
