@@ -120,7 +120,11 @@ public sealed class ScaleBench(BenchSettings settings, BenchStores stores, Actio
         {
             status($"SUSHI {report}");
             var path = $"/r51/reports/{report.ToLowerInvariant()}?customer_id=0000000000000000&begin_date={month}&end_date={month}";
-            results.Add(await Measures.LatencyAsync(client, $"SUSHI {report}", $"{month}, The World", [path], repetitions, target, cancellationToken));
+            // The first request after aggregation builds the report; the closed month's later ones may be served from the cache.
+            var floor = await Measures.TimeGetAsync(client, "/api/v1/types", cancellationToken);
+            results.Add(new BenchResult($"SUSHI {report}, first", $"{month}, The World, the first request after aggregation",
+                await Measures.TimeGetAsync(client, path, cancellationToken), "ms", "GET /api/v1/types (ms)", floor, target.Replace("p95 ", "")));
+            results.Add(await Measures.LatencyAsync(client, $"SUSHI {report}", $"{month}, The World, after the first", [path], repetitions, target, cancellationToken));
         }
 
         var range = string.Create(CultureInfo.InvariantCulture, $"dateStart={today.AddDays(-90):yyyy-MM-dd}&dateEnd={today.AddDays(-1):yyyy-MM-dd}");

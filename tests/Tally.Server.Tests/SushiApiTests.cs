@@ -413,7 +413,8 @@ public sealed class SushiDemoReportTests : IAsyncLifetime
                     ["begin_date"] = lastMonth,
                     ["end_date"] = thisMonth.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),
                 };
-                var json = await _services.GetRequiredService<SushiService>().ReportAsync(report.PathId, query, CancellationToken.None);
+                var sushi = _services.GetRequiredService<SushiService>();
+                var json = await sushi.ReportAsync(sushi.Request(report.PathId, query), CancellationToken.None);
                 SushiSchema.AssertValid(report.Id, json.ToJsonString());
                 var tsv = Core.Query.Sushi.SushiTabular.Write(json);
                 Assert.StartsWith($"\uFEFFReport_Name\t{report.Name}\t", tsv);
@@ -425,11 +426,12 @@ public sealed class SushiDemoReportTests : IAsyncLifetime
         Assert.Equal(3 * 13, checkedReports);
 
         // The demo has journals, books and datasets, so the big reports are not empty.
-        var tr = await _services.GetRequiredService<SushiService>().ReportAsync("tr", new Dictionary<string, string>
+        var demoSushi = _services.GetRequiredService<SushiService>();
+        var tr = await demoSushi.ReportAsync(demoSushi.Request("tr", new Dictionary<string, string>
         {
             ["customer_id"] = "0000000000000000", ["begin_date"] = lastMonth, ["end_date"] = lastMonth,
             ["attributes_to_show"] = "YOP|Access_Type|Access_Method",
-        }, CancellationToken.None);
+        }), CancellationToken.None);
         var dataTypes = tr["Report_Items"]!.AsArray().SelectMany(i => i!["Attribute_Performance"]!.AsArray().Select(p => p!["Data_Type"]!.GetValue<string>())).ToHashSet();
         Assert.Contains("Journal", dataTypes);
         Assert.Contains("Book", dataTypes);

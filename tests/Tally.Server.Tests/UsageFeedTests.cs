@@ -10,7 +10,7 @@ public sealed class UsageFeedTests
 {
     private static readonly DateTime Now = new(2026, 6, 10, 12, 0, 0, DateTimeKind.Utc);
     private static readonly TallySchema Schema = TallySchema.Compile(DefaultConfiguration.Create());
-    private static readonly AggregationResult Changed = new(Days: 1, Months: 1, Events: 10, TimeSpan.Zero);
+    private static readonly AggregationResult Changed = new(Days: 1, Months: 1, Events: 10, TimeSpan.Zero, CounterMonths: []);
     private static readonly DateOnly Day = DateOnly.FromDateTime(Now);
 
     private static TallyEvent Event(string type, bool robot = false, int daysAgo = 0) =>
@@ -94,7 +94,7 @@ public sealed class UsageFeedTests
         Store(feed, Event("record-view"));
         feed.AggregationStarting();
         Store(feed, Event("record-view"));
-        feed.AggregationEnded(failed ? null : new AggregationResult(0, 0, 0, TimeSpan.Zero));
+        feed.AggregationEnded(failed ? null : new AggregationResult(0, 0, 0, TimeSpan.Zero, []));
 
         var update = await NextAsync(subscription);
         Assert.Null(update.Aggregated);

@@ -58,7 +58,8 @@ public static class ReportCommand
             query["end_date"] = parse.GetValue(end) ?? first;
             try
             {
-                var json = await services.GetRequiredService<SushiService>().ReportAsync(id.ToLowerInvariant(), query, cancellationToken);
+                var sushi = services.GetRequiredService<SushiService>();
+                var json = await sushi.ReportAsync(sushi.Request(id.ToLowerInvariant(), query), cancellationToken);
                 Console.Write(parse.GetValue(format) == "tsv" ? SushiTabular.Write(json) : json.ToJsonString(Indented) + Environment.NewLine);
                 if (json["Report_Items"] is JsonArray { Count: 0 })
                     Console.Error.WriteLine(WhereTheUsageIs(json, await services.GetRequiredService<IMetricStore>().GetCounterMonthsAsync(cancellationToken)));

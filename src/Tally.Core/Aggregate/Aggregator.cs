@@ -10,7 +10,8 @@ public sealed record AggregationProgress(int DaysDone, int DaysTotal, string Cur
 
 /// <param name="Days">Type-days recomputed.</param>
 /// <param name="Months">Distinct calendar months rolled up again.</param>
-public sealed record AggregationResult(int Days, int Months, long Events, TimeSpan Elapsed);
+/// <param name="CounterMonths">The months whose COUNTER metrics were recomputed, so whose reports may have changed.</param>
+public sealed record AggregationResult(int Days, int Months, long Events, TimeSpan Elapsed, IReadOnlyList<DateOnly> CounterMonths);
 
 /// <summary>
 /// Rolls raw events up into daily then monthly metrics. Incremental: it recomputes only the days the
@@ -25,6 +26,7 @@ public sealed class Aggregator(
 {
     private readonly IAggregationObserver[] _observers = [.. observers ?? []];
     public const string LastRunSetting = "aggregation.last_run";
+    private const string CounterMonthVersionPrefix = "counter.version.";
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
     public async Task<AggregationResult> RunAsync(
@@ -102,12 +104,15 @@ public sealed class Aggregator(
                 await computer.RollUpMonthsAsync(byAggregation.Key, [.. byAggregation.Select(m => m.Item2).Order()], cancellationToken);
             await items.MergeAsync(metadata.Values, cancellationToken);
             if (counterMonths.Count > 0) await computer.RollUpCounterMonthsAsync([.. counterMonths], cancellationToken);
+            // A new version for each month recomputed, after its rows: whoever cached a report of that month, on any node, sees it is stale.
+            foreach (var month in counterMonths)
+                await settings.SetSettingAsync(CounterMonthVersionSetting(month), Guid.NewGuid().ToString("N"), cancellationToken);
 
             await queue.ClearDirtyAsync([.. dirty, .. expired], cancellationToken);
             await settings.SetSettingAsync(LastRunSetting, clock.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), cancellationToken);
             progress?.Report(new AggregationProgress(dirty.Count, dirty.Count, "done"));
             var monthsRecomputed = months.Select(m => m.Item2).Concat(counterMonths).Distinct().Count();
-            return result = new AggregationResult(dirty.Count, monthsRecomputed, events, clock.GetElapsedTime(started));
+            return result = new AggregationResult(dirty.Count, monthsRecomputed, events, clock.GetElapsedTime(started), [.. counterMonths]);
         }
         finally
         {
@@ -118,6 +123,10 @@ public sealed class Aggregator(
             finally { _oneAtATime.Release(); }
         }
     }
+
+    /// <summary>The setting that changes whenever the COUNTER metrics of <paramref name="month"/> are recomputed.</summary>
+    public static string CounterMonthVersionSetting(DateOnly month) =>
+        CounterMonthVersionPrefix + month.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
     /// <summary>Keeps one merged record per id, so metadata costs memory per item, not per event.</summary>
     private static void Remember(Dictionary<string, ItemMetadata> known, ItemMetadata record) =>

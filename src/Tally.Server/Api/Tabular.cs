@@ -27,10 +27,16 @@ public static class Tabular
             httpContext.Response.StatusCode = statusCode;
             httpContext.Response.ContentType = "text/csv; charset=utf-8";
             // Tables are bounded (pages, timelines), so render to memory and write once, asynchronously.
-            using var text = new StringWriter(CultureInfo.InvariantCulture);
-            table.WriteCsv(text);
-            await httpContext.Response.WriteAsync(text.ToString(), Encoding.UTF8);
+            await httpContext.Response.WriteAsync(Csv(table), Encoding.UTF8);
         }
+    }
+
+    /// <summary>The table as CSV text.</summary>
+    public static string Csv(Table table)
+    {
+        using var text = new StringWriter(CultureInfo.InvariantCulture);
+        table.WriteCsv(text);
+        return text.ToString();
     }
 
     /// <summary>format=ndjson|csv when given; else CSV when the Accept header prefers text/csv, as every tabular answer does; else NDJSON.</summary>

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
 using Tally.Core.Ingest;
+using Tally.Core.Query.Sushi;
 using Tally.Core.Store;
 using Tally.Hosting;
 using Tally.Server.Api;
@@ -33,6 +34,7 @@ public static class TallyServer
         var services = builder.Services;
         var schema = await services.AddTallyAsync(options, cancellationToken: cancellationToken);
         AddLiveFeed(services);
+        AddReportCache(services);
         services.AddProblemDetails();
         services.AddRequestBounds(schema);
         services.AddOpenApi();
@@ -52,6 +54,14 @@ public static class TallyServer
         services.AddSingleton<UsageFeed>();
         services.AddSingleton<IStoredEventsObserver>(provider => provider.GetRequiredService<UsageFeed>());
         services.AddSingleton<IAggregationObserver>(provider => provider.GetRequiredService<UsageFeed>());
+    }
+
+    /// <summary>Reports of closed months are kept whole; aggregation here frees those it recomputed at once.</summary>
+    private static void AddReportCache(IServiceCollection services)
+    {
+        const long reportCacheBytes = 256L << 20;
+        services.AddSingleton(provider => new SushiReportCache(provider.GetRequiredService<ISettingStore>(), reportCacheBytes));
+        services.AddSingleton<IAggregationObserver>(provider => provider.GetRequiredService<SushiReportCache>());
     }
 
     private static void AddBackgroundWork(IServiceCollection services, TallyHostOptions options, TallySchema schema)

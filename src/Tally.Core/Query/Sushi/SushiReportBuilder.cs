@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Tally.Core.Aggregate;
@@ -17,6 +18,8 @@ namespace Tally.Core.Query.Sushi;
 public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore store, ItemCatalog catalog, TimeProvider clock)
 {
     private static readonly HashSet<string> BookTypes = ["Book", "Reference_Work"];
+    /// <summary>How much JSON is gathered before it goes to the output.</summary>
+    private const int HandOnBytes = 32 * 1024;
     private static readonly string[] ArticleVersions = ["AO", "SMUR", "AM", "P", "VoR", "CVoR", "EVoR"];
     private static readonly HashSet<CounterMetric> TitleMetrics = [CounterMetric.UniqueTitleInvestigations, CounterMetric.UniqueTitleRequests];
     private static readonly HashSet<CounterMetric> SearchMetrics =
@@ -31,9 +34,12 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
             : schema.Institutions.GetValueOrDefault(customerId)
               ?? throw new SushiException(SushiError.NotAuthorizedForInstitution($"customer_id '{customerId}' is not known"));
 
-    public async Task<JsonObject> BuildAsync(SushiRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the report as COUNTER_SUSHI JSON to <paramref name="output"/>, item by item: memory holds the report's
+    /// facts and a few kilobytes of JSON, never the whole document.
+    /// </summary>
+    public async Task WriteAsync(SushiRequest request, Stream output, CancellationToken cancellationToken)
     {
-        var report = request.Report;
         var institution = Customer(request.CustomerId);
         var months = await ReportableMonthsAsync(request, cancellationToken);
 
@@ -51,7 +57,7 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
 
         var rows = months.Count == 0 ? [] : await store.ReadCounterMetricsAsync(
             new CounterQuery(MetricPeriod.Month, months[0], months[^1], filters, groupBy, ByMonth: true), cancellationToken);
-        // The answer is built in memory from these rows, so their number bounds its size.
+        // The report's facts are held in memory while it is written, so their number bounds its size.
         if (rows.Count > schema.Options.Limits.MaxAnswerRows)
             throw new SushiException(SushiError.InvalidDates(
                 $"the report would be built from {rows.Count} rows, more than the {schema.Options.Limits.MaxAnswerRows} allowed (limits.maxAnswerRows); ask for fewer months or one item_id"));
@@ -60,14 +66,28 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
 
         var body = new ReportBody(this, request, items, months);
         foreach (var row in rows) body.Add(new Fact(row, groupBy));
-        var reportItems = body.ToJson();
+        var reportItems = body.Ordered();
         if (reportItems.Count == 0 && !request.Warnings.Any(w => w.Code is 3031 or 3032))
             request.Warnings.Add(SushiError.NoUsage($"no usage from {request.BeginMonth:yyyy-MM} to {request.EndMonth:yyyy-MM} matches the request"));
-        return new JsonObject
-        {
-            ["Report_Header"] = Header(request, institution),
-            ["Report_Items"] = reportItems,
-        };
+
+        await using var writer = new Utf8JsonWriter(output);
+        writer.WriteStartObject();
+        writer.WritePropertyName("Report_Header");
+        Header(request, institution).WriteTo(writer);
+        writer.WriteStartArray("Report_Items");
+        await body.WriteAsync(writer, reportItems, cancellationToken);
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        await writer.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>The report as a tree of JSON nodes, for the tabular forms, which are written from it.</summary>
+    public async Task<JsonObject> BuildAsync(SushiRequest request, CancellationToken cancellationToken)
+    {
+        using var json = new MemoryStream();
+        await WriteAsync(request, json, cancellationToken);
+        json.Position = 0;
+        return JsonNode.Parse(json)!.AsObject();
     }
 
     /// <summary>
@@ -163,6 +183,11 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
     private sealed class ReportBody(SushiReportBuilder builder, SushiRequest request, IReadOnlyDictionary<string, ItemMetadata> items, List<DateOnly> months)
     {
         private readonly Dictionary<string, ReportItem> _items = new(StringComparer.Ordinal);
+        // What every fact of the report shares, worked out once rather than for each of them.
+        private readonly Dictionary<(bool IsSearch, bool CountsTitles), List<(Part, List<CounterMetric>)>> _wantedMetrics = [];
+        private readonly IReadOnlyList<string> _columns = request.Report.ViewColumns
+            ?? ["Data_Type", .. new[] { "YOP", "Access_Type", "Access_Method" }.Where(request.AttributesToShow.Contains)];
+        private readonly Columns _months = new(request.Totals ? months.Take(1) : months);
         private SushiReportDefinition Report => request.Report;
 
         public void Add(Fact fact)
@@ -180,10 +205,8 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
             var databaseId = fact[CounterDimension.DatabaseId];
             var database = databaseId is null ? null : builder.Schema.Databases.GetValueOrDefault(databaseId);
             var countsTitles = BookTypes.Contains(titleType);
-            foreach (var (part, partMetrics) in Parts(itemId is null))
+            foreach (var (part, wantedMetrics) in WantedMetrics(itemId is null, countsTitles))
             {
-                var wantedMetrics = partMetrics.Where(m => request.Metrics.Contains(m) && (!TitleMetrics.Contains(m) || countsTitles)).ToList();
-                if (wantedMetrics.Count == 0) continue;
                 var dataType = part switch
                 {
                     Part.Platform => "Platform",
@@ -231,6 +254,15 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
 
         private enum Part { Platform, Database, Content }
 
+        /// <summary>The parts a fact adds to, each with the metrics asked for that it carries.</summary>
+        private List<(Part, List<CounterMetric>)> WantedMetrics(bool isSearch, bool countsTitles)
+        {
+            if (_wantedMetrics.TryGetValue((isSearch, countsTitles), out var known)) return known;
+            return _wantedMetrics[(isSearch, countsTitles)] = [.. Parts(isSearch)
+                .Select(p => (p.Item1, p.Item2.Where(m => request.Metrics.Contains(m) && (!TitleMetrics.Contains(m) || countsTitles)).ToList()))
+                .Where(p => p.Item2.Count > 0)];
+        }
+
         /// <summary>Searches belong to the platform or database, denials in DR to the database; the rest to content rows.</summary>
         private IEnumerable<(Part, IReadOnlyList<CounterMetric>)> Parts(bool isSearch)
         {
@@ -259,9 +291,8 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
         private List<(string, string)> Attributes(Fact fact, string dataType, string yop)
         {
             var shown = request.AttributesToShow;
-            var columns = Report.ViewColumns ?? ["Data_Type", .. new[] { "YOP", "Access_Type", "Access_Method" }.Where(shown.Contains)];
             var attributes = new List<(string, string)>();
-            foreach (var column in columns)
+            foreach (var column in _columns)
             {
                 var value = column switch
                 {
@@ -295,90 +326,108 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
             return attributes;
         }
 
-        private JsonObject Identity(ItemMetadata? item, ItemMetadata? title, DatabaseOptions? database, string? databaseId)
+        /// <summary>What a report item is named by, and the writer of the properties that identify it.</summary>
+        private (string Name, Action<Utf8JsonWriter> Write) Identity(ItemMetadata? item, ItemMetadata? title, DatabaseOptions? database, string? databaseId)
         {
             var counter = builder.Counter;
             switch (Report.Level)
             {
                 case ReportLevel.Platform:
-                    return new JsonObject { ["Platform"] = counter.Platform };
+                    return (counter.Platform, writer => writer.WriteString("Platform", counter.Platform));
                 case ReportLevel.Database:
-                    return new JsonObject
+                    var databaseName = database?.Name ?? databaseId!;
+                    return (databaseName, writer =>
                     {
-                        ["Database"] = database?.Name ?? databaseId,
-                        ["Publisher"] = database?.Publisher ?? counter.Publisher,
-                        ["Platform"] = counter.Platform,
-                        ["Item_ID"] = new JsonObject { ["Proprietary"] = $"{counter.PlatformId}:{databaseId}" },
-                    };
+                        writer.WriteString("Database", databaseName);
+                        writer.WriteString("Publisher", database?.Publisher ?? counter.Publisher);
+                        writer.WriteString("Platform", counter.Platform);
+                        writer.WriteStartObject("Item_ID");
+                        writer.WriteString("Proprietary", $"{counter.PlatformId}:{databaseId}");
+                        writer.WriteEndObject();
+                    });
                 case ReportLevel.Title:
-                    return new JsonObject
+                    var titleName = title!.Name ?? title.Id;
+                    return (titleName, writer =>
                     {
-                        ["Title"] = title!.Name ?? title.Id,
-                        ["Publisher"] = title.Publisher ?? item?.Publisher ?? counter.Publisher,
-                        ["Platform"] = counter.Platform,
-                        ["Item_ID"] = builder.ItemIds(title),
-                    };
+                        writer.WriteString("Title", titleName);
+                        writer.WriteString("Publisher", title.Publisher ?? item?.Publisher ?? counter.Publisher);
+                        writer.WriteString("Platform", counter.Platform);
+                        builder.WriteItemIds(writer, title);
+                    });
                 default:
-                    var json = new JsonObject
+                    var itemName = item!.Name ?? item.Id;
+                    return (itemName, writer =>
                     {
-                        ["Item"] = item!.Name ?? item.Id,
-                        ["Publisher"] = item.Publisher ?? counter.Publisher,
-                        ["Platform"] = counter.Platform,
-                        ["Item_ID"] = builder.ItemIds(item),
-                    };
-                    var details = request.ItemDetails;
-                    if (details.Contains("Authors") && Authors(item.Authors) is { } authors) json["Authors"] = authors;
-                    if (details.Contains("Publication_Date") && IsDate(item.PublicationDate)) json["Publication_Date"] = item.PublicationDate;
-                    if (details.Contains("Article_Version") && ArticleVersions.Contains(item.ArticleVersion)) json["Article_Version"] = item.ArticleVersion;
-                    return json;
+                        writer.WriteString("Item", itemName);
+                        writer.WriteString("Publisher", item.Publisher ?? counter.Publisher);
+                        writer.WriteString("Platform", counter.Platform);
+                        builder.WriteItemIds(writer, item);
+                        var details = request.ItemDetails;
+                        if (details.Contains("Authors")) WriteAuthors(writer, item.Authors);
+                        if (details.Contains("Publication_Date") && IsDate(item.PublicationDate)) writer.WriteString("Publication_Date", item.PublicationDate);
+                        if (details.Contains("Article_Version") && ArticleVersions.Contains(item.ArticleVersion)) writer.WriteString("Article_Version", item.ArticleVersion);
+                    });
             }
         }
 
         /// <summary>Item reports group items under their parent (with its details when asked, or when the view says so); others have none.</summary>
-        private (string Key, Func<JsonObject>? Details)? ParentOf(ItemMetadata? item, ItemMetadata? title)
+        private (string Key, Action<Utf8JsonWriter>? Details)? ParentOf(ItemMetadata? item, ItemMetadata? title)
         {
             if (Report.Level != ReportLevel.Item) return null;
-            if (!request.IncludeParentDetails || item?.ParentId is null || title is null || title == item) return ("", (Func<JsonObject>?)null);
-            return (title.Id, () =>
+            if (!request.IncludeParentDetails || item?.ParentId is null || title is null || title == item) return ("", null);
+            return (title.Id, writer =>
             {
-                var parent = new JsonObject { ["Title"] = title.Name ?? title.Id, ["Item_ID"] = builder.ItemIds(title) };
+                writer.WriteString("Title", title.Name ?? title.Id);
+                builder.WriteItemIds(writer, title);
                 // Only the master IR's parent has a Data_Type in the schema.
                 if (!Report.IsStandardView && TitleDataType(title, item) is var type && type is "Book" or "Conference" or "Database_Full" or "Journal" or "Newspaper_or_Newsletter" or "Reference_Work")
-                    parent["Data_Type"] = type;
-                return parent;
+                    writer.WriteString("Data_Type", type);
             });
         }
 
-        public JsonArray ToJson()
+        /// <summary>The items with usage, by name and then key, so the order never depends on how a store returned rows.</summary>
+        public List<ReportItem> Ordered() => [.. _items.Where(i => i.Value.HasUsage)
+            .OrderBy(i => i.Value.Identity.Name, StringComparer.Ordinal).ThenBy(i => i.Key, StringComparer.Ordinal)
+            .Select(i => i.Value)];
+
+        /// <summary>Writes the items, item reports' under their parents, handing the JSON on every few kilobytes.</summary>
+        public async Task WriteAsync(Utf8JsonWriter writer, List<ReportItem> ordered, CancellationToken cancellationToken)
         {
-            var result = new JsonArray();
-            // Items of the same name are ordered by their key, so the order never depends on how a store returned rows.
-            var ordered = _items.Where(i => i.Value.HasUsage)
-                .OrderBy(i => SortName(i.Value.Identity), StringComparer.Ordinal).ThenBy(i => i.Key, StringComparer.Ordinal)
-                .Select(i => i.Value).ToList();
             if (Report.Level != ReportLevel.Item)
             {
-                foreach (var item in ordered) result.Add(item.ToJson(months, request.Totals));
-                return result;
+                foreach (var item in ordered)
+                {
+                    item.Write(writer, _months);
+                    await HandOnAsync(writer, cancellationToken);
+                }
+                return;
             }
             foreach (var parent in ordered.GroupBy(i => i.Parent!.Value.Key).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
-                var wrapper = parent.First().Parent!.Value.Details?.Invoke() ?? new JsonObject();
-                wrapper["Items"] = new JsonArray([.. parent.Select(i => (JsonNode)i.ToJson(months, request.Totals))]);
-                result.Add(wrapper);
+                writer.WriteStartObject();
+                parent.First().Parent!.Value.Details?.Invoke(writer);
+                writer.WriteStartArray("Items");
+                foreach (var item in parent)
+                {
+                    item.Write(writer, _months);
+                    await HandOnAsync(writer, cancellationToken);
+                }
+                writer.WriteEndArray();
+                writer.WriteEndObject();
             }
-            return result;
         }
 
-        private static string SortName(JsonObject identity) =>
-            (identity["Title"] ?? identity["Item"] ?? identity["Database"] ?? identity["Platform"])!.GetValue<string>();
+        private static async Task HandOnAsync(Utf8JsonWriter writer, CancellationToken cancellationToken)
+        {
+            if (writer.BytesPending >= HandOnBytes) await writer.FlushAsync(cancellationToken);
+        }
     }
 
-    private sealed class ReportItem(JsonObject identity, (string Key, Func<JsonObject>? Details)? parent)
+    private sealed class ReportItem((string Name, Action<Utf8JsonWriter> Write) identity, (string Key, Action<Utf8JsonWriter>? Details)? parent)
     {
         private readonly Dictionary<string, AttributeGroup> _groups = new(StringComparer.Ordinal);
-        public JsonObject Identity { get; } = identity;
-        public (string Key, Func<JsonObject>? Details)? Parent { get; } = parent;
+        public (string Name, Action<Utf8JsonWriter> Write) Identity { get; } = identity;
+        public (string Key, Action<Utf8JsonWriter>? Details)? Parent { get; } = parent;
         public bool HasUsage => _groups.Values.Any(g => g.Counts.Count > 0);
 
         public AttributeGroup Group(List<(string Name, string Value)> attributes)
@@ -388,12 +437,15 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
             return group;
         }
 
-        public JsonObject ToJson(List<DateOnly> months, bool totals)
+        public void Write(Utf8JsonWriter writer, Columns months)
         {
-            var json = (JsonObject)Identity.DeepClone();
-            json["Attribute_Performance"] = new JsonArray([.. _groups.OrderBy(g => g.Key, StringComparer.Ordinal)
-                .Where(g => g.Value.Counts.Count > 0).Select(g => (JsonNode)g.Value.ToJson(months, totals))]);
-            return json;
+            writer.WriteStartObject();
+            Identity.Write(writer);
+            writer.WriteStartArray("Attribute_Performance");
+            foreach (var (_, group) in _groups.OrderBy(g => g.Key, StringComparer.Ordinal).Where(g => g.Value.Counts.Count > 0))
+                group.Write(writer, months);
+            writer.WriteEndArray();
+            writer.WriteEndObject();
         }
     }
 
@@ -403,21 +455,28 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
         public SortedSet<CounterMetric> Metrics { get; } = [];
         public Dictionary<(CounterMetric, DateOnly), long> Counts { get; } = [];
 
-        public JsonObject ToJson(List<DateOnly> months, bool totals)
+        public void Write(Utf8JsonWriter writer, Columns months)
         {
-            var json = new JsonObject();
-            foreach (var (name, value) in attributes) json[name] = value;
-            var performance = new JsonObject();
+            writer.WriteStartObject();
+            foreach (var (name, value) in attributes) writer.WriteString(name, value);
+            writer.WriteStartObject("Performance");
             foreach (var metric in Metrics.OrderBy(CounterNames.Report, StringComparer.Ordinal))
             {
-                var counts = new JsonObject();
-                foreach (var month in totals ? months.Take(1) : months)
-                    counts[month.ToString("yyyy-MM", CultureInfo.InvariantCulture)] = Counts.GetValueOrDefault((metric, month));
-                performance[CounterNames.Report(metric)] = counts;
+                writer.WriteStartObject(CounterNames.Report(metric));
+                foreach (var (month, name) in months.Names)
+                    writer.WriteNumber(name, Counts.GetValueOrDefault((metric, month)));
+                writer.WriteEndObject();
             }
-            json["Performance"] = performance;
-            return json;
+            writer.WriteEndObject();
+            writer.WriteEndObject();
         }
+    }
+
+    /// <summary>The months a report has a number for, with their names as JSON properties.</summary>
+    private sealed class Columns(IEnumerable<DateOnly> months)
+    {
+        public (DateOnly Month, JsonEncodedText Name)[] Names { get; } =
+            [.. months.Select(m => (m, JsonEncodedText.Encode(m.ToString("yyyy-MM", CultureInfo.InvariantCulture))))];
     }
 
     /// <summary>The title's Data_Type: as stated, else inferred from its identifiers or its items' type.</summary>
@@ -443,23 +502,32 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
         SushiReportCatalog.DatabaseItemDataTypes.Contains(itemType) ? itemType
             : SushiReportCatalog.DatabaseItemDataTypes.Contains(titleType) ? titleType : "Other";
 
-    private JsonObject ItemIds(ItemMetadata metadata)
+    private void WriteItemIds(Utf8JsonWriter writer, ItemMetadata metadata)
     {
-        var ids = new JsonObject();
-        if (metadata.Doi is { } doi && DoiPattern().IsMatch(doi)) ids["DOI"] = doi;
-        if (metadata.Isbn is { } isbn && IsbnPattern().IsMatch(isbn)) ids["ISBN"] = isbn;
-        if (metadata.PrintIssn is { } print && IssnPattern().IsMatch(print)) ids["Print_ISSN"] = print;
-        if (metadata.OnlineIssn is { } online && IssnPattern().IsMatch(online)) ids["Online_ISSN"] = online;
-        if (metadata.Uri is { } uri && Uri.TryCreate(uri, UriKind.Absolute, out _)) ids["URI"] = uri;
-        ids["Proprietary"] = $"{Counter.PlatformId}:{metadata.Id}";
-        return ids;
+        writer.WriteStartObject("Item_ID");
+        if (metadata.Doi is { } doi && DoiPattern().IsMatch(doi)) writer.WriteString("DOI", doi);
+        if (metadata.Isbn is { } isbn && IsbnPattern().IsMatch(isbn)) writer.WriteString("ISBN", isbn);
+        if (metadata.PrintIssn is { } print && IssnPattern().IsMatch(print)) writer.WriteString("Print_ISSN", print);
+        if (metadata.OnlineIssn is { } online && IssnPattern().IsMatch(online)) writer.WriteString("Online_ISSN", online);
+        if (metadata.Uri is { } uri && Uri.TryCreate(uri, UriKind.Absolute, out _)) writer.WriteString("URI", uri);
+        writer.WriteString("Proprietary", $"{Counter.PlatformId}:{metadata.Id}");
+        writer.WriteEndObject();
     }
 
-    private static JsonArray? Authors(string? authors)
+    /// <summary>Up to three authors of two characters or more, when there are any.</summary>
+    private static void WriteAuthors(Utf8JsonWriter writer, string? authors)
     {
         var names = (authors ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(n => n.Length >= 2).Distinct().Take(3).ToList();
-        return names.Count == 0 ? null : new JsonArray([.. names.Select(n => (JsonNode)new JsonObject { ["Name"] = n })]);
+        if (names.Count == 0) return;
+        writer.WriteStartArray("Authors");
+        foreach (var name in names)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("Name", name);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
     }
 
     private static bool IsDate(string? text) =>

@@ -82,11 +82,27 @@ public sealed class SushiService(TallySchema schema, IMetricStore store, ItemCat
         return list;
     }
 
-    public Task<JsonObject> ReportAsync(string reportId, IReadOnlyDictionary<string, string> query, CancellationToken cancellationToken)
+    /// <summary>The request for report <paramref name="reportId"/> that <paramref name="query"/> makes; throws what SUSHI answers to a bad one.</summary>
+    public SushiRequest Request(string reportId, IReadOnlyDictionary<string, string> query)
     {
         var report = Supported.FirstOrDefault(r => r.PathId == reportId)
             ?? throw new SushiException(SushiError.ReportNotSupported($"'{reportId}' is not one of {string.Join(", ", Supported.Select(r => r.PathId))}"));
         var window = QueryWindow.For(schema.Options, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime));
-        return _builder.BuildAsync(SushiRequest.Parse(report, query, window, schema.Options.Limits.SushiMaxMonths), cancellationToken);
+        return SushiRequest.Parse(report, query, window, schema.Options.Limits.SushiMaxMonths);
     }
+
+    /// <summary>Whether every month the request spans has ended, so that only a restatement or late events can change its report.</summary>
+    public bool SpansClosedMonths(SushiRequest request)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        return request.EndMonth < new DateOnly(now.Year, now.Month, 1);
+    }
+
+    /// <summary>Writes the report as COUNTER_SUSHI JSON, streamed.</summary>
+    public Task WriteReportAsync(SushiRequest request, Stream output, CancellationToken cancellationToken) =>
+        _builder.WriteAsync(request, output, cancellationToken);
+
+    /// <summary>The report as a tree of JSON nodes, which the tabular forms are written from.</summary>
+    public Task<JsonObject> ReportAsync(SushiRequest request, CancellationToken cancellationToken) =>
+        _builder.BuildAsync(request, cancellationToken);
 }
