@@ -27,7 +27,7 @@ public sealed class AggregatorTests : IDisposable
     public AggregatorTests()
     {
         _computer = new RecordingComputer(new ReferenceMetricComputer(_store, _store));
-        _aggregator = new Aggregator(_schema, _store, _computer, _store, new ItemCatalog(_store), _clock, [_observer]);
+        _aggregator = new Aggregator(_schema, _store, _computer, _store, new ItemCatalog(_store, _store), _clock, [_observer]);
     }
 
     public void Dispose() => _aggregator.Dispose();
