@@ -558,24 +558,28 @@ public sealed partial class ClickHouseEventStore : IEventStore
             .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum(sum_{f.Name})", $"sum(n_{f.Name})" })));
         var sql = $"SELECT {select} FROM {table} WHERE {where}" +
             (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count() > 0";
-        return await Db.QueryListAsync(sql, row =>
+        return await Db.QueryListAsync(sql, row => ReadMetricRow(row, query.ByPeriod ? row.GetDate(0) : default, 0, 1, keys.Count, aggregation.SumFields.Count), cancellationToken);
+    }
+
+    /// <summary>A metric row from <paramref name="keys"/> key columns from <paramref name="firstKey"/> on, then count, unique visitors and sessions, and each sum with its count.</summary>
+    internal static MetricRow ReadMetricRow(ClickHouseRow row, DateOnly period, int grouping, int firstKey, int keys, int sumFields)
+    {
+        var keyValues = new string?[keys];
+        for (var k = 0; k < keyValues.Length; k++) keyValues[k] = row.GetNullableString(firstKey + k);
+        var c = firstKey + keyValues.Length;
+        var metric = new MetricRow(period, keyValues, sumFields)
         {
-            var keyValues = new string?[keys.Count];
-            for (var k = 0; k < keyValues.Length; k++) keyValues[k] = row.GetNullableString(1 + k);
-            var c = 1 + keyValues.Length;
-            var metric = new MetricRow(query.ByPeriod ? row.GetDate(0) : default, keyValues, aggregation.SumFields.Count)
-            {
-                Count = row.GetInt64(c++),
-                UniqueVisitors = row.GetInt64(c++),
-                UniqueSessions = row.GetInt64(c++),
-            };
-            for (var s = 0; s < metric.Sums.Length; s++)
-            {
-                metric.Sums[s] = row.GetDouble(c++);
-                metric.SumCounts[s] = row.GetInt64(c++);
-            }
-            return metric;
-        }, cancellationToken);
+            Grouping = grouping,
+            Count = row.GetInt64(c++),
+            UniqueVisitors = row.GetInt64(c++),
+            UniqueSessions = row.GetInt64(c++),
+        };
+        for (var s = 0; s < metric.Sums.Length; s++)
+        {
+            metric.Sums[s] = row.GetDouble(c++);
+            metric.SumCounts[s] = row.GetInt64(c++);
+        }
+        return metric;
     }
 
     public async Task<IReadOnlyList<CounterRow>> ReadCounterMetricsAsync(CounterQuery query, CancellationToken cancellationToken)
@@ -594,14 +598,17 @@ public sealed partial class ClickHouseEventStore : IEventStore
             .Concat(CounterNames.Metrics.Select(m => $"sum({CounterNames.Column(m)})")));
         var sql = $"SELECT {select} FROM {table} WHERE {where}" +
             (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count() > 0";
-        return await Db.QueryListAsync(sql, row =>
-        {
-            var keyValues = new string?[keys.Count];
-            for (var k = 0; k < keyValues.Length; k++) keyValues[k] = row.GetNullableString(1 + k);
-            var counter = new CounterRow(query.ByMonth ? row.GetDate(0) : default, keyValues);
-            for (var m = 0; m < counter.Values.Length; m++) counter.Values[m] = row.GetInt64(1 + keyValues.Length + m);
-            return counter;
-        }, cancellationToken);
+        return await Db.QueryListAsync(sql, row => ReadCounterRow(row, query.ByMonth ? row.GetDate(0) : default, keys.Count), cancellationToken);
+    }
+
+    /// <summary>A COUNTER row from <paramref name="keys"/> key columns from the second column on, then every metric.</summary>
+    internal static CounterRow ReadCounterRow(ClickHouseRow row, DateOnly period, int keys)
+    {
+        var keyValues = new string?[keys];
+        for (var k = 0; k < keyValues.Length; k++) keyValues[k] = row.GetNullableString(1 + k);
+        var counter = new CounterRow(period, keyValues);
+        for (var m = 0; m < counter.Values.Length; m++) counter.Values[m] = row.GetInt64(1 + keyValues.Length + m);
+        return counter;
     }
 
     // ---- computing metrics: in ClickHouse SQL (ClickHouseMetricComputer) ---------------------------

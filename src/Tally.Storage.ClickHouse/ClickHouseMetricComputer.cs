@@ -12,10 +12,11 @@ namespace Tally.Storage.ClickHouse;
 /// <summary>
 /// Computes metrics in ClickHouse SQL (18.16: no window functions, no CTEs), one statement per aggregation and
 /// batch of days, and writes the computed rows with the store's period replacement (rows and marker in one insert).
-/// <para>In a cluster the raw events are sharded by session, so a visitor's sessions, and with them the double-clicks
-/// and unique visitors of the COUNTER and aggregation rules, may lie on several shards. Each shard therefore reads,
-/// filters and deduplicates its own events (the subqueries over the Distributed tables run there, in parallel),
-/// and the node that gathers them completes what needs all of a visitor's events.</para>
+/// <para>Each statement's innermost GROUP BY reads a Distributed table, so in a cluster every shard reads, filters and
+/// groups its own events in parallel, and the node that took the statement merges their partial aggregates (exact
+/// unique-count states, click arrays) and does the rest. The raw events are sharded by session, so a visitor's
+/// sessions, and with them the double-clicks and unique visitors of the rules, may lie on several shards: only the
+/// merged aggregates are complete.</para>
 /// </summary>
 internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, ClickHouseHttpClient db) : IMetricComputer
 {
@@ -27,15 +28,14 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
         EventType type, IReadOnlyList<AggregationDefinition> aggregations, IReadOnlyList<DateOnly> days, Referrers referrers, CancellationToken cancellationToken)
     {
         if (days.Count == 0) return 0;
-        var exists = await store.EventTableExistsAsync(type.Name, cancellationToken);
+        var source = await SourceAsync(type, days, cancellationToken);
         foreach (var aggregation in aggregations)
         {
-            var rows = exists ? await ComputeAggregationAsync(aggregation, days, referrers, cancellationToken) : [];
+            var rows = source is null ? [] : await ComputeAggregationAsync(aggregation, source, referrers, cancellationToken);
             foreach (var day in days)
                 await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, day, rows.GetValueOrDefault(day, []), cancellationToken);
         }
-        if (!exists) return 0;
-        return (await db.QueryListAsync($"SELECT uniqExact(id) FROM {Events(type.Name)} WHERE {InDays(days)}", row => row.GetInt64(0), cancellationToken)).Single();
+        return source?.Events ?? 0;
     }
 
     /// <summary>
@@ -45,60 +45,34 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
     /// default values, indistinguishable from stored ones, as 18.16 has no GROUPING().
     /// </summary>
     private async Task<Dictionary<DateOnly, List<MetricRow>>> ComputeAggregationAsync(
-        AggregationDefinition aggregation, IReadOnlyList<DateOnly> days, Referrers referrers, CancellationToken cancellationToken)
+        AggregationDefinition aggregation, RawSource source, Referrers referrers, CancellationToken cancellationToken)
     {
         var type = aggregation.EventType;
         var referrerIndex = aggregation.GroupBy.ToList().FindIndex(f => f.Name == WellKnownFields.Referrer);
-        var columns = new List<string> { $"{Day} AS day", "visitor", "session" };
-        var keys = new List<string>();
-        for (var i = 0; i < aggregation.GroupBy.Count; i++)
-        {
-            if (i == referrerIndex)
-            {
-                columns.AddRange(ReferrerAndAuthority(type, aggregation.GroupBy[i]));
-                keys.Add($"if(has_key = 1, referrer_key, {NullText}) AS k{i}");
-            }
-            else
-            {
-                columns.Add($"{Formatted(aggregation.GroupBy[i])} AS k{i}");
-                keys.Add($"k{i}");
-            }
-        }
-        columns.AddRange(aggregation.SumFields.Select((f, i) => $"{Field(f.Name)} AS s{i}"));
+        // The finest grouping's columns; a referrer's key comes from the lookup, joined by the pair it depends on.
+        var keys = aggregation.GroupBy.Select((f, i) => i == referrerIndex ? $"if(has_key = 1, referrer_key, {NullText}) AS k{i}" : $"{Formatted(f)} AS k{i}").ToList();
+        var keyNames = keys.Select((_, i) => $"k{i}").Concat(referrerIndex >= 0 ? ["referrer_text", "page_authority"] : []).ToList();
+        if (referrerIndex >= 0) keys.AddRange(ReferrerAndAuthority(type, aggregation.GroupBy[referrerIndex]));
+        var sums = aggregation.SumFields.Select(f => Field(f.Name)).ToList();
+        // GLOBAL: in a cluster the lookup travels to the shards with the statement.
+        var join = referrerIndex >= 0 ? $" GLOBAL ANY LEFT JOIN {ReferrerKeys} USING (referrer_text, page_authority)" : "";
         var robots = aggregation.IncludeRobots ? "" : " AND robot = 0";
-        var keyNames = Enumerable.Range(0, keys.Count).Select(i => $"k{i}").ToList();
-        var sums = aggregation.SumFields.Select((_, i) => i).ToList();
-        var join = referrerIndex >= 0 ? $" ANY LEFT JOIN {ReferrerKeys} USING (referrer_text, page_authority)" : "";
-        var finest = $"SELECT day, {string.Join("", keys.Select(k => k + ", "))}count() AS c, uniqExactState(visitor) AS v, uniqExactState(session) AS s" +
-            string.Concat(sums.Select(i => $", sum(ifNull(toFloat64(s{i}), 0)) AS sum{i}, count(s{i}) AS n{i}")) +
-            $" FROM {Deduplicated(type, columns, robots, days)}{join} GROUP BY day{string.Concat(keyNames.Select(k => ", " + k))}";
-        var grouped = keyNames.Select((k, i) => $"if(bitAnd(grouping, {1 << i}) = 0, {NullText}, {k}) AS g{i}").ToList();
+        var finest = $"SELECT {Day} AS day, {string.Join("", keys.Select(k => k + ", "))}count() AS c, uniqExactState(visitor) AS v, uniqExactState(session) AS s" +
+            string.Concat(sums.Select((f, i) => $", sum(ifNull(toFloat64({f}), 0)) AS sum{i}, count({f}) AS n{i}")) +
+            $" FROM {source.From}{join} WHERE {source.Where}{robots} GROUP BY day{string.Concat(keyNames.Select(k => ", " + k))}";
+        var grouped = aggregation.GroupBy.Select((_, i) => $"if(bitAnd(grouping, {1 << i}) = 0, {NullText}, k{i}) AS g{i}").ToList();
         var sql = $"SELECT day, grouping{string.Concat(grouped.Select(g => ", " + g))}, sum(c), uniqExactMerge(v), uniqExactMerge(s)" +
-            string.Concat(sums.Select(i => $", sum(sum{i}), sum(n{i})")) +
+            string.Concat(sums.Select((_, i) => $", sum(sum{i}), sum(n{i})")) +
             $" FROM ({finest}) ARRAY JOIN range({aggregation.Groupings}) AS grouping" +
-            $" GROUP BY day, grouping{string.Concat(keyNames.Select((_, i) => $", g{i}"))}";
-        var lookup = referrerIndex >= 0 ? await ReferrerKeyTableAsync(type, aggregation.GroupBy[referrerIndex], days, referrers, cancellationToken) : null;
-        var rows = await db.QueryListAsync(sql, lookup, row =>
-        {
-            var keyValues = new string?[keyNames.Count];
-            for (var k = 0; k < keyValues.Length; k++) keyValues[k] = row.GetNullableString(2 + k);
-            var c = 2 + keyValues.Length;
-            var metric = new MetricRow(row.GetDate(0), keyValues, sums.Count)
-            {
-                Grouping = (int)row.GetInt64(1),
-                Count = row.GetInt64(c++),
-                UniqueVisitors = row.GetInt64(c++),
-                UniqueSessions = row.GetInt64(c++),
-            };
-            for (var s = 0; s < sums.Count; s++)
-            {
-                metric.Sums[s] = row.GetDouble(c++);
-                metric.SumCounts[s] = row.GetInt64(c++);
-            }
-            return metric;
-        }, cancellationToken);
+            $" GROUP BY day, grouping{string.Concat(grouped.Select((_, i) => $", g{i}"))}";
+        var lookup = referrerIndex >= 0 ? await ReferrerKeyTableAsync(type, aggregation.GroupBy[referrerIndex], source.Days, referrers, cancellationToken) : null;
+        var rows = await db.QueryListAsync(sql, lookup, row => ReadDayMetricRow(row, aggregation), cancellationToken);
         return rows.GroupBy(r => r.Period).ToDictionary(g => g.Key, g => g.ToList());
     }
+
+    /// <summary>A metric row of (period, grouping, the keys, the metrics).</summary>
+    private static MetricRow ReadDayMetricRow(ClickHouseRow row, AggregationDefinition aggregation) =>
+        ClickHouseEventStore.ReadMetricRow(row, row.GetDate(0), (int)row.GetInt64(1), 2, aggregation.GroupBy.Count, aggregation.SumFields.Count);
 
     /// <summary>The referrer as text ('' for none) and the page authority of the event's url ('' for none), the pair a referrer key depends on.</summary>
     private static string[] ReferrerAndAuthority(EventType type, FieldDefinition referrer) =>
@@ -133,15 +107,15 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
     public async Task ComputeCounterDaysAsync(IReadOnlyList<EventType> types, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken)
     {
         if (days.Count == 0) return;
-        var stored = new List<EventType>();
+        var sources = new List<RawSource>();
         foreach (var type in types.Where(t => t.Counter != CounterRole.None))
         {
-            if (await store.EventTableExistsAsync(type.Name, cancellationToken)) stored.Add(type);
+            if (await SourceAsync(type, days, cancellationToken) is { } source) sources.Add(source);
         }
         var parts = new List<string>();
-        var clickTypes = stored.Where(t => t.Counter != CounterRole.Search).ToList();
-        if (clickTypes.Count > 0) parts.Add(CounterClicksSql(clickTypes, days));
-        parts.AddRange(stored.Where(t => t.Counter == CounterRole.Search).Select(t => CounterSearchesSql(t, days)));
+        var clicks = sources.Where(s => s.Type.Counter != CounterRole.Search).ToList();
+        if (clicks.Count > 0) parts.Add(CounterClicksSql(clicks));
+        parts.AddRange(sources.Where(s => s.Type.Counter == CounterRole.Search).Select(CounterSearchesSql));
         var rows = new Dictionary<DateOnly, List<CounterRow>>();
         if (parts.Count > 0)
         {
@@ -157,22 +131,15 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
 
     private static readonly string[] DimensionColumns = [.. CounterNames.Dimensions.Select(CounterNames.Column)];
 
-    /// <summary>A row of (period, the dimensions, the metrics), its period its first column.</summary>
-    private static CounterRow ReadCounterRow(ClickHouseRow row)
-    {
-        var keys = new string?[DimensionColumns.Length];
-        for (var d = 0; d < keys.Length; d++) keys[d] = row.GetNullableString(1 + d);
-        var counter = new CounterRow(row.GetDate(0), keys);
-        for (var m = 0; m < counter.Values.Length; m++) counter.Values[m] = row.GetInt64(1 + keys.Length + m);
-        return counter;
-    }
+    /// <summary>A row of (period, the dimensions, the metrics).</summary>
+    private static CounterRow ReadCounterRow(ClickHouseRow row) => ClickHouseEventStore.ReadCounterRow(row, row.GetDate(0), DimensionColumns.Length);
 
     /// <summary>
-    /// Metric columns m0… in <see cref="CounterNames.Metrics"/> order, each one given or 0; materialized, as 18.16 cannot
-    /// UNION ALL a constant column with a computed one.
+    /// Metric columns m0… in <see cref="CounterNames.Metrics"/> order, each one given or 0, passed through
+    /// <paramref name="aggregate"/>; materialized, as 18.16 cannot UNION ALL a constant column with a computed one.
     /// </summary>
-    private static string MetricColumns(IReadOnlyDictionary<CounterMetric, string> values) =>
-        string.Join(", ", CounterNames.Metrics.Select((m, i) => $"toUInt64(materialize({values.GetValueOrDefault(m, "0")})) AS m{i}"));
+    private static string MetricColumns(IReadOnlyDictionary<CounterMetric, string> values, string aggregate = "") =>
+        string.Join(", ", CounterNames.Metrics.Select((m, i) => $"{aggregate}(toUInt64(materialize({values.GetValueOrDefault(m, "0")}))) AS m{i}"));
 
     private static string Role(params CounterRole[] roles) => $"role IN ({string.Join(", ", roles.Select(r => Number((int)r)))})";
 
@@ -181,35 +148,35 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
     /// <summary>
     /// The metrics of the clicks of every click type, as <see cref="CounterDayCalculator"/> counts them:
     /// <list type="number">
-    /// <item>each shard reads its events of the days, robots and clicks without an item left out, one row per id;</item>
-    /// <item>a user's clicks on one target of one type, sorted by time and then by the row's dimensions (null first,
-    /// then ordinal), keep those whose next click is 30 s or more later, or that are the last;</item>
+    /// <item>each shard gathers the clicks of each user on each target of each type (robots and clicks without an item
+    /// left out) into an array, and the arrays of the shards merge;</item>
+    /// <item>sorted by time and then by the row's dimensions (null first, then ordinal), the clicks whose next click is
+    /// 30 s or more later, or that are the last, count;</item>
     /// <item>per session and row: totals, whether it was investigated or requested, and its earliest such click;</item>
     /// <item>per session and title (the dimensions with the title, else the item, instead of the item), the row of the
     /// earliest investigation (then the least item id) takes the title's unique investigation, likewise for requests.</item>
     /// </list>
     /// </summary>
-    private static string CounterClicksSql(IReadOnlyList<EventType> types, IReadOnlyList<DateOnly> days)
+    private static string CounterClicksSql(IReadOnlyList<RawSource> sources)
     {
-        // Sort keys of the clicks' tuples: time, then each dimension as (present, value) so null sorts first.
-        var sortedDimensions = string.Join(", ", DimensionColumns.Select(d => $"isNotNull({d}), ifNull({d}, '')"));
-        var clicks = string.Join(" UNION ALL ", types.Select((type, index) =>
+        var clicks = string.Join(" UNION ALL ", sources.Select(source =>
         {
+            var type = source.Type;
             var item = Text(type, WellKnownFields.ItemId);
             var target = $"ifNull({Text(type, WellKnownFields.Url)}, concat(assumeNotNull({item}), '\\x1F', ifNull({Text(type, WellKnownFields.Format)}, '')))";
-            List<string> columns = [$"{Number(index)} AS type", $"{Day} AS day", "visitor", "session", "ts", $"{Number((int)type.Counter)} AS role",
-                .. Dimensions(type, item, Text(type, WellKnownFields.TitleId), Text(type, WellKnownFields.AccessType)), $"{target} AS target"];
-            return $"SELECT type, day, visitor, target, tuple(ts, {sortedDimensions}, session, role) AS click " +
-                $"FROM {Deduplicated(type, columns, $" AND robot = 0 AND {item} IS NOT NULL", days)}";
+            // A click sorts by time, then by each dimension as (present, value), so null comes first.
+            var sortable = Dimensions(type, item, Text(type, WellKnownFields.TitleId), Text(type, WellKnownFields.AccessType)).Select(d => $"isNotNull({d}), ifNull({d}, '')");
+            return $"SELECT {Day} AS day, groupArray(tuple(ts, {string.Join(", ", sortable)}, session, toUInt8({Number((int)type.Counter)}))) AS clicks " +
+                $"FROM {source.From} WHERE {source.Where} AND robot = 0 AND {item} IS NOT NULL GROUP BY day, visitor, {target}";
         }));
         var sessionIndex = 2 + 2 * DimensionColumns.Length;
         var survivors = "SELECT day, " +
             string.Join(", ", DimensionColumns.Select((d, i) => $"if(tupleElement(c, {2 + 2 * i}) = 1, tupleElement(c, {3 + 2 * i}), {NullText}) AS {d}")) +
             $", tupleElement(c, 1) AS ts, tupleElement(c, {sessionIndex}) AS session, tupleElement(c, {sessionIndex + 1}) AS role FROM (" +
-            $"SELECT day, arraySort(groupArray(click)) AS clicks FROM ({clicks}) GROUP BY type, day, visitor, target) " +
+            $"SELECT day, arraySort(clicks) AS sorted FROM ({clicks})) " +
             "ARRAY JOIN arrayFilter((click, next) -> next - tupleElement(click, 1) >= " +
-            $"{Number((long)CounterDayCalculator.DoubleClickWindow.TotalMilliseconds)}, clicks, " +
-            "arrayPushBack(arrayPopFront(arrayMap(click -> tupleElement(click, 1), clicks)), toInt64(9223372036854775807))) AS c";
+            $"{Number((long)CounterDayCalculator.DoubleClickWindow.TotalMilliseconds)}, sorted, " +
+            "arrayPushBack(arrayPopFront(arrayMap(click -> tupleElement(click, 1), sorted)), toInt64(9223372036854775807))) AS c";
         var dimensions = string.Join(", ", DimensionColumns);
         var perSessionRow = $"SELECT day, session, {dimensions}, countIf({Investigated}) AS investigations, countIf({Requested}) AS requests, " +
             $"countIf({Role(CounterRole.NoLicense)}) AS no_license, countIf({Role(CounterRole.LimitExceeded)}) AS limit_exceeded, " +
@@ -248,22 +215,22 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
         $"if(countIf({roles}) = 0, '~', concat(toString(minIf(ts, {roles}) + 1000000000000000), any(item_id)))";
 
     /// <summary>The searches of a search type by kind: automated, federated, else regular (which the platform counts too).</summary>
-    private static string CounterSearchesSql(EventType type, IReadOnlyList<DateOnly> days)
+    private static string CounterSearchesSql(RawSource source)
     {
-        var kind = Text(type, WellKnownFields.SearchType);
-        List<string> columns = [$"{Day} AS day", .. Dimensions(type, NullText, NullText, NullText), $"ifNull({kind}, '') AS search_type"];
-        return $"SELECT day, {string.Join(", ", DimensionColumns)}, " + MetricColumns(new Dictionary<CounterMetric, string>
+        var kind = $"ifNull({Text(source.Type, WellKnownFields.SearchType)}, '')";
+        var dimensions = Dimensions(source.Type, NullText, NullText, NullText).Select((d, i) => $"{d} AS {DimensionColumns[i]}");
+        return $"SELECT {Day} AS day, {string.Join(", ", dimensions)}, " + MetricColumns(new Dictionary<CounterMetric, string>
         {
-            [CounterMetric.SearchesRegular] = "search_type NOT IN ('automated', 'federated')",
-            [CounterMetric.SearchesAutomated] = "search_type = 'automated'",
-            [CounterMetric.SearchesFederated] = "search_type = 'federated'",
-            [CounterMetric.SearchesPlatform] = "search_type NOT IN ('automated', 'federated')",
-        }) + $" FROM {Deduplicated(type, columns, " AND robot = 0", days)}";
+            [CounterMetric.SearchesRegular] = $"{kind} NOT IN ('automated', 'federated')",
+            [CounterMetric.SearchesAutomated] = $"{kind} = 'automated'",
+            [CounterMetric.SearchesFederated] = $"{kind} = 'federated'",
+            [CounterMetric.SearchesPlatform] = $"{kind} NOT IN ('automated', 'federated')",
+        }, "sum") + $" FROM {source.From} WHERE {source.Where} AND robot = 0 GROUP BY day, {string.Join(", ", DimensionColumns)}";
     }
 
     /// <summary>
     /// The COUNTER dimensions of a type's events in <see cref="CounterNames.Dimensions"/> order, with the defaults of a missing
-    /// access method and type; all computed Nullable(String) columns, so that the parts of a UNION ALL agree.
+    /// access method and type; all computed Nullable(String), so that the parts of a UNION ALL agree.
     /// </summary>
     private static IEnumerable<string> Dimensions(EventType type, string item, string title, string accessType) => CounterNames.Dimensions.Select(d => "materialize(toNullable(" + d switch
     {
@@ -275,7 +242,7 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
         CounterDimension.Institution => Text(type, WellKnownFields.Institution),
         CounterDimension.Country => Text(type, WellKnownFields.Country),
         _ => Text(type, WellKnownFields.Region),
-    } + $")) AS {CounterNames.Column(d)}");
+    } + "))");
 
     // ---- metadata and months ----------------------------------------------------------------------
 
@@ -283,12 +250,12 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
         EventType type, IReadOnlyList<DateOnly> days, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var fields = ItemMetadataReader.EventFields.Select(type.Field).OfType<FieldDefinition>().ToList();
-        if (days.Count == 0 || type.Field(WellKnownFields.ItemId) is not { } itemId || !await store.EventTableExistsAsync(type.Name, cancellationToken)) yield break;
+        if (days.Count == 0 || type.Field(WellKnownFields.ItemId) is not { } itemId || await SourceAsync(type, days, cancellationToken) is not { } source) yield break;
         var columns = fields.Select(f => Field(f.Name)).ToList();
         var others = columns.Where(c => c != Field(itemId.Name)).Select(c => $"isNotNull({c})").DefaultIfEmpty("0");
         // Columns as the store reads an event: the envelope (the latest statement's id and time), then the fields.
         var sql = $"SELECT argMax(id, ts), max(ts), 0, 0, 0, {string.Join(", ", columns)} " +
-            $"FROM {Deduplicated(type, ["ts", .. columns], $" AND {Field(itemId.Name)} IS NOT NULL AND ({string.Join(" OR ", others)})", days)} " +
+            $"FROM {source.From} WHERE {source.Where} AND {Field(itemId.Name)} IS NOT NULL AND ({string.Join(" OR ", others)}) " +
             $"GROUP BY {string.Join(", ", columns)}";
         await foreach (var row in db.QueryAsync(sql, cancellationToken))
             yield return ClickHouseEventStore.ReadEvent(row, type, fields, withExtra: false);
@@ -299,25 +266,7 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
         var keys = aggregation.GroupBy.Select(f => Key(f.Name)).ToList();
         var sums = aggregation.SumFields.SelectMany(f => new[] { $"sum(sum_{f.Name})", $"sum(n_{f.Name})" });
         var rows = await SumDaysAsync(Metrics(aggregation, MetricPeriod.Day), ["grouping_set", .. keys],
-            ["sum(count)", "sum(unique_visitors)", "sum(unique_sessions)", .. sums], months, row =>
-            {
-                var keyValues = new string?[keys.Count];
-                for (var k = 0; k < keyValues.Length; k++) keyValues[k] = row.GetNullableString(2 + k);
-                var c = 2 + keyValues.Length;
-                var metric = new MetricRow(row.GetDate(0), keyValues, aggregation.SumFields.Count)
-                {
-                    Grouping = (int)row.GetInt64(1),
-                    Count = row.GetInt64(c++),
-                    UniqueVisitors = row.GetInt64(c++),
-                    UniqueSessions = row.GetInt64(c++),
-                };
-                for (var s = 0; s < metric.Sums.Length; s++)
-                {
-                    metric.Sums[s] = row.GetDouble(c++);
-                    metric.SumCounts[s] = row.GetInt64(c++);
-                }
-                return metric;
-            }, cancellationToken);
+            ["sum(count)", "sum(unique_visitors)", "sum(unique_sessions)", .. sums], months, row => ReadDayMetricRow(row, aggregation), cancellationToken);
         foreach (var month in months)
             await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Month, month, rows.GetValueOrDefault(month, []), cancellationToken);
     }
@@ -346,12 +295,28 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
 
     // ---- reading raw events -----------------------------------------------------------------------
 
+    /// <summary>Where a statement reads a type's events of <see cref="Days"/>: FROM <see cref="From"/> WHERE <see cref="Where"/>.</summary>
+    /// <param name="Events">How many events that is, each id once, robots included.</param>
+    private sealed record RawSource(EventType Type, IReadOnlyList<DateOnly> Days, string From, string Where, long Events);
+
     /// <summary>
-    /// A subquery of <paramref name="columns"/> of the type's events on the days that pass <paramref name="and"/>, one row
-    /// per id (a duplicate is stored on its original's shard, as both have its session); in a cluster each shard runs it.
+    /// The type's events on the days, or null without a raw table. A race between appends can store an id twice, on one
+    /// shard, as both copies have the same session. Each shard counts its rows and ids; only where they differ are the
+    /// events read through a subquery that keeps one row per id, which the shards cannot group beneath. Otherwise
+    /// statements read the table itself, and its GROUP BYs run on the shards.
     /// </summary>
-    private static string Deduplicated(EventType type, IReadOnlyList<string> columns, string and, IReadOnlyList<DateOnly> days) =>
-        $"(SELECT id, {string.Join(", ", columns)} FROM {Events(type.Name)} WHERE {InDays(days)}{and} LIMIT 1 BY id)";
+    private async Task<RawSource?> SourceAsync(EventType type, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken)
+    {
+        if (!await store.EventTableExistsAsync(type.Name, cancellationToken)) return null;
+        var table = Events(type.Name);
+        var where = InDays(days);
+        var shards = await db.QueryListAsync($"SELECT count(), uniqExact(id) FROM {table} WHERE {where} SETTINGS distributed_group_by_no_merge = 1",
+            row => (Rows: row.GetInt64(0), Ids: row.GetInt64(1)), cancellationToken);
+        var ids = shards.Sum(s => s.Ids);
+        var columns = string.Join(", ", Envelope.Concat(type.Fields.Select(f => Field(f.Name))));
+        var from = shards.Sum(s => s.Rows) == ids ? table : $"(SELECT {columns} FROM {table} WHERE {where} LIMIT 1 BY id)";
+        return new RawSource(type, days, from, where, ids);
+    }
 
     /// <summary>The condition for events on the days: a range of times, which picks partitions, then the days themselves.</summary>
     private static string InDays(IReadOnlyList<DateOnly> days) =>
