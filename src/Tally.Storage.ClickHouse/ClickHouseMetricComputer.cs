@@ -165,7 +165,7 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
             var item = Text(type, WellKnownFields.ItemId);
             var target = $"ifNull({Text(type, WellKnownFields.Url)}, concat(assumeNotNull({item}), '\\x1F', ifNull({Text(type, WellKnownFields.Format)}, '')))";
             // A click sorts by time, then by each dimension as (present, value), so null comes first.
-            var sortable = Dimensions(type, item, Text(type, WellKnownFields.TitleId), Text(type, WellKnownFields.AccessType)).Select(d => $"isNotNull({d}), ifNull({d}, '')");
+            var sortable = Dimensions(type, item, Text(type, WellKnownFields.TitleId), $"ifNull({Text(type, WellKnownFields.AccessType)}, 'Controlled')").Select(d => $"isNotNull({d}), ifNull({d}, '')");
             return $"SELECT {Day} AS day, groupArray(tuple(ts, {string.Join(", ", sortable)}, session, toUInt8({Number((int)type.Counter)}))) AS clicks " +
                 $"FROM {source.From} WHERE {source.Where} AND robot = 0 AND {item} IS NOT NULL GROUP BY day, visitor, {target}";
         }));
@@ -229,15 +229,15 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
     }
 
     /// <summary>
-    /// The COUNTER dimensions of a type's events in <see cref="CounterNames.Dimensions"/> order, with the defaults of a missing
-    /// access method and type; all computed Nullable(String), so that the parts of a UNION ALL agree.
+    /// The COUNTER dimensions of a type's events in <see cref="CounterNames.Dimensions"/> order, with the default of a missing
+    /// access method; all computed Nullable(String), so that the parts of a UNION ALL agree.
     /// </summary>
     private static IEnumerable<string> Dimensions(EventType type, string item, string title, string accessType) => CounterNames.Dimensions.Select(d => "materialize(toNullable(" + d switch
     {
         CounterDimension.ItemId => item,
         CounterDimension.TitleId => title,
         CounterDimension.DatabaseId => Text(type, WellKnownFields.DatabaseId),
-        CounterDimension.AccessType => accessType == NullText ? NullText : $"ifNull({accessType}, 'Controlled')",
+        CounterDimension.AccessType => accessType,
         CounterDimension.AccessMethod => $"ifNull({Text(type, WellKnownFields.AccessMethod)}, 'Regular')",
         CounterDimension.Institution => Text(type, WellKnownFields.Institution),
         CounterDimension.Country => Text(type, WellKnownFields.Country),
