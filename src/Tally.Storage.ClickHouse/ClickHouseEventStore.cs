@@ -482,11 +482,16 @@ public sealed partial class ClickHouseEventStore : IEventStore
 
     // ---- metrics ---------------------------------------------------------------------------
 
-    public Task ReplaceMetricsAsync(AggregationDefinition aggregation, MetricPeriod period, DateOnly start, IReadOnlyList<MetricRow> rows, CancellationToken cancellationToken)
+    public Task ReplaceMetricsAsync(AggregationDefinition aggregation, MetricPeriod period, DateOnly start, IReadOnlyList<MetricRow> rows, CancellationToken cancellationToken) =>
+        ReplaceMetricsAsync(aggregation, period, [(start, rows)], cancellationToken);
+
+    /// <summary>Replaces the rows of several periods (given by their starts) with one insert.</summary>
+    internal Task ReplaceMetricsAsync(AggregationDefinition aggregation, MetricPeriod period, IReadOnlyList<(DateOnly Start, IReadOnlyList<MetricRow> Rows)> periods,
+        CancellationToken cancellationToken)
     {
         var columns = new[] { "grouping_set" }.Concat(aggregation.GroupBy.Select(f => Key(f.Name))).Concat(["count", "unique_visitors", "unique_sessions"])
             .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum_{f.Name}", $"n_{f.Name}" })).ToList();
-        return ReplacePeriodAsync(Metrics(aggregation, period), start, columns, rows, (w, row) =>
+        return ReplacePeriodsAsync(Metrics(aggregation, period), columns, periods, (w, _, row) =>
         {
             w.WriteUInt8((byte)(row?.Grouping ?? 0));
             for (var k = 0; k < aggregation.GroupBy.Count; k++) w.WriteNullableString(row?.Keys[k]);
@@ -501,33 +506,39 @@ public sealed partial class ClickHouseEventStore : IEventStore
         }, cancellationToken);
     }
 
-    public Task ReplaceCounterMetricsAsync(MetricPeriod period, DateOnly start, IReadOnlyList<CounterRow> rows, CancellationToken cancellationToken)
+    public Task ReplaceCounterMetricsAsync(MetricPeriod period, DateOnly start, IReadOnlyList<CounterRow> rows, CancellationToken cancellationToken) =>
+        ReplaceCounterMetricsAsync(period, [(start, rows)], cancellationToken);
+
+    /// <summary>Replaces the COUNTER rows of several periods (given by their starts) with one insert.</summary>
+    internal Task ReplaceCounterMetricsAsync(MetricPeriod period, IReadOnlyList<(DateOnly Start, IReadOnlyList<CounterRow> Rows)> periods, CancellationToken cancellationToken)
     {
         var columns = new[] { "month" }.Concat(CounterNames.Dimensions.Select(CounterNames.Column)).Concat(CounterNames.Metrics.Select(CounterNames.Column)).ToList();
-        var month = new DateOnly(start.Year, start.Month, 1);
-        return ReplacePeriodAsync(Counter(period), start, columns, rows, (w, row) =>
+        return ReplacePeriodsAsync(Counter(period), columns, periods, (w, start, row) =>
         {
-            w.WriteDate(month);
+            w.WriteDate(new DateOnly(start.Year, start.Month, 1));
             for (var d = 0; d < CounterNames.Dimensions.Length; d++) w.WriteNullableString(row?.Keys[d]);
             for (var m = 0; m < CounterNames.Metrics.Length; m++) w.WriteInt64(row?.Values[m] ?? 0);
         }, cancellationToken);
     }
 
     /// <summary>
-    /// Inserts a period's rows under a new version and then the version's marker, whose values
-    /// <paramref name="writeValues"/> writes from a null row: null keys and zeros. Rows inserted before a
-    /// failure stay invisible, as their marker never came; the day stays dirty and the next run replaces it again.
+    /// Inserts each period's rows and then its marker, whose values <paramref name="writeValues"/> writes from a null row
+    /// (null keys and zeros), all under one new version and in one insert. A period's rows lie in one partition of one
+    /// shard (metric tables are sharded by period), so they and their marker become one part, and its marker never
+    /// precedes them. Rows inserted before a failure stay invisible, as their marker never came; the day stays dirty
+    /// and the next run replaces it again.
     /// </summary>
-    private Task ReplacePeriodAsync<T>(string table, DateOnly period, IReadOnlyList<string> columns, IReadOnlyList<T> rows, Action<RowBinaryWriter, T?> writeValues,
-        CancellationToken cancellationToken) where T : class
+    private Task ReplacePeriodsAsync<T>(string table, IReadOnlyList<string> columns, IReadOnlyList<(DateOnly Start, IReadOnlyList<T> Rows)> periods,
+        Action<RowBinaryWriter, DateOnly, T?> writeValues, CancellationToken cancellationToken) where T : class
     {
         var version = NextVersion();
-        return Db.InsertAsync(table, ["period", "version", "marker", .. columns], rows.Append(null), (w, row) =>
+        var rows = periods.SelectMany(p => p.Rows.Append(null).Select(row => (p.Start, Row: row)));
+        return Db.InsertAsync(table, ["period", "version", "marker", .. columns], rows, (w, item) =>
         {
-            w.WriteDate(period);
+            w.WriteDate(item.Start);
             w.WriteUInt64(version);
-            w.WriteBoolean(row is null);
-            writeValues(w, row);
+            w.WriteBoolean(item.Row is null);
+            writeValues(w, item.Start, item.Row);
         }, cancellationToken);
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
@@ -32,8 +31,7 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
         foreach (var aggregation in aggregations)
         {
             var rows = source is null ? [] : await ComputeAggregationAsync(aggregation, source, referrers, cancellationToken);
-            foreach (var day in days)
-                await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, day, rows.GetValueOrDefault(day, []), cancellationToken);
+            await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, ByPeriod(days, rows, r => r.Period), cancellationToken);
         }
         return source?.Events ?? 0;
     }
@@ -44,7 +42,7 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
     /// grouping numbers, a key kept where its bit is set), and the states merge. WITH CUBE would mark dropped keys with
     /// default values, indistinguishable from stored ones, as 18.16 has no GROUPING().
     /// </summary>
-    private async Task<Dictionary<DateOnly, List<MetricRow>>> ComputeAggregationAsync(
+    private async Task<List<MetricRow>> ComputeAggregationAsync(
         AggregationDefinition aggregation, RawSource source, Referrers referrers, CancellationToken cancellationToken)
     {
         var type = aggregation.EventType;
@@ -66,8 +64,7 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
             $" FROM ({finest}) ARRAY JOIN range({aggregation.Groupings}) AS grouping" +
             $" GROUP BY day, grouping{string.Concat(grouped.Select((_, i) => $", g{i}"))}";
         var lookup = referrerIndex >= 0 ? await ReferrerKeyTableAsync(type, aggregation.GroupBy[referrerIndex], source.Days, referrers, cancellationToken) : null;
-        var rows = await db.QueryListAsync(sql, lookup, row => ReadDayMetricRow(row, aggregation), cancellationToken);
-        return rows.GroupBy(r => r.Period).ToDictionary(g => g.Key, g => g.ToList());
+        return await db.QueryListAsync(sql, lookup, row => ReadDayMetricRow(row, aggregation), cancellationToken);
     }
 
     /// <summary>A metric row of (period, grouping, the keys, the metrics).</summary>
@@ -116,17 +113,15 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
         var clicks = sources.Where(s => s.Type.Counter != CounterRole.Search).ToList();
         if (clicks.Count > 0) parts.Add(CounterClicksSql(clicks));
         parts.AddRange(sources.Where(s => s.Type.Counter == CounterRole.Search).Select(CounterSearchesSql));
-        var rows = new Dictionary<DateOnly, List<CounterRow>>();
+        var rows = new List<CounterRow>();
         if (parts.Count > 0)
         {
             var metrics = Enumerable.Range(0, CounterNames.Metrics.Length).Select(m => $"sum(m{m})").ToList();
             var sql = $"SELECT day, {string.Join(", ", DimensionColumns)}, {string.Join(", ", metrics)} FROM ({string.Join(" UNION ALL ", parts)}) " +
                 $"GROUP BY day, {string.Join(", ", DimensionColumns)} HAVING {string.Join(" + ", metrics)} > 0";
-            foreach (var row in await db.QueryListAsync(sql, ReadCounterRow, cancellationToken))
-                (rows.TryGetValue(row.Period, out var list) ? list : rows[row.Period] = []).Add(row);
+            rows = await db.QueryListAsync(sql, ReadCounterRow, cancellationToken);
         }
-        foreach (var day in days)
-            await store.ReplaceCounterMetricsAsync(MetricPeriod.Day, day, rows.GetValueOrDefault(day, []), cancellationToken);
+        await store.ReplaceCounterMetricsAsync(MetricPeriod.Day, ByPeriod(days, rows, r => r.Period), cancellationToken);
     }
 
     private static readonly string[] DimensionColumns = [.. CounterNames.Dimensions.Select(CounterNames.Column)];
@@ -267,30 +262,32 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
         var sums = aggregation.SumFields.SelectMany(f => new[] { $"sum(sum_{f.Name})", $"sum(n_{f.Name})" });
         var rows = await SumDaysAsync(Metrics(aggregation, MetricPeriod.Day), ["grouping_set", .. keys],
             ["sum(count)", "sum(unique_visitors)", "sum(unique_sessions)", .. sums], months, row => ReadDayMetricRow(row, aggregation), cancellationToken);
-        foreach (var month in months)
-            await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Month, month, rows.GetValueOrDefault(month, []), cancellationToken);
+        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Month, ByPeriod(months, rows, r => r.Period), cancellationToken);
     }
 
     public async Task RollUpCounterMonthsAsync(IReadOnlyList<DateOnly> months, CancellationToken cancellationToken)
     {
         var rows = await SumDaysAsync(Counter(MetricPeriod.Day), DimensionColumns,
             [.. CounterNames.Metrics.Select(m => $"sum({CounterNames.Column(m)})")], months, ReadCounterRow, cancellationToken);
-        foreach (var month in months)
-            await store.ReplaceCounterMetricsAsync(MetricPeriod.Month, month, rows.GetValueOrDefault(month, []), cancellationToken);
+        await store.ReplaceCounterMetricsAsync(MetricPeriod.Month, ByPeriod(months, rows, r => r.Period), cancellationToken);
     }
 
-    /// <summary>The current day rows of the months summed by month (the first column) and <paramref name="keys"/>, by month.</summary>
-    private async Task<Dictionary<DateOnly, List<T>>> SumDaysAsync<T>(string table, IReadOnlyList<string> keys, IReadOnlyList<string> sums, IReadOnlyList<DateOnly> months,
+    /// <summary>The current day rows of the months summed by month (the first column) and <paramref name="keys"/>.</summary>
+    private async Task<List<T>> SumDaysAsync<T>(string table, IReadOnlyList<string> keys, IReadOnlyList<string> sums, IReadOnlyList<DateOnly> months,
         Func<ClickHouseRow, T> read, CancellationToken cancellationToken)
     {
-        var result = new Dictionary<DateOnly, List<T>>();
-        if (months.Count == 0) return result;
+        if (months.Count == 0) return [];
         var sql = $"SELECT toStartOfMonth(period) AS month, {string.Join(", ", keys.Concat(sums))} " +
             $"FROM {table} WHERE {ClickHouseEventStore.CurrentRows(table, months.Min(), months.Max().AddMonths(1).AddDays(-1))} AND month IN ({string.Join(", ", months.Select(Quote))}) " +
             $"GROUP BY month, {string.Join(", ", keys)}";
-        var rows = await db.QueryListAsync(sql, row => (Month: row.GetDate(0), Row: read(row)), cancellationToken);
-        foreach (var (month, row) in rows) (result.TryGetValue(month, out var list) ? list : result[month] = []).Add(row);
-        return result;
+        return await db.QueryListAsync(sql, read, cancellationToken);
+    }
+
+    /// <summary>Each of the periods with its rows; a period without rows has none, so that replacing it removes its old ones.</summary>
+    private static List<(DateOnly Start, IReadOnlyList<T> Rows)> ByPeriod<T>(IReadOnlyList<DateOnly> periods, IEnumerable<T> rows, Func<T, DateOnly> periodOf)
+    {
+        var byPeriod = rows.ToLookup(periodOf);
+        return [.. periods.Select(p => (p, (IReadOnlyList<T>)[.. byPeriod[p]]))];
     }
 
     // ---- reading raw events -----------------------------------------------------------------------
