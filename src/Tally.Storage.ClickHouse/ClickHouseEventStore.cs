@@ -482,16 +482,11 @@ public sealed partial class ClickHouseEventStore : IEventStore
 
     // ---- metrics ---------------------------------------------------------------------------
 
-    public Task ReplaceMetricsAsync(AggregationDefinition aggregation, MetricPeriod period, DateOnly start, IReadOnlyList<MetricRow> rows, CancellationToken cancellationToken) =>
-        ReplaceMetricsAsync(aggregation, period, [(start, rows)], cancellationToken);
-
-    /// <summary>Replaces the rows of several periods (given by their starts) with one insert.</summary>
-    internal Task ReplaceMetricsAsync(AggregationDefinition aggregation, MetricPeriod period, IReadOnlyList<(DateOnly Start, IReadOnlyList<MetricRow> Rows)> periods,
-        CancellationToken cancellationToken)
+    public Task ReplaceMetricsAsync(AggregationDefinition aggregation, MetricPeriod period, DateOnly start, IReadOnlyList<MetricRow> rows, CancellationToken cancellationToken)
     {
         var columns = new[] { "grouping_set" }.Concat(aggregation.GroupBy.Select(f => Key(f.Name))).Concat(["count", "unique_visitors", "unique_sessions"])
             .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum_{f.Name}", $"n_{f.Name}" })).ToList();
-        return ReplacePeriodsAsync(Metrics(aggregation, period), columns, periods, (w, _, row) =>
+        return ReplacePeriodAsync(Metrics(aggregation, period), start, columns, rows, (w, row) =>
         {
             w.WriteUInt8((byte)(row?.Grouping ?? 0));
             for (var k = 0; k < aggregation.GroupBy.Count; k++) w.WriteNullableString(row?.Keys[k]);
@@ -506,39 +501,33 @@ public sealed partial class ClickHouseEventStore : IEventStore
         }, cancellationToken);
     }
 
-    public Task ReplaceCounterMetricsAsync(MetricPeriod period, DateOnly start, IReadOnlyList<CounterRow> rows, CancellationToken cancellationToken) =>
-        ReplaceCounterMetricsAsync(period, [(start, rows)], cancellationToken);
-
-    /// <summary>Replaces the COUNTER rows of several periods (given by their starts) with one insert.</summary>
-    internal Task ReplaceCounterMetricsAsync(MetricPeriod period, IReadOnlyList<(DateOnly Start, IReadOnlyList<CounterRow> Rows)> periods, CancellationToken cancellationToken)
+    public Task ReplaceCounterMetricsAsync(MetricPeriod period, DateOnly start, IReadOnlyList<CounterRow> rows, CancellationToken cancellationToken)
     {
         var columns = new[] { "month" }.Concat(CounterNames.Dimensions.Select(CounterNames.Column)).Concat(CounterNames.Metrics.Select(CounterNames.Column)).ToList();
-        return ReplacePeriodsAsync(Counter(period), columns, periods, (w, start, row) =>
+        var month = new DateOnly(start.Year, start.Month, 1);
+        return ReplacePeriodAsync(Counter(period), start, columns, rows, (w, row) =>
         {
-            w.WriteDate(new DateOnly(start.Year, start.Month, 1));
+            w.WriteDate(month);
             for (var d = 0; d < CounterNames.Dimensions.Length; d++) w.WriteNullableString(row?.Keys[d]);
             for (var m = 0; m < CounterNames.Metrics.Length; m++) w.WriteInt64(row?.Values[m] ?? 0);
         }, cancellationToken);
     }
 
     /// <summary>
-    /// Inserts each period's rows and then its marker, whose values <paramref name="writeValues"/> writes from a null row
-    /// (null keys and zeros), all under one new version and in one insert. A period's rows lie in one partition of one
-    /// shard (metric tables are sharded by period), so they and their marker become one part, and its marker never
-    /// precedes them. Rows inserted before a failure stay invisible, as their marker never came; the day stays dirty
-    /// and the next run replaces it again.
+    /// Inserts a period's rows under a new version and then the version's marker, whose values
+    /// <paramref name="writeValues"/> writes from a null row: null keys and zeros. Rows inserted before a
+    /// failure stay invisible, as their marker never came; the day stays dirty and the next run replaces it again.
     /// </summary>
-    private Task ReplacePeriodsAsync<T>(string table, IReadOnlyList<string> columns, IReadOnlyList<(DateOnly Start, IReadOnlyList<T> Rows)> periods,
-        Action<RowBinaryWriter, DateOnly, T?> writeValues, CancellationToken cancellationToken) where T : class
+    private Task ReplacePeriodAsync<T>(string table, DateOnly period, IReadOnlyList<string> columns, IReadOnlyList<T> rows, Action<RowBinaryWriter, T?> writeValues,
+        CancellationToken cancellationToken) where T : class
     {
         var version = NextVersion();
-        var rows = periods.SelectMany(p => p.Rows.Append(null).Select(row => (p.Start, Row: row)));
-        return Db.InsertAsync(table, ["period", "version", "marker", .. columns], rows, (w, item) =>
+        return Db.InsertAsync(table, ["period", "version", "marker", .. columns], rows.Append(null), (w, row) =>
         {
-            w.WriteDate(item.Start);
+            w.WriteDate(period);
             w.WriteUInt64(version);
-            w.WriteBoolean(item.Row is null);
-            writeValues(w, item.Start, item.Row);
+            w.WriteBoolean(row is null);
+            writeValues(w, row);
         }, cancellationToken);
     }
 
@@ -569,28 +558,24 @@ public sealed partial class ClickHouseEventStore : IEventStore
             .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum(sum_{f.Name})", $"sum(n_{f.Name})" })));
         var sql = $"SELECT {select} FROM {table} WHERE {where}" +
             (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count() > 0";
-        return await Db.QueryListAsync(sql, row => ReadMetricRow(row, query.ByPeriod ? row.GetDate(0) : default, 0, 1, keys.Count, aggregation.SumFields.Count), cancellationToken);
-    }
-
-    /// <summary>A metric row from <paramref name="keys"/> key columns from <paramref name="firstKey"/> on, then count, unique visitors and sessions, and each sum with its count.</summary>
-    internal static MetricRow ReadMetricRow(ClickHouseRow row, DateOnly period, int grouping, int firstKey, int keys, int sumFields)
-    {
-        var keyValues = new string?[keys];
-        for (var k = 0; k < keyValues.Length; k++) keyValues[k] = row.GetNullableString(firstKey + k);
-        var c = firstKey + keyValues.Length;
-        var metric = new MetricRow(period, keyValues, sumFields)
+        return await Db.QueryListAsync(sql, row =>
         {
-            Grouping = grouping,
-            Count = row.GetInt64(c++),
-            UniqueVisitors = row.GetInt64(c++),
-            UniqueSessions = row.GetInt64(c++),
-        };
-        for (var s = 0; s < metric.Sums.Length; s++)
-        {
-            metric.Sums[s] = row.GetDouble(c++);
-            metric.SumCounts[s] = row.GetInt64(c++);
-        }
-        return metric;
+            var keyValues = new string?[keys.Count];
+            for (var k = 0; k < keyValues.Length; k++) keyValues[k] = row.GetNullableString(1 + k);
+            var c = 1 + keyValues.Length;
+            var metric = new MetricRow(query.ByPeriod ? row.GetDate(0) : default, keyValues, aggregation.SumFields.Count)
+            {
+                Count = row.GetInt64(c++),
+                UniqueVisitors = row.GetInt64(c++),
+                UniqueSessions = row.GetInt64(c++),
+            };
+            for (var s = 0; s < metric.Sums.Length; s++)
+            {
+                metric.Sums[s] = row.GetDouble(c++);
+                metric.SumCounts[s] = row.GetInt64(c++);
+            }
+            return metric;
+        }, cancellationToken);
     }
 
     public async Task<IReadOnlyList<CounterRow>> ReadCounterMetricsAsync(CounterQuery query, CancellationToken cancellationToken)
@@ -609,17 +594,14 @@ public sealed partial class ClickHouseEventStore : IEventStore
             .Concat(CounterNames.Metrics.Select(m => $"sum({CounterNames.Column(m)})")));
         var sql = $"SELECT {select} FROM {table} WHERE {where}" +
             (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count() > 0";
-        return await Db.QueryListAsync(sql, row => ReadCounterRow(row, query.ByMonth ? row.GetDate(0) : default, keys.Count), cancellationToken);
-    }
-
-    /// <summary>A COUNTER row from <paramref name="keys"/> key columns from the second column on, then every metric.</summary>
-    internal static CounterRow ReadCounterRow(ClickHouseRow row, DateOnly period, int keys)
-    {
-        var keyValues = new string?[keys];
-        for (var k = 0; k < keyValues.Length; k++) keyValues[k] = row.GetNullableString(1 + k);
-        var counter = new CounterRow(period, keyValues);
-        for (var m = 0; m < counter.Values.Length; m++) counter.Values[m] = row.GetInt64(1 + keyValues.Length + m);
-        return counter;
+        return await Db.QueryListAsync(sql, row =>
+        {
+            var keyValues = new string?[keys.Count];
+            for (var k = 0; k < keyValues.Length; k++) keyValues[k] = row.GetNullableString(1 + k);
+            var counter = new CounterRow(query.ByMonth ? row.GetDate(0) : default, keyValues);
+            for (var m = 0; m < counter.Values.Length; m++) counter.Values[m] = row.GetInt64(1 + keyValues.Length + m);
+            return counter;
+        }, cancellationToken);
     }
 
     // ---- computing metrics: in ClickHouse SQL (ClickHouseMetricComputer) ---------------------------
@@ -748,7 +730,7 @@ public sealed partial class ClickHouseEventStore : IEventStore
     /// Versions for last-writer-wins rows: microseconds since the epoch, strictly increasing within this
     /// process. Across processes the clocks decide, which is what last-writer-wins means there.
     /// </summary>
-    private ulong NextVersion()
+    internal ulong NextVersion()
     {
         var now = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
         while (true)

@@ -9,8 +9,8 @@ using static Tally.Storage.ClickHouse.ClickHouseSql;
 namespace Tally.Storage.ClickHouse;
 
 /// <summary>
-/// Computes metrics in ClickHouse SQL (18.16: no window functions, no CTEs), one statement per aggregation and
-/// batch of days, and writes the computed rows with the store's period replacement (rows and marker in one insert).
+/// Computes metrics in ClickHouse SQL (18.16: no window functions, no CTEs): one INSERT … SELECT per aggregation and
+/// batch of days, which replaces the days' rows as the store does (see <see cref="ReplacePeriodsAsync"/>).
 /// <para>Each statement's innermost GROUP BY reads a Distributed table, so in a cluster every shard reads, filters and
 /// groups its own events in parallel, and the node that took the statement merges their partial aggregates (exact
 /// unique-count states, click arrays) and does the rest. The raw events are sharded by session, so a visitor's
@@ -30,19 +30,19 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
         var source = await SourceAsync(type, days, cancellationToken);
         foreach (var aggregation in aggregations)
         {
-            var rows = source is null ? [] : await ComputeAggregationAsync(aggregation, source, referrers, cancellationToken);
-            await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, ByPeriod(days, rows, r => r.Period), cancellationToken);
+            var (rows, lookup) = source is null ? (null, null) : await AggregationSqlAsync(aggregation, source, referrers, cancellationToken);
+            await ReplacePeriodsAsync(Metrics(aggregation, MetricPeriod.Day), MetricColumns(aggregation), rows, days, lookup, cancellationToken);
         }
         return source?.Events ?? 0;
     }
 
     /// <summary>
-    /// One aggregation's rows of the days, by day. Events are first counted at the finest grouping, keeping their visitors
+    /// One aggregation's rows of the days (with the referrer lookup the statement reads). Events are first counted at the finest grouping, keeping their visitors
     /// and sessions as exact-count states; each of those rows then stands for itself at every grouping (ARRAY JOIN of the
     /// grouping numbers, a key kept where its bit is set), and the states merge. WITH CUBE would mark dropped keys with
     /// default values, indistinguishable from stored ones, as 18.16 has no GROUPING().
     /// </summary>
-    private async Task<List<MetricRow>> ComputeAggregationAsync(
+    private async Task<(string? Sql, ClickHouseExternalTable? Lookup)> AggregationSqlAsync(
         AggregationDefinition aggregation, RawSource source, Referrers referrers, CancellationToken cancellationToken)
     {
         var type = aggregation.EventType;
@@ -55,21 +55,61 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
         // GLOBAL: in a cluster the lookup travels to the shards with the statement.
         var join = referrerIndex >= 0 ? $" GLOBAL ANY LEFT JOIN {ReferrerKeys} USING (referrer_text, page_authority)" : "";
         var robots = aggregation.IncludeRobots ? "" : " AND robot = 0";
-        var finest = $"SELECT {Day} AS day, {string.Join("", keys.Select(k => k + ", "))}count() AS c, uniqExactState(visitor) AS v, uniqExactState(session) AS s" +
+        var finest = $"SELECT {Day} AS day, {string.Join("", keys.Select(k => k + ", "))}count() AS events, uniqExactState(visitor) AS visitors, uniqExactState(session) AS sessions" +
             string.Concat(sums.Select((f, i) => $", sum(ifNull(toFloat64({f}), 0)) AS sum{i}, count({f}) AS n{i}")) +
             $" FROM {source.From}{join} WHERE {source.Where}{robots} GROUP BY day{string.Concat(keyNames.Select(k => ", " + k))}";
-        var grouped = aggregation.GroupBy.Select((_, i) => $"if(bitAnd(grouping, {1 << i}) = 0, {NullText}, k{i}) AS g{i}").ToList();
-        var sql = $"SELECT day, grouping{string.Concat(grouped.Select(g => ", " + g))}, sum(c), uniqExactMerge(v), uniqExactMerge(s)" +
-            string.Concat(sums.Select((_, i) => $", sum(sum{i}), sum(n{i})")) +
-            $" FROM ({finest}) ARRAY JOIN range({aggregation.Groupings}) AS grouping" +
-            $" GROUP BY day, grouping{string.Concat(grouped.Select((_, i) => $", g{i}"))}";
+        // Columns as MetricColumns lists them: the grouping, the keys it keeps, then the metrics.
+        List<string> values = ["grouping", .. aggregation.GroupBy.Select((_, i) => $"if(bitAnd(grouping, {1 << i}) = 0, {NullText}, k{i})"),
+            "sum(events)", "uniqExactMerge(visitors)", "uniqExactMerge(sessions)", .. sums.SelectMany((_, i) => new[] { $"sum(sum{i})", $"sum(n{i})" })];
+        var sql = $"SELECT day AS p, {Columns(values)} FROM ({finest}) ARRAY JOIN range({aggregation.Groupings}) AS grouping" +
+            $" GROUP BY day, grouping{string.Concat(aggregation.GroupBy.Select((_, i) => $", c{i + 1}"))}";
         var lookup = referrerIndex >= 0 ? await ReferrerKeyTableAsync(type, aggregation.GroupBy[referrerIndex], source.Days, referrers, cancellationToken) : null;
-        return await db.QueryListAsync(sql, lookup, row => ReadDayMetricRow(row, aggregation), cancellationToken);
+        return (sql, lookup);
     }
 
-    /// <summary>A metric row of (period, grouping, the keys, the metrics).</summary>
-    private static MetricRow ReadDayMetricRow(ClickHouseRow row, AggregationDefinition aggregation) =>
-        ClickHouseEventStore.ReadMetricRow(row, row.GetDate(0), (int)row.GetInt64(1), 2, aggregation.GroupBy.Count, aggregation.SumFields.Count);
+    /// <summary>An aggregation's metric columns after the period, with their types and the values of a marker row.</summary>
+    private static List<TableColumn> MetricColumns(AggregationDefinition aggregation) =>
+    [
+        new("grouping_set", "UInt8", "0"),
+        .. aggregation.GroupBy.Select(f => new TableColumn(Key(f.Name), "Nullable(String)", "NULL")),
+        .. new[] { "count", "unique_visitors", "unique_sessions" }.Select(c => new TableColumn(c, "Int64", "0")),
+        .. aggregation.SumFields.SelectMany(f => new[] { new TableColumn($"sum_{f.Name}", "Float64", "0"), new TableColumn($"n_{f.Name}", "Int64", "0") }),
+    ];
+
+    /// <summary>The COUNTER tables' columns after the period.</summary>
+    private static readonly TableColumn[] CounterColumns =
+    [
+        new("month", "Date", "toStartOfMonth(period)"),
+        .. CounterNames.Dimensions.Select(d => new TableColumn(CounterNames.Column(d), "Nullable(String)", "NULL")),
+        .. CounterNames.Metrics.Select(m => new TableColumn(CounterNames.Column(m), "Int64", "0")),
+    ];
+
+    /// <summary>A metric table's column, its type, and its value in a marker row (an expression that may read the row's period).</summary>
+    private sealed record TableColumn(string Name, string Type, string Marker);
+
+    /// <summary>Expressions named c0, c1… in order, as <see cref="ReplacePeriodsAsync"/> reads them.</summary>
+    private static string Columns(IEnumerable<string> values) => string.Join(", ", values.Select((v, i) => $"{v} AS c{i}"));
+
+    /// <summary>
+    /// Replaces the periods' rows of a metric table with those <paramref name="rows"/> selects (its columns p, the period,
+    /// and c0… for <paramref name="columns"/>; null for none), in one INSERT … SELECT under a new version, each period's marker row sorted
+    /// after its rows. As in the store's own replacement, a period's rows lie in one partition of one shard (metric
+    /// tables are sharded by period), so they and their marker become one part: readers see a period's old rows or its
+    /// new ones, never neither; rows inserted before a failure stay invisible, as their marker never came.
+    /// </summary>
+    private Task ReplacePeriodsAsync(string table, IReadOnlyList<TableColumn> columns, string? rows, IReadOnlyList<DateOnly> periods,
+        ClickHouseExternalTable? external, CancellationToken cancellationToken)
+    {
+        if (periods.Count == 0) return Task.CompletedTask;
+        var values = string.Join(", ", columns.Select((c, i) => $"CAST(c{i} AS {c.Type}) AS v{i}"));
+        // Materialized, as 18.16 cannot UNION ALL a constant column with a computed one.
+        var markers = string.Join(", ", columns.Select((c, i) => $"materialize(CAST({c.Marker} AS {c.Type})) AS v{i}"));
+        var sql = $"INSERT INTO {table} (period, version, marker, {string.Join(", ", columns.Select(c => c.Name))}) " +
+            $"SELECT period, toUInt64({Number((long)store.NextVersion())}), marker, {string.Join(", ", columns.Select((_, i) => $"v{i}"))} FROM (" +
+            (rows is null ? "" : $"SELECT p AS period, materialize(toUInt8(0)) AS marker, {values} FROM ({rows}) UNION ALL ") +
+            $"SELECT arrayJoin([{string.Join(", ", periods.Select(p => $"toDate({Quote(p)})"))}]) AS period, materialize(toUInt8(1)) AS marker, {markers}) ORDER BY period, marker";
+        return db.ExecuteAsync(sql, external, cancellationToken);
+    }
 
     /// <summary>The referrer as text ('' for none) and the page authority of the event's url ('' for none), the pair a referrer key depends on.</summary>
     private static string[] ReferrerAndAuthority(EventType type, FieldDefinition referrer) =>
@@ -113,21 +153,17 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
         var clicks = sources.Where(s => s.Type.Counter != CounterRole.Search).ToList();
         if (clicks.Count > 0) parts.Add(CounterClicksSql(clicks));
         parts.AddRange(sources.Where(s => s.Type.Counter == CounterRole.Search).Select(CounterSearchesSql));
-        var rows = new List<CounterRow>();
+        string? rows = null;
         if (parts.Count > 0)
         {
             var metrics = Enumerable.Range(0, CounterNames.Metrics.Length).Select(m => $"sum(m{m})").ToList();
-            var sql = $"SELECT day, {string.Join(", ", DimensionColumns)}, {string.Join(", ", metrics)} FROM ({string.Join(" UNION ALL ", parts)}) " +
+            rows = $"SELECT day AS p, {Columns(["toStartOfMonth(day)", .. DimensionColumns, .. metrics])} FROM ({string.Join(" UNION ALL ", parts)}) " +
                 $"GROUP BY day, {string.Join(", ", DimensionColumns)} HAVING {string.Join(" + ", metrics)} > 0";
-            rows = await db.QueryListAsync(sql, ReadCounterRow, cancellationToken);
         }
-        await store.ReplaceCounterMetricsAsync(MetricPeriod.Day, ByPeriod(days, rows, r => r.Period), cancellationToken);
+        await ReplacePeriodsAsync(Counter(MetricPeriod.Day), CounterColumns, rows, days, null, cancellationToken);
     }
 
     private static readonly string[] DimensionColumns = [.. CounterNames.Dimensions.Select(CounterNames.Column)];
-
-    /// <summary>A row of (period, the dimensions, the metrics).</summary>
-    private static CounterRow ReadCounterRow(ClickHouseRow row) => ClickHouseEventStore.ReadCounterRow(row, row.GetDate(0), DimensionColumns.Length);
 
     /// <summary>
     /// Metric columns m0… in <see cref="CounterNames.Metrics"/> order, each one given or 0, passed through
@@ -256,38 +292,26 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
             yield return ClickHouseEventStore.ReadEvent(row, type, fields, withExtra: false);
     }
 
-    public async Task RollUpMonthsAsync(AggregationDefinition aggregation, IReadOnlyList<DateOnly> months, CancellationToken cancellationToken)
+    public Task RollUpMonthsAsync(AggregationDefinition aggregation, IReadOnlyList<DateOnly> months, CancellationToken cancellationToken)
     {
-        var keys = aggregation.GroupBy.Select(f => Key(f.Name)).ToList();
-        var sums = aggregation.SumFields.SelectMany(f => new[] { $"sum(sum_{f.Name})", $"sum(n_{f.Name})" });
-        var rows = await SumDaysAsync(Metrics(aggregation, MetricPeriod.Day), ["grouping_set", .. keys],
-            ["sum(count)", "sum(unique_visitors)", "sum(unique_sessions)", .. sums], months, row => ReadDayMetricRow(row, aggregation), cancellationToken);
-        await store.ReplaceMetricsAsync(aggregation, MetricPeriod.Month, ByPeriod(months, rows, r => r.Period), cancellationToken);
+        var columns = MetricColumns(aggregation);
+        var keys = columns.Take(1 + aggregation.GroupBy.Count).Select(c => c.Name).ToList();
+        return RollUpAsync(Metrics(aggregation, MetricPeriod.Day), Metrics(aggregation, MetricPeriod.Month), columns, keys, months, cancellationToken);
     }
 
-    public async Task RollUpCounterMonthsAsync(IReadOnlyList<DateOnly> months, CancellationToken cancellationToken)
-    {
-        var rows = await SumDaysAsync(Counter(MetricPeriod.Day), DimensionColumns,
-            [.. CounterNames.Metrics.Select(m => $"sum({CounterNames.Column(m)})")], months, ReadCounterRow, cancellationToken);
-        await store.ReplaceCounterMetricsAsync(MetricPeriod.Month, ByPeriod(months, rows, r => r.Period), cancellationToken);
-    }
+    public Task RollUpCounterMonthsAsync(IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
+        RollUpAsync(Counter(MetricPeriod.Day), Counter(MetricPeriod.Month), CounterColumns, ["month", .. DimensionColumns], months, cancellationToken);
 
-    /// <summary>The current day rows of the months summed by month (the first column) and <paramref name="keys"/>.</summary>
-    private async Task<List<T>> SumDaysAsync<T>(string table, IReadOnlyList<string> keys, IReadOnlyList<string> sums, IReadOnlyList<DateOnly> months,
-        Func<ClickHouseRow, T> read, CancellationToken cancellationToken)
+    /// <summary>Replaces the months' rows of <paramref name="monthTable"/> with the sums of the current day rows by month and <paramref name="keys"/>.</summary>
+    private Task RollUpAsync(string dayTable, string monthTable, IReadOnlyList<TableColumn> columns, IReadOnlyList<string> keys, IReadOnlyList<DateOnly> months,
+        CancellationToken cancellationToken)
     {
-        if (months.Count == 0) return [];
-        var sql = $"SELECT toStartOfMonth(period) AS month, {string.Join(", ", keys.Concat(sums))} " +
-            $"FROM {table} WHERE {ClickHouseEventStore.CurrentRows(table, months.Min(), months.Max().AddMonths(1).AddDays(-1))} AND month IN ({string.Join(", ", months.Select(Quote))}) " +
-            $"GROUP BY month, {string.Join(", ", keys)}";
-        return await db.QueryListAsync(sql, read, cancellationToken);
-    }
-
-    /// <summary>Each of the periods with its rows; a period without rows has none, so that replacing it removes its old ones.</summary>
-    private static List<(DateOnly Start, IReadOnlyList<T> Rows)> ByPeriod<T>(IReadOnlyList<DateOnly> periods, IEnumerable<T> rows, Func<T, DateOnly> periodOf)
-    {
-        var byPeriod = rows.ToLookup(periodOf);
-        return [.. periods.Select(p => (p, (IReadOnlyList<T>)[.. byPeriod[p]]))];
+        if (months.Count == 0) return Task.CompletedTask;
+        var values = columns.Select(c => keys.Contains(c.Name) ? c.Name : $"sum({c.Name})");
+        var rows = $"SELECT toStartOfMonth(period) AS p, {Columns(values)} " +
+            $"FROM {dayTable} WHERE {ClickHouseEventStore.CurrentRows(dayTable, months.Min(), months.Max().AddMonths(1).AddDays(-1))} AND p IN ({string.Join(", ", months.Select(Quote))}) " +
+            $"GROUP BY p, {string.Join(", ", keys)}";
+        return ReplacePeriodsAsync(monthTable, columns, rows, months, null, cancellationToken);
     }
 
     // ---- reading raw events -----------------------------------------------------------------------
