@@ -28,11 +28,12 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
     {
         if (days.Count == 0) return 0;
         var source = await SourceAsync(type, days, cancellationToken);
-        foreach (var aggregation in aggregations)
+        // Aggregations are independent statements; sent together, the server works on them at once.
+        await Task.WhenAll(aggregations.Select(async aggregation =>
         {
             var (rows, lookup) = source is null ? (null, null) : await AggregationSqlAsync(aggregation, source, referrers, cancellationToken);
             await ReplacePeriodsAsync(Metrics(aggregation, MetricPeriod.Day), MetricColumns(aggregation), rows, days, lookup, cancellationToken);
-        }
+        }));
         return source?.Events ?? 0;
     }
 
@@ -144,11 +145,7 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
     public async Task ComputeCounterDaysAsync(IReadOnlyList<EventType> types, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken)
     {
         if (days.Count == 0) return;
-        var sources = new List<RawSource>();
-        foreach (var type in types.Where(t => t.Counter != CounterRole.None))
-        {
-            if (await SourceAsync(type, days, cancellationToken) is { } source) sources.Add(source);
-        }
+        var sources = (await Task.WhenAll(types.Where(t => t.Counter != CounterRole.None).Select(t => SourceAsync(t, days, cancellationToken)))).OfType<RawSource>().ToList();
         var parts = new List<string>();
         var clicks = sources.Where(s => s.Type.Counter != CounterRole.Search).ToList();
         if (clicks.Count > 0) parts.Add(CounterClicksSql(clicks));
@@ -169,7 +166,7 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
     /// Metric columns m0… in <see cref="CounterNames.Metrics"/> order, each one given or 0, passed through
     /// <paramref name="aggregate"/>; materialized, as 18.16 cannot UNION ALL a constant column with a computed one.
     /// </summary>
-    private static string MetricColumns(IReadOnlyDictionary<CounterMetric, string> values, string aggregate = "") =>
+    private static string CounterMetricValues(IReadOnlyDictionary<CounterMetric, string> values, string aggregate = "") =>
         string.Join(", ", CounterNames.Metrics.Select((m, i) => $"{aggregate}(toUInt64(materialize({values.GetValueOrDefault(m, "0")}))) AS m{i}"));
 
     private static string Role(params CounterRole[] roles) => $"role IN ({string.Join(", ", roles.Select(r => Number((int)r)))})";
@@ -225,7 +222,7 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
             $"FROM ({perSessionRow}) GROUP BY day, session, {title}";
         var metricCount = DimensionColumns.Length;
         string Of(int i) => $"tupleElement(r, {i + 1})";
-        return $"SELECT day, {string.Join(", ", DimensionColumns.Select((d, i) => $"{Of(i)} AS {d}"))}, " + MetricColumns(new Dictionary<CounterMetric, string>
+        return $"SELECT day, {string.Join(", ", DimensionColumns.Select((d, i) => $"{Of(i)} AS {d}"))}, " + CounterMetricValues(new Dictionary<CounterMetric, string>
         {
             [CounterMetric.TotalItemInvestigations] = Of(metricCount),
             [CounterMetric.TotalItemRequests] = Of(metricCount + 1),
@@ -250,7 +247,7 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
     {
         var kind = $"ifNull({Text(source.Type, WellKnownFields.SearchType)}, '')";
         var dimensions = Dimensions(source.Type, NullText, NullText, NullText).Select((d, i) => $"{d} AS {DimensionColumns[i]}");
-        return $"SELECT {Day} AS day, {string.Join(", ", dimensions)}, " + MetricColumns(new Dictionary<CounterMetric, string>
+        return $"SELECT {Day} AS day, {string.Join(", ", dimensions)}, " + CounterMetricValues(new Dictionary<CounterMetric, string>
         {
             [CounterMetric.SearchesRegular] = $"{kind} NOT IN ('automated', 'federated')",
             [CounterMetric.SearchesAutomated] = $"{kind} = 'automated'",
