@@ -233,7 +233,7 @@ public sealed partial class ClickHouseEventStore : IEventStore
     }
 
     /// <summary>Whether a type's raw table exists; reads of a type that never had one find nothing.</summary>
-    private async Task<bool> EventTableExistsAsync(string type, CancellationToken cancellationToken)
+    internal async Task<bool> EventTableExistsAsync(string type, CancellationToken cancellationToken)
     {
         var table = Events(type);
         if (_eventTables.ContainsKey(table)) return true;
@@ -418,7 +418,7 @@ public sealed partial class ClickHouseEventStore : IEventStore
     };
 
     /// <summary>An event from a row of <see cref="RawColumns"/>.</summary>
-    private static TallyEvent ReadEvent(ClickHouseRow row, EventType type, IReadOnlyList<FieldDefinition> fields, bool withExtra)
+    internal static TallyEvent ReadEvent(ClickHouseRow row, EventType type, IReadOnlyList<FieldDefinition> fields, bool withExtra)
     {
         var envelope = Envelope.Length;
         var values = new object?[type.Fields.Count];
@@ -532,7 +532,7 @@ public sealed partial class ClickHouseEventStore : IEventStore
     }
 
     /// <summary>The condition that keeps the rows of each period's latest version between <paramref name="from"/> and <paramref name="to"/>.</summary>
-    private static string CurrentRows(string table, DateOnly from, DateOnly to)
+    internal static string CurrentRows(string table, DateOnly from, DateOnly to)
     {
         var periods = $"period BETWEEN {Quote(from)} AND {Quote(to)}";
         // GLOBAL: in a cluster the versions are found once, across the shards, and sent to each.
@@ -604,25 +604,25 @@ public sealed partial class ClickHouseEventStore : IEventStore
         }, cancellationToken);
     }
 
-    // ---- computing metrics: the reference in C# until this engine does it in SQL ----------------------
+    // ---- computing metrics: in ClickHouse SQL (ClickHouseMetricComputer) ---------------------------
 
-    private ReferenceMetricComputer Reference => new(this, this);
+    private ClickHouseMetricComputer Computer => new(this, Db);
 
     public Task<long> ComputeDaysAsync(
         EventType type, IReadOnlyList<AggregationDefinition> aggregations, IReadOnlyList<DateOnly> days, Referrers referrers, CancellationToken cancellationToken) =>
-        Reference.ComputeDaysAsync(type, aggregations, days, referrers, cancellationToken);
+        Computer.ComputeDaysAsync(type, aggregations, days, referrers, cancellationToken);
 
     public Task ComputeCounterDaysAsync(IReadOnlyList<EventType> types, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken) =>
-        Reference.ComputeCounterDaysAsync(types, days, cancellationToken);
+        Computer.ComputeCounterDaysAsync(types, days, cancellationToken);
 
     public IAsyncEnumerable<TallyEvent> ReadStatedMetadataAsync(EventType type, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken) =>
-        Reference.ReadStatedMetadataAsync(type, days, cancellationToken);
+        Computer.ReadStatedMetadataAsync(type, days, cancellationToken);
 
     public Task RollUpMonthsAsync(AggregationDefinition aggregation, IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
-        Reference.RollUpMonthsAsync(aggregation, months, cancellationToken);
+        Computer.RollUpMonthsAsync(aggregation, months, cancellationToken);
 
     public Task RollUpCounterMonthsAsync(IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
-        Reference.RollUpCounterMonthsAsync(months, cancellationToken);
+        Computer.RollUpCounterMonthsAsync(months, cancellationToken);
 
     public Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
         FirstAndLastPeriodAsync(Counter(MetricPeriod.Month), cancellationToken);
@@ -730,7 +730,7 @@ public sealed partial class ClickHouseEventStore : IEventStore
     /// Versions for last-writer-wins rows: microseconds since the epoch, strictly increasing within this
     /// process. Across processes the clocks decide, which is what last-writer-wins means there.
     /// </summary>
-    private ulong NextVersion()
+    internal ulong NextVersion()
     {
         var now = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
         while (true)

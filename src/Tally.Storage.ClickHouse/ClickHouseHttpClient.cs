@@ -44,9 +44,12 @@ public sealed class ClickHouseHttpClient : IDisposable
     public Uri Endpoint { get; }
 
     /// <summary>Runs a statement that returns nothing (DDL, ALTER, INSERT ... SELECT).</summary>
-    public async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
+    public Task ExecuteAsync(string sql, CancellationToken cancellationToken) => ExecuteAsync(sql, null, cancellationToken);
+
+    /// <summary>Runs a statement that returns nothing and may read <paramref name="external"/> as a temporary table.</summary>
+    public async Task ExecuteAsync(string sql, ClickHouseExternalTable? external, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync("", new StringContent(sql, Encoding.UTF8), sql, cancellationToken);
+        using var response = await SendStatementAsync(sql, external, cancellationToken);
     }
 
     /// <summary>
@@ -59,16 +62,19 @@ public sealed class ClickHouseHttpClient : IDisposable
     public async IAsyncEnumerable<ClickHouseRow> QueryAsync(string sql, ClickHouseExternalTable? external, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var statement = $"{sql} FORMAT TabSeparated";
-        using var response = external is null
-            ? await SendAsync("", new StringContent(statement, Encoding.UTF8), statement, cancellationToken)
-            // With external data the body is a form: the statement goes in the URL, the table's rows in a part named after it.
-            : await SendAsync($"&query={Uri.EscapeDataString(statement)}&{external.Name}_structure={Uri.EscapeDataString(external.Structure)}&{external.Name}_format=RowBinary",
-                new MultipartFormDataContent { { await external.ToContentAsync(cancellationToken), external.Name, external.Name } }, statement, cancellationToken);
+        using var response = await SendStatementAsync(statement, external, cancellationToken);
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         await foreach (var row in ClickHouseRow.ReadAsync(stream, body => ClickHouseException.FromServer(Endpoint, statement, body),
             problem => ClickHouseException.BadResponse(Endpoint, statement, problem), cancellationToken))
             yield return row;
     }
+
+    private async Task<HttpResponseMessage> SendStatementAsync(string statement, ClickHouseExternalTable? external, CancellationToken cancellationToken) =>
+        external is null
+            ? await SendAsync("", new StringContent(statement, Encoding.UTF8), statement, cancellationToken)
+            // With external data the body is a form: the statement goes in the URL, the table's rows in a part named after it.
+            : await SendAsync($"&query={Uri.EscapeDataString(statement)}&{external.Name}_structure={Uri.EscapeDataString(external.Structure)}&{external.Name}_format=RowBinary",
+                new MultipartFormDataContent { { await external.ToContentAsync(cancellationToken), external.Name, external.Name } }, statement, cancellationToken);
 
     /// <summary>The rows of a small result, each converted by <paramref name="read"/> before the next is read.</summary>
     public Task<List<T>> QueryListAsync<T>(string sql, Func<ClickHouseRow, T> read, CancellationToken cancellationToken) =>

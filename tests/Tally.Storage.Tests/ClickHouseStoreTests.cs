@@ -245,6 +245,43 @@ public sealed class ClickHouseExactlyOnceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_duplicate_row_that_slipped_in_is_aggregated_once()
+    {
+        var schema = Schema(change: options =>
+        {
+            options.ProbeOptions().Counter = "request";
+            options.ProbeOptions().Pipeline.AddRange([new() { Step = "robot-flag" }, new() { Step = "anonymize" }]);
+            options.Aggregations.Add(new() { Name = "probe-items", EventType = "probe", GroupBy = ["item_id", "flag"], SumFields = ["n", "x"] });
+        });
+        var (store, _) = await TwoInstancesAsync(schema);
+        var probe = schema.EventTypes["probe"];
+        var aggregation = schema.Aggregations["probe-items"];
+        await store.AppendAsync(
+        [
+            Probe(schema, "dup", Now, n: 3, x: 0.5, flag: true),
+            Probe(schema, "other", Now.AddMinutes(-1), item: "b", n: 4, visitor: 2, session: 2),
+            Probe(schema, "late", Now.AddMinutes(1), visitor: 3, session: 3),
+        ], None);
+        using (var client = ClickHouseTestServers.Client(ClickHouseTestServers.Endpoint, _stores.Database))
+            await client.ExecuteAsync("INSERT INTO ev_probe SELECT * FROM ev_probe WHERE id = 'dup'", None);
+
+        async Task<List<string>> ComputeAsync(IMetricComputer computer)
+        {
+            Assert.Equal(3, await computer.ComputeDaysAsync(probe, [aggregation], [Today], schema.Referrers, None));
+            await computer.ComputeCounterDaysAsync([probe], [Today], None);
+            var rows = (await MetricQuery.ReadEveryGroupingAsync(store, aggregation, MetricPeriod.Day, Today, Today, None))
+                .Select(r => $"g{r.Grouping} {string.Join("|", r.Keys)} n={r.Count} v={r.UniqueVisitors} s={r.UniqueSessions} {string.Join(" ", r.Sums)} {string.Join(" ", r.SumCounts)}");
+            var counter = (await store.ReadCounterMetricsAsync(new CounterQuery(MetricPeriod.Day, Today, Today, new Dictionary<CounterDimension, IReadOnlyList<string?>>(), CounterNames.Dimensions, false), None))
+                .Select(r => $"{string.Join("|", r.Keys)} {string.Join(" ", r.Values)}");
+            return [.. rows.Concat(counter).Order(StringComparer.Ordinal)];
+        }
+
+        var expected = await ComputeAsync(new ReferenceMetricComputer(store, store));
+        Assert.Contains("g3 a|true n=1 v=1 s=1 3 0.5 1 1", expected);
+        Assert.Equal(expected, await ComputeAsync(store));
+    }
+
+    [Fact]
     public async Task Two_instances_appending_the_same_ids_at_once_lose_none_and_keep_each_once()
     {
         var schema = Schema();
