@@ -49,7 +49,15 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
         var type = aggregation.EventType;
         var referrerIndex = aggregation.GroupBy.ToList().FindIndex(f => f.Name == WellKnownFields.Referrer);
         // The finest grouping's columns; a referrer's key comes from the lookup, joined by the pair it depends on.
-        var keys = aggregation.GroupBy.Select((f, i) => i == referrerIndex ? $"if(has_key = 1, referrer_key, {NullText}) AS k{i}" : $"{Formatted(f)} AS k{i}").ToList();
+        var keys = new List<string>();
+        for (var i = 0; i < aggregation.GroupBy.Count; i++)
+        {
+            var field = aggregation.GroupBy[i];
+            var key = i == referrerIndex ? $"if(has_key = 1, referrer_key, {NullText})"
+                : field.Type == FieldType.Number ? await NumberTextAsync(field, source, cancellationToken)
+                : Formatted(field);
+            keys.Add($"{key} AS k{i}");
+        }
         var keyNames = keys.Select((_, i) => $"k{i}").Concat(referrerIndex >= 0 ? ["referrer_text", "page_authority"] : []).ToList();
         if (referrerIndex >= 0) keys.AddRange(ReferrerAndAuthority(type, aggregation.GroupBy[referrerIndex]));
         var sums = aggregation.SumFields.Select(f => Field(f.Name)).ToList();
@@ -66,6 +74,22 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
             $" GROUP BY day, grouping{string.Concat(aggregation.GroupBy.Select((_, i) => $", c{i + 1}"))}";
         var lookup = referrerIndex >= 0 ? await ReferrerKeyTableAsync(type, aggregation.GroupBy[referrerIndex], source.Days, referrers, cancellationToken) : null;
         return (sql, lookup);
+    }
+
+    /// <summary>
+    /// A number field's values of the days as <see cref="DayCalculator.Format"/> writes them. ClickHouse's own text is not
+    /// .NET's shortest round-trip form (1E+17 comes out as 100000000000000000, 1.2345678901234568E+17 with digits lost),
+    /// so .NET formats the days' distinct values and the statement maps each value, by its bytes, to that text.
+    /// </summary>
+    private async Task<string> NumberTextAsync(FieldDefinition field, RawSource source, CancellationToken cancellationToken)
+    {
+        // 18.16 cannot reinterpret a Float64 as an integer, but can as its little-endian bytes (trailing zero bytes dropped).
+        var bytes = $"hex(reinterpretAsString(assumeNotNull({Field(field.Name)})))";
+        var values = await db.QueryListAsync(
+            $"SELECT DISTINCT {bytes} FROM {source.From} WHERE {source.Where} AND isNotNull({Field(field.Name)})", row => row.GetString(0), cancellationToken);
+        if (values.Count == 0) return NullText;
+        var texts = values.Select(hex => Quote(DayCalculator.Format(BitConverter.ToDouble(Convert.FromHexString(hex.PadRight(16, '0'))))!));
+        return $"if(isNull({Field(field.Name)}), {NullText}, transform({bytes}, [{string.Join(", ", values.Select(Quote))}], [{string.Join(", ", texts)}], ''))";
     }
 
     /// <summary>An aggregation's metric columns after the period, with their types and the values of a marker row.</summary>
@@ -342,14 +366,14 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
 
     private static long Ms(DateOnly day) => (day.DayNumber - DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber) * 86_400_000L;
 
-    /// <summary>A field's value as <see cref="DayCalculator"/> formats a group-by key: text as it is, numbers in shortest round-trip form, booleans true/false.</summary>
+    /// <summary>A text, integer or boolean field's value as <see cref="DayCalculator"/> formats a group-by key (numbers: <see cref="NumberTextAsync"/>).</summary>
     private static string Formatted(FieldDefinition field)
     {
         var column = Field(field.Name);
         return field.Type switch
         {
             FieldType.Boolean => $"if(isNull({column}), {NullText}, if(assumeNotNull({column}) = 0, 'false', 'true'))",
-            FieldType.Integer or FieldType.Number => $"toString({column})",
+            FieldType.Integer => $"toString({column})",
             _ => column,
         };
     }

@@ -54,7 +54,8 @@ public sealed class DayCalculator(AggregationDefinition aggregation, DateOnly da
         return acc.Row;
     }).ToList();
 
-    internal static string? Format(object? value) => value switch
+    /// <summary>A group-by value as metric rows key it: text as it is, numbers in .NET's shortest round-trip form, booleans true/false.</summary>
+    public static string? Format(object? value) => value switch
     {
         null => null,
         string s => s,
