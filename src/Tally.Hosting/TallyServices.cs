@@ -111,7 +111,7 @@ public static class TallyServices
         services.AddSingleton<IRawEventReader>(store);
         services.AddSingleton<IAggregationQueue>(store);
         services.AddSingleton<IMetricStore>(store);
-        services.AddSingleton<IMetricComputer>(store);
+        services.AddSingleton(store.Computer);
         services.AddSingleton<IItemStore>(store);
         services.AddSingleton<IPartitionStore>(store);
         services.AddSingleton<ISaltStore>(store);

@@ -52,7 +52,11 @@ public sealed partial class ClickHouseEventStore : IEventStore
     private readonly SaltCache _salts = new();
     private long _lastVersion;
 
-    private ClickHouseEventStore(ClickHouseCluster cluster) => _cluster = cluster;
+    private ClickHouseEventStore(ClickHouseCluster cluster)
+    {
+        _cluster = cluster;
+        Computer = new ClickHouseMetricComputer(this, Db);
+    }
 
     private ClickHouseHttpClient Db => _cluster.Main;
 
@@ -604,25 +608,7 @@ public sealed partial class ClickHouseEventStore : IEventStore
         }, cancellationToken);
     }
 
-    // ---- computing metrics: in ClickHouse SQL (ClickHouseMetricComputer) ---------------------------
-
-    private ClickHouseMetricComputer Computer => new(this, Db);
-
-    public Task<long> ComputeDaysAsync(
-        EventType type, IReadOnlyList<AggregationDefinition> aggregations, IReadOnlyList<DateOnly> days, Referrers referrers, CancellationToken cancellationToken) =>
-        Computer.ComputeDaysAsync(type, aggregations, days, referrers, cancellationToken);
-
-    public Task ComputeCounterDaysAsync(IReadOnlyList<EventType> types, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken) =>
-        Computer.ComputeCounterDaysAsync(types, days, cancellationToken);
-
-    public IAsyncEnumerable<TallyEvent> ReadStatedMetadataAsync(EventType type, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken) =>
-        Computer.ReadStatedMetadataAsync(type, days, cancellationToken);
-
-    public Task RollUpMonthsAsync(AggregationDefinition aggregation, IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
-        Computer.RollUpMonthsAsync(aggregation, months, cancellationToken);
-
-    public Task RollUpCounterMonthsAsync(IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
-        Computer.RollUpCounterMonthsAsync(months, cancellationToken);
+    public IMetricComputer Computer { get; }
 
     public Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
         FirstAndLastPeriodAsync(Counter(MetricPeriod.Month), cancellationToken);

@@ -587,23 +587,7 @@ public sealed partial class PostgresEventStore : IEventStore
         }, cancellationToken);
     }
 
-    // ---- computing metrics inside PostgreSQL ------------------------------------------------------
-
-    public Task<long> ComputeDaysAsync(
-        EventType type, IReadOnlyList<AggregationDefinition> aggregations, IReadOnlyList<DateOnly> days, Referrers referrers, CancellationToken cancellationToken) =>
-        _computer.ComputeDaysAsync(type, aggregations, days, referrers, cancellationToken);
-
-    public Task ComputeCounterDaysAsync(IReadOnlyList<EventType> types, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken) =>
-        _computer.ComputeCounterDaysAsync(types, days, cancellationToken);
-
-    public IAsyncEnumerable<TallyEvent> ReadStatedMetadataAsync(EventType type, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken) =>
-        _computer.ReadStatedMetadataAsync(type, days, cancellationToken);
-
-    public Task RollUpMonthsAsync(AggregationDefinition aggregation, IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
-        _computer.RollUpMonthsAsync(aggregation, months, cancellationToken);
-
-    public Task RollUpCounterMonthsAsync(IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
-        _computer.RollUpCounterMonthsAsync(months, cancellationToken);
+    public IMetricComputer Computer => _computer;
 
     public Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
         FirstAndLastPeriodAsync(Counter(MetricPeriod.Month), cancellationToken);

@@ -65,7 +65,7 @@ public abstract class AggregationContract : IAsyncLifetime
         _aggregator?.Dispose();
         _schema = schema;
         await _store.SetupAsync(schema, None);
-        _aggregator = new Aggregator(schema, _store, _store, _store, new ItemCatalog(_store, _store), _clock);
+        _aggregator = new Aggregator(schema, _store, _store.Computer, _store, new ItemCatalog(_store, _store), _clock);
         _parser = new EventParser(schema, _clock);
         _pipeline = EventPipeline.FromSchema(schema, _robots, _store, Tally.Geo.MmdbGeoLookup.OpenDefaultCountryDatabase());
     }

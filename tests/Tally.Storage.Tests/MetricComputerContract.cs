@@ -249,7 +249,7 @@ public abstract class MetricComputerContract : IAsyncLifetime
         Assert.True(expected.Count > 1000, $"only {expected.Count} rows");
         Assert.Contains(expected, line => line.StartsWith("COUNTER Day", StringComparison.Ordinal));
 
-        var counted = await ComputeAsync(_store, Days);
+        var counted = await ComputeAsync(_store.Computer, Days);
 
         AssertSameRows(expected, await SnapshotAsync());
         Assert.Equal(events.Count(e => _schema.Aggregations.Values.Any(a => a.EventType == e.Type)), counted);
@@ -259,12 +259,12 @@ public abstract class MetricComputerContract : IAsyncLifetime
     public async Task Recomputing_after_late_events_gives_the_rows_of_computing_once()
     {
         await StoreAsync(Traffic(seed: 21, perDay: 300));
-        await ComputeAsync(_store, Days);
+        await ComputeAsync(_store.Computer, Days);
         await StoreAsync(Traffic(seed: 22, perDay: 100));
         var expected = await ReferenceRowsAsync();
 
-        await ComputeAsync(_store, Days);
-        await ComputeAsync(_store, Days);
+        await ComputeAsync(_store.Computer, Days);
+        await ComputeAsync(_store.Computer, Days);
 
         AssertSameRows(expected, await SnapshotAsync());
     }
@@ -273,15 +273,15 @@ public abstract class MetricComputerContract : IAsyncLifetime
     public async Task A_day_without_events_keeps_no_rows()
     {
         await StoreAsync(Traffic(seed: 23, perDay: 50));
-        await ComputeAsync(_store, Days);
+        await ComputeAsync(_store.Computer, Days);
         var aggregation = _schema.Aggregations["record-view-agg"];
         var stale = new MetricRow(Last, ["item-1"], 0) { Grouping = 1, Count = 5, UniqueVisitors = 1, UniqueSessions = 1 };
         await _store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, Last, [stale], None);
         var staleCounter = new CounterRow(Last, new string?[CounterNames.Dimensions.Length]) { [CounterMetric.SearchesRegular] = 3 };
         await _store.ReplaceCounterMetricsAsync(MetricPeriod.Day, Last, [staleCounter], None);
 
-        Assert.Equal(0, await _store.ComputeDaysAsync(aggregation.EventType, [aggregation], [Last], _schema.Referrers, None));
-        await _store.ComputeCounterDaysAsync([.. _schema.CounterTypes], [Last], None);
+        Assert.Equal(0, await _store.Computer.ComputeDaysAsync(aggregation.EventType, [aggregation], [Last], _schema.Referrers, None));
+        await _store.Computer.ComputeCounterDaysAsync([.. _schema.CounterTypes], [Last], None);
 
         Assert.Empty(await MetricQuery.ReadEveryGroupingAsync(_store, aggregation, MetricPeriod.Day, Last, Last, None));
         Assert.Empty(await _store.ReadCounterMetricsAsync(new CounterQuery(MetricPeriod.Day, Last, Last, new Dictionary<CounterDimension, IReadOnlyList<string?>>(), [], false), None));
@@ -296,7 +296,7 @@ public abstract class MetricComputerContract : IAsyncLifetime
         {
             var expected = Merge(type, events.Where(e => e.Type == type));
             var stated = new List<TallyEvent>();
-            await foreach (var e in _store.ReadStatedMetadataAsync(type, Days, None)) stated.Add(e);
+            await foreach (var e in _store.Computer.ReadStatedMetadataAsync(type, Days, None)) stated.Add(e);
             Assert.Equal(expected, Merge(type, stated));
         }
     }

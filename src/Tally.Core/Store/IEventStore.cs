@@ -11,8 +11,12 @@ namespace Tally.Core.Store;
 /// SQLite, PostgreSQL and ClickHouse each implement it, and one contract test suite holds them to the same
 /// behaviour. Rules (robots, sessions, COUNTER) live in the core; a store only keeps and finds rows.
 /// </summary>
-public interface IEventStore : IStoreSetup, IEventWriter, IRawEventReader, IAggregationQueue, IMetricStore, IMetricComputer, IItemStore, IPartitionStore,
-    ISaltStore, ISettingStore, IStoreSnapshot, ISavedQueryStore, IAsyncDisposable;
+public interface IEventStore : IStoreSetup, IEventWriter, IRawEventReader, IAggregationQueue, IMetricStore, IItemStore, IPartitionStore,
+    ISaltStore, ISettingStore, IStoreSnapshot, ISavedQueryStore, IAsyncDisposable
+{
+    /// <summary>The engine's own computation of metrics: an object of its own, so that the store does not forward its members.</summary>
+    IMetricComputer Computer { get; }
+}
 
 /// <summary>Creates and checks what the configuration needs in storage.</summary>
 public interface IStoreSetup
