@@ -23,9 +23,10 @@ namespace Tally.Bench;
 
 /// <param name="Goals">Which groups to run: parse, pipeline, http (ingest, aggregation, queries, SUSHI) and import.</param>
 /// <param name="Store">The engine's server to create throw-away stores on; null benches SQLite in temporary folders.</param>
+/// <param name="Scale">Events for <see cref="ScaleBench"/>, which then runs instead of the goal groups.</param>
 public sealed record BenchSettings(
     int Events, int BatchSize, int Concurrency, TimeSpan SingleDuration, int QueryRepetitions, string? ConfigPath, int PkpLines, IReadOnlySet<string> Goals,
-    StoreLocation? Store = null, string Psql = "psql", string ClickHouseClient = "clickhouse-client", int ClickHouseTcpPort = 9000)
+    StoreLocation? Store = null, string Psql = "psql", string ClickHouseClient = "clickhouse-client", int ClickHouseTcpPort = 9000, int? Scale = null)
 {
     public static readonly string[] AllGoals = ["import", "parse", "pipeline", "http"];
 }
@@ -42,7 +43,7 @@ public sealed record BenchResult(string Goal, string Measure, double Value, stri
 /// </summary>
 public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Action<string> status)
 {
-    private const string BenchKey = "bench-key-0123456789abcdef";
+    public const string BenchKey = "bench-key-0123456789abcdef";
 
     public async Task<IReadOnlyList<BenchResult>> RunAsync(CancellationToken cancellationToken)
     {
@@ -97,7 +98,7 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
         await PkpLogSample.WriteAsync(largeLog, settings.PkpLines, day, cancellationToken);
 
         status("bare pass over the PKP log");
-        var bare = await TimeBareLogPassAsync(largeLog, cancellationToken);
+        var bare = await Measures.TimeBareLogPassAsync(largeLog, cancellationToken);
 
         status($"tally import pkp, {small:N0} lines");
         var (_, smallPeak) = await ImportMeasuringMemoryAsync(root, "pkp-small", small, cancellationToken);
@@ -112,38 +113,15 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
         ];
     }
 
-    private static async Task<TimeSpan> TimeBareLogPassAsync(string path, CancellationToken cancellationToken)
-    {
-        var watch = Stopwatch.StartNew();
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        long tokens = 0;
-        await foreach (var line in Tally.Sources.Logs.LineReader.ReadAsync(file, cancellationToken)) tokens += JsonBaseline.CountTokens(line.Span);
-        return tokens > 0 ? watch.Elapsed : throw new InvalidOperationException("the PKP log is empty");
-    }
-
     /// <summary>Runs the PKP loader over one folder while sampling the process's resident memory.</summary>
     private async Task<(TimeSpan Elapsed, long PeakBytes)> ImportMeasuringMemoryAsync(string root, string folder, int lines, CancellationToken cancellationToken)
     {
         await using var services = await OpenAsync(root, folder + "-data", cancellationToken);
-        GC.Collect();
-        using var process = Process.GetCurrentProcess();
-        long peak = 0;
-        using var sampling = new CancellationTokenSource();
-        var sampler = Task.Run(async () =>
-        {
-            while (!sampling.IsCancellationRequested)
-            {
-                process.Refresh();
-                peak = Math.Max(peak, process.WorkingSet64);
-                try { await Task.Delay(20, sampling.Token); }
-                catch (OperationCanceledException) { }
-            }
-        }, CancellationToken.None);
+        await using var memory = PeakMemory.Start();
         var watch = Stopwatch.StartNew();
         var result = await services.GetRequiredService<LogImports>().PkpLoader(Path.Combine(root, folder)).RunAsync(null, cancellationToken);
         var elapsed = watch.Elapsed;
-        await sampling.CancelAsync();
-        await sampler;
+        var peak = await memory.StopAsync();
         var stored = result.Archived.Sum(f => f.Stored);
         if (stored != lines) throw new InvalidOperationException($"the PKP import stored {stored} of {lines} lines");
         return (elapsed, peak);
@@ -199,7 +177,7 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
                 using var content = new ReadOnlyMemoryContent(batches[i]);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
                 using var response = await client.PostAsync("/api/v1/events", content, cancellationToken);
-                Require(response, HttpStatusCode.Accepted);
+                Measures.Require(response, HttpStatusCode.Accepted);
             }
         }));
         var batchRate = eventCount / watch.Elapsed.TotalSeconds;
@@ -214,7 +192,7 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
             singles.Rate, "requests/s", $"401 round trip on the same server (p99 {floor.P99:F2} ms)", floor.Rate, "≥ 15,000 req/s, p99 < 10 ms"));
 
         status("aggregation");
-        var scan = await TimeScanAsync(services, cancellationToken);
+        var scan = await Measures.TimeScanAsync(services, DateTime.MinValue, DateTime.MaxValue, cancellationToken);
         var aggregation = await services.GetRequiredService<Aggregator>().RunAsync(rebuild: true, cancellationToken: cancellationToken);
         var stored = aggregation.Events;
         results.Add(new BenchResult("Aggregation", $"rebuild of {stored:N0} events, {aggregation.Days} days; 10 M would take {10_000_000 / (stored / aggregation.Elapsed.TotalSeconds):F1} s",
@@ -241,21 +219,6 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
         return watch.Elapsed;
     }
 
-    private static async Task<TimeSpan> TimeScanAsync(IServiceProvider services, CancellationToken cancellationToken)
-    {
-        var schema = services.GetRequiredService<TallySchema>();
-        var store = services.GetRequiredService<IEventStore>();
-        var watch = Stopwatch.StartNew();
-        foreach (var type in schema.EventTypes.Values)
-        {
-            var fields = schema.AggregationsOf(type).SelectMany(a => a.GroupBy.Concat(a.SumFields)).Distinct().ToList();
-            await foreach (var _ in store.ScanAsync(type, DateTime.MinValue, DateTime.MaxValue, fields, withExtra: false, cancellationToken))
-            {
-            }
-        }
-        return watch.Elapsed;
-    }
-
     private sealed record LatencyStats(double Rate, double P50, double P95, double P99);
 
     private async Task<LatencyStats> SinglesAsync(HttpClient client, bool authorized, CancellationToken cancellationToken)
@@ -274,11 +237,11 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
                 var started = Stopwatch.GetTimestamp();
                 using var response = await client.SendAsync(request, cancellationToken);
                 mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                Require(response, authorized ? HttpStatusCode.Accepted : HttpStatusCode.Unauthorized);
+                Measures.Require(response, authorized ? HttpStatusCode.Accepted : HttpStatusCode.Unauthorized);
             }
         }));
         var all = latencies.SelectMany(l => l).Order().ToList();
-        return new LatencyStats(all.Count / deadline.Elapsed.TotalSeconds, Percentile(all, 0.50), Percentile(all, 0.95), Percentile(all, 0.99));
+        return new LatencyStats(all.Count / deadline.Elapsed.TotalSeconds, Measures.Percentile(all, 0.50), Measures.Percentile(all, 0.95), Measures.Percentile(all, 0.99));
     }
 
     /// <summary>Every registered query's timeline and totals over the last 60 days, p95 over all of them.</summary>
@@ -289,7 +252,7 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
         var paths = services.GetRequiredService<TallySchema>().Queries.Keys
             .SelectMany(q => new[] { $"/api/v1/stats/{q}/timeline?{range}", $"/api/v1/stats/{q}/totals?{range}&count=10", $"/api/v1/stats/{q}/timeline?{range}&interval=month" })
             .ToList();
-        return LatencyAsync(client, "Queries", $"{paths.Count} timelines and top-10s", paths, cancellationToken);
+        return Measures.LatencyAsync(client, "Queries", $"{paths.Count} timelines and top-10s", paths, settings.QueryRepetitions, "p95 < 20 ms", cancellationToken);
     }
 
     /// <summary>Monthly COUNTER reports for all usage, the way a SUSHI harvester asks for them.</summary>
@@ -299,45 +262,8 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
         var paths = services.GetRequiredService<SushiService>().Supported
             .Select(r => $"/r51/reports/{r.PathId}?customer_id=0000000000000000&begin_date={month}&end_date={month}")
             .ToList();
-        return LatencyAsync(client, "SUSHI reports", $"{paths.Count} monthly reports (PR, TR, IR and views)", paths, cancellationToken);
+        return Measures.LatencyAsync(client, "SUSHI reports", $"{paths.Count} monthly reports (PR, TR, IR and views)", paths, settings.QueryRepetitions, "p95 < 20 ms", cancellationToken);
     }
-
-    /// <summary>Latency of GETs against the same-run floor of a trivial GET, interleaved so both see the same machine.</summary>
-    private async Task<BenchResult> LatencyAsync(HttpClient client, string name, string what, List<string> paths, CancellationToken cancellationToken)
-    {
-        var floor = new List<double>();
-        var latencies = new List<double>();
-        for (var i = 0; i < settings.QueryRepetitions; i++)
-        {
-            foreach (var path in paths)
-            {
-                latencies.Add(await TimeGetAsync(client, path, cancellationToken));
-                floor.Add(await TimeGetAsync(client, "/api/v1/types", cancellationToken));
-            }
-        }
-        latencies.Sort();
-        floor.Sort();
-        return new BenchResult(name, $"{what}, p50 {Percentile(latencies, 0.5):F2} ms",
-            Percentile(latencies, 0.95), "ms p95", "GET /api/v1/types p95 (ms)", Percentile(floor, 0.95), "p95 < 20 ms");
-    }
-
-    private static async Task<double> TimeGetAsync(HttpClient client, string path, CancellationToken cancellationToken)
-    {
-        var started = Stopwatch.GetTimestamp();
-        using var response = await client.GetAsync(path, cancellationToken);
-        await response.Content.ReadAsByteArrayAsync(cancellationToken);
-        Require(response, HttpStatusCode.OK);
-        return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-    }
-
-    private static void Require(HttpResponseMessage response, HttpStatusCode expected)
-    {
-        if (response.StatusCode != expected)
-            throw new InvalidOperationException($"{response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}, expected {(int)expected}.");
-    }
-
-    private static double Percentile(List<double> sorted, double p) =>
-        sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
     private static TimeSpan BestOf(int runs, Func<long> work)
     {

@@ -90,6 +90,41 @@ public sealed class BenchStores(StoreLocation? server, string psql, string click
 
     private string ClickHouseUrl => server!.Connection;
 
+    /// <summary>
+    /// What a store of this bench takes on disk: its folder for SQLite (database, WAL and all), else the engine's own
+    /// count, pg_database_size for PostgreSQL and the active parts on every node for ClickHouse.
+    /// </summary>
+    public async Task<long> DiskBytesAsync(string store, CancellationToken cancellationToken)
+    {
+        var location = StoreLocation.Parse(store, "--store");
+        switch (location.Engine)
+        {
+            case StoreLocation.Postgres:
+            {
+                await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(location.Connection) { Pooling = false }.ConnectionString);
+                await connection.OpenAsync(cancellationToken);
+                await using var command = new NpgsqlCommand("SELECT pg_database_size(current_database())", connection);
+                return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+            }
+            case StoreLocation.ClickHouse:
+            {
+                var options = ClickHouseStoreOptions.Parse(location.Connection);
+                using var http = new HttpClient();
+                long bytes = 0;
+                foreach (var endpoint in options.Shards.Prepend(options.Endpoint).Distinct())
+                {
+                    using var response = await http.PostAsync(endpoint,
+                        new StringContent($"SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = '{options.Database}'"), cancellationToken);
+                    response.EnsureSuccessStatusCode();
+                    bytes += long.Parse(await response.Content.ReadAsStringAsync(cancellationToken), CultureInfo.InvariantCulture);
+                }
+                return bytes;
+            }
+            default:
+                return new DirectoryInfo(location.Connection).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        }
+    }
+
     private async Task<string> WriteTsvAsync(IReadOnlyList<IReadOnlyList<TallyEvent>> batches, int fields, CancellationToken cancellationToken)
     {
         var path = Path.Combine(_root, $"bulk-{_run}.tsv");

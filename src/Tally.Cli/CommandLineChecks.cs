@@ -49,11 +49,16 @@ public static class CommandLineChecks
         return argument;
     }
 
-    public static Option<int> InRange(this Option<int> option, int min, int max = int.MaxValue)
+    public static Option<int> InRange(this Option<int> option, int min, int max = int.MaxValue) => InRangeWhenGiven(option, min, max);
+
+    /// <summary>An optional number, checked when it is given.</summary>
+    public static Option<int?> InRange(this Option<int?> option, int min, int max = int.MaxValue) => InRangeWhenGiven(option, min, max);
+
+    private static Option<T> InRangeWhenGiven<T>(Option<T> option, int min, int max)
     {
         option.Validators.Add(result =>
         {
-            if (!result.TryGetValue(option, out var value) || (value >= min && value <= max)) return;
+            if (!result.TryGetValue(option, out var given) || given is not int value || (value >= min && value <= max)) return;
             var range = max == int.MaxValue ? $"at least {min}" : $"from {min} to {max}";
             result.AddError(string.Create(CultureInfo.InvariantCulture, $"{option.Name} must be {range}, got {value}"));
         });

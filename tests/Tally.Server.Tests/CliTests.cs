@@ -28,6 +28,7 @@ public sealed class CliTests : IDisposable
     [InlineData("export", "--output")]
     [InlineData("demo", "--days")]
     [InlineData("bench", "--events")]
+    [InlineData("bench", "--scale")]
     [InlineData("retention", "--data")]
     public async Task Every_command_has_complete_help(string command, string option)
     {
@@ -37,6 +38,23 @@ public sealed class CliTests : IDisposable
         Assert.Contains(option, output);
         // Words a command does not take are refused, so its usage offers none.
         Assert.DoesNotContain("additional arguments", output);
+    }
+
+    [Fact]
+    public async Task Bench_at_scale_imports_aggregates_adds_a_day_and_reads_from_a_server_showing_every_figure()
+    {
+        var markdown = Path.Combine(_root, "bench.md");
+        var (exit, output, error) = await TallyAsync("bench", "--scale", "20000", "--query-repetitions", "2", "--markdown", markdown);
+
+        Assert.True(exit == 0, output + error);
+        Assert.Contains("generating 20,000 events", error);
+        var rows = File.ReadAllLines(markdown).Where(l => l.StartsWith("| ", StringComparison.Ordinal)).Skip(1).ToList();
+        string[] figures = ["NDJSON import", "Import memory", "Aggregation", "Incremental aggregation", "Disk", "SUSHI PR", "SUSHI TR", "SUSHI IR", "Query timelines", "Query top-N"];
+        Assert.Equal(figures, rows.Select(r => r.Split(" | ")[0][2..]));
+        // Each figure is measured, beside its baseline and goal.
+        Assert.All(rows, r => Assert.Matches(@"\| \d[\d,.]* [^|]+ \| [\d,.]+ \([^|]+\) \| [\d,]+ % \| [^|]+ \|$", r));
+        Assert.Contains("tally import ndjson of 20,000 lines", rows[0]);
+        Assert.Contains("after 20,000 new events", rows[3]);
     }
 
     [Fact]
@@ -172,6 +190,9 @@ public sealed class CliTests : IDisposable
     [Theory]
     [InlineData("--days must be a whole number, got \"abc\"", "demo", "--days", "abc")]
     [InlineData("--days must be from 1 to 3660, got 0", "demo", "--days", "0")]
+    [InlineData("--scale must be from 10000 to 1000000000, got 9999", "bench", "--scale", "9999")]
+    [InlineData("--scale must be a whole number, got \"10M\"", "bench", "--scale", "10M")]
+    [InlineData("--scale and --only cannot be combined", "bench", "--scale", "10000", "--only", "parse")]
     [InlineData("--from must be a date written yyyy-mm-dd, got \"2024-13-01\"", "aggregate", "--from", "2024-13-01")]
     [InlineData("--from is after --to", "aggregate", "--from", "2024-02-01", "--to", "2024-01-01")]
     [InlineData("--format must be one of csv, json, table, got \"cvs\"; did you mean csv?", "query", "record-view-top", "--format", "cvs")]

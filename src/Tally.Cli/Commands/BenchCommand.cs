@@ -16,6 +16,7 @@ public static class BenchCommand
             "Measure the performance goals in docs/benchmarks.md on this machine, each against a baseline taken in the same run, in throw-away stores: " +
             "SQLite folders, or with --store new databases on that PostgreSQL or ClickHouse server (dropped afterwards)");
         foreach (var option in options.All) command.Options.Add(option);
+        options.AddValidators(command);
         command.SetAction((parse, cancellationToken) => RunAsync(parse, options, cancellationToken));
         return command;
     }
@@ -27,7 +28,10 @@ public static class BenchCommand
         {
             var settings = options.Read(parse);
             await using var stores = new BenchStores(settings.Store, settings.Psql, settings.ClickHouseClient, settings.ClickHouseTcpPort);
-            results = await new BenchRunner(settings, stores, step => Console.Error.WriteLine($"bench: {step}...")).RunAsync(cancellationToken);
+            void Status(string step) => Console.Error.WriteLine($"bench: {step}...");
+            results = settings.Scale is null
+                ? await new BenchRunner(settings, stores, Status).RunAsync(cancellationToken)
+                : await new ScaleBench(settings, stores, Status).RunAsync(cancellationToken);
         }
         catch (ConfigurationException e)
         {
@@ -60,7 +64,14 @@ public static class BenchCommand
         private readonly Option<int> _batch = new Option<int>("--batch") { Description = "Events per batch request", DefaultValueFactory = _ => 5_000 }.InRange(1, 100_000);
         private readonly Option<int> _concurrency = new Option<int>("--concurrency") { Description = "Concurrent HTTP clients", DefaultValueFactory = _ => 8 }.InRange(1, 256);
         private readonly Option<int> _seconds = new("--single-seconds") { Description = "How long to send single-event POSTs", DefaultValueFactory = _ => 10 };
-        private readonly Option<int> _repetitions = new("--query-repetitions") { Description = "Rounds over every registered query", DefaultValueFactory = _ => 50 };
+        private readonly Option<int> _repetitions = new("--query-repetitions") { Description = "Rounds over every registered query (default 50, or 10 with --scale)" };
+
+        private readonly Option<int?> _scale = new Option<int?>("--scale")
+        {
+            Description = $"Instead of the goal groups: generate N events of realistic usage over two months ({ScaleWorkload.Items:N0} items), " +
+                $"import and aggregate them, add {ScaleBench.MoreEvents:N0} more and aggregate again, then time SUSHI and queries from a server",
+            HelpName = "N",
+        }.InRange(10_000, 1_000_000_000);
 
         private readonly Option<int> _pkpLines = new Option<int>("--pkp-lines")
         {
@@ -96,15 +107,24 @@ public static class BenchCommand
         public Option<FileInfo?> Markdown { get; } = new("--markdown") { Description = "Also append the results as a Markdown table to this file", HelpName = "FILE" };
 
         public IEnumerable<Option> All =>
-            [_events, _batch, _concurrency, _seconds, _repetitions, _pkpLines, _only, _psql, _clickHouseClient, _clickHouseTcpPort, Markdown];
+            [_scale, _events, _batch, _concurrency, _seconds, _repetitions, _pkpLines, _only, _psql, _clickHouseClient, _clickHouseTcpPort, Markdown];
+
+        /// <summary>--scale runs a bench of its own, so the goal groups cannot be chosen beside it.</summary>
+        public void AddValidators(Command command) =>
+            command.Validators.Add(result =>
+            {
+                if (result.GetResult(_scale) is not null && result.GetResult(_only) is not null) result.AddError("--scale and --only cannot be combined");
+            });
 
         /// <summary>The settings the options give; the bulk-path tools matter only with --store, whose form is checked here.</summary>
         public BenchSettings Read(ParseResult parse)
         {
             var goals = parse.GetValue(_only) is { Length: > 0 } chosen ? chosen : BenchSettings.AllGoals;
+            var scale = parse.GetValue(_scale);
+            var repetitions = parse.GetResult(_repetitions) is null ? scale is null ? 50 : 10 : Math.Max(1, parse.GetValue(_repetitions));
             var settings = new BenchSettings(parse.GetValue(_events), parse.GetValue(_batch), parse.GetValue(_concurrency),
-                TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(_seconds))), Math.Max(1, parse.GetValue(_repetitions)), parse.GetValue(CommonOptions.Config),
-                parse.GetValue(_pkpLines), goals.ToHashSet());
+                TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(_seconds))), repetitions, parse.GetValue(CommonOptions.Config),
+                parse.GetValue(_pkpLines), goals.ToHashSet(), Scale: scale);
             if (parse.GetValue(CommonOptions.Store) is not { } store) return settings;
             return settings with
             {

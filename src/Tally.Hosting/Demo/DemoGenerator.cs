@@ -59,7 +59,8 @@ public sealed class DemoGenerator
 
     private sealed record Visitor(string Ip, string UserAgent, string Country, string? UserId, bool IsRobot);
 
-    public DemoGenerator(int seed = 2026, int items = 3000, int visitors = 8000)
+    /// <param name="robotEvery">One visitor in this many is a robot, so about that share of the events are robots'.</param>
+    public DemoGenerator(int seed = 2026, int items = 3000, int visitors = 8000, int robotEvery = 40)
     {
         _random = new Random(seed);
         _items = items;
@@ -69,7 +70,7 @@ public sealed class DemoGenerator
         _visitors = new Visitor[visitors];
         for (var i = 0; i < visitors; i++)
         {
-            var robot = i % 40 == 0;
+            var robot = i % robotEvery == 0;
             _visitors[i] = new Visitor(
                 $"{_random.Next(11, 223)}.{_random.Next(256)}.{_random.Next(256)}.{_random.Next(1, 255)}",
                 robot ? Robots[_random.Next(Robots.Length)] : Browsers[_random.Next(Browsers.Length)],
@@ -105,9 +106,7 @@ public sealed class DemoGenerator
         var inBatch = 0;
         for (var day = from.Date; day < to; day = day.AddDays(1))
         {
-            var weekly = day.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday ? 0.6 : 1.0;
-            var growth = 1 + 0.004 * (day - from.Date).TotalDays;
-            var visits = (int)(eventsPerDay / EventsPerVisit * weekly * growth * (0.85 + 0.3 * _random.NextDouble()));
+            var visits = (int)(eventsPerDay / EventsPerVisit * Rhythm(from, day) * (0.85 + 0.3 * _random.NextDouble()));
             for (var v = 0; v < visits; v++)
             {
                 var start = day.AddHours(PickHour()).AddSeconds(_random.Next(3600));
@@ -125,6 +124,21 @@ public sealed class DemoGenerator
         }
         if (inBatch > 0) yield return new DemoBatch(buffer.WrittenMemory.ToArray(), DateOnly.FromDateTime(to.AddTicks(-1)));
     }
+
+    /// <summary>
+    /// The events a day that make <see cref="History"/> over [from, to) about <paramref name="events"/> long:
+    /// a little more, by a margin that covers the days' random share at three standard deviations and more.
+    /// </summary>
+    public static int EventsPerDayFor(long events, DateTime from, DateTime to)
+    {
+        double days = 0, rhythm = 0;
+        for (var day = from.Date; day < to; day = day.AddDays(1), days++) rhythm += Rhythm(from, day);
+        return (int)Math.Ceiling(events * (1 + 0.3 / Math.Sqrt(days)) / rhythm);
+    }
+
+    /// <summary>A day's share of the average day: quieter weekends, and slow growth since <paramref name="from"/>.</summary>
+    private static double Rhythm(DateTime from, DateTime day) =>
+        (day.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday ? 0.6 : 1.0) * (1 + 0.004 * (day - from.Date).TotalDays);
 
     /// <summary>A handful of visits happening now, as NDJSON.</summary>
     public ReadOnlyMemory<byte> Live(DateTime now, int visits)
