@@ -42,6 +42,7 @@ public sealed class BenchStores(StoreLocation? server, string psql, string click
     public async Task<string> FreshAsync(string name, CancellationToken cancellationToken)
     {
         if (server is null) return $"{StoreLocation.Sqlite}:{Path.Combine(_root, name)}";
+        if (StoreLocation.IsEmbedded(server.Engine)) return $"{server.Engine}:{Path.Combine(server.Connection, name)}";
         var database = $"tally_bench_{_run}_{name.Replace('-', '_')}";
         _databases.Add(database);
         switch (server.Engine)
@@ -52,7 +53,7 @@ public sealed class BenchStores(StoreLocation? server, string psql, string click
             case StoreLocation.ClickHouse:
                 return $"{StoreLocation.ClickHouse}:{WithDatabase(server.Connection, database)}";
             default:
-                return $"{StoreLocation.Sqlite}:{Path.Combine(server.Connection, name)}";
+                throw new InvalidOperationException($"no bench stores for engine '{server.Engine}'");
         }
     }
 

@@ -26,7 +26,7 @@ public static class CommonOptions
 
     public static readonly Option<string?> Store = new("--store")
     {
-        Description = "The store to use instead of the configured one: sqlite:DIR, postgres:CONNECTION-STRING or clickhouse:URL",
+        Description = "The store to use instead of the configured one: sqlite:DIR, duckdb:DIR, postgres:CONNECTION-STRING or clickhouse:URL",
         HelpName = "ENGINE:CONNECTION",
         Recursive = true,
     };

@@ -1,6 +1,7 @@
 using Tally.Core.Configuration;
 using Tally.Core.Store;
 using Tally.Storage.ClickHouse;
+using Tally.Storage.DuckDb;
 using Tally.Storage.Postgres;
 using Tally.Storage.Sqlite;
 
@@ -17,6 +18,7 @@ public static class StoreFactory
             return location.Engine switch
             {
                 StoreLocation.Sqlite => SqliteEventStore.Open(location.Connection),
+                StoreLocation.DuckDb => DuckDbEventStore.Open(location.Connection),
                 StoreLocation.Postgres => await PostgresEventStore.OpenAsync(location.Connection, cancellationToken),
                 StoreLocation.ClickHouse => await ClickHouseEventStore.OpenAsync(ClickHouseStoreOptions.Parse(location.Connection), cancellationToken),
                 _ => throw new ConfigurationException(setting, $"unknown engine '{location.Engine}'"),

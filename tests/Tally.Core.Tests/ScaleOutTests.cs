@@ -46,7 +46,7 @@ public sealed class ScaleOutTests
     }
 
     [Theory]
-    [InlineData("mysql:x", "does not start with one of sqlite:, postgres:, clickhouse:")]
+    [InlineData("mysql:x", "does not start with one of sqlite:, duckdb:, postgres:, clickhouse:")]
     [InlineData("postgres:", "needs a connection")]
     [InlineData("sqlite", "needs a connection")]
     public void A_bad_store_location_names_the_option_and_the_problem(string text, string problem)

@@ -11,7 +11,7 @@ public static class MigrateCommand
     {
         var from = new Option<string>("--from")
         {
-            Description = "The store to copy: sqlite:DIR, postgres:CONNECTION-STRING or clickhouse:URL",
+            Description = "The store to copy: sqlite:DIR, duckdb:DIR, postgres:CONNECTION-STRING or clickhouse:URL",
             HelpName = "ENGINE:CONNECTION",
             Required = true,
         };

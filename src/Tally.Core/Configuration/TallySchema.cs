@@ -157,7 +157,7 @@ public sealed class TallySchema
         Require(options.Schedule.RetentionEverySeconds > 0, "schedule.retentionEverySeconds", "must be positive");
         Require(StoreLocation.Engines.Contains(options.Storage.Engine), "storage.engine",
             $"'{options.Storage.Engine}' is not one of {string.Join(", ", StoreLocation.Engines)}");
-        Require(options.Storage.Engine == StoreLocation.Sqlite || !string.IsNullOrWhiteSpace(options.Storage.Connection), "storage.connection",
+        Require(StoreLocation.IsEmbedded(options.Storage.Engine) || !string.IsNullOrWhiteSpace(options.Storage.Connection), "storage.connection",
             $"is required for {options.Storage.Engine}");
         Require(options.Queue.Prefetch > 0, "queue.prefetch", "must be positive");
         return schema;

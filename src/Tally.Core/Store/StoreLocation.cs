@@ -6,10 +6,10 @@ namespace Tally.Core.Store;
 /// <summary>Which engine holds a store and how to reach it; written "engine:connection" on the command line.</summary>
 public sealed partial record StoreLocation(string Engine, string Connection)
 {
-    public const string Sqlite = "sqlite", Postgres = "postgres", ClickHouse = "clickhouse";
-    public static readonly IReadOnlyList<string> Engines = [Sqlite, Postgres, ClickHouse];
+    public const string Sqlite = "sqlite", DuckDb = "duckdb", Postgres = "postgres", ClickHouse = "clickhouse";
+    public static readonly IReadOnlyList<string> Engines = [Sqlite, DuckDb, Postgres, ClickHouse];
 
-    /// <summary>Reads "sqlite:DIR", "postgres:CONNECTION-STRING" or "clickhouse:URL".</summary>
+    /// <summary>Reads "sqlite:DIR", "duckdb:DIR", "postgres:CONNECTION-STRING" or "clickhouse:URL".</summary>
     /// <exception cref="ConfigurationException">The text names no known engine or no connection.</exception>
     public static StoreLocation Parse(string text, string setting)
     {
@@ -22,9 +22,12 @@ public sealed partial record StoreLocation(string Engine, string Connection)
         return new StoreLocation(engine, connection);
     }
 
-    /// <summary>The configured store; the embedded default keeps its file in <paramref name="dataDirectory"/>.</summary>
+    /// <summary>Whether the engine keeps its file in a data folder (its connection), rather than on a server.</summary>
+    public static bool IsEmbedded(string engine) => engine is Sqlite or DuckDb;
+
+    /// <summary>The configured store; an embedded engine keeps its file in <paramref name="dataDirectory"/> unless the connection names another folder.</summary>
     public static StoreLocation FromOptions(StorageOptions storage, string dataDirectory) =>
-        new(storage.Engine, storage.Engine == Sqlite ? storage.Connection ?? dataDirectory : storage.Connection ?? "");
+        new(storage.Engine, IsEmbedded(storage.Engine) ? storage.Connection ?? dataDirectory : storage.Connection ?? "");
 
     /// <summary>For messages and logs: the connection with any password replaced by ***.</summary>
     public override string ToString() => $"{Engine}:{Secret().Replace(Connection, "$1$2***")}";
