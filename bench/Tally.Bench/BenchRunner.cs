@@ -70,7 +70,7 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
         return DemoWorkload.Batches(days, settings.Events / days, settings.BatchSize).ToList();
     }
 
-    private string Engine => stores.Engine switch { StoreLocation.Postgres => "PostgreSQL", StoreLocation.ClickHouse => "ClickHouse", StoreLocation.DuckDb => "DuckDB", _ => "SQLite" };
+    private string Engine => stores.EngineName;
 
     /// <summary>Tally's services over a new, empty store of the engine under test.</summary>
     private async Task<ServiceProvider> OpenAsync(string root, string name, CancellationToken cancellationToken) =>

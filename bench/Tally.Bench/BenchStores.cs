@@ -30,6 +30,15 @@ public sealed class BenchStores(StoreLocation? server, string psql, string click
 
     public string Engine => server?.Engine ?? StoreLocation.Sqlite;
 
+    /// <summary>The engine as reports name it.</summary>
+    public string EngineName => Engine switch
+    {
+        StoreLocation.Postgres => "PostgreSQL",
+        StoreLocation.ClickHouse => "ClickHouse",
+        StoreLocation.DuckDb => "DuckDB",
+        _ => "SQLite",
+    };
+
     /// <summary>The bulk path the ratios compare with, in words.</summary>
     public string BulkPath => Engine switch
     {

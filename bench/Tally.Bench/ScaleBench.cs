@@ -54,7 +54,7 @@ public sealed class ScaleBench(BenchSettings settings, BenchStores stores, Actio
         return results;
     }
 
-    private string Engine => stores.Engine switch { StoreLocation.Postgres => "PostgreSQL", StoreLocation.ClickHouse => "ClickHouse", _ => "SQLite" };
+    private string Engine => stores.EngineName;
 
     /// <summary>tally import ndjson of the history, a full aggregation, then a day's new events and an incremental aggregation.</summary>
     private async Task<IReadOnlyList<BenchResult>> ImportAndAggregateAsync(IServiceProvider services, string history, long lines, string more, long moreLines,

@@ -80,6 +80,8 @@ public sealed partial class DuckDbEventStore : IEventStore
             CREATE TABLE IF NOT EXISTS tally_items (id VARCHAR PRIMARY KEY, updated TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_saved_queries (name VARCHAR PRIMARY KEY, definition VARCHAR NOT NULL, version BIGINT NOT NULL);
             CREATE TEMP TABLE IF NOT EXISTS tally_claims (id VARCHAR NOT NULL, partition VARCHAR NOT NULL);
+            CREATE TEMP TABLE IF NOT EXISTS tally_item_batch (id VARCHAR NOT NULL, updated TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL);
+            CREATE TEMP TABLE IF NOT EXISTS tally_dirty_batch (type VARCHAR NOT NULL, day DATE NOT NULL, version BIGINT NOT NULL);
             """);
         foreach (var period in (MetricPeriod[])[MetricPeriod.Day, MetricPeriod.Month])
         {
@@ -203,18 +205,18 @@ public sealed partial class DuckDbEventStore : IEventStore
         mark.ExecuteNonQuery();
     }
 
+    // DuckDB runs each statement on all cores but pays for every one: many rows go in through a staging table and one statement.
     public Task ClearDirtyAsync(IReadOnlyList<DirtyDay> days, CancellationToken cancellationToken) =>
         WriteAsync(() =>
         {
-            using var delete = Command(_file.Writer, "DELETE FROM tally_dirty WHERE type = $t AND day = $d AND version = $v");
-            foreach (var day in days)
+            using (var appender = _file.Writer.CreateAppender("tally_dirty_batch"))
             {
-                delete.Parameters.Clear();
-                Bind(delete, "t", day.EventType);
-                Bind(delete, "d", day.Day);
-                Bind(delete, "v", day.Version);
-                delete.ExecuteNonQuery();
+                foreach (var day in days) appender.CreateRow().AppendValue(day.EventType).AppendValue(day.Day).AppendValue(day.Version).EndRow();
             }
+            Execute(_file.Writer, """
+                DELETE FROM tally_dirty d USING tally_dirty_batch b WHERE d.type = b.type AND d.day = b.day AND d.version = b.version;
+                DELETE FROM tally_dirty_batch;
+                """);
         }, cancellationToken);
 
     // ---- items -------------------------------------------------------------------------------
@@ -244,16 +246,19 @@ public sealed partial class DuckDbEventStore : IEventStore
     public Task PutItemsAsync(IReadOnlyList<ItemMetadata> items, CancellationToken cancellationToken) =>
         WriteAsync(() =>
         {
-            using var upsert = Command(_file.Writer,
-                "INSERT INTO tally_items (id, updated, metadata) VALUES ($id, $u, $m) ON CONFLICT (id) DO UPDATE SET updated = excluded.updated, metadata = excluded.metadata");
-            foreach (var item in items)
+            // One statement may not update a row twice: the last of an id's items wins, as one upsert after another would.
+            var latest = new Dictionary<string, ItemMetadata>(StringComparer.Ordinal);
+            foreach (var item in items) latest[item.Id] = item;
+            using (var appender = _file.Writer.CreateAppender("tally_item_batch"))
             {
-                upsert.Parameters.Clear();
-                Bind(upsert, "id", item.Id);
-                Bind(upsert, "u", item.UpdatedAt);
-                Bind(upsert, "m", JsonSerializer.Serialize(item, ItemMetadataJson.Default.ItemMetadata));
-                upsert.ExecuteNonQuery();
+                foreach (var item in latest.Values)
+                    appender.CreateRow().AppendValue(item.Id).AppendValue(item.UpdatedAt).AppendValue(JsonSerializer.Serialize(item, ItemMetadataJson.Default.ItemMetadata)).EndRow();
             }
+            Execute(_file.Writer, """
+                INSERT INTO tally_items (id, updated, metadata) SELECT id, updated, metadata FROM tally_item_batch
+                ON CONFLICT (id) DO UPDATE SET updated = excluded.updated, metadata = excluded.metadata;
+                DELETE FROM tally_item_batch;
+                """);
         }, cancellationToken);
 
     public async IAsyncEnumerable<ItemMetadata> ScanItemsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
