@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Completions;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using Tally.Cli.Served;
 using Tally.Core.Configuration;
 
 namespace Tally.Cli;
@@ -15,20 +16,43 @@ public static class CommandLineChecks
 {
     public const int UsageError = 2;
 
-    public static Task<int> RunAsync(RootCommand root, string[] args)
+    /// <summary>Arguments and options whose values are paths, which a command sent to a server needs made absolute (all marked as commands are made, at start).</summary>
+    public static IReadOnlyCollection<Symbol> Paths => PathSymbols;
+
+    private static readonly HashSet<Symbol> PathSymbols = [];
+    private static readonly Lock ParseLock = new();
+
+    /// <summary>Checks the command line and runs it, writing to <see cref="CommandConsole.Current"/>; a served command is cancelled by <paramref name="cancellationToken"/>, one run here by Ctrl+C.</summary>
+    public static Task<int> RunAsync(RootCommand root, string[] args, CancellationToken cancellationToken = default)
     {
-        // Words no command takes are left to Problems, which suggests from the command's own names. Set on the root
-        // command, this covers every command; it is needed only while parsing (help would offer "additional arguments").
-        root.TreatUnmatchedTokensAsErrors = false;
-        var parse = root.Parse(args);
-        root.TreatUnmatchedTokensAsErrors = true;
+        var console = CommandConsole.Current;
+        ParseResult parse;
+        // The switch below is the root command's, and a server parses the command lines it is sent side by side.
+        lock (ParseLock)
+        {
+            // Words no command takes are left to Problems, which suggests from the command's own names. Set on the root
+            // command, this covers every command; it is needed only while parsing (help would offer "additional arguments").
+            root.TreatUnmatchedTokensAsErrors = false;
+            parse = root.Parse(args);
+            root.TreatUnmatchedTokensAsErrors = true;
+        }
+        var invocation = new InvocationConfiguration { Output = console.Out, Error = console.Error };
+        // A served command must not take over the server's own Ctrl+C.
+        if (console.IsServed) invocation.ProcessTerminationTimeout = null;
         // --help and --version answer even on a line with mistakes.
-        if (parse.Action is { ClearsParseErrors: true }) return parse.InvokeAsync();
+        if (parse.Action is { ClearsParseErrors: true }) return parse.InvokeAsync(invocation, cancellationToken);
         var problems = Problems(parse).Distinct().ToList();
-        if (problems.Count == 0) return parse.InvokeAsync();
-        foreach (var problem in problems) Console.Error.WriteLine($"tally: {problem}");
-        Console.Error.WriteLine($"Run '{PathOf(parse.CommandResult)} --help' for its usage.");
+        if (problems.Count == 0) return parse.InvokeAsync(invocation, cancellationToken);
+        foreach (var problem in problems) console.Error.WriteLine($"tally: {problem}");
+        console.Error.WriteLine($"Run '{PathOf(parse.CommandResult)} --help' for its usage.");
         return Task.FromResult(UsageError);
+    }
+
+    /// <summary>Marks the values of <paramref name="symbol"/> as paths (see <see cref="Paths"/>).</summary>
+    public static TSymbol IsPath<TSymbol>(this TSymbol symbol) where TSymbol : Symbol
+    {
+        PathSymbols.Add(symbol);
+        return symbol;
     }
 
     /// <summary>Whether a word on the command line is written as an option; "-" alone is standard input.</summary>
@@ -37,6 +61,7 @@ public static class CommandLineChecks
     /// <summary>Paths that must exist when the command is run; "-" (standard input) passes, and so does everything while <paramref name="unless"/> is set.</summary>
     public static TArgument MustExist<TArgument>(this TArgument argument, bool directory = false, Option<bool>? unless = null) where TArgument : Argument
     {
+        argument.IsPath();
         argument.Validators.Add(result =>
         {
             if (unless is not null && result.TryGetValue(unless, out var skip) && skip) return;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using Tally.Cli.Served;
 using Tally.Core.Configuration;
 using Tally.Core.Query;
 using Tally.Hosting;
@@ -53,6 +54,7 @@ public static class CommonOptions
         bool setup = true, Func<ParseResult, bool>? demo = null) =>
         command.SetReportingAction(async (parse, cancellationToken) =>
         {
+            if (await ServedCommands.TryForwardAsync(parse, cancellationToken) is { } exitCode) return exitCode;
             TPrepared prepared = default!;
             await using var services = await TallyServices.OpenAsync(
                 HostOptions(parse, demo is not null && demo(parse)), setup, schema => prepared = prepare(schema, parse), cancellationToken);
@@ -73,7 +75,7 @@ public static class CommonOptions
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                Console.Error.WriteLine("tally: cancelled");
+                CommandConsole.Current.Error.WriteLine("tally: cancelled");
                 return 130;
             }
         });
@@ -137,7 +139,7 @@ public static class CommonOptions
 
     public static int Fail(string message)
     {
-        Console.Error.WriteLine($"tally: {message}");
+        CommandConsole.Current.Error.WriteLine($"tally: {message}");
         return CommandLineChecks.UsageError;
     }
 
@@ -147,7 +149,8 @@ public static class CommonOptions
     /// <summary>A progress bar on an interactive terminal; plain, occasional lines when output is redirected. Both on standard error.</summary>
     public static Task<T> WithProgressAsync<T>(string description, Func<Action<double, string>, Task<T>> work)
     {
-        if (!ProgressConsole.Profile.Capabilities.Interactive)
+        var console = CommandConsole.Current;
+        if (console.IsServed || !ProgressConsole.Profile.Capabilities.Interactive)
         {
             var lastPrinted = -1;
             return work((fraction, detail) =>
@@ -155,7 +158,7 @@ public static class CommonOptions
                 var percent = (int)(fraction * 100);
                 if (percent / 10 == lastPrinted / 10 && percent < 100) return;
                 lastPrinted = percent;
-                Console.Error.WriteLine($"{description}: {percent}% {detail}");
+                console.Error.WriteLine($"{description}: {percent}% {detail}");
             });
         }
         return ProgressConsole.Progress()

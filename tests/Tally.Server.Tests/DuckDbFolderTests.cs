@@ -1,18 +1,98 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
 namespace Tally.Server.Tests;
 
-/// <summary>DuckDB lets one process at a time open a data folder: another is told which folder is in use.</summary>
-public sealed class DuckDbFolderTests
+/// <summary>
+/// DuckDB lets one process at a time open a data folder. While `tally serve` holds one, the other commands on it are run
+/// by that server and answer as if run here; a second server is told the folder is in use.
+/// </summary>
+public sealed class DuckDbFolderTests : IDisposable
 {
-    [Fact]
-    public async Task A_second_process_on_a_duckdb_folder_is_told_the_folder_is_in_use()
-    {
-        var root = TestPaths.NewTempDirectory();
-        var data = Path.Combine(root, "data");
-        var config = TestConfig.Write(root);
-        using var server = await TallyProcess.ServeAsync(root, data, config, "--store", $"duckdb:{data}");
+    private readonly string _root = TestPaths.NewTempDirectory();
+    private readonly string _data;
+    private readonly string _config;
+    private readonly string _elsewhere;
 
-        var (exitCode, _, error) = await TallyProcess.RunAsync(root, "aggregate", "--store", $"duckdb:{data}", "--config", config);
-        Assert.NotEqual(0, exitCode);
-        Assert.Contains($"the data folder {data} is in use by another Tally process", error);
+    public DuckDbFolderTests()
+    {
+        _data = Path.Combine(_root, "data");
+        _config = TestConfig.Write(_root);
+        _elsewhere = Directory.CreateDirectory(Path.Combine(_root, "elsewhere")).FullName;
+        var day = DateTime.UtcNow.Date.AddDays(-1).AddHours(9);
+        // Three views of rec-1 and one of rec-2 by different visitors, and a line the schema refuses.
+        var lines = Enumerable.Range(0, 4).Select(i => string.Create(CultureInfo.InvariantCulture,
+                $$"""{"type":"record-view","id":"view-{{i}}","item_id":"{{(i < 3 ? "rec-1" : "rec-2")}}","ip":"198.51.100.{{i + 1}}","timestamp":"{{day.AddMinutes(i):O}}"}"""))
+            .Append("""{"type":"record-view","timestamp":"not a time"}""");
+        File.WriteAllLines(Path.Combine(_elsewhere, "events.ndjson"), lines);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private Task<(int ExitCode, string Out, string Error)> RunElsewhereAsync(params string[] arguments) =>
+        TallyProcess.RunAsync(_elsewhere, [.. arguments, "--store", "duckdb:../data", "--config", "../tally.json"]);
+
+    [Fact]
+    public async Task While_tally_serve_holds_the_folder_import_aggregate_query_and_report_run_through_it()
+    {
+        using var server = await TallyProcess.ServeAsync(_root, _data, _config, "--store", $"duckdb:{_data}");
+        Assert.True(File.Exists(Path.Combine(_data, "tally.sock")));
+
+        // Relative paths are the caller's, not the server's.
+        var import = await RunElsewhereAsync("import", "ndjson", "events.ndjson", "--rejects", "rejected");
+        Assert.True(import.ExitCode == 0, import.Out + import.Error);
+        Assert.Contains("events.ndjson: 5 lines, 4 stored", import.Out);
+        Assert.Contains("\"line\":5", File.ReadAllText(Path.Combine(_elsewhere, "rejected", "events.ndjson.rejected.ndjson")));
+
+        var aggregate = await RunElsewhereAsync("aggregate");
+        Assert.True(aggregate.ExitCode == 0, aggregate.Out + aggregate.Error);
+        Assert.Contains("Aggregated 4 events", aggregate.Out);
+
+        var query = await RunElsewhereAsync("query", "record-view-top", "start_date=" + DateTime.UtcNow.AddDays(-7).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), "--format", "csv");
+        Assert.True(query.ExitCode == 0, query.Out + query.Error);
+        Assert.Contains("rec-1,3", query.Out);
+        Assert.Contains("rec-2,1", query.Out);
+
+        // What the commands stored and aggregated is what the server serves.
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        var totals = JsonNode.Parse(await http.GetStringAsync("/api/v1/stats/record-view-top/totals?start_date=" + DateTime.UtcNow.AddDays(-7).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)))!;
+        Assert.Contains("rec-1", totals.ToJsonString());
+
+        var report = await RunElsewhereAsync("report");
+        Assert.True(report.ExitCode == 0, report.Out + report.Error);
+        Assert.Contains("pr ", report.Out);
+
+        // A mistake is still the caller's, in the caller's words.
+        var missing = await RunElsewhereAsync("import", "ndjson", "missing.ndjson");
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("missing.ndjson: no such file", missing.Error);
+    }
+
+    [Fact]
+    public async Task A_second_server_on_the_folder_is_told_it_is_in_use()
+    {
+        using var server = await TallyProcess.ServeAsync(_root, _data, _config, "--store", $"duckdb:{_data}");
+
+        var (exitCode, _, error) = await TallyProcess.RunAsync(_root, "serve", "--urls", "http://127.0.0.1:0", "--store", $"duckdb:{_data}", "--config", _config);
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"the data folder {_data} is in use by another Tally process", error);
+    }
+
+    [Fact]
+    public async Task After_a_killed_server_commands_open_the_folder_themselves()
+    {
+        using (var server = await TallyProcess.ServeAsync(_root, _data, _config, "--store", $"duckdb:{_data}"))
+            server.Kill();
+        Assert.True(File.Exists(Path.Combine(_data, "tally.sock")), "a killed server leaves its socket behind");
+
+        var import = await RunElsewhereAsync("import", "ndjson", "events.ndjson");
+        Assert.Contains("4 stored", import.Out);
+        var aggregate = await RunElsewhereAsync("aggregate");
+        Assert.True(aggregate.ExitCode == 0, aggregate.Out + aggregate.Error);
+
+        // The next server takes the folder back, and commands go through it again.
+        using var next = await TallyProcess.ServeAsync(_root, _data, _config, "--store", $"duckdb:{_data}");
+        var again = await RunElsewhereAsync("import", "ndjson", "events.ndjson");
+        Assert.Contains("0 stored, 4 already stored", again.Out);
     }
 }

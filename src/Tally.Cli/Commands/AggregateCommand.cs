@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Tally.Core.Aggregate;
+using Tally.Cli.Served;
 
 namespace Tally.Cli.Commands;
 
@@ -26,7 +27,7 @@ public static class AggregateCommand
                 services.GetRequiredService<Aggregator>().RunAsync(parse.GetValue(from), parse.GetValue(to), parse.GetValue(rebuild),
                     new SynchronousProgress<AggregationProgress>(p => report(p.DaysTotal == 0 ? 1 : (double)p.DaysDone / p.DaysTotal, p.Current)),
                     cancellationToken));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            CommandConsole.Current.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Aggregated {result.Events:N0} events over {result.Days} day(s) and {result.Months} month(s) in {result.Elapsed.TotalSeconds:F2} s."));
             return 0;
         });

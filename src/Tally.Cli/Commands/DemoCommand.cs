@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Tally.Hosting;
 using Tally.Hosting.Demo;
+using Tally.Cli.Served;
 
 namespace Tally.Cli.Commands;
 
@@ -21,8 +22,8 @@ public static class DemoCommand
             var stored = await CommonOptions.WithProgressAsync("Loading demo usage", report =>
                 services.GetRequiredService<DemoData>().SeedAsync(parse.GetValue(days), parse.GetValue(perDay),
                     new SynchronousProgress<DemoProgress>(p => report((double)p.DaysDone / p.DaysTotal, $"{p.Stored:N0} events")), cancellationToken));
-            Console.WriteLine($"Stored {stored:N0} new demo events in {Path.GetFullPath(data)} and aggregated them.");
-            Console.WriteLine($"'tally serve --demo' serves them with the demo institutions; its admin API key is in {Path.Combine(data, TallyServices.DemoKeyFile)}.");
+            CommandConsole.Current.Out.WriteLine($"Stored {stored:N0} new demo events in {Path.GetFullPath(data)} and aggregated them.");
+            CommandConsole.Current.Out.WriteLine($"'tally serve --demo' serves them with the demo institutions; its admin API key is in {Path.Combine(data, TallyServices.DemoKeyFile)}.");
             return 0;
         }, demo: _ => true);
         return command;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Tally.Core.Configuration;
 using Tally.Core.Query;
 using Tally.Core.Store;
+using Tally.Cli.Served;
 
 namespace Tally.Cli.Commands;
 
@@ -22,7 +23,7 @@ public static class ExportCommand
         {
             Description = "The file to write; it is replaced only once the export is complete. Default: standard output",
             HelpName = "FILE",
-        };
+        }.IsPath();
         output.Validators.Add(result =>
         {
             if (result.TryGetValue(output, out var path) && path is not (null or "-") && OutputProblem(path) is { } problem)
@@ -48,7 +49,7 @@ public static class ExportCommand
             long written;
             if (path is null)
             {
-                await using var stdout = Console.OpenStandardOutput();
+                await using var stdout = CommandConsole.Current.OpenStandardOutput();
                 written = await WriteAsync(stdout);
             }
             else
@@ -67,7 +68,7 @@ public static class ExportCommand
                     throw;
                 }
             }
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            CommandConsole.Current.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"tally export: {written:N0} events from {query.Start:yyyy-MM-dd'T'HH:mm:ss'Z'} to {query.End:yyyy-MM-dd'T'HH:mm:ss'Z'}{(path is null ? "" : $" written to {path}")}"));
             return 0;
         }, setup: false);

@@ -6,6 +6,7 @@ using Tally.Core.Configuration;
 using Tally.Core.Store;
 using Tally.Hosting;
 using Tally.Sources.Logs;
+using Tally.Cli.Served;
 
 namespace Tally.Cli.Commands;
 
@@ -39,10 +40,10 @@ public static class ImportCommand
             {
                 return CommonOptions.Fail(e.Message);
             }
-            foreach (var file in result.Archived) Console.WriteLine(Summary(file, Path.Combine(root, PkpLogLoader.Reject, file.File + ".rejected.ndjson")));
-            foreach (var file in result.Rejected) Console.WriteLine($"{file}: cannot be read; moved to {Path.Combine(root, PkpLogLoader.Reject)} with the reason beside it");
-            if (result.Waiting is not null) Console.WriteLine($"{result.Waiting}: left in {PkpLogLoader.Waiting}, as PKP is still writing it today");
-            if (result.Archived.Count == 0 && result.Rejected.Count == 0) Console.WriteLine("No logs were waiting.");
+            foreach (var file in result.Archived) CommandConsole.Current.Out.WriteLine(Summary(file, Path.Combine(root, PkpLogLoader.Reject, file.File + ".rejected.ndjson")));
+            foreach (var file in result.Rejected) CommandConsole.Current.Out.WriteLine($"{file}: cannot be read; moved to {Path.Combine(root, PkpLogLoader.Reject)} with the reason beside it");
+            if (result.Waiting is not null) CommandConsole.Current.Out.WriteLine($"{result.Waiting}: left in {PkpLogLoader.Waiting}, as PKP is still writing it today");
+            if (result.Archived.Count == 0 && result.Rejected.Count == 0) CommandConsole.Current.Out.WriteLine("No logs were waiting.");
             return result.Rejected.Count > 0 ? 1 : 0;
         });
         return command;
@@ -52,7 +53,7 @@ public static class ImportCommand
     {
         var files = new Argument<string[]>("FILE") { Description = "Log files; .gz files are read compressed", Arity = ArgumentArity.OneOrMore };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep reading lines as they are appended, like tail -F, until Ctrl+C; resumes where it stopped" };
-        var rejects = new Option<string?>("--rejects") { Description = "Folder for FILE.rejected.ndjson (bad lines with line number and reason); default: beside each file", HelpName = "DIR" };
+        var rejects = new Option<string?>("--rejects") { Description = "Folder for FILE.rejected.ndjson (bad lines with line number and reason); default: beside each file", HelpName = "DIR" }.IsPath();
         // A followed file may not exist yet: it is read once it appears, as tail -F does.
         files.MustExist(unless: follow);
         var command = new Command(name, description) { files, follow, rejects };
@@ -67,8 +68,8 @@ public static class ImportCommand
             if (parse.GetValue(follow))
             {
                 var follower = new LogFollower(importer, services.GetRequiredService<ISettingStore>(), TimeSpan.FromMilliseconds(500));
-                Console.Error.WriteLine($"Following {string.Join(", ", paths)}; Ctrl+C stops.");
-                await Task.WhenAll(paths.Select(path => follower.FollowAsync(path, RejectPath(path), result => Console.WriteLine(Summary(result, RejectPath(path))), cancellationToken)));
+                CommandConsole.Current.Error.WriteLine($"Following {string.Join(", ", paths)}; Ctrl+C stops.");
+                await Task.WhenAll(paths.Select(path => follower.FollowAsync(path, RejectPath(path), result => CommandConsole.Current.Out.WriteLine(Summary(result, RejectPath(path))), cancellationToken)));
                 return 0;
             }
             var failed = 0;
@@ -78,16 +79,16 @@ public static class ImportCommand
                 {
                     var result = await CommonOptions.WithProgressAsync($"Loading {Path.GetFileName(path)}", report =>
                         importer.ImportFileAsync(path, RejectPath(path), Progress(report), cancellationToken));
-                    Console.WriteLine(Summary(result, RejectPath(path)));
+                    CommandConsole.Current.Out.WriteLine(Summary(result, RejectPath(path)));
                     if (result.Unreadable)
                     {
-                        Console.Error.WriteLine($"tally: no line of {path} is a {name} log line; nothing of it was stored");
+                        CommandConsole.Current.Error.WriteLine($"tally: no line of {path} is a {name} log line; nothing of it was stored");
                         failed++;
                     }
                 }
                 catch (UnreadableLogException e)
                 {
-                    Console.Error.WriteLine($"tally: {e.Message}");
+                    CommandConsole.Current.Error.WriteLine($"tally: {e.Message}");
                     failed++;
                 }
             }

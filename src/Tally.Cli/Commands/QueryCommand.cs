@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Tally.Core.Configuration;
 using Tally.Core.Query;
+using Tally.Cli.Served;
 
 namespace Tally.Cli.Commands;
 
@@ -41,7 +42,7 @@ public static class QueryCommand
             if (asked is not { } ask)
             {
                 foreach (var q in services.GetRequiredService<TallySchema>().Queries.Values)
-                    Console.WriteLine($"{q.Name,-28} {(q.Kind == QueryKind.Terms ? "terms" : "date-histogram"),-15} {q.Aggregation.EventType.Name,-15} {StatsTables.MetricName(q.Metric, q.Aggregation)}");
+                    CommandConsole.Current.Out.WriteLine($"{q.Name,-28} {(q.Kind == QueryKind.Terms ? "terms" : "date-histogram"),-15} {q.Aggregation.EventType.Name,-15} {StatsTables.MetricName(q.Metric, q.Aggregation)}");
                 return 0;
             }
             var (query, request) = ask;
@@ -53,7 +54,7 @@ public static class QueryCommand
             Print(table, parse.GetValue(format)!);
             var count = table.Columns.ToList().IndexOf("count");
             if (timeline ? table.Rows.All(row => row[count] is 0d) : groups == 0)
-                Console.Error.WriteLine(CommonOptions.WhereTheDataIs($"No data from {request.From:yyyy-MM-dd} to {request.To:yyyy-MM-dd}", request.From, request.To,
+                CommandConsole.Current.Error.WriteLine(CommonOptions.WhereTheDataIs($"No data from {request.From:yyyy-MM-dd} to {request.To:yyyy-MM-dd}", request.From, request.To,
                     await services.GetRequiredService<StatsService>().DaysWithDataAsync(query.Aggregation, cancellationToken), $"'{query.Name}' has no data yet",
                     (first, last) => $"'{query.Name}' has data from {first:yyyy-MM-dd} to {last:yyyy-MM-dd}",
                     (first, last) => $"dateStart={first:yyyy-MM-dd} dateEnd={last:yyyy-MM-dd}"));
@@ -67,16 +68,16 @@ public static class QueryCommand
         switch (format)
         {
             case "csv":
-                table.WriteCsv(Console.Out);
+                table.WriteCsv(CommandConsole.Current.Out);
                 break;
             case "json":
-                Console.WriteLine(JsonSerializer.Serialize(table.Records(), Indented));
+                CommandConsole.Current.Out.WriteLine(JsonSerializer.Serialize(table.Records(), Indented));
                 break;
             default:
                 var output = new Spectre.Console.Table();
                 foreach (var column in table.Columns) output.AddColumn(column);
                 foreach (var row in table.Rows) output.AddRow(row.Select(c => Markup.Escape(Core.Query.Table.FormatCell(c))).ToArray());
-                AnsiConsole.Write(output);
+                CommandConsole.Current.Tables.Write(output);
                 break;
         }
     }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Tally.Core.Configuration;
 using Tally.Core.Query.Sushi;
 using Tally.Core.Store;
+using Tally.Cli.Served;
 
 namespace Tally.Cli.Commands;
 
@@ -47,7 +48,7 @@ public static class ReportCommand
         {
             if (parse.GetValue(report) is not { } id)
             {
-                foreach (var r in services.GetRequiredService<SushiService>().Supported) Console.WriteLine($"{r.PathId,-7} {r.Name}");
+                foreach (var r in services.GetRequiredService<SushiService>().Supported) CommandConsole.Current.Out.WriteLine($"{r.PathId,-7} {r.Name}");
                 return 0;
             }
             var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
@@ -60,9 +61,9 @@ public static class ReportCommand
             {
                 var sushi = services.GetRequiredService<SushiService>();
                 var json = await sushi.ReportAsync(sushi.Request(id.ToLowerInvariant(), query), cancellationToken);
-                Console.Write(parse.GetValue(format) == "tsv" ? SushiTabular.Write(json) : json.ToJsonString(Indented) + Environment.NewLine);
+                CommandConsole.Current.Out.Write(parse.GetValue(format) == "tsv" ? SushiTabular.Write(json) : json.ToJsonString(Indented) + Environment.NewLine);
                 if (json["Report_Items"] is JsonArray { Count: 0 })
-                    Console.Error.WriteLine(WhereTheUsageIs(json, await services.GetRequiredService<IMetricStore>().GetCounterMonthsAsync(cancellationToken)));
+                    CommandConsole.Current.Error.WriteLine(WhereTheUsageIs(json, await services.GetRequiredService<IMetricStore>().GetCounterMonthsAsync(cancellationToken)));
                 return 0;
             }
             catch (SushiException e)

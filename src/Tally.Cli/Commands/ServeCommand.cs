@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
+using Tally.Cli.Served;
 using Tally.Core.Query.Sushi;
 using Tally.Core.Store;
 using Tally.Hosting;
@@ -43,9 +44,12 @@ public static class ServeCommand
             var services = app.Services;
             if (options.Demo) await SeedDemoAsync(services.GetRequiredService<DemoData>(), cancellationToken);
             await app.StartAsync(cancellationToken);
+            // DuckDB lets one process open the folder: other commands on it are sent here and run on this process's store.
+            var location = services.GetRequiredService<StoreLocation>();
+            await using var served = location.Engine == StoreLocation.DuckDb ? ServedCommands.Listen(Path.GetFullPath(location.Connection), (RootCommand)parse.RootCommandResult.Command) : null;
             foreach (var url in app.Urls) Console.WriteLine($"Tally is listening on {url}");
             var started = services.GetRequiredService<TallyHostOptions>();
-            Console.WriteLine($"Role: {options.Role.ToString().ToLowerInvariant()}, store: {services.GetRequiredService<StoreLocation>()}");
+            Console.WriteLine($"Role: {options.Role.ToString().ToLowerInvariant()}, store: {location}");
             if (started.AdminKey is not null) Console.WriteLine($"Demo API key (admin): {started.AdminKey}");
             if (options.Role.Queries() && services.GetRequiredService<SushiService>().OpenAccessWarning is { } warning) Console.Error.WriteLine($"Warning: {warning}");
             Console.WriteLine("Press Ctrl+C to stop.");

@@ -8,6 +8,7 @@ using Tally.Core.Query.Sushi;
 using Tally.Core.Retention;
 using Tally.Core.Store;
 using Tally.Hosting;
+using Tally.Cli.Served;
 
 namespace Tally.Cli.Commands;
 
@@ -20,7 +21,7 @@ public static class StorageCommands
         command.SetTallyAction((services, parse, cancellationToken) =>
         {
             var schema = services.GetRequiredService<TallySchema>();
-            Console.WriteLine($"Storage {services.GetRequiredService<StoreLocation>()} is set up for " +
+            CommandConsole.Current.Out.WriteLine($"Storage {services.GetRequiredService<StoreLocation>()} is set up for " +
                 $"{schema.EventTypes.Count} event type(s) and {schema.Aggregations.Count} aggregation(s).");
             return Task.FromResult(0);
         });
@@ -33,17 +34,17 @@ public static class StorageCommands
         command.SetTallyAction(async (services, parse, cancellationToken) =>
         {
             var differences = await services.GetRequiredService<IStoreSetup>().CheckAsync(services.GetRequiredService<TallySchema>(), cancellationToken);
-            Console.WriteLine("Robot lists:");
-            foreach (var list in services.GetRequiredService<RobotLists>().Names) Console.WriteLine($"  - {list}");
-            if (services.GetRequiredService<SushiService>().OpenAccessWarning is { } warning) Console.WriteLine($"Warning: {warning}");
+            CommandConsole.Current.Out.WriteLine("Robot lists:");
+            foreach (var list in services.GetRequiredService<RobotLists>().Names) CommandConsole.Current.Out.WriteLine($"  - {list}");
+            if (services.GetRequiredService<SushiService>().OpenAccessWarning is { } warning) CommandConsole.Current.Out.WriteLine($"Warning: {warning}");
             if (differences.Count == 0)
             {
-                Console.WriteLine("Storage matches the configuration.");
+                CommandConsole.Current.Out.WriteLine("Storage matches the configuration.");
                 return 0;
             }
-            Console.Error.WriteLine("Storage differs from the configuration:");
-            foreach (var difference in differences) Console.Error.WriteLine($"  - {difference}");
-            Console.Error.WriteLine("Run 'tally setup' to create what is missing.");
+            CommandConsole.Current.Error.WriteLine("Storage differs from the configuration:");
+            foreach (var difference in differences) CommandConsole.Current.Error.WriteLine($"  - {difference}");
+            CommandConsole.Current.Error.WriteLine("Run 'tally setup' to create what is missing.");
             return 1;
         }, setup: false);
         return command;
@@ -72,10 +73,10 @@ public static class StorageCommands
                     $"{Markup.Escape(string.Join(", ", fields))}\naggregations: {Markup.Escape(string.Join(", ", aggregations))}");
             }
             // Narrower than the longest names (or redirected, where 80 columns are assumed), the table grows instead.
-            var needed = ((IRenderable)table).Measure(RenderOptions.Create(AnsiConsole.Console), int.MaxValue).Min;
-            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, needed);
-            AnsiConsole.Write(table);
-            Console.WriteLine("* required");
+            var needed = ((IRenderable)table).Measure(RenderOptions.Create(CommandConsole.Current.Tables), int.MaxValue).Min;
+            CommandConsole.Current.Tables.Profile.Width = Math.Max(CommandConsole.Current.Tables.Profile.Width, needed);
+            CommandConsole.Current.Tables.Write(table);
+            CommandConsole.Current.Out.WriteLine("* required");
             return Task.FromResult(0);
         }, setup: false);
         return command;
@@ -87,10 +88,10 @@ public static class StorageCommands
         command.SetTallyAction(async (services, parse, cancellationToken) =>
         {
             var result = await services.GetRequiredService<RetentionService>().RunAsync(cancellationToken);
-            Console.WriteLine(result.DroppedPartitions.Count == 0
+            CommandConsole.Current.Out.WriteLine(result.DroppedPartitions.Count == 0
                 ? "No partition has expired."
                 : $"Dropped {result.DroppedPartitions.Count} partition(s): {string.Join(", ", result.DroppedPartitions)}");
-            Console.WriteLine($"Salts not used since {result.SaltsUnusedSince:yyyy-MM-dd} deleted.");
+            CommandConsole.Current.Out.WriteLine($"Salts not used since {result.SaltsUnusedSince:yyyy-MM-dd} deleted.");
             return 0;
         });
         return command;
