@@ -22,7 +22,7 @@ using Tally.Sources.Logs;
 namespace Tally.Bench;
 
 /// <param name="Goals">Which groups to run: parse, pipeline, http (ingest, aggregation, queries, SUSHI) and import.</param>
-/// <param name="Store">The engine's server to create throw-away stores on; null benches SQLite in temporary folders.</param>
+/// <param name="Store">The engine's server to create throw-away stores on; null benches the embedded default, DuckDB, in temporary folders.</param>
 /// <param name="Scale">Events for <see cref="ScaleBench"/>, which then runs instead of the goal groups.</param>
 public sealed record BenchSettings(
     int Events, int BatchSize, int Concurrency, TimeSpan SingleDuration, int QueryRepetitions, string? ConfigPath, int PkpLines, IReadOnlySet<string> Goals,
@@ -80,7 +80,7 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
         new(Path.Combine(root, name), settings.ConfigPath, AdminKey: BenchKey, Store: await stores.FreshAsync(name, cancellationToken));
 
     /// <summary>
-    /// PKP log import through the whole pipeline into SQLite (tally import pkp), against a bare
+    /// PKP log import through the whole pipeline into the store (tally import pkp), against a bare
     /// Utf8JsonReader pass over the same file's lines; and the peak memory of importing a file a
     /// quarter the size, to show memory does not grow with the file.
     /// </summary>

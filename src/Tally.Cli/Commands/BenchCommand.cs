@@ -14,7 +14,7 @@ public static class BenchCommand
         var options = new BenchOptions();
         var command = new Command("bench",
             "Measure the performance goals in docs/benchmarks.md on this machine, each against a baseline taken in the same run, in throw-away stores: " +
-            "SQLite folders, or with --store new databases on that PostgreSQL or ClickHouse server (dropped afterwards)");
+            "DuckDB folders (or sqlite:DIR, duckdb:DIR to choose), or with --store new databases on that PostgreSQL or ClickHouse server (dropped afterwards)");
         foreach (var option in options.All) command.Options.Add(option);
         options.AddValidators(command);
         command.SetAction((parse, cancellationToken) => RunAsync(parse, options, cancellationToken));

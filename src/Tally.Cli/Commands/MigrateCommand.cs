@@ -33,6 +33,7 @@ public static class MigrateCommand
                 var source = StoreLocation.Parse(parse.GetValue(from)!, "--from");
                 var target = StoreLocation.Parse(parse.GetValue(to)!, "--to");
                 if (source == target) return CommonOptions.Fail("--from and --to name the same store");
+                if (!StoreFactory.Holds(source)) return CommonOptions.Fail($"--from {source}: the folder holds no {source.Engine} store");
                 await using var sourceStore = await StoreFactory.OpenAsync(source, "--from", cancellationToken);
                 await using var targetStore = await StoreFactory.OpenAsync(target, "--to", cancellationToken);
                 Console.WriteLine($"Copying {source} into {target}");

@@ -124,7 +124,7 @@ public sealed class ServedCommands : IAsyncDisposable
         var config = parse.GetValue(CommonOptions.Config) ?? (File.Exists(TallyConfiguration.DefaultFileName) ? TallyConfiguration.DefaultFileName : null);
         var store = parse.GetValue(CommonOptions.Store) is { } given
             ? StoreLocation.Parse(given, "--store")
-            : StoreLocation.FromOptions(TallyConfiguration.Load(config).Storage, data);
+            : StoreFactory.Configured(TallyConfiguration.Load(config).Storage, data);
         if (store.Engine != StoreLocation.DuckDb) return null;
         var path = Path.Combine(Path.GetFullPath(store.Connection), SocketName);
         if (!File.Exists(path)) return null;

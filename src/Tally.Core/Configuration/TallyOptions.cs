@@ -285,10 +285,13 @@ public sealed class TopicRuleOptions
 /// <summary>Where raw events, metrics and bookmarks live.</summary>
 public sealed class StorageOptions
 {
-    /// <summary>sqlite (the embedded default), postgres or clickhouse.</summary>
-    public string Engine { get; set; } = "sqlite";
     /// <summary>
-    /// sqlite: the data folder (default --data); postgres: an Npgsql connection string;
+    /// duckdb or sqlite (embedded, in the data folder), postgres or clickhouse. Unset: duckdb, or sqlite for a data folder
+    /// that holds a SQLite store and no DuckDB one (a site from before DuckDB was the default; tally migrate moves it).
+    /// </summary>
+    public string? Engine { get; set; }
+    /// <summary>
+    /// duckdb, sqlite: the data folder (default --data); postgres: an Npgsql connection string;
     /// clickhouse: http://host:8123/?database=tally, plus &amp;cluster=NAME&amp;shards=host:port,host:port for a Distributed table.
     /// </summary>
     public string? Connection { get; set; }

@@ -155,10 +155,11 @@ public sealed class TallySchema
         Require(options.Privacy.SaltRetentionDays >= 1, "privacy.saltRetentionDays", "must be at least 1");
         Require(options.Schedule.AggregateEverySeconds > 0, "schedule.aggregateEverySeconds", "must be positive");
         Require(options.Schedule.RetentionEverySeconds > 0, "schedule.retentionEverySeconds", "must be positive");
-        Require(StoreLocation.Engines.Contains(options.Storage.Engine), "storage.engine",
-            $"'{options.Storage.Engine}' is not one of {string.Join(", ", StoreLocation.Engines)}");
-        Require(StoreLocation.IsEmbedded(options.Storage.Engine) || !string.IsNullOrWhiteSpace(options.Storage.Connection), "storage.connection",
-            $"is required for {options.Storage.Engine}");
+        if (options.Storage.Engine is { } engine)
+        {
+            Require(StoreLocation.Engines.Contains(engine), "storage.engine", $"'{engine}' is not one of {string.Join(", ", StoreLocation.Engines)}");
+            Require(StoreLocation.IsEmbedded(engine) || !string.IsNullOrWhiteSpace(options.Storage.Connection), "storage.connection", $"is required for {engine}");
+        }
         Require(options.Queue.Prefetch > 0, "queue.prefetch", "must be positive");
         return schema;
     }

@@ -25,9 +25,15 @@ public sealed partial record StoreLocation(string Engine, string Connection)
     /// <summary>Whether the engine keeps its file in a data folder (its connection), rather than on a server.</summary>
     public static bool IsEmbedded(string engine) => engine is Sqlite or DuckDb;
 
-    /// <summary>The configured store; an embedded engine keeps its file in <paramref name="dataDirectory"/> unless the connection names another folder.</summary>
-    public static StoreLocation FromOptions(StorageOptions storage, string dataDirectory) =>
-        new(storage.Engine, IsEmbedded(storage.Engine) ? storage.Connection ?? dataDirectory : storage.Connection ?? "");
+    /// <summary>
+    /// The configured store; an embedded engine keeps its file in <paramref name="dataDirectory"/> unless the connection
+    /// names another folder. With no engine configured, <paramref name="embeddedIn"/> says which embedded engine a folder holds.
+    /// </summary>
+    public static StoreLocation FromOptions(StorageOptions storage, string dataDirectory, Func<string, string> embeddedIn)
+    {
+        var engine = storage.Engine ?? embeddedIn(storage.Connection ?? dataDirectory);
+        return new(engine, IsEmbedded(engine) ? storage.Connection ?? dataDirectory : storage.Connection ?? "");
+    }
 
     /// <summary>For messages and logs: the connection with any password replaced by ***.</summary>
     public override string ToString() => $"{Engine}:{Secret().Replace(Connection, "$1$2***")}";

@@ -9,16 +9,24 @@ using Tally.Server.Tests.Logs;
 namespace Tally.Server.Tests.ScaleOut;
 
 /// <summary>
-/// `tally migrate` moves a site from the embedded SQLite store to PostgreSQL, one ClickHouse node or
-/// a two-shard ClickHouse cluster; interrupted halfway, it resumes. The migrated site must report
-/// exactly what the original did.
+/// `tally migrate` moves a site from the SQLite store (the embedded default before DuckDB) to DuckDB, PostgreSQL,
+/// one ClickHouse node or a two-shard ClickHouse cluster; interrupted halfway, it resumes. The migrated site must
+/// report exactly what the original did.
 /// </summary>
 public sealed class MigrateTests
 {
-    public static TheoryData<string> Engines => new() { "postgres", "clickhouse", "clickhouse-cluster" };
+    public static TheoryData<string> Engines => new() { "duckdb", "postgres", "clickhouse", "clickhouse-cluster" };
 
-    private static async Task<string> NewTargetAsync(string engine) => engine switch
+    /// <summary>The original site keeps its events in SQLite.</summary>
+    private static void SqliteSite(JsonObject config)
     {
+        Usage.BuiltInTypes(config);
+        config["storage"] = new JsonObject { ["engine"] = "sqlite" };
+    }
+
+    private static async Task<string> NewTargetAsync(string engine, string root) => engine switch
+    {
+        "duckdb" => "duckdb:" + Path.Combine(root, "moved"),
         "postgres" => "postgres:" + await SharedDatabase.CreateAsync(),
         "clickhouse" => $"clickhouse:{ClickHouseServers.Node}?database=m_{Guid.NewGuid():N}",
         _ => $"clickhouse:{ClickHouseServers.Node}?database=m_{Guid.NewGuid():N}&cluster={ClickHouseServers.Cluster}&shards={ClickHouseServers.Shards}",
@@ -34,7 +42,7 @@ public sealed class MigrateTests
         var to = DateTime.UtcNow;
 
         // The original site: 75 days of demo usage, aggregated, plus one event not yet aggregated.
-        await using (var site = await TallyHost.StartAsync(Usage.BuiltInTypes, root))
+        await using (var site = await TallyHost.StartAsync(SqliteSite, root))
         {
             await site.Get<DemoData>().SeedAsync(75, 400, null, CancellationToken.None);
             using var late = await site.PostEventsAsync($$"""{"type":"record-view","id":"late","item_id":"late-item","ip":"192.0.2.9","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"}""");
@@ -47,7 +55,7 @@ public sealed class MigrateTests
             await site.StopKeepingDataAsync();
         }
         var source = "sqlite:" + Path.Combine(root, "data");
-        var target = await NewTargetAsync(engine);
+        var target = await NewTargetAsync(engine, root);
         var config = Path.Combine(root, "tally.json");
 
         await InterruptAsync(root, "migrate", "--from", source, "--to", target, "--config", config);
@@ -57,7 +65,7 @@ public sealed class MigrateTests
         Assert.DoesNotContain("Events: 0 copied, 0 already there, 0 unchanged", output, StringComparison.Ordinal);
 
         // Both sites, side by side, after each aggregated what was left (the late event).
-        await using var original = await TallyHost.StartAsync(Usage.BuiltInTypes, root);
+        await using var original = await TallyHost.StartAsync(SqliteSite, root);
         await using var moved = await TallyHost.StartAsync(c =>
         {
             Usage.BuiltInTypes(c);

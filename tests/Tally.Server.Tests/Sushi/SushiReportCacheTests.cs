@@ -3,7 +3,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
+using Tally.Core.Aggregate;
+using Tally.Core.Store;
 using Tally.Server.Tests.ScaleOut;
 
 namespace Tally.Server.Tests.Sushi;
@@ -69,13 +70,15 @@ public sealed class SushiReportCacheTests
             .Sum(p => p!["Performance"]?["Total_Item_Investigations"]?[Month]?.GetValue<long>() ?? 0);
 
     /// <summary>Changes the stored monthly metrics behind the server's back, as nothing but aggregation should: only a cache keeps the old answer.</summary>
-    private static void OverwriteMonthlyMetrics(string dataDirectory)
+    private static async Task OverwriteMonthlyMetricsAsync(TallyHost host)
     {
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "data", "tally.db")};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE counter_month SET total_item_investigations = 999";
-        Assert.True(command.ExecuteNonQuery() > 0);
+        var metrics = host.Get<IMetricStore>();
+        var rows = await metrics.ReadCounterMetricsAsync(
+            new CounterQuery(MetricPeriod.Month, LastMonth, LastMonth, new Dictionary<CounterDimension, IReadOnlyList<string?>>(), CounterNames.Dimensions, ByMonth: true),
+            CancellationToken.None);
+        Assert.NotEmpty(rows);
+        foreach (var row in rows) row[CounterMetric.TotalItemInvestigations] = 999;
+        await metrics.ReplaceCounterMetricsAsync(MetricPeriod.Month, LastMonth, rows, CancellationToken.None);
     }
 
     [Fact]
@@ -87,7 +90,7 @@ public sealed class SushiReportCacheTests
         var first = await GetAsync(host.Client, PrPath);
         Assert.Equal(3, Investigations(first));
 
-        OverwriteMonthlyMetrics(host.DataDirectory);
+        await OverwriteMonthlyMetricsAsync(host);
         Assert.Equal(first, await GetAsync(host.Client, PrPath));
 
         await PostAsync(host.Client, Views(9, 1, prefix: "late"));
@@ -103,17 +106,17 @@ public sealed class SushiReportCacheTests
         await PostAsync(host.Client, Views(5, 3));
         await AggregateAsync(host.Client);
         Assert.Equal(3, Investigations(await GetAsync(host.Client, PrPath)));
-        OverwriteMonthlyMetrics(host.DataDirectory);
+        await OverwriteMonthlyMetricsAsync(host);
         Assert.Equal(3, Investigations(await GetAsync(host.Client, PrPath)));
 
         // A restatement of another month leaves this one's report alone; one of this month recomputes it from raw events.
         var otherMonth = LastMonth.AddMonths(-1);
         await AggregateAsync(host.Client, $"?rebuild=true&from={otherMonth:yyyy-MM-dd}&to={otherMonth.AddMonths(1).AddDays(-1):yyyy-MM-dd}");
         Assert.Equal(3, Investigations(await GetAsync(host.Client, PrPath)));
-        OverwriteMonthlyMetrics(host.DataDirectory);
+        await OverwriteMonthlyMetricsAsync(host);
         await AggregateAsync(host.Client, $"?rebuild=true&from={LastMonth:yyyy-MM-dd}&to={LastMonth.AddMonths(1).AddDays(-1):yyyy-MM-dd}");
         Assert.Equal(3, Investigations(await GetAsync(host.Client, PrPath)));
-        OverwriteMonthlyMetrics(host.DataDirectory);
+        await OverwriteMonthlyMetricsAsync(host);
         Assert.Equal(3, Investigations(await GetAsync(host.Client, PrPath)));
     }
 
