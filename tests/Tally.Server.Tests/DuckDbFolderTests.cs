@@ -69,6 +69,30 @@ public sealed class DuckDbFolderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_new_folder_gets_duckdb_and_a_folder_from_before_keeps_its_sqlite_store_until_migrated()
+    {
+        var site = Path.Combine(_root, "site");
+        var setup = await TallyProcess.RunAsync(_root, "setup", "--data", site, "--config", _config);
+        Assert.True(setup.ExitCode == 0, setup.Out + setup.Error);
+        Assert.Contains($"duckdb:{site}", setup.Out);
+
+        var old = Path.Combine(_root, "old");
+        await TallyProcess.RunAsync(_root, "import", "ndjson", Path.Combine(_elsewhere, "events.ndjson"), "--store", $"sqlite:{old}", "--config", _config);
+        var kept = await TallyProcess.RunAsync(_root, "setup", "--data", old, "--config", _config);
+        Assert.Contains($"sqlite:{old}", kept.Out);
+
+        var migrate = await TallyProcess.RunAsync(_root, "migrate", "--from", $"sqlite:{old}", "--to", $"duckdb:{old}", "--config", _config);
+        Assert.True(migrate.ExitCode == 0, migrate.Out + migrate.Error);
+        var start = "start=" + DateTime.UtcNow.AddDays(-3).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        var moved = await TallyProcess.RunAsync(_root, "export", start, "--data", old, "--config", _config);
+        Assert.Equal(4, moved.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        var empty = await TallyProcess.RunAsync(_root, "migrate", "--from", $"sqlite:{site}", "--to", $"duckdb:{old}", "--config", _config);
+        Assert.Equal(2, empty.ExitCode);
+        Assert.Contains($"--from sqlite:{site}: the folder holds no sqlite store", empty.Error);
+    }
+
+    [Fact]
     public async Task A_second_server_on_the_folder_is_told_it_is_in_use()
     {
         using var server = await TallyProcess.ServeAsync(_root, _data, _config, "--store", $"duckdb:{_data}");
