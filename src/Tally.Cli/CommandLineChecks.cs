@@ -20,6 +20,11 @@ public static class CommandLineChecks
     public static IReadOnlyCollection<Symbol> Paths => PathSymbols;
 
     private static readonly HashSet<Symbol> PathSymbols = [];
+
+    /// <summary>Options whose values are stores (ENGINE:CONNECTION), whose folders a command sent to a server needs made absolute.</summary>
+    public static IReadOnlyCollection<Option> StoreLocations => StoreSymbols;
+
+    private static readonly HashSet<Option> StoreSymbols = [];
     private static readonly Lock ParseLock = new();
 
     /// <summary>Checks the command line and runs it, writing to <see cref="CommandConsole.Current"/>; a served command is cancelled by <paramref name="cancellationToken"/>, one run here by Ctrl+C.</summary>
@@ -46,6 +51,13 @@ public static class CommandLineChecks
         foreach (var problem in problems) console.Error.WriteLine($"tally: {problem}");
         console.Error.WriteLine($"Run '{PathOf(parse.CommandResult)} --help' for its usage.");
         return Task.FromResult(UsageError);
+    }
+
+    /// <summary>Marks the values of <paramref name="option"/> as stores (see <see cref="StoreLocations"/>).</summary>
+    public static TOption IsStoreLocation<TOption>(this TOption option) where TOption : Option
+    {
+        StoreSymbols.Add(option);
+        return option;
     }
 
     /// <summary>Marks the values of <paramref name="symbol"/> as paths (see <see cref="Paths"/>).</summary>

@@ -25,12 +25,12 @@ public static class CommonOptions
         Recursive = true,
     };
 
-    public static readonly Option<string?> Store = new("--store")
+    public static readonly Option<string?> Store = new Option<string?>("--store")
     {
-        Description = "The store to use instead of the configured one: sqlite:DIR, duckdb:DIR, postgres:CONNECTION-STRING or clickhouse:URL",
+        Description = "The store to use instead of the configured one: duckdb:DIR, sqlite:DIR, postgres:CONNECTION-STRING or clickhouse:URL",
         HelpName = "ENGINE:CONNECTION",
         Recursive = true,
-    };
+    }.IsStoreLocation();
 
     public static TallyHostOptions HostOptions(ParseResult parse, bool demo = false, ServerRole role = ServerRole.All) =>
         new(parse.GetValue(Data)!, parse.GetValue(Config), demo, Store: parse.GetValue(Store), Role: role);
@@ -54,7 +54,7 @@ public static class CommonOptions
         bool setup = true, Func<ParseResult, bool>? demo = null) =>
         command.SetReportingAction(async (parse, cancellationToken) =>
         {
-            if (await ServedCommands.TryForwardAsync(parse, cancellationToken) is { } exitCode) return exitCode;
+            if (await ServedCommands.TryForwardAsync(parse, [ServedCommands.ConfiguredStore(parse)], cancellationToken) is { } exitCode) return exitCode;
             TPrepared prepared = default!;
             await using var services = await TallyServices.OpenAsync(
                 HostOptions(parse, demo is not null && demo(parse)), setup, schema => prepared = prepare(schema, parse), cancellationToken);

@@ -33,7 +33,7 @@ public sealed class DuckDbFolderTests : IDisposable
         TallyProcess.RunAsync(_elsewhere, [.. arguments, "--store", "duckdb:../data", "--config", "../tally.json"]);
 
     [Fact]
-    public async Task While_tally_serve_holds_the_folder_import_aggregate_query_and_report_run_through_it()
+    public async Task While_tally_serve_holds_the_folder_import_aggregate_query_report_and_migrate_run_through_it()
     {
         using var server = await TallyProcess.ServeAsync(_root, _data, _config, "--store", $"duckdb:{_data}");
         Assert.True(File.Exists(Path.Combine(_data, "tally.sock")));
@@ -61,6 +61,12 @@ public sealed class DuckDbFolderTests : IDisposable
         var report = await RunElsewhereAsync("report");
         Assert.True(report.ExitCode == 0, report.Out + report.Error);
         Assert.Contains("pr ", report.Out);
+
+        // A copy of the served folder is made by the server, into a folder named from here.
+        var copy = await TallyProcess.RunAsync(_elsewhere, "migrate", "--from", "duckdb:../data", "--to", "sqlite:copy", "--config", "../tally.json");
+        Assert.True(copy.ExitCode == 0, copy.Out + copy.Error);
+        Assert.Contains("Events: 4 copied", copy.Out);
+        Assert.True(File.Exists(Path.Combine(_elsewhere, "copy", "tally.db")));
 
         // A mistake is still the caller's, in the caller's words.
         var missing = await RunElsewhereAsync("import", "ndjson", "missing.ndjson");

@@ -113,32 +113,42 @@ public sealed class ServedCommands : IAsyncDisposable
         await cancel.CancelAsync();
     }
 
+    /// <summary>The store a command's options and configuration name.</summary>
+    public static StoreLocation ConfiguredStore(ParseResult parse) => parse.GetValue(CommonOptions.Store) is { } given
+        ? StoreLocation.Parse(given, "--store")
+        : StoreFactory.Configured(TallyConfiguration.Load(ConfigPath(parse)).Storage, Path.GetFullPath(parse.GetValue(CommonOptions.Data)!));
+
     /// <summary>
-    /// Sends the command to the server holding its data folder, when one does, and relays its output: the exit code,
-    /// or null when the command should run here (not a DuckDB store, no server, or one that was killed).
+    /// Sends the command to the server holding the data folder of one of <paramref name="stores"/>, when one does, and
+    /// relays its output: the exit code, or null when the command should run here (no DuckDB store, no server, or one
+    /// that was killed).
     /// </summary>
-    public static async Task<int?> TryForwardAsync(ParseResult parse, CancellationToken cancellationToken)
+    public static async Task<int?> TryForwardAsync(ParseResult parse, IEnumerable<StoreLocation> stores, CancellationToken cancellationToken)
     {
         if (CommandConsole.Current.IsServed) return null;
-        var data = Path.GetFullPath(parse.GetValue(CommonOptions.Data)!);
-        var config = parse.GetValue(CommonOptions.Config) ?? (File.Exists(TallyConfiguration.DefaultFileName) ? TallyConfiguration.DefaultFileName : null);
-        var store = parse.GetValue(CommonOptions.Store) is { } given
-            ? StoreLocation.Parse(given, "--store")
-            : StoreFactory.Configured(TallyConfiguration.Load(config).Storage, data);
-        if (store.Engine != StoreLocation.DuckDb) return null;
-        var path = Path.Combine(Path.GetFullPath(store.Connection), SocketName);
-        if (!File.Exists(path)) return null;
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
+        foreach (var store in stores.Where(s => s.Engine == StoreLocation.DuckDb))
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
+            var path = Path.Combine(Path.GetFullPath(store.Connection), SocketName);
+            if (!File.Exists(path)) continue;
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
+            }
+            catch (SocketException)
+            {
+                continue;
+            }
+            return await RelayAsync(socket, CommandLine(parse), cancellationToken)
+                ?? throw new IOException($"the server holding {Path.GetDirectoryName(path)} stopped before the command finished");
         }
-        catch (SocketException)
-        {
-            return null;
-        }
+        return null;
+    }
+
+    /// <summary>Sends the command line, then writes what comes back until the exit code; null when the server went away first.</summary>
+    private static async Task<int?> RelayAsync(Socket socket, IEnumerable<string> words, CancellationToken cancellationToken)
+    {
         await using var stream = new NetworkStream(socket, ownsSocket: false);
-        var words = CommandLine(parse, data, config);
         await new FrameStream(stream, Request, new SemaphoreSlim(1, 1)).WriteAsync(Encoding.UTF8.GetBytes(string.Join('\0', words)), cancellationToken);
         await using var stdout = Console.OpenStandardOutput();
         await using var stderr = Console.OpenStandardError();
@@ -150,13 +160,17 @@ public sealed class ServedCommands : IAsyncDisposable
                 case Output: await stdout.WriteAsync(payload, cancellationToken); break;
                 case Error: await stderr.WriteAsync(payload, cancellationToken); break;
                 case Exit: return BinaryPrimitives.ReadInt32LittleEndian(payload);
-                default: throw new IOException($"the server holding {Path.GetDirectoryName(path)} stopped before the command finished");
+                default: return null;
             }
         }
     }
 
+    /// <summary>The configuration file the command reads: the one given, else tally.json here if present.</summary>
+    private static string? ConfigPath(ParseResult parse) =>
+        parse.GetValue(CommonOptions.Config) ?? (File.Exists(TallyConfiguration.DefaultFileName) ? TallyConfiguration.DefaultFileName : null);
+
     /// <summary>The command line again, for a process with another working directory: every path made absolute, the data folder and configuration named.</summary>
-    private static List<string> CommandLine(ParseResult parse, string data, string? config)
+    private static List<string> CommandLine(ParseResult parse)
     {
         var replaced = new Dictionary<Token, string?>(ReferenceEqualityComparer.Instance);
         foreach (var option in new Option[] { CommonOptions.Data, CommonOptions.Config })
@@ -165,11 +179,11 @@ public sealed class ServedCommands : IAsyncDisposable
             replaced[identifier] = null;
             foreach (var token in result.Tokens) replaced[token] = null;
         }
-        if (parse.GetResult(CommonOptions.Store) is OptionResult store)
+        foreach (var symbol in CommandLineChecks.StoreLocations)
         {
-            foreach (var token in store.Tokens)
+            foreach (var token in parse.GetResult(symbol)?.Tokens ?? [])
             {
-                var location = StoreLocation.Parse(token.Value, "--store");
+                var location = StoreLocation.Parse(token.Value, symbol.Name);
                 if (StoreLocation.IsEmbedded(location.Engine)) replaced[token] = $"{location.Engine}:{Path.GetFullPath(location.Connection)}";
             }
         }
@@ -179,8 +193,8 @@ public sealed class ServedCommands : IAsyncDisposable
                 if (token.Value != "-") replaced[token] = Path.GetFullPath(token.Value);
         }
         var words = parse.Tokens.Select(t => replaced.TryGetValue(t, out var word) ? word : t.Value).OfType<string>().ToList();
-        words.AddRange(["--data", data]);
-        if (config is not null) words.AddRange(["--config", Path.GetFullPath(config)]);
+        words.AddRange(["--data", Path.GetFullPath(parse.GetValue(CommonOptions.Data)!)]);
+        if (ConfigPath(parse) is { } config) words.AddRange(["--config", Path.GetFullPath(config)]);
         return words;
     }
 
