@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Sockets;
 using System.Text.Json.Nodes;
 
 namespace Tally.Server.Tests;
@@ -96,6 +97,39 @@ public sealed class DuckDbFolderTests : IDisposable
         var empty = await TallyProcess.RunAsync(_root, "migrate", "--from", $"sqlite:{site}", "--to", $"duckdb:{old}", "--config", _config);
         Assert.Equal(2, empty.ExitCode);
         Assert.Contains($"--from sqlite:{site}: the folder holds no sqlite store", empty.Error);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0, 0xFF, 0xFF, 0xFF, 0x7F })]
+    [InlineData(new byte[] { 0, 0xFF, 0xFF, 0xFF, 0xFF })]
+    [InlineData(new byte[] { 0, 10, 0, 0, 0, 0x61, 0x67 })]
+    [InlineData(new byte[] { 0x47, 0x45, 0x54, 0x20, 0x2F, 0x20, 0x48, 0x54, 0x54, 0x50 })]
+    public async Task What_is_not_a_command_on_the_socket_is_dropped_and_the_server_keeps_serving(byte[] sent)
+    {
+        using var server = await TallyProcess.ServeAsync(_root, _data, _config, "--store", $"duckdb:{_data}");
+        using (var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(Path.Combine(_data, "tally.sock")));
+            await socket.SendAsync(sent);
+            socket.Shutdown(SocketShutdown.Send);
+            // A header claiming 2 GB, a negative length, a truncated frame or an HTTP request: the connection is closed, nothing run.
+            // Closed with bytes unread, the connection is reset rather than ended; either way nothing comes back.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                Assert.Equal(0, await socket.ReceiveAsync(new byte[64], SocketFlags.None, timeout.Token));
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+            {
+            }
+        }
+
+        var aggregate = await RunElsewhereAsync("aggregate");
+        Assert.True(aggregate.ExitCode == 0, aggregate.Out + aggregate.Error);
+        Assert.Contains("Aggregated", aggregate.Out);
+        // Nothing failed inside the server on the way: it stops cleanly and removes its socket.
+        Assert.True(await server.StopAsync() == 0, server.Output);
+        Assert.False(File.Exists(Path.Combine(_data, "tally.sock")));
     }
 
     [Fact]

@@ -23,6 +23,10 @@ public sealed class ServedCommands : IAsyncDisposable
 {
     public const string SocketName = "tally.sock";
     private const byte Request = 0, Output = 1, Error = 2, Exit = 3;
+    /// <summary>The largest frame either side reads: a command line, or one piece of output.</summary>
+    private const int MaxFrame = 1 << 20;
+    /// <summary>How long a client has to send its command line after connecting.</summary>
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
     private readonly Socket _listener;
     private readonly RootCommand _root;
     private readonly string _path;
@@ -80,8 +84,10 @@ public sealed class ServedCommands : IAsyncDisposable
         await using var stream = new NetworkStream(client, ownsSocket: true);
         try
         {
-            var (channel, request) = await ReadFrameAsync(stream, _stopping.Token);
-            if (channel != Request || request is null) return;
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            waiting.CancelAfter(RequestTimeout);
+            var (channel, request) = await ReadFrameAsync(stream, waiting.Token);
+            if (channel != Request) return;
             var args = Encoding.UTF8.GetString(request).Split('\0');
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             _ = CancelWhenClosedAsync(stream, cancel);
@@ -94,9 +100,9 @@ public sealed class ServedCommands : IAsyncDisposable
             BinaryPrimitives.WriteInt32LittleEndian(code, exitCode);
             await new FrameStream(stream, Exit, gate).WriteAsync(code, CancellationToken.None);
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or InvalidDataException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
-            // The client went away; the command was cancelled with it.
+            // The client went away, sent what is not a frame or nothing in time; a command under way was cancelled with it.
         }
     }
 
@@ -210,7 +216,9 @@ public sealed class ServedCommands : IAsyncDisposable
         {
             return (byte.MaxValue, []);
         }
-        var payload = new byte[BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(1))];
+        var length = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(1));
+        if (length is < 0 or > MaxFrame) throw new InvalidDataException($"a frame of {length} bytes, where at most {MaxFrame} are read");
+        var payload = new byte[length];
         await stream.ReadExactlyAsync(payload, cancellationToken);
         return (header[0], payload);
     }
@@ -237,19 +245,22 @@ public sealed class ServedCommands : IAsyncDisposable
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            if (buffer.IsEmpty) return;
-            var header = new byte[5];
-            header[0] = channel;
-            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(1), buffer.Length);
-            await gate.WaitAsync(cancellationToken);
-            try
+            for (var start = 0; start < buffer.Length; start += MaxFrame)
             {
-                await inner.WriteAsync(header, cancellationToken);
-                await inner.WriteAsync(buffer, cancellationToken);
-            }
-            finally
-            {
-                gate.Release();
+                var piece = buffer[start..Math.Min(buffer.Length, start + MaxFrame)];
+                var header = new byte[5];
+                header[0] = channel;
+                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(1), piece.Length);
+                await gate.WaitAsync(cancellationToken);
+                try
+                {
+                    await inner.WriteAsync(header, cancellationToken);
+                    await inner.WriteAsync(piece, cancellationToken);
+                }
+                finally
+                {
+                    gate.Release();
+                }
             }
         }
 
