@@ -106,17 +106,28 @@ public sealed class ServedCommands : IAsyncDisposable
         }
     }
 
-    /// <summary>Cancels the command once the client closes its end: it sends nothing after its request.</summary>
+    /// <summary>Cancels the command once the client closes its end (it sends nothing after its request); nothing once the command has ended.</summary>
     private static async Task CancelWhenClosedAsync(Stream stream, CancellationTokenSource cancel)
     {
         try
         {
             await stream.ReadAtLeastAsync(new byte[1], 1, throwOnEndOfStream: false);
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or SocketException)
         {
         }
-        await cancel.CancelAsync();
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+        try
+        {
+            await cancel.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The command ended between the two.
+        }
     }
 
     /// <summary>The store a command's options and configuration name.</summary>
