@@ -11,10 +11,13 @@ public static class TallyConfiguration
 {
     public const string DefaultFileName = "tally.json";
 
-    /// <summary>The file given, else tally.json in the working directory if present, else the built-in default.</summary>
+    /// <summary>The configuration file a command reads: the one given, else tally.json in the working directory if present, else none.</summary>
+    public static string? PathOf(string? path) => path ?? (File.Exists(DefaultFileName) ? DefaultFileName : null);
+
+    /// <summary>The file <see cref="PathOf"/> names, else the built-in default.</summary>
     public static TallyOptions Load(string? path)
     {
-        if (path is null && File.Exists(DefaultFileName)) path = DefaultFileName;
+        path = PathOf(path);
         if (path is null) return DefaultConfiguration.Create();
         if (!File.Exists(path)) throw new ConfigurationException("--config", $"file '{path}' does not exist");
         return ConfigurationReader.Parse(File.ReadAllText(path));

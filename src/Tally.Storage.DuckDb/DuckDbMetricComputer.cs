@@ -53,11 +53,8 @@ internal sealed class DuckDbMetricComputer(DuckDbEventStore store, DuckDbFile fi
             DELETE FROM {MetricSql.ReferrerKeys};
             """);
         using var appender = file.Writer.CreateAppender("temp", "main", MetricSql.ReferrerKeys);
-        foreach (var (referrer, authority) in pairs)
-        {
-            if (referrers.Key(referrer, authority.Length == 0 ? null : authority) is not { } key) continue;
+        foreach (var (referrer, authority, key) in MetricSql.KeyReferrers(pairs, referrers))
             appender.CreateRow().AppendValue(referrer).AppendValue(authority).AppendValue(key).EndRow();
-        }
     }
 
     public Task ComputeCounterDaysAsync(IReadOnlyList<EventType> types, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken) =>
@@ -101,12 +98,8 @@ internal sealed class DuckDbMetricComputer(DuckDbEventStore store, DuckDbFile fi
     /// <summary>The raw events of a type on the days: its one partition there, or a union of its partitions; null when it has none.</summary>
     private static string? Source(EventType type, IReadOnlyList<DateOnly> days, DuckDBConnection connection)
     {
-        var from = days.Min().ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        var to = days.Max().AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        var partitions = DuckDbEventStore.PartitionsOverlapping(connection, [type], from, to);
-        if (partitions.Count <= 1) return partitions.SingleOrDefault()?.Name;
-        var columns = string.Join(", ", new[] { "ts", "robot", "visitor", "session" }.Concat(type.Fields.Select(f => DuckDbNames.Field(f.Name))));
-        return $"({string.Join(" UNION ALL ", partitions.Select(p => $"SELECT {columns} FROM {p.Name}"))})";
+        var (from, to) = MetricSql.Span(days);
+        return Statements.Events(type, [.. DuckDbEventStore.PartitionsOverlapping(connection, [type], from, to).Select(p => p.Name)]);
     }
 
     /// <summary>DuckDB's spelling of the shared statements: DATE periods and TIMESTAMP instants, both UTC.</summary>

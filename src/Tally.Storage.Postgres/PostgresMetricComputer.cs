@@ -42,14 +42,14 @@ internal sealed class PostgresMetricComputer(NpgsqlDataSource dataSource, string
         NpgsqlConnection connection, NpgsqlTransaction transaction, EventType type, string table, IReadOnlyList<DateOnly> days, Referrers referrers, CancellationToken cancellationToken)
     {
         var pairs = await ReadAllAsync(Sql(connection, transaction, Statements.DistinctReferrers(type, table, days)), r => (Referrer: r.GetString(0), Authority: r.GetString(1)), cancellationToken);
-        var keyed = pairs.Select(p => (p.Referrer, p.Authority, Key: referrers.Key(p.Referrer, p.Authority.Length == 0 ? null : p.Authority))).Where(p => p.Key is not null).ToList();
+        var keyed = MetricSql.KeyReferrers(pairs, referrers).ToList();
         var columns = string.Join(", ", MetricSql.ReferrerKeyColumns.Select(c => $"{c} text"));
         await RunAsync(Sql(connection, transaction, $"""
             CREATE TEMP TABLE {MetricSql.ReferrerKeys} ({columns}) ON COMMIT DROP;
             INSERT INTO {MetricSql.ReferrerKeys} SELECT * FROM unnest(@referrers, @authorities, @keys);
             ANALYZE {MetricSql.ReferrerKeys};
             """,
-            ("referrers", keyed.Select(p => p.Referrer).ToArray()), ("authorities", keyed.Select(p => p.Authority).ToArray()), ("keys", keyed.Select(p => p.Key!).ToArray())),
+            ("referrers", keyed.Select(p => p.Referrer).ToArray()), ("authorities", keyed.Select(p => p.Authority).ToArray()), ("keys", keyed.Select(p => p.Key).ToArray())),
             cancellationToken);
     }
 
@@ -58,7 +58,7 @@ internal sealed class PostgresMetricComputer(NpgsqlDataSource dataSource, string
         if (days.Count == 0) return;
         await WriteAsync([Counter(MetricPeriod.Day)], days, async (connection, transaction) =>
         {
-            var (from, to) = Span(days);
+            var (from, to) = MetricSql.Span(days);
             var stored = await TypesWithPartitionsAsync(connection, transaction, types, from, to, cancellationToken);
             if (Statements.InsertCounterDays([.. stored.Select(t => (t, Quote(Events(t))))], days) is { } insert)
                 await RunAsync(Sql(connection, transaction, insert), cancellationToken);
@@ -107,12 +107,9 @@ internal sealed class PostgresMetricComputer(NpgsqlDataSource dataSource, string
     /// <summary>Whether the type has partitions on the days: a type never set up may have no table.</summary>
     private static async Task<bool> HasEventsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, EventType type, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken)
     {
-        var (from, to) = Span(days);
+        var (from, to) = MetricSql.Span(days);
         return (await TypesWithPartitionsAsync(connection, transaction, [type], from, to, cancellationToken)).Count > 0;
     }
-
-    private static (DateTime From, DateTime To) Span(IReadOnlyList<DateOnly> days) =>
-        (days.Min().ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc), days.Max().AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
 
     /// <summary>PostgreSQL's spelling of the shared statements.</summary>
     private sealed class PostgresDialect : MetricSqlDialect

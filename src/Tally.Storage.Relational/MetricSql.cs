@@ -23,6 +23,25 @@ public sealed class MetricSql(MetricSqlDialect dialect)
     /// <summary>The columns of <see cref="ReferrerKeys"/>, all text: the referrer, the page authority ("" for none) and the key.</summary>
     public static readonly string[] ReferrerKeyColumns = ["referrer", "authority", "key"];
 
+    /// <summary>The instants the days cover, [From, To).</summary>
+    public static (DateTime From, DateTime To) Span(IReadOnlyList<DateOnly> days) =>
+        (days.Min().ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc), days.Max().AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
+
+    /// <summary>The raw events of a type held in <paramref name="partitions"/>: the one table, or a union of them; null for none.</summary>
+    public string? Events(EventType type, IReadOnlyList<string> partitions)
+    {
+        if (partitions.Count <= 1) return partitions.SingleOrDefault();
+        var columns = string.Join(", ", new[] { "ts", "robot", "visitor", "session" }.Concat(type.Fields.Select(dialect.Field)));
+        return $"({string.Join(" UNION ALL ", partitions.Select(p => $"SELECT {columns} FROM {p}"))})";
+    }
+
+    /// <summary>The rows of <see cref="ReferrerKeys"/>: each (referrer, page authority or "") pair <see cref="DistinctReferrers"/> gave that has a key, with it.</summary>
+    public static IEnumerable<(string Referrer, string Authority, string Key)> KeyReferrers(IEnumerable<(string Referrer, string Authority)> pairs, Referrers referrers)
+    {
+        foreach (var (referrer, authority) in pairs)
+            if (referrers.Key(referrer, authority.Length == 0 ? null : authority) is { } key) yield return (referrer, authority, key);
+    }
+
     /// <summary>How many raw events, robots included, the days hold.</summary>
     public string CountEvents(string events, IReadOnlyList<DateOnly> days) =>
         $"SELECT count(*) FROM {events} e WHERE {Within(days)}";
@@ -227,8 +246,7 @@ public sealed class MetricSql(MetricSqlDialect dialect)
     /// <summary>The raw events of the days: a range on ts the engine can prune partitions by, then the days themselves.</summary>
     private string Within(IReadOnlyList<DateOnly> days)
     {
-        var from = days.Min().ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        var to = days.Max().AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        var (from, to) = Span(days);
         return $"e.ts >= {dialect.Instant(from)} AND e.ts < {dialect.Instant(to)} AND {dialect.DayOf("e.ts")} IN ({Days(days)})";
     }
 

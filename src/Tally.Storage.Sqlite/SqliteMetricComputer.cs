@@ -65,10 +65,9 @@ internal sealed class SqliteMetricComputer : IMetricComputer
             """, transaction);
         using var insert = _store.Command(_writer, $"INSERT INTO {MetricSql.ReferrerKeys} VALUES ($r, $a, $k)", transaction);
         var (referrer, authority, key) = (insert.Parameters.Add("$r", SqliteType.Text), insert.Parameters.Add("$a", SqliteType.Text), insert.Parameters.Add("$k", SqliteType.Text));
-        foreach (var pair in pairs)
+        foreach (var keyed in MetricSql.KeyReferrers(pairs, referrers))
         {
-            if (referrers.Key(pair.Referrer, pair.Authority.Length == 0 ? null : pair.Authority) is not { } keyed) continue;
-            (referrer.Value, authority.Value, key.Value) = (pair.Referrer, pair.Authority, keyed);
+            (referrer.Value, authority.Value, key.Value) = keyed;
             insert.ExecuteNonQuery();
         }
     }
@@ -114,12 +113,8 @@ internal sealed class SqliteMetricComputer : IMetricComputer
     /// <summary>The raw events of a type on the days: its one partition there, or a union of its partitions; null when it has none.</summary>
     private string? Source(EventType type, IReadOnlyList<DateOnly> days, SqliteConnection? connection = null)
     {
-        var from = days.Min().ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        var to = days.Max().AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        var partitions = _store.PartitionsOverlapping(connection ?? _writer, [type], from, to);
-        if (partitions.Count <= 1) return partitions.SingleOrDefault()?.Name;
-        var columns = string.Join(", ", new[] { "ts", "robot", "visitor", "session" }.Concat(type.Fields.Select(f => SqliteNames.Field(f.Name))));
-        return $"({string.Join(" UNION ALL ", partitions.Select(p => $"SELECT {columns} FROM {p.Name}"))})";
+        var (from, to) = MetricSql.Span(days);
+        return Statements.Events(type, [.. _store.PartitionsOverlapping(connection ?? _writer, [type], from, to).Select(p => p.Name)]);
     }
 
     /// <summary>SQLite's spelling of the shared statements: days as day numbers, instants as Unix milliseconds, booleans as 0 and 1.</summary>

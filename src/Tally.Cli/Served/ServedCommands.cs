@@ -133,7 +133,7 @@ public sealed class ServedCommands : IAsyncDisposable
     /// <summary>The store a command's options and configuration name.</summary>
     public static StoreLocation ConfiguredStore(ParseResult parse) => parse.GetValue(CommonOptions.Store) is { } given
         ? StoreLocation.Parse(given, "--store")
-        : StoreFactory.Configured(TallyConfiguration.Load(ConfigPath(parse)).Storage, Path.GetFullPath(parse.GetValue(CommonOptions.Data)!));
+        : StoreFactory.Configured(TallyConfiguration.Load(parse.GetValue(CommonOptions.Config)).Storage, Path.GetFullPath(parse.GetValue(CommonOptions.Data)!));
 
     /// <summary>
     /// Sends the command to the server holding the data folder of one of <paramref name="stores"/>, when one does, and
@@ -182,10 +182,6 @@ public sealed class ServedCommands : IAsyncDisposable
         }
     }
 
-    /// <summary>The configuration file the command reads: the one given, else tally.json here if present.</summary>
-    private static string? ConfigPath(ParseResult parse) =>
-        parse.GetValue(CommonOptions.Config) ?? (File.Exists(TallyConfiguration.DefaultFileName) ? TallyConfiguration.DefaultFileName : null);
-
     /// <summary>The command line again, for a process with another working directory: every path made absolute, the data folder and configuration named.</summary>
     private static List<string> CommandLine(ParseResult parse)
     {
@@ -211,7 +207,7 @@ public sealed class ServedCommands : IAsyncDisposable
         }
         var words = parse.Tokens.Select(t => replaced.TryGetValue(t, out var word) ? word : t.Value).OfType<string>().ToList();
         words.AddRange(["--data", Path.GetFullPath(parse.GetValue(CommonOptions.Data)!)]);
-        if (ConfigPath(parse) is { } config) words.AddRange(["--config", Path.GetFullPath(config)]);
+        if (TallyConfiguration.PathOf(parse.GetValue(CommonOptions.Config)) is { } config) words.AddRange(["--config", Path.GetFullPath(config)]);
         return words;
     }
 
