@@ -29,11 +29,13 @@ internal sealed class DuckDbMetricComputer(DuckDbEventStore store, DuckDbFile fi
             foreach (var aggregation in aggregations)
                 DuckDbEventStore.Execute(file.Writer, Statements.DeletePeriods(DuckDbNames.Metrics(aggregation, MetricPeriod.Day), days));
             if (Source(type, days, file.Writer) is not { } source) return;
-            using (var count = DuckDbEventStore.Command(file.Writer, Statements.CountEvents(source, days)))
+            if (MetricSql.GroupsByReferrer(aggregations)) LoadReferrerKeys(type, source, days, referrers);
+            var stage = Statements.Stage(type, aggregations, source, days);
+            DuckDbEventStore.Execute(file.Writer, stage.Create);
+            using (var count = DuckDbEventStore.Command(file.Writer, stage.Count))
                 events = Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
             if (events == 0) return;
-            if (MetricSql.GroupsByReferrer(aggregations)) LoadReferrerKeys(type, source, days, referrers);
-            foreach (var aggregation in aggregations) DuckDbEventStore.Execute(file.Writer, Statements.InsertDays(aggregation, source, days));
+            foreach (var aggregation in aggregations) DuckDbEventStore.Execute(file.Writer, stage.InsertDays(aggregation));
         }, cancellationToken);
         return events;
     }
@@ -134,6 +136,9 @@ internal sealed class DuckDbMetricComputer(DuckDbEventStore store, DuckDbFile fi
         // DuckDB's default collation compares bytes: code point order, as ordinal comparison is outside surrogates.
         public override string Ordinal(string text) => text;
 
-        public override bool HasCube => true;
+        public override string CreateTemporary(string table, string select) => $"CREATE OR REPLACE TEMP TABLE {table} AS {select}";
+
+        // DuckDB's CUBE with DISTINCT counts took 3 to 4 times as long as a GROUP BY per grouping over the staged rows (measured on 1 M events).
+        public override bool HasCube => false;
     }
 }

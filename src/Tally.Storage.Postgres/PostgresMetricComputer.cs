@@ -28,11 +28,13 @@ internal sealed class PostgresMetricComputer(NpgsqlDataSource dataSource, string
         {
             if (!await HasEventsAsync(connection, transaction, type, days, cancellationToken)) return;
             var table = Quote(Events(type));
-            events = await ScalarAsync<long>(Sql(connection, transaction, Statements.CountEvents(table, days)), cancellationToken);
-            if (events == 0) return;
             if (MetricSql.GroupsByReferrer(aggregations)) await LoadReferrerKeysAsync(connection, transaction, type, table, days, referrers, cancellationToken);
+            var stage = Statements.Stage(type, aggregations, table, days);
+            await RunAsync(Sql(connection, transaction, stage.Create), cancellationToken);
+            events = await ScalarAsync<long>(Sql(connection, transaction, stage.Count), cancellationToken);
+            if (events == 0) return;
             foreach (var aggregation in aggregations)
-                await RunAsync(Sql(connection, transaction, Statements.InsertDays(aggregation, table, days)), cancellationToken);
+                await RunAsync(Sql(connection, transaction, stage.InsertDays(aggregation)), cancellationToken);
         }, cancellationToken);
         return events;
     }
@@ -153,6 +155,8 @@ internal sealed class PostgresMetricComputer(NpgsqlDataSource dataSource, string
         public override string PageAuthority(string url) => $"substring({url} from '{Referrers.PageAuthorityPattern}')";
 
         public override string Ordinal(string text) => $"{text} COLLATE \"C\"";
+
+        public override string CreateTemporary(string table, string select) => $"DROP TABLE IF EXISTS {table}; CREATE TEMP TABLE {table} ON COMMIT DROP AS {select}; ANALYZE {table}";
 
         public override bool HasCube => true;
     }

@@ -14,7 +14,7 @@ namespace Tally.Storage.Relational;
 public sealed class MetricSql(MetricSqlDialect dialect)
 {
     /// <summary>
-    /// The temporary lookup of referrer keys the engine fills in before <see cref="InsertDays"/> of an aggregation that groups
+    /// The temporary lookup of referrer keys the engine fills in before <see cref="Stage"/> of aggregations that group
     /// by referrer: one row per pair <see cref="DistinctReferrers"/> gives that has a key, with the key
     /// <see cref="Referrers.Key"/> computes.
     /// </summary>
@@ -42,14 +42,10 @@ public sealed class MetricSql(MetricSqlDialect dialect)
             if (referrers.Key(referrer, authority.Length == 0 ? null : authority) is { } key) yield return (referrer, authority, key);
     }
 
-    /// <summary>How many raw events, robots included, the days hold.</summary>
-    public string CountEvents(string events, IReadOnlyList<DateOnly> days) =>
-        $"SELECT count(*) FROM {events} e WHERE {Within(days)}";
-
     public string DeletePeriods(string table, IReadOnlyList<DateOnly> periods) =>
         $"DELETE FROM {table} WHERE period IN ({Days(periods)})";
 
-    /// <summary>Whether <see cref="InsertDays"/> of any of the aggregations needs <see cref="ReferrerKeys"/> filled in.</summary>
+    /// <summary>Whether <see cref="Stage"/> of any of the aggregations needs <see cref="ReferrerKeys"/> filled in.</summary>
     public static bool GroupsByReferrer(IEnumerable<AggregationDefinition> aggregations) =>
         aggregations.Any(a => a.GroupBy.Any(f => f.Name == WellKnownFields.Referrer));
 
@@ -61,28 +57,42 @@ public sealed class MetricSql(MetricSqlDialect dialect)
     }
 
     /// <summary>
-    /// Inserts the aggregation's rows of the days, at every grouping: grouping bit i set keeps group-by field i, as
+    /// The days' raw events of a type, robots included, staged once in a narrow temporary table for all of the type's
+    /// aggregations: each then groups those few columns instead of reading the raw events again.
+    /// </summary>
+    public MetricStage Stage(EventType type, IReadOnlyList<AggregationDefinition> aggregations, string events, IReadOnlyList<DateOnly> days)
+    {
+        var keys = aggregations.SelectMany(a => a.GroupBy).DistinctBy(f => f.Name).ToList();
+        var sums = aggregations.SelectMany(a => a.SumFields).DistinctBy(f => f.Name).ToList();
+        var join = "";
+        var columns = new StringBuilder();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var key = Text(keys[i]);
+            if (keys[i].Name == WellKnownFields.Referrer)
+            {
+                join = $" LEFT JOIN {ReferrerKeys} rk ON rk.referrer = {key} AND rk.authority = {Authority(type)}";
+                key = "rk.key";
+            }
+            columns.Append($", {key} AS k{i}");
+        }
+        for (var i = 0; i < sums.Count; i++) columns.Append($", e.{dialect.Field(sums[i])} AS s{i}");
+        var select = $"SELECT {dialect.DayOf("e.ts")} AS day, e.robot, e.visitor, e.session{columns} FROM {events} e{join} WHERE {Within(days)}";
+        return new MetricStage(this, dialect.CreateTemporary(MetricStage.Table, select), keys, sums);
+    }
+
+    /// <summary>
+    /// Inserts the aggregation's rows of the staged days, at every grouping: grouping bit i set keeps group-by field i, as
     /// <see cref="AggregationDefinition.Groupings"/> numbers them. Callers delete the days' rows first.
     /// </summary>
-    public string InsertDays(AggregationDefinition aggregation, string events, IReadOnlyList<DateOnly> days)
+    internal string InsertDays(AggregationDefinition aggregation, MetricStage stage)
     {
         var groupBy = aggregation.GroupBy;
         var sums = aggregation.SumFields;
-        var join = "";
-        var keys = new StringBuilder();
-        for (var i = 0; i < groupBy.Count; i++)
-        {
-            var key = Text(groupBy[i]);
-            if (groupBy[i].Name == WellKnownFields.Referrer)
-            {
-                join = $" LEFT JOIN {ReferrerKeys} rk ON rk.referrer = {key} AND rk.authority = {Authority(aggregation.EventType)}";
-                key = "rk.key";
-            }
-            keys.Append($", {key} AS k{i}");
-        }
-        var summed = string.Concat(sums.Select((f, i) => $", e.{dialect.Field(f)} AS s{i}"));
-        var robots = aggregation.IncludeRobots ? "" : " AND NOT e.robot";
-        var rows = $"SELECT {dialect.DayOf("e.ts")} AS day, e.visitor, e.session{keys}{summed} FROM {events} e{join} WHERE {Within(days)}{robots}";
+        var keys = string.Concat(groupBy.Select((f, i) => $", k{stage.Keys.FindIndex(k => k.Name == f.Name)} AS k{i}"));
+        var summed = string.Concat(sums.Select((f, i) => $", s{stage.Sums.FindIndex(s => s.Name == f.Name)} AS s{i}"));
+        var robots = aggregation.IncludeRobots ? "" : " WHERE NOT robot";
+        var rows = $"(SELECT day, visitor, session{keys}{summed} FROM {MetricStage.Table}{robots}) r";
         var metrics = "count(*), count(DISTINCT visitor), count(DISTINCT session)" +
             string.Concat(sums.Select((_, i) => $", coalesce(sum(CAST(s{i} AS double precision)), 0), count(s{i})"));
         var columns = string.Join(", ", new[] { "period", "grouping_set" }.Concat(groupBy.Select(dialect.Key))
@@ -94,15 +104,15 @@ public sealed class MetricSql(MetricSqlDialect dialect)
             // GROUPING(k) is 1 where the grouping set drops k: the kept fields' bits make the grouping's number.
             var grouping = groupBy.Count == 0 ? "0" : string.Join(" + ", all.Select((k, i) => $"(1 - GROUPING({k})) * {1 << i}"));
             var cube = groupBy.Count == 0 ? "" : $", CUBE ({string.Join(", ", all)})";
-            return $"{insert} SELECT day, {grouping}{string.Concat(all.Select(k => $", {k}"))}, {metrics} FROM ({rows}) r GROUP BY day{cube}";
+            return $"{insert} SELECT day, {grouping}{string.Concat(all.Select(k => $", {k}"))}, {metrics} FROM {rows} GROUP BY day{cube}";
         }
         var selects = Enumerable.Range(0, aggregation.Groupings).Select(grouping =>
         {
             var kept = all.Where((_, i) => (grouping & 1 << i) != 0).ToList();
             var keyColumns = string.Concat(all.Select((k, i) => (grouping & 1 << i) != 0 ? $", {k}" : ", NULL"));
-            return $"SELECT day, {grouping}{keyColumns}, {metrics} FROM r GROUP BY {string.Join(", ", kept.Prepend("day"))}";
+            return $"SELECT day, {grouping}{keyColumns}, {metrics} FROM {rows} GROUP BY {string.Join(", ", kept.Prepend("day"))}";
         });
-        return $"WITH r AS MATERIALIZED ({rows}) {insert} {string.Join(" UNION ALL ", selects)}";
+        return $"{insert} {string.Join(" UNION ALL ", selects)}";
     }
 
     /// <summary>

@@ -45,6 +45,9 @@ public abstract class MetricSqlDialect
     /// <summary>A text expression that compares as <see cref="string.CompareOrdinal(string, string)"/> does.</summary>
     public abstract string Ordinal(string text);
 
+    /// <summary>Creates a temporary table of the rows <paramref name="select"/> gives, replacing one of that name, for the rest of the transaction at least.</summary>
+    public abstract string CreateTemporary(string table, string select);
+
     /// <summary>Whether GROUP BY takes CUBE (with GROUPING()); without it every grouping is a SELECT of its own.</summary>
     public abstract bool HasCube { get; }
 }

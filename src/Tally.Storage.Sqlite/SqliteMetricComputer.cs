@@ -40,11 +40,13 @@ internal sealed class SqliteMetricComputer : IMetricComputer
             foreach (var aggregation in aggregations)
                 _store.Execute(_writer, Statements.DeletePeriods(SqliteNames.Metrics(aggregation, MetricPeriod.Day), days), transaction);
             if (Source(type, days) is not { } source) return;
-            using (var count = _store.Command(_writer, Statements.CountEvents(source, days), transaction))
+            if (MetricSql.GroupsByReferrer(aggregations)) LoadReferrerKeys(transaction, type, source, days, referrers);
+            var stage = Statements.Stage(type, aggregations, source, days);
+            _store.Execute(_writer, stage.Create, transaction);
+            using (var count = _store.Command(_writer, stage.Count, transaction))
                 events = (long)count.ExecuteScalar()!;
             if (events == 0) return;
-            if (MetricSql.GroupsByReferrer(aggregations)) LoadReferrerKeys(transaction, type, source, days, referrers);
-            foreach (var aggregation in aggregations) _store.Execute(_writer, Statements.InsertDays(aggregation, source, days), transaction);
+            foreach (var aggregation in aggregations) _store.Execute(_writer, stage.InsertDays(aggregation), transaction);
         }, cancellationToken);
         return events;
     }
@@ -149,6 +151,8 @@ internal sealed class SqliteMetricComputer : IMetricComputer
 
         // BINARY, SQLite's default collation, compares UTF-8 bytes: code point order, as ordinal comparison is outside surrogates.
         public override string Ordinal(string text) => text;
+
+        public override string CreateTemporary(string table, string select) => $"DROP TABLE IF EXISTS temp.{table}; CREATE TEMP TABLE {table} AS {select}";
 
         public override bool HasCube => false;
     }
