@@ -543,6 +543,10 @@ public sealed partial class ClickHouseEventStore : IEventStore
         return $"marker = 0 AND {periods} AND (period, version) GLOBAL IN (SELECT period, max(version) FROM {table} WHERE marker = 1 AND {periods} GROUP BY period)";
     }
 
+    /// <summary>Ranked in .NET from the rows ReadMetricsAsync sums on the server (not yet in ClickHouse's SQL).</summary>
+    public Task<RankedMetrics> RankMetricsAsync(IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken) =>
+        RankedMetrics.RankAsync(this, parts, metric, offset, count, cancellationToken);
+
     public async Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(MetricQuery query, CancellationToken cancellationToken)
     {
         var aggregation = query.Aggregation;

@@ -88,6 +88,12 @@ public sealed partial class DuckDbEventStore
         return rows;
     }
 
+    public async Task<RankedMetrics> RankMetricsAsync(IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        return await DuckDbMetricComputer.Statements.RankMetricsAsync(connection, parts, metric, offset, count, cancellationToken);
+    }
+
     public async Task<IReadOnlyList<CounterRow>> ReadCounterMetricsAsync(CounterQuery query, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken);

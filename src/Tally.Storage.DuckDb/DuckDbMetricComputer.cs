@@ -17,7 +17,7 @@ internal sealed class DuckDbMetricComputer(DuckDbEventStore store, DuckDbFile fi
 {
     /// <summary>.NET's invariant text of a double, registered on the writer: DuckDB writes 2.0 where .NET writes 2.</summary>
     public const string NumberTextFunction = "tally_number_text";
-    private static readonly MetricSql Statements = new(new DuckDbDialect());
+    internal static readonly MetricSql Statements = new(new DuckDbDialect());
 
     public async Task<long> ComputeDaysAsync(
         EventType type, IReadOnlyList<AggregationDefinition> aggregations, IReadOnlyList<DateOnly> days, Referrers referrers, CancellationToken cancellationToken)
@@ -135,6 +135,8 @@ internal sealed class DuckDbMetricComputer(DuckDbEventStore store, DuckDbFile fi
 
         // DuckDB's default collation compares bytes: code point order, as ordinal comparison is outside surrogates.
         public override string Ordinal(string text) => text;
+
+        public override string Parameter(int index) => $"$v{index}";
 
         public override string CreateTemporary(string table, string select) => $"CREATE OR REPLACE TEMP TABLE {table} AS {select}";
 

@@ -501,6 +501,12 @@ public sealed partial class PostgresEventStore : IEventStore
     internal static Task LockPeriodAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string schema, string table, DateOnly period, CancellationToken cancellationToken) =>
         RunAsync(Sql(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext(@t), @d)", ("t", $"{schema}.{table}"), ("d", period.DayNumber)), cancellationToken);
 
+    public async Task<RankedMetrics> RankMetricsAsync(IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await PostgresMetricComputer.Statements.RankMetricsAsync(connection, parts, metric, offset, count, cancellationToken);
+    }
+
     public async Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(MetricQuery query, CancellationToken cancellationToken)
     {
         var aggregation = query.Aggregation;

@@ -17,7 +17,7 @@ namespace Tally.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresMetricComputer(NpgsqlDataSource dataSource, string schema) : IMetricComputer
 {
-    private static readonly MetricSql Statements = new(new PostgresDialect());
+    internal static readonly MetricSql Statements = new(new PostgresDialect());
 
     public async Task<long> ComputeDaysAsync(
         EventType type, IReadOnlyList<AggregationDefinition> aggregations, IReadOnlyList<DateOnly> days, Referrers referrers, CancellationToken cancellationToken)
@@ -155,6 +155,8 @@ internal sealed class PostgresMetricComputer(NpgsqlDataSource dataSource, string
         public override string PageAuthority(string url) => $"substring({url} from '{Referrers.PageAuthorityPattern}')";
 
         public override string Ordinal(string text) => $"{text} COLLATE \"C\"";
+
+        public override string Parameter(int index) => $"@v{index}";
 
         public override string CreateTemporary(string table, string select) => $"DROP TABLE IF EXISTS {table}; CREATE TEMP TABLE {table} ON COMMIT DROP AS {select}; ANALYZE {table}";
 

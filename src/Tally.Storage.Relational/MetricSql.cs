@@ -1,7 +1,10 @@
+using System.Data.Common;
+using System.Globalization;
 using System.Text;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
+using Tally.Core.Store;
 
 namespace Tally.Storage.Relational;
 
@@ -251,6 +254,114 @@ public sealed class MetricSql(MetricSqlDialect dialect)
         return $"INSERT INTO {dialect.Counter(MetricPeriod.Month)} (period, month, {dimensions}, {string.Join(", ", metrics)}) " +
                $"SELECT month, month, {dimensions}, {string.Join(", ", metrics.Select(m => $"sum({m})"))} FROM {dialect.Counter(MetricPeriod.Day)} " +
                $"WHERE month IN ({Days(months)}) GROUP BY month, {dimensions}";
+    }
+
+    /// <summary><see cref="IMetricStore.RankMetricsAsync"/> on a connection of the engine: the engine sums, ranks and pages.</summary>
+    public async Task<RankedMetrics> RankMetricsAsync(
+        DbConnection connection, IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        string Bind(object value)
+        {
+            var parameter = command.CreateParameter();
+            var placeholder = dialect.Parameter(command.Parameters.Count);
+            parameter.ParameterName = placeholder[1..];
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+            return placeholder;
+        }
+        command.CommandText = RankMetrics(parts, metric, offset, count, Bind);
+        List<MetricRow> rows;
+        var total = 0;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            (rows, total) = await ReadRankedAsync(reader, parts[0], cancellationToken);
+        }
+        if (rows.Count == 0 && offset > 0)
+        {
+            command.Parameters.Clear();
+            command.CommandText = CountGroups(parts, Bind);
+            total = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+        return new RankedMetrics(rows, total);
+    }
+
+    /// <summary>
+    /// One row per group of the page, with the keys, count, unique visitors and sessions, each sum and its count, then
+    /// how many groups there are in all. <paramref name="bind"/> adds a parameter and returns how the statement names it.
+    /// </summary>
+    private string RankMetrics(IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, Func<object, string> bind)
+    {
+        var (groups, keys) = Groups(parts, bind);
+        var aggregation = parts[0].Aggregation;
+        var value = metric.Kind switch
+        {
+            MetricKind.Count => "sum(count)",
+            MetricKind.UniqueVisitors => "sum(unique_visitors)",
+            MetricKind.UniqueSessions => "sum(unique_sessions)",
+            MetricKind.Sum => $"sum({dialect.Sum(aggregation.SumFields[metric.SumIndex])})",
+            _ => $"CASE WHEN sum({dialect.SumCount(aggregation.SumFields[metric.SumIndex])}) = 0 THEN 0 " +
+                 $"ELSE sum({dialect.Sum(aggregation.SumFields[metric.SumIndex])}) / sum({dialect.SumCount(aggregation.SumFields[metric.SumIndex])}) END",
+        };
+        var measures = string.Join(", ", new[] { "count", "unique_visitors", "unique_sessions" }.Select(m => $"CAST(sum({m}) AS BIGINT)")
+            .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum({dialect.Sum(f)})", $"CAST(sum({dialect.SumCount(f)}) AS BIGINT)" })));
+        var order = string.Concat(keys.Select(k => $", {dialect.Ordinal($"coalesce({k}, '')")}"));
+        return $"SELECT {string.Concat(keys.Select(k => $"{k}, "))}{measures}, count(*) OVER () {groups} ORDER BY {value} DESC{order} " +
+               string.Create(CultureInfo.InvariantCulture, $"LIMIT {count} OFFSET {offset}");
+    }
+
+    /// <summary>How many groups <see cref="RankMetrics"/> ranks: for a page past the last, which has no row to tell.</summary>
+    private string CountGroups(IReadOnlyList<MetricQuery> parts, Func<object, string> bind) =>
+        $"SELECT count(*) FROM (SELECT 1 AS g {Groups(parts, bind).Sql}) groups";
+
+    /// <summary>The FROM … GROUP BY … HAVING of a ranking: the parts' rows of their grouping, filtered, one group per key.</summary>
+    private (string Sql, List<string> Keys) Groups(IReadOnlyList<MetricQuery> parts, Func<object, string> bind)
+    {
+        var aggregation = parts[0].Aggregation;
+        var keys = parts[0].GroupBy.Select(dialect.Key).ToList();
+        var columns = string.Join(", ", keys.Concat(["count", "unique_visitors", "unique_sessions"])
+            .Concat(aggregation.SumFields.SelectMany(f => new[] { dialect.Sum(f), dialect.SumCount(f) })));
+        var selects = parts.Select(part =>
+        {
+            var where = new StringBuilder(string.Create(CultureInfo.InvariantCulture,
+                $"grouping_set = {part.Grouping} AND period BETWEEN {dialect.Day(part.From)} AND {dialect.Day(part.To)}"));
+            foreach (var filter in part.Filters)
+            {
+                var column = dialect.Key(aggregation.GroupBy.First(f => f.Name == filter.Field));
+                var list = filter.Values.Count == 0 ? "NULL" : string.Join(", ", filter.Values.Select(v => bind(v)));
+                where.Append(filter.Negated ? $" AND ({column} IS NULL OR {column} NOT IN ({list}))" : $" AND {column} IN ({list})");
+            }
+            return $"SELECT {columns} FROM {dialect.Metrics(aggregation, part.Source)} WHERE {where}";
+        });
+        var groupBy = keys.Count == 0 ? "" : $" GROUP BY {string.Join(", ", keys)}";
+        return ($"FROM ({string.Join(" UNION ALL ", selects)}) parts{groupBy} HAVING count(*) > 0", keys);
+    }
+
+    /// <summary>The page and the number of groups from the rows of <see cref="RankMetrics"/>.</summary>
+    private static async Task<(List<MetricRow> Rows, int TotalGroups)> ReadRankedAsync(DbDataReader reader, MetricQuery part, CancellationToken cancellationToken)
+    {
+        var rows = new List<MetricRow>();
+        var total = 0;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var keys = new string?[part.GroupBy.Count];
+            for (var k = 0; k < keys.Length; k++) keys[k] = reader.IsDBNull(k) ? null : reader.GetString(k);
+            var c = keys.Length;
+            var row = new MetricRow(default, keys, part.Aggregation.SumFields.Count)
+            {
+                Count = reader.GetInt64(c++),
+                UniqueVisitors = reader.GetInt64(c++),
+                UniqueSessions = reader.GetInt64(c++),
+            };
+            for (var s = 0; s < row.Sums.Length; s++)
+            {
+                row.Sums[s] = reader.GetDouble(c++);
+                row.SumCounts[s] = reader.GetInt64(c++);
+            }
+            total = Convert.ToInt32(reader.GetValue(c), CultureInfo.InvariantCulture);
+            rows.Add(row);
+        }
+        return (rows, total);
     }
 
     /// <summary>The raw events of the days: a range on ts the engine can prune partitions by, then the days themselves.</summary>

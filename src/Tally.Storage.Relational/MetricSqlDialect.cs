@@ -45,6 +45,9 @@ public abstract class MetricSqlDialect
     /// <summary>A text expression that compares as <see cref="string.CompareOrdinal(string, string)"/> does.</summary>
     public abstract string Ordinal(string text);
 
+    /// <summary>How a statement names its parameter number <paramref name="index"/>: a one-character prefix, then the parameter's name.</summary>
+    public abstract string Parameter(int index);
+
     /// <summary>Creates a temporary table of the rows <paramref name="select"/> gives, replacing one of that name, for the rest of the transaction at least.</summary>
     public abstract string CreateTemporary(string table, string select);
 

@@ -690,6 +690,12 @@ public sealed class SqliteEventStore : IEventStore
         return rows;
     }
 
+    public async Task<RankedMetrics> RankMetricsAsync(IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        return await SqliteMetricComputer.Statements.RankMetricsAsync(connection, parts, metric, offset, count, cancellationToken);
+    }
+
     // ---- COUNTER metrics and item metadata ---------------------------------------------------
 
     internal static string CounterTable(MetricPeriod period) => period == MetricPeriod.Day ? "counter_day" : "counter_month";

@@ -18,7 +18,7 @@ internal sealed class SqliteMetricComputer : IMetricComputer
 {
     private const string NumberTextFunction = "tally_number_text";
     private const string PageAuthorityFunction = "tally_page_authority";
-    private static readonly MetricSql Statements = new(new SqliteDialect());
+    internal static readonly MetricSql Statements = new(new SqliteDialect());
     private readonly SqliteEventStore _store;
     private readonly SqliteConnection _writer;
 
@@ -151,6 +151,8 @@ internal sealed class SqliteMetricComputer : IMetricComputer
 
         // BINARY, SQLite's default collation, compares UTF-8 bytes: code point order, as ordinal comparison is outside surrogates.
         public override string Ordinal(string text) => text;
+
+        public override string Parameter(int index) => $"$v{index}";
 
         public override string CreateTemporary(string table, string select) => $"DROP TABLE IF EXISTS temp.{table}; CREATE TEMP TABLE {table} AS {select}";
 

@@ -80,6 +80,9 @@ public sealed class InMemoryStore : IRawEventReader, IAggregationQueue, IMetricS
         return Task.CompletedTask;
     }
 
+    public Task<RankedMetrics> RankMetricsAsync(IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken) =>
+        RankedMetrics.RankAsync(this, parts, metric, offset, count, cancellationToken);
+
     public Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(MetricQuery query, CancellationToken cancellationToken)
     {
         MetricQueries.Add(query);

@@ -552,6 +552,35 @@ public abstract class AggregationContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_engine_ranks_pages_of_groups_as_the_reference_in_dotnet_does()
+    {
+        await SendAsync(Traffic(new DateOnly(2025, 12, 1), Today, seed: 11));
+        await _aggregator.RunAsync(cancellationToken: None);
+        var metrics = new[]
+        {
+            MetricSelector.Count, new MetricSelector(MetricKind.UniqueVisitors, -1), new MetricSelector(MetricKind.UniqueSessions, -1),
+            new MetricSelector(MetricKind.Sum, 0), new MetricSelector(MetricKind.Avg, 0),
+        };
+        var filters = new[] { Array.Empty<FieldFilter>(), [new FieldFilter("item_id", ["a", "c", "e"], false)], [new FieldFilter("item_id", ["b"], true)] };
+        // Ragged days at both ends and whole months between, as StatsService splits such a range.
+        var parts = new[] { (MetricPeriod.Day, new DateOnly(2025, 12, 20), new DateOnly(2025, 12, 31)), (MetricPeriod.Month, new DateOnly(2026, 1, 1), new DateOnly(2026, 2, 28)), (MetricPeriod.Day, new DateOnly(2026, 3, 1), Today) };
+        foreach (var filter in filters)
+        {
+            var queries = parts.Select(p => new MetricQuery(Agg, p.Item1, p.Item2, p.Item3, filter, false, Agg.GroupBy)).ToList();
+            foreach (var metric in metrics)
+            {
+                foreach (var (count, offset) in new[] { (100, 0), (2, 1), (3, 1000) })
+                {
+                    var expected = await RankedMetrics.RankAsync(_store, queries, metric, offset, count, None);
+                    var actual = await _store.RankMetricsAsync(queries, metric, offset, count, None);
+                    Assert.Equal(expected.TotalGroups, actual.TotalGroups);
+                    Assert.Equal(expected.Rows.Select(r => $"{r.Keys[0]} {Describe(r)}"), actual.Rows.Select(r => $"{r.Keys[0]} {Describe(r)}"));
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task Ranking_orders_by_the_chosen_metric_breaks_ties_by_key_and_pages()
     {
         // a: 3 downloads by 3 users; b: 5 by one user; c: 1; d: 4 by 2 users; e: 4 by 4 users. Each item on one day

@@ -48,6 +48,41 @@ public sealed class MetricRow(DateOnly period, string?[] keys, int sumFields)
     };
 }
 
+/// <summary>One page of groups ranked by a metric, and how many groups there are in all.</summary>
+public sealed record RankedMetrics(IReadOnlyList<MetricRow> Rows, int TotalGroups)
+{
+    /// <summary>
+    /// What <see cref="IMetricStore.RankMetricsAsync"/> answers, computed in .NET from the parts' rows: for a store whose
+    /// engine cannot rank, and as the reference the engines' ranking is tested against.
+    /// </summary>
+    public static async Task<RankedMetrics> RankAsync(
+        IMetricStore store, IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken)
+    {
+        var merged = new Dictionary<GroupKey, MetricRow>();
+        foreach (var part in parts)
+        {
+            foreach (var row in await store.ReadMetricsAsync(part, cancellationToken))
+            {
+                if (merged.TryGetValue(new GroupKey(row.Keys), out var existing)) existing.Add(row);
+                else merged[new GroupKey(row.Keys)] = row;
+            }
+        }
+        var page = merged.Values.OrderByDescending(r => r.Value(metric)).ThenBy(r => r.Keys, KeysInOrder).Skip(offset).Take(count).ToList();
+        return new RankedMetrics(page, merged.Count);
+    }
+
+    /// <summary>Keys compared one by one, ordinally, null as empty: how groups with the same value are ordered.</summary>
+    public static readonly IComparer<string?[]> KeysInOrder = Comparer<string?[]>.Create((a, b) =>
+    {
+        for (var i = 0; i < a.Length; i++)
+        {
+            var c = string.CompareOrdinal(a[i] ?? "", b[i] ?? "");
+            if (c != 0) return c;
+        }
+        return 0;
+    });
+}
+
 /// <summary>
 /// Sums stored metric rows of <see cref="Source"/> periods between From and To (inclusive),
 /// filtered, and bucketed by period (when <see cref="ByPeriod"/>) and by the <see cref="GroupBy"/> fields.

@@ -5,8 +5,6 @@ using Tally.Core.Store;
 
 namespace Tally.Core.Query;
 
-public sealed record RankedMetrics(IReadOnlyList<MetricRow> Rows, int TotalGroups);
-
 /// <summary>
 /// Answers stats questions from stored metrics. Whole months inside a range are read from monthly
 /// rows and the ragged ends from daily rows, so long ranges stay cheap.
@@ -16,7 +14,7 @@ public sealed class StatsService(IMetricStore store)
     /// <summary>One row per interval from From to To, zero-filled, in date order.</summary>
     public async Task<IReadOnlyList<MetricRow>> TimelineAsync(AggregationDefinition aggregation, StatsRequest request, CancellationToken cancellationToken)
     {
-        var rows = await ReadAsync(aggregation, request, byPeriod: true, [], cancellationToken);
+        var rows = await ReadByPeriodAsync(aggregation, request, cancellationToken);
         var byPeriod = rows.ToDictionary(r => r.Period);
         var timeline = new List<MetricRow>();
         for (var period = BucketOf(request.From, request.Interval); period <= request.To; period = Next(period, request.Interval))
@@ -28,20 +26,13 @@ public sealed class StatsService(IMetricStore store)
     public Task<(DateOnly First, DateOnly Last)?> DaysWithDataAsync(AggregationDefinition aggregation, CancellationToken cancellationToken) =>
         store.GetMetricDaysAsync(aggregation, cancellationToken);
 
-    /// <summary>Totals per value of the group-by fields, highest metric first, paged by Count and Offset.</summary>
-    public async Task<RankedMetrics> RankAsync(
-        AggregationDefinition aggregation, IReadOnlyList<FieldDefinition> groupBy, MetricSelector metric, StatsRequest request, CancellationToken cancellationToken)
-    {
-        var rows = await ReadAsync(aggregation, request, byPeriod: false, groupBy, cancellationToken);
-        var page = rows
-            .OrderByDescending(r => r.Value(metric))
-            .ThenBy(r => string.Join('\u001f', r.Keys), StringComparer.Ordinal)
-            .Skip(request.Offset).Take(request.Count).ToList();
-        return new RankedMetrics(page, rows.Count);
-    }
+    /// <summary>Totals per value of the group-by fields, highest metric first, paged by Count and Offset: ranked by the engine.</summary>
+    public Task<RankedMetrics> RankAsync(
+        AggregationDefinition aggregation, IReadOnlyList<FieldDefinition> groupBy, MetricSelector metric, StatsRequest request, CancellationToken cancellationToken) =>
+        store.RankMetricsAsync(Parts(aggregation, request, byPeriod: false, groupBy), metric, request.Offset, request.Count, cancellationToken);
 
-    private async Task<List<MetricRow>> ReadAsync(
-        AggregationDefinition aggregation, StatsRequest request, bool byPeriod, IReadOnlyList<FieldDefinition> groupBy, CancellationToken cancellationToken)
+    /// <summary>The stored rows a request covers: whole months from monthly rows, the ragged ends (or every day of a daily timeline) from daily rows.</summary>
+    private static List<MetricQuery> Parts(AggregationDefinition aggregation, StatsRequest request, bool byPeriod, IReadOnlyList<FieldDefinition> groupBy)
     {
         var parts = new List<MetricQuery>();
         if (byPeriod && request.Interval == Interval.Day)
@@ -66,19 +57,23 @@ public sealed class StatsService(IMetricStore store)
                 parts.Add(new MetricQuery(aggregation, MetricPeriod.Day, request.From, request.To, request.Filters, byPeriod, groupBy));
             }
         }
+        return parts;
+    }
 
-        var merged = new Dictionary<(DateOnly, GroupKey), MetricRow>();
-        foreach (var part in parts)
+    /// <summary>The request's totals per interval: a timeline has a few hundred rows at most, so its parts merge here.</summary>
+    private async Task<List<MetricRow>> ReadByPeriodAsync(AggregationDefinition aggregation, StatsRequest request, CancellationToken cancellationToken)
+    {
+        var merged = new Dictionary<DateOnly, MetricRow>();
+        foreach (var part in Parts(aggregation, request, byPeriod: true, []))
         {
             foreach (var row in await store.ReadMetricsAsync(part, cancellationToken))
             {
-                var period = byPeriod ? BucketOf(row.Period, request.Interval) : default;
-                var key = (period, new GroupKey(row.Keys));
-                if (merged.TryGetValue(key, out var existing)) existing.Add(row);
+                var period = BucketOf(row.Period, request.Interval);
+                if (merged.TryGetValue(period, out var existing)) existing.Add(row);
                 else
                 {
                     row.Period = period;
-                    merged[key] = row;
+                    merged[period] = row;
                 }
             }
         }

@@ -83,6 +83,13 @@ public interface IMetricStore
     /// <summary>Sums metric rows, bucketed as the query asks.</summary>
     Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(MetricQuery query, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The groups of the parts' rows summed across the parts, ranked by <paramref name="metric"/>, highest first and then by
+    /// their keys (<see cref="RankedMetrics.KeysInOrder"/>): the page of <paramref name="count"/> from <paramref name="offset"/>,
+    /// and how many groups there are. The parts share an aggregation, filters and group-by fields, and none groups by period.
+    /// </summary>
+    Task<RankedMetrics> RankMetricsAsync(IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken);
+
     /// <summary>The first and last days that have metrics of the aggregation, or null when none do.</summary>
     Task<(DateOnly First, DateOnly Last)?> GetMetricDaysAsync(AggregationDefinition aggregation, CancellationToken cancellationToken);
 
