@@ -26,14 +26,14 @@ public static class StoreFactory
     };
 
     /// <exception cref="ConfigurationException">The store cannot be reached or opened; the message says where and why.</exception>
-    public static async Task<IEventStore> OpenAsync(StoreLocation location, string setting, CancellationToken cancellationToken)
+    public static async Task<IEventStore> OpenAsync(StoreLocation location, string setting, StorageOptions storage, CancellationToken cancellationToken)
     {
         try
         {
             return location.Engine switch
             {
                 StoreLocation.Sqlite => SqliteEventStore.Open(location.Connection),
-                StoreLocation.DuckDb => DuckDbEventStore.Open(location.Connection),
+                StoreLocation.DuckDb => DuckDbEventStore.Open(location.Connection, storage.MemoryLimit),
                 StoreLocation.Postgres => await PostgresEventStore.OpenAsync(location.Connection, cancellationToken),
                 StoreLocation.ClickHouse => await ClickHouseEventStore.OpenAsync(ClickHouseStoreOptions.Parse(location.Connection), cancellationToken),
                 _ => throw new ConfigurationException(setting, $"unknown engine '{location.Engine}'"),

@@ -58,7 +58,7 @@ public static class TallyServices
         check?.Invoke(schema);
 
         var location = options.Store is { } store ? StoreLocation.Parse(store, "--store") : StoreFactory.Configured(tallyOptions.Storage, options.DataDirectory);
-        var opened = await StoreFactory.OpenAsync(location, options.Store is null ? "storage" : "--store", cancellationToken);
+        var opened = await StoreFactory.OpenAsync(location, options.Store is null ? "storage" : "--store", tallyOptions.Storage, cancellationToken);
         try
         {
             // Ingest nodes only queue events; the workers set storage up.

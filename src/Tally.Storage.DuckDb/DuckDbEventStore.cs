@@ -42,9 +42,13 @@ public sealed partial class DuckDbEventStore : IEventStore
     /// <summary>The store file, <c>tally.duckdb</c> in the data folder.</summary>
     public string Path => _file.Path;
 
-    /// <summary>Opens (creating if needed) the store file <c>tally.duckdb</c> in <paramref name="dataDirectory"/>.</summary>
+    /// <summary>
+    /// Opens (creating if needed) the store file <c>tally.duckdb</c> in <paramref name="dataDirectory"/>, with DuckDB's
+    /// memory_limit set to <paramref name="memoryLimit"/> (empty: DuckDB's default).
+    /// </summary>
     /// <exception cref="InvalidOperationException">Another process has the file open.</exception>
-    public static DuckDbEventStore Open(string dataDirectory)
+    /// <exception cref="ConfigurationException">DuckDB does not take <paramref name="memoryLimit"/> as a size.</exception>
+    public static DuckDbEventStore Open(string dataDirectory, string memoryLimit = "")
     {
         Directory.CreateDirectory(dataDirectory);
         var file = DuckDbFile.Acquire(System.IO.Path.GetFullPath(System.IO.Path.Combine(dataDirectory, FileName)));
@@ -54,6 +58,7 @@ public sealed partial class DuckDbEventStore : IEventStore
             try
             {
                 if (!file.Prepared) Prepare(file);
+                LimitMemory(file, memoryLimit);
             }
             finally
             {
@@ -529,6 +534,19 @@ public sealed partial class DuckDbEventStore : IEventStore
         var signatures = new Dictionary<string, string>(StringComparer.Ordinal);
         while (reader.Read()) signatures[reader.GetString(0)] = reader.GetString(1);
         return signatures;
+    }
+
+    private static void LimitMemory(DuckDbFile file, string memoryLimit)
+    {
+        if (memoryLimit.Length == 0) return;
+        try
+        {
+            Execute(file.Writer, $"SET memory_limit = '{memoryLimit.Replace("'", "''", StringComparison.Ordinal)}'");
+        }
+        catch (DuckDBException e)
+        {
+            throw new ConfigurationException("storage.memoryLimit", $"'{memoryLimit}' is not a size DuckDB takes, such as 512MB or 2GB ({e.Message})");
+        }
     }
 
     internal static DuckDBCommand Command(DuckDBConnection connection, string sql)

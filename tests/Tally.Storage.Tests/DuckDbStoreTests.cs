@@ -1,3 +1,5 @@
+using DuckDB.NET.Data;
+using Tally.Core.Configuration;
 using Tally.Core.Store;
 using Tally.Storage.DuckDb;
 
@@ -24,6 +26,33 @@ public sealed class DuckDbEventStoreContractTests : EventStoreContract
         await using var store = _stores.OpenFresh();
         Assert.Equal(Path.Combine(_stores.Current!, "data", "tally.duckdb"), store.Path);
         Assert.True(File.Exists(store.Path));
+    }
+
+    [Fact]
+    public async Task DuckDB_holds_the_memory_limit_storage_memoryLimit_sets_and_a_size_it_refuses_names_the_setting()
+    {
+        var folder = Path.Combine(Directory.CreateTempSubdirectory("tally-duckdb-").FullName, "data");
+        try
+        {
+            await using (var store = DuckDbEventStore.Open(folder, "300MB"))
+            {
+                // Connections in one process share the open database, and so its settings.
+                await using var connection = new DuckDBConnection($"Data Source={store.Path}");
+                connection.Open();
+                using var command = connection.CreateCommand();
+                command.CommandText = "SELECT current_setting('memory_limit')";
+                Assert.Equal("286.1 MiB", command.ExecuteScalar());
+            }
+            var refused = Assert.Throws<ConfigurationException>(() => DuckDbEventStore.Open(folder, "a lot"));
+            Assert.Contains("storage.memoryLimit", refused.Message);
+            Assert.Contains("'a lot' is not a size DuckDB takes", refused.Message);
+            // The refused size left the file closed: it opens again.
+            await using var reopened = DuckDbEventStore.Open(folder);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(folder)!, recursive: true);
+        }
     }
 }
 

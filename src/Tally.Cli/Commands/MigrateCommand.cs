@@ -30,15 +30,16 @@ public static class MigrateCommand
         {
             try
             {
-                var schema = TallySchema.Compile(TallyConfiguration.Load(parse.GetValue(CommonOptions.Config)));
+                var options = TallyConfiguration.Load(parse.GetValue(CommonOptions.Config));
+                var schema = TallySchema.Compile(options);
                 var source = StoreLocation.Parse(parse.GetValue(from)!, "--from");
                 var target = StoreLocation.Parse(parse.GetValue(to)!, "--to");
                 if (source == target) return CommonOptions.Fail("--from and --to name the same store");
                 // A DuckDB folder a server holds is copied by that server.
                 if (await ServedCommands.TryForwardAsync(parse, [source, target], cancellationToken) is { } exitCode) return exitCode;
                 if (!StoreFactory.Holds(source)) return CommonOptions.Fail($"--from {source}: the folder holds no {source.Engine} store");
-                await using var sourceStore = await StoreFactory.OpenAsync(source, "--from", cancellationToken);
-                await using var targetStore = await StoreFactory.OpenAsync(target, "--to", cancellationToken);
+                await using var sourceStore = await StoreFactory.OpenAsync(source, "--from", options.Storage, cancellationToken);
+                await using var targetStore = await StoreFactory.OpenAsync(target, "--to", options.Storage, cancellationToken);
                 CommandConsole.Current.Out.WriteLine($"Copying {source} into {target}");
                 var copier = new StoreCopier(schema, sourceStore, targetStore, source.ToString());
                 var result = await CommonOptions.WithProgressAsync("Migrating", report => copier.CopyAsync(

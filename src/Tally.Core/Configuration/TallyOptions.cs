@@ -295,6 +295,13 @@ public sealed class StorageOptions
     /// clickhouse: http://host:8123/?database=tally, plus &amp;cluster=NAME&amp;shards=host:port,host:port for a Distributed table.
     /// </summary>
     public string? Connection { get; set; }
+    /// <summary>
+    /// duckdb: the most memory DuckDB keeps for its data (its memory_limit, such as 512MB or 2GB), beyond which it writes
+    /// to a temporary folder beside the store. Empty (the default) leaves DuckDB's own, 80 % of the machine's memory:
+    /// a small limit bounds long imports but slows them, and can make an aggregation fail for want of memory
+    /// (docs/benchmarks.md).
+    /// </summary>
+    public string MemoryLimit { get; set; } = "";
 }
 
 /// <summary>The RabbitMQ queue between ingest nodes and workers when Tally runs scaled out (serve --role).</summary>
