@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using DuckDB.NET.Data;
@@ -122,6 +123,8 @@ internal sealed class DuckDbMetricComputer(DuckDbEventStore store, DuckDbFile fi
         public override string Day(DateOnly day) => string.Create(CultureInfo.InvariantCulture, $"DATE '{day:yyyy-MM-dd}'");
 
         public override string Instant(DateTime utc) => DuckDbEventStore.Literal(utc);
+
+        public override DateOnly ReadDay(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateOnly>(ordinal);
 
         public override string DayOf(string ts) => $"CAST({ts} AS DATE)";
 

@@ -509,45 +509,8 @@ public sealed partial class PostgresEventStore : IEventStore
 
     public async Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(MetricQuery query, CancellationToken cancellationToken)
     {
-        var aggregation = query.Aggregation;
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = Sql(connection, null, "", ("grouping", query.Grouping), ("from", query.From), ("to", query.To));
-        var where = new StringBuilder("grouping_set = @grouping AND period BETWEEN @from AND @to");
-        foreach (var filter in query.Filters)
-            where.Append(InList(Quote(Key(filter.Field)), AddParameter(command, filter.Values.ToArray()), filter.Negated));
-        var keys = query.GroupBy.Select(f => Quote(Key(f.Name))).ToList();
-        var groups = (query.ByPeriod ? ["period"] : Array.Empty<string>()).Concat(keys).ToList();
-        // sum() of bigint is numeric in PostgreSQL; the casts bring it back.
-        var select = string.Join(", ", new[] { query.ByPeriod ? "period" : "NULL::date" }.Concat(keys)
-            .Concat(["sum(count)::bigint", "sum(unique_visitors)::bigint", "sum(unique_sessions)::bigint"])
-            .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum({Quote(Sum(f.Name))})", $"sum({Quote(SumCount(f.Name))})::bigint" })));
-        command.CommandText = $"SELECT {select} FROM {Quote(Metrics(aggregation, query.Source))} WHERE {where}" +
-            (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count(*) > 0";
-        return await ReadAllAsync(command, reader =>
-        {
-            var keys = ReadKeys(reader, query.GroupBy.Count);
-            var c = 1 + keys.Length;
-            var row = new MetricRow(query.ByPeriod ? reader.GetFieldValue<DateOnly>(0) : default, keys, aggregation.SumFields.Count)
-            {
-                Count = reader.GetInt64(c++),
-                UniqueVisitors = reader.GetInt64(c++),
-                UniqueSessions = reader.GetInt64(c++),
-            };
-            for (var s = 0; s < row.Sums.Length; s++)
-            {
-                row.Sums[s] = reader.GetDouble(c++);
-                row.SumCounts[s] = reader.GetInt64(c++);
-            }
-            return row;
-        }, cancellationToken);
-    }
-
-    /// <summary>Group keys in columns 1..count.</summary>
-    private static string?[] ReadKeys(NpgsqlDataReader reader, int count)
-    {
-        var keys = new string?[count];
-        for (var k = 0; k < count; k++) keys[k] = reader.IsDBNull(1 + k) ? null : reader.GetString(1 + k);
-        return keys;
+        return await PostgresMetricComputer.Statements.ReadMetricsAsync(connection, query, cancellationToken);
     }
 
     // ---- COUNTER metrics and item metadata ---------------------------------------------------
@@ -568,29 +531,7 @@ public sealed partial class PostgresEventStore : IEventStore
     public async Task<IReadOnlyList<CounterRow>> ReadCounterMetricsAsync(CounterQuery query, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = Sql(connection, null, "", ("from", query.From), ("to", query.To));
-        var where = new StringBuilder("period BETWEEN @from AND @to");
-        foreach (var (dimension, values) in query.Filters)
-        {
-            var column = Quote(CounterNames.Column(dimension));
-            var tests = new List<string>();
-            if (values.Contains(null)) tests.Add($"{column} IS NULL");
-            if (values.OfType<string>().ToArray() is { Length: > 0 } named) tests.Add($"{column} = ANY({AddParameter(command, named)})");
-            where.Append($" AND ({(tests.Count == 0 ? "false" : string.Join(" OR ", tests))})");
-        }
-        var keys = query.GroupBy.Select(d => Quote(CounterNames.Column(d))).ToList();
-        var groups = (query.ByMonth ? ["month"] : Array.Empty<string>()).Concat(keys).ToList();
-        var select = string.Join(", ", new[] { query.ByMonth ? "month" : "NULL::date" }.Concat(keys)
-            .Concat(CounterNames.Metrics.Select(m => $"sum({Quote(CounterNames.Column(m))})::bigint")));
-        command.CommandText = $"SELECT {select} FROM {Quote(Counter(query.Source))} WHERE {where}" +
-            (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count(*) > 0";
-        return await ReadAllAsync(command, reader =>
-        {
-            var keys = ReadKeys(reader, query.GroupBy.Count);
-            var row = new CounterRow(query.ByMonth ? reader.GetFieldValue<DateOnly>(0) : default, keys);
-            for (var m = 0; m < row.Values.Length; m++) row.Values[m] = reader.GetInt64(1 + keys.Length + m);
-            return row;
-        }, cancellationToken);
+        return await PostgresMetricComputer.Statements.ReadCounterMetricsAsync(connection, query, cancellationToken);
     }
 
     public IMetricComputer Computer => _computer;

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Npgsql;
@@ -131,6 +132,8 @@ internal sealed class PostgresMetricComputer(NpgsqlDataSource dataSource, string
         public override string Day(DateOnly day) => string.Create(CultureInfo.InvariantCulture, $"DATE '{day:yyyy-MM-dd}'");
 
         public override string Instant(DateTime utc) => string.Create(CultureInfo.InvariantCulture, $"TIMESTAMPTZ '{utc:yyyy-MM-dd HH:mm:ss.fff}+00'");
+
+        public override DateOnly ReadDay(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateOnly>(ordinal);
 
         public override string DayOf(string ts) => $"CAST({ts} AT TIME ZONE 'UTC' AS date)";
 

@@ -256,39 +256,84 @@ public sealed class MetricSql(MetricSqlDialect dialect)
                $"WHERE month IN ({Days(months)}) GROUP BY month, {dimensions}";
     }
 
+    /// <summary><see cref="IMetricStore.ReadMetricsAsync"/> on a connection of the engine.</summary>
+    public async Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(DbConnection connection, MetricQuery query, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        var keys = query.GroupBy.Select(dialect.Key).ToList();
+        var groups = (query.ByPeriod ? ["period"] : Array.Empty<string>()).Concat(keys).ToList();
+        command.CommandText = $"SELECT {string.Concat(groups.Select(g => $"{g}, "))}{Measures(query.Aggregation)} " +
+            $"FROM {dialect.Metrics(query.Aggregation, query.Source)} WHERE {Where(query, Binder(command))}" +
+            (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count(*) > 0";
+        var rows = new List<MetricRow>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var keysAt = query.ByPeriod ? 1 : 0;
+        while (await reader.ReadAsync(cancellationToken))
+            rows.Add(ReadRow(reader, query.ByPeriod ? dialect.ReadDay(reader, 0) : default, keysAt, query));
+        return rows;
+    }
+
+    /// <summary><see cref="IMetricStore.ReadCounterMetricsAsync"/> on a connection of the engine.</summary>
+    public async Task<IReadOnlyList<CounterRow>> ReadCounterMetricsAsync(DbConnection connection, CounterQuery query, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        var bind = Binder(command);
+        var where = new StringBuilder($"period BETWEEN {dialect.Day(query.From)} AND {dialect.Day(query.To)}");
+        foreach (var (dimension, values) in query.Filters)
+        {
+            var column = Quote(CounterNames.Column(dimension));
+            var tests = new List<string>();
+            if (values.Contains(null)) tests.Add($"{column} IS NULL");
+            if (values.OfType<string>().ToList() is { Count: > 0 } named) tests.Add($"{column} IN ({string.Join(", ", named.Select(v => bind(v)))})");
+            where.Append($" AND ({(tests.Count == 0 ? "1 = 0" : string.Join(" OR ", tests))})");
+        }
+        var groups = (query.ByMonth ? ["month"] : Array.Empty<string>()).Concat(query.GroupBy.Select(d => Quote(CounterNames.Column(d)))).ToList();
+        var sums = string.Join(", ", CounterNames.Metrics.Select(m => $"CAST(sum({Quote(CounterNames.Column(m))}) AS BIGINT)"));
+        command.CommandText = $"SELECT {string.Concat(groups.Select(g => $"{g}, "))}{sums} FROM {dialect.Counter(query.Source)} WHERE {where}" +
+            (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count(*) > 0";
+        var rows = new List<CounterRow>();
+        var keysAt = query.ByMonth ? 1 : 0;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var keys = new string?[query.GroupBy.Count];
+            for (var k = 0; k < keys.Length; k++) keys[k] = reader.IsDBNull(keysAt + k) ? null : reader.GetString(keysAt + k);
+            var row = new CounterRow(query.ByMonth ? dialect.ReadDay(reader, 0) : default, keys);
+            for (var m = 0; m < row.Values.Length; m++) row.Values[m] = reader.GetInt64(keysAt + keys.Length + m);
+            rows.Add(row);
+        }
+        return rows;
+    }
+
     /// <summary><see cref="IMetricStore.RankMetricsAsync"/> on a connection of the engine: the engine sums, ranks and pages.</summary>
     public async Task<RankedMetrics> RankMetricsAsync(
         DbConnection connection, IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
-        string Bind(object value)
-        {
-            var parameter = command.CreateParameter();
-            var placeholder = dialect.Parameter(command.Parameters.Count);
-            parameter.ParameterName = placeholder[1..];
-            parameter.Value = value;
-            command.Parameters.Add(parameter);
-            return placeholder;
-        }
-        command.CommandText = RankMetrics(parts, metric, offset, count, Bind);
-        List<MetricRow> rows;
+        command.CommandText = RankMetrics(parts, metric, offset, count, Binder(command));
+        var rows = new List<MetricRow>();
         var total = 0;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
-            (rows, total) = await ReadRankedAsync(reader, parts[0], cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var row = ReadRow(reader, default, 0, parts[0]);
+                rows.Add(row);
+                total = Convert.ToInt32(reader.GetValue(reader.FieldCount - 1), CultureInfo.InvariantCulture);
+            }
         }
         if (rows.Count == 0 && offset > 0)
         {
             command.Parameters.Clear();
-            command.CommandText = CountGroups(parts, Bind);
+            command.CommandText = $"SELECT count(*) FROM (SELECT 1 AS g {Groups(parts, Binder(command)).Sql}) groups";
             total = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
         }
         return new RankedMetrics(rows, total);
     }
 
     /// <summary>
-    /// One row per group of the page, with the keys, count, unique visitors and sessions, each sum and its count, then
-    /// how many groups there are in all. <paramref name="bind"/> adds a parameter and returns how the statement names it.
+    /// One row per group of the page, with the keys, the <see cref="Measures"/>, then how many groups there are in all.
+    /// <paramref name="bind"/> adds a parameter and returns how the statement names it.
     /// </summary>
     private string RankMetrics(IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, Func<object, string> bind)
     {
@@ -303,16 +348,10 @@ public sealed class MetricSql(MetricSqlDialect dialect)
             _ => $"CASE WHEN sum({dialect.SumCount(aggregation.SumFields[metric.SumIndex])}) = 0 THEN 0 " +
                  $"ELSE sum({dialect.Sum(aggregation.SumFields[metric.SumIndex])}) / sum({dialect.SumCount(aggregation.SumFields[metric.SumIndex])}) END",
         };
-        var measures = string.Join(", ", new[] { "count", "unique_visitors", "unique_sessions" }.Select(m => $"CAST(sum({m}) AS BIGINT)")
-            .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum({dialect.Sum(f)})", $"CAST(sum({dialect.SumCount(f)}) AS BIGINT)" })));
         var order = string.Concat(keys.Select(k => $", {dialect.Ordinal($"coalesce({k}, '')")}"));
-        return $"SELECT {string.Concat(keys.Select(k => $"{k}, "))}{measures}, count(*) OVER () {groups} ORDER BY {value} DESC{order} " +
+        return $"SELECT {string.Concat(keys.Select(k => $"{k}, "))}{Measures(aggregation)}, count(*) OVER () {groups} ORDER BY {value} DESC{order} " +
                string.Create(CultureInfo.InvariantCulture, $"LIMIT {count} OFFSET {offset}");
     }
-
-    /// <summary>How many groups <see cref="RankMetrics"/> ranks: for a page past the last, which has no row to tell.</summary>
-    private string CountGroups(IReadOnlyList<MetricQuery> parts, Func<object, string> bind) =>
-        $"SELECT count(*) FROM (SELECT 1 AS g {Groups(parts, bind).Sql}) groups";
 
     /// <summary>The FROM … GROUP BY … HAVING of a ranking: the parts' rows of their grouping, filtered, one group per key.</summary>
     private (string Sql, List<string> Keys) Groups(IReadOnlyList<MetricQuery> parts, Func<object, string> bind)
@@ -321,48 +360,60 @@ public sealed class MetricSql(MetricSqlDialect dialect)
         var keys = parts[0].GroupBy.Select(dialect.Key).ToList();
         var columns = string.Join(", ", keys.Concat(["count", "unique_visitors", "unique_sessions"])
             .Concat(aggregation.SumFields.SelectMany(f => new[] { dialect.Sum(f), dialect.SumCount(f) })));
-        var selects = parts.Select(part =>
-        {
-            var where = new StringBuilder(string.Create(CultureInfo.InvariantCulture,
-                $"grouping_set = {part.Grouping} AND period BETWEEN {dialect.Day(part.From)} AND {dialect.Day(part.To)}"));
-            foreach (var filter in part.Filters)
-            {
-                var column = dialect.Key(aggregation.GroupBy.First(f => f.Name == filter.Field));
-                var list = filter.Values.Count == 0 ? "NULL" : string.Join(", ", filter.Values.Select(v => bind(v)));
-                where.Append(filter.Negated ? $" AND ({column} IS NULL OR {column} NOT IN ({list}))" : $" AND {column} IN ({list})");
-            }
-            return $"SELECT {columns} FROM {dialect.Metrics(aggregation, part.Source)} WHERE {where}";
-        });
+        var selects = parts.Select(part => $"SELECT {columns} FROM {dialect.Metrics(aggregation, part.Source)} WHERE {Where(part, bind)}");
         var groupBy = keys.Count == 0 ? "" : $" GROUP BY {string.Join(", ", keys)}";
         return ($"FROM ({string.Join(" UNION ALL ", selects)}) parts{groupBy} HAVING count(*) > 0", keys);
     }
 
-    /// <summary>The page and the number of groups from the rows of <see cref="RankMetrics"/>.</summary>
-    private static async Task<(List<MetricRow> Rows, int TotalGroups)> ReadRankedAsync(DbDataReader reader, MetricQuery part, CancellationToken cancellationToken)
+    /// <summary>The stored rows of a query's grouping, periods and filters.</summary>
+    private string Where(MetricQuery query, Func<object, string> bind)
     {
-        var rows = new List<MetricRow>();
-        var total = 0;
-        while (await reader.ReadAsync(cancellationToken))
+        var where = new StringBuilder(string.Create(CultureInfo.InvariantCulture,
+            $"grouping_set = {query.Grouping} AND period BETWEEN {dialect.Day(query.From)} AND {dialect.Day(query.To)}"));
+        foreach (var filter in query.Filters)
         {
-            var keys = new string?[part.GroupBy.Count];
-            for (var k = 0; k < keys.Length; k++) keys[k] = reader.IsDBNull(k) ? null : reader.GetString(k);
-            var c = keys.Length;
-            var row = new MetricRow(default, keys, part.Aggregation.SumFields.Count)
-            {
-                Count = reader.GetInt64(c++),
-                UniqueVisitors = reader.GetInt64(c++),
-                UniqueSessions = reader.GetInt64(c++),
-            };
-            for (var s = 0; s < row.Sums.Length; s++)
-            {
-                row.Sums[s] = reader.GetDouble(c++);
-                row.SumCounts[s] = reader.GetInt64(c++);
-            }
-            total = Convert.ToInt32(reader.GetValue(c), CultureInfo.InvariantCulture);
-            rows.Add(row);
+            var column = dialect.Key(query.Aggregation.GroupBy.First(f => f.Name == filter.Field));
+            var list = filter.Values.Count == 0 ? "NULL" : string.Join(", ", filter.Values.Select(v => bind(v)));
+            where.Append(filter.Negated ? $" AND ({column} IS NULL OR {column} NOT IN ({list}))" : $" AND {column} IN ({list})");
         }
-        return (rows, total);
+        return where.ToString();
     }
+
+    /// <summary>The summed count, unique visitors and sessions, then each sum and its count; integers as BIGINT, which engines widen when they sum.</summary>
+    private string Measures(AggregationDefinition aggregation) =>
+        string.Join(", ", new[] { "count", "unique_visitors", "unique_sessions" }.Select(m => $"CAST(sum({m}) AS BIGINT)")
+            .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum({dialect.Sum(f)})", $"CAST(sum({dialect.SumCount(f)}) AS BIGINT)" })));
+
+    /// <summary>A metric row from the group keys at <paramref name="keysAt"/> and the <see cref="Measures"/> after them.</summary>
+    private static MetricRow ReadRow(DbDataReader reader, DateOnly period, int keysAt, MetricQuery query)
+    {
+        var keys = new string?[query.GroupBy.Count];
+        for (var k = 0; k < keys.Length; k++) keys[k] = reader.IsDBNull(keysAt + k) ? null : reader.GetString(keysAt + k);
+        var c = keysAt + keys.Length;
+        var row = new MetricRow(period, keys, query.Aggregation.SumFields.Count)
+        {
+            Count = reader.GetInt64(c++),
+            UniqueVisitors = reader.GetInt64(c++),
+            UniqueSessions = reader.GetInt64(c++),
+        };
+        for (var s = 0; s < row.Sums.Length; s++)
+        {
+            row.Sums[s] = reader.GetDouble(c++);
+            row.SumCounts[s] = reader.GetInt64(c++);
+        }
+        return row;
+    }
+
+    /// <summary>Adds parameters to the command as the dialect names them.</summary>
+    private Func<object, string> Binder(DbCommand command) => value =>
+    {
+        var parameter = command.CreateParameter();
+        var placeholder = dialect.Parameter(command.Parameters.Count);
+        parameter.ParameterName = placeholder[1..];
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+        return placeholder;
+    };
 
     /// <summary>The raw events of the days: a range on ts the engine can prune partitions by, then the days themselves.</summary>
     private string Within(IReadOnlyList<DateOnly> days)

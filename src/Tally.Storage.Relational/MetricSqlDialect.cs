@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
@@ -29,6 +30,9 @@ public abstract class MetricSqlDialect
 
     /// <summary>An instant as the raw events' ts column holds it.</summary>
     public abstract string Instant(DateTime utc);
+
+    /// <summary>A period column as the reader gives it back.</summary>
+    public abstract DateOnly ReadDay(DbDataReader reader, int ordinal);
 
     /// <summary>The UTC day, as <see cref="Day"/> writes it, of a raw ts.</summary>
     public abstract string DayOf(string ts);

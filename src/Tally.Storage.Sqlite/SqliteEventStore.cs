@@ -641,53 +641,8 @@ public sealed class SqliteEventStore : IEventStore
 
     public async Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(MetricQuery query, CancellationToken cancellationToken)
     {
-        var aggregation = query.Aggregation;
         await using var connection = await OpenReaderAsync(cancellationToken);
-        await using var command = Command(connection, "");
-        var where = new StringBuilder("grouping_set = $grouping AND period BETWEEN $from AND $to");
-        command.Parameters.AddWithValue("$grouping", query.Grouping);
-        command.Parameters.AddWithValue("$from", query.From.DayNumber);
-        command.Parameters.AddWithValue("$to", query.To.DayNumber);
-        foreach (var filter in query.Filters)
-        {
-            var column = SqliteNames.Key(filter.Field);
-            var names = filter.Values.Select((value, i) =>
-            {
-                var name = $"$v{command.Parameters.Count}";
-                command.Parameters.AddWithValue(name, value);
-                return name;
-            }).ToList();
-            var list = string.Join(", ", names);
-            where.Append(filter.Negated ? $" AND ({column} IS NULL OR {column} NOT IN ({list}))" : $" AND {column} IN ({list})");
-        }
-        var groups = (query.ByPeriod ? ["period"] : Array.Empty<string>()).Concat(query.GroupBy.Select(f => SqliteNames.Key(f.Name))).ToList();
-        var select = string.Join(", ", (query.ByPeriod ? new[] { "period" } : ["0"])
-            .Concat(query.GroupBy.Select(f => SqliteNames.Key(f.Name)))
-            .Concat(["sum(count)", "sum(unique_visitors)", "sum(unique_sessions)"])
-            .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum(sum_{f.Name})", $"sum(n_{f.Name})" })));
-        command.CommandText = $"SELECT {select} FROM {SqliteNames.Metrics(aggregation, query.Source)} WHERE {where}" +
-            (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count(*) > 0";
-        var rows = new List<MetricRow>();
-        using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var keys = new string?[query.GroupBy.Count];
-            for (var k = 0; k < keys.Length; k++) keys[k] = reader.IsDBNull(1 + k) ? null : reader.GetString(1 + k);
-            var c = 1 + keys.Length;
-            var row = new MetricRow(query.ByPeriod ? DateOnly.FromDayNumber(reader.GetInt32(0)) : default, keys, aggregation.SumFields.Count)
-            {
-                Count = reader.GetInt64(c++),
-                UniqueVisitors = reader.GetInt64(c++),
-                UniqueSessions = reader.GetInt64(c++),
-            };
-            for (var s = 0; s < row.Sums.Length; s++)
-            {
-                row.Sums[s] = reader.GetDouble(c++);
-                row.SumCounts[s] = reader.GetInt64(c++);
-            }
-            rows.Add(row);
-        }
-        return rows;
+        return await SqliteMetricComputer.Statements.ReadMetricsAsync(connection, query, cancellationToken);
     }
 
     public async Task<RankedMetrics> RankMetricsAsync(IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken)
@@ -727,39 +682,7 @@ public sealed class SqliteEventStore : IEventStore
     public async Task<IReadOnlyList<CounterRow>> ReadCounterMetricsAsync(CounterQuery query, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken);
-        await using var command = Command(connection, "");
-        var where = new StringBuilder("period BETWEEN $from AND $to");
-        command.Parameters.AddWithValue("$from", query.From.DayNumber);
-        command.Parameters.AddWithValue("$to", query.To.DayNumber);
-        foreach (var (dimension, values) in query.Filters)
-        {
-            var column = CounterNames.Column(dimension);
-            var tests = values.Select(value =>
-            {
-                if (value is null) return $"{column} IS NULL";
-                var name = $"$v{command.Parameters.Count}";
-                command.Parameters.AddWithValue(name, value);
-                return $"{column} = {name}";
-            }).DefaultIfEmpty("0");
-            where.Append($" AND ({string.Join(" OR ", tests)})");
-        }
-        var groups = (query.ByMonth ? ["month"] : Array.Empty<string>()).Concat(query.GroupBy.Select(CounterNames.Column)).ToList();
-        var select = string.Join(", ", (query.ByMonth ? new[] { "month" } : ["0"])
-            .Concat(query.GroupBy.Select(CounterNames.Column))
-            .Concat(CounterNames.Metrics.Select(m => $"sum({CounterNames.Column(m)})")));
-        command.CommandText = $"SELECT {select} FROM {CounterTable(query.Source)} WHERE {where}" +
-            (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count(*) > 0";
-        var rows = new List<CounterRow>();
-        using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var keys = new string?[query.GroupBy.Count];
-            for (var k = 0; k < keys.Length; k++) keys[k] = reader.IsDBNull(1 + k) ? null : reader.GetString(1 + k);
-            var row = new CounterRow(query.ByMonth ? DateOnly.FromDayNumber(reader.GetInt32(0)) : default, keys);
-            for (var m = 0; m < row.Values.Length; m++) row.Values[m] = reader.GetInt64(1 + keys.Length + m);
-            rows.Add(row);
-        }
-        return rows;
+        return await SqliteMetricComputer.Statements.ReadCounterMetricsAsync(connection, query, cancellationToken);
     }
 
     public IMetricComputer Computer => _computer;

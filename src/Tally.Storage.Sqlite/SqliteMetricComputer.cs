@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
@@ -139,6 +140,8 @@ internal sealed class SqliteMetricComputer : IMetricComputer
         public override string Day(DateOnly day) => day.DayNumber.ToString(CultureInfo.InvariantCulture);
 
         public override string Instant(DateTime utc) => SqliteEventStore.ToMs(utc).ToString(CultureInfo.InvariantCulture);
+
+        public override DateOnly ReadDay(DbDataReader reader, int ordinal) => DateOnly.FromDayNumber(reader.GetInt32(ordinal));
 
         public override string DayOf(string ts) => string.Create(CultureInfo.InvariantCulture, $"({UnixEpochDay} + {ts} / {TimeSpan.MillisecondsPerDay})");
 
