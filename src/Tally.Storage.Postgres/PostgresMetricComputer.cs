@@ -14,7 +14,8 @@ namespace Tally.Storage.Postgres;
 
 /// <summary>
 /// Computes metrics inside PostgreSQL with the shared <see cref="MetricSql"/>: each call deletes and inserts its periods'
-/// rows in one transaction, queued behind other replacements of the same periods as <see cref="PostgresEventStore.ReplaceMetricsAsync"/> is.
+/// rows in one transaction (days in a few at once, see <see cref="Slices"/>), queued behind other replacements of the same
+/// periods as <see cref="PostgresEventStore.ReplaceMetricsAsync"/> is.
 /// </summary>
 internal sealed class PostgresMetricComputer(NpgsqlDataSource dataSource, string schema) : IMetricComputer
 {
@@ -23,7 +24,20 @@ internal sealed class PostgresMetricComputer(NpgsqlDataSource dataSource, string
     public async Task<long> ComputeDaysAsync(
         EventType type, IReadOnlyList<AggregationDefinition> aggregations, IReadOnlyList<DateOnly> days, Referrers referrers, CancellationToken cancellationToken)
     {
-        if (days.Count == 0) return 0;
+        var counts = await Task.WhenAll(Slices(days).Select(slice => ComputeSliceAsync(type, aggregations, slice, referrers, cancellationToken)));
+        return counts.Sum();
+    }
+
+    /// <summary>
+    /// Days split into one run per core of this machine, each in its own transaction on its own connection: PostgreSQL
+    /// computes a statement's exact distinct counts and windows on one core, and days are independent of each other.
+    /// </summary>
+    private static IEnumerable<DateOnly[]> Slices(IReadOnlyList<DateOnly> days) =>
+        days.Order().Chunk(Math.Max(1, (days.Count + Environment.ProcessorCount - 1) / Environment.ProcessorCount));
+
+    private async Task<long> ComputeSliceAsync(
+        EventType type, IReadOnlyList<AggregationDefinition> aggregations, IReadOnlyList<DateOnly> days, Referrers referrers, CancellationToken cancellationToken)
+    {
         long events = 0;
         await WriteAsync(aggregations.Select(a => Metrics(a, MetricPeriod.Day)), days, async (connection, transaction) =>
         {
@@ -58,14 +72,13 @@ internal sealed class PostgresMetricComputer(NpgsqlDataSource dataSource, string
 
     public async Task ComputeCounterDaysAsync(IReadOnlyList<EventType> types, IReadOnlyList<DateOnly> days, CancellationToken cancellationToken)
     {
-        if (days.Count == 0) return;
-        await WriteAsync([Counter(MetricPeriod.Day)], days, async (connection, transaction) =>
+        await Task.WhenAll(Slices(days).Select(slice => WriteAsync([Counter(MetricPeriod.Day)], slice, async (connection, transaction) =>
         {
-            var (from, to) = MetricSql.Span(days);
+            var (from, to) = MetricSql.Span(slice);
             var stored = await TypesWithPartitionsAsync(connection, transaction, types, from, to, cancellationToken);
-            if (Statements.InsertCounterDays([.. stored.Select(t => (t, Quote(Events(t))))], days) is { } insert)
+            if (Statements.InsertCounterDays([.. stored.Select(t => (t, Quote(Events(t))))], slice) is { } insert)
                 await RunAsync(Sql(connection, transaction, insert), cancellationToken);
-        }, cancellationToken);
+        }, cancellationToken)));
     }
 
     public async IAsyncEnumerable<TallyEvent> ReadStatedMetadataAsync(EventType type, IReadOnlyList<DateOnly> days, [EnumeratorCancellation] CancellationToken cancellationToken)
