@@ -52,8 +52,8 @@ public sealed class MetricRow(DateOnly period, string?[] keys, int sumFields)
 public sealed record RankedMetrics(IReadOnlyList<MetricRow> Rows, int TotalGroups)
 {
     /// <summary>
-    /// What <see cref="IMetricStore.RankMetricsAsync"/> answers, computed in .NET from the parts' rows: for a store whose
-    /// engine cannot rank, and as the reference the engines' ranking is tested against.
+    /// What <see cref="IMetricStore.RankMetricsAsync"/> answers, computed in .NET from the parts' rows: the reference the
+    /// engines' ranking is tested against, and the ranking of the in-memory store the core's tests use.
     /// </summary>
     public static async Task<RankedMetrics> RankAsync(
         IMetricStore store, IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken)
