@@ -10,8 +10,9 @@ namespace Tally.Hosting;
 /// <summary>Opens the store a location names, whichever engine it is.</summary>
 public static class StoreFactory
 {
-    /// <summary>The configured store, with no engine configured the embedded one <see cref="EmbeddedIn"/> chooses.</summary>
-    public static StoreLocation Configured(StorageOptions storage, string dataDirectory) => StoreLocation.FromOptions(storage, dataDirectory, EmbeddedIn);
+    /// <summary>The store --store names (<paramref name="given"/>), else the configured one; with no engine configured, the embedded one <see cref="EmbeddedIn"/> chooses.</summary>
+    public static StoreLocation Configured(string? given, StorageOptions storage, string dataDirectory) =>
+        given is null ? StoreLocation.FromOptions(storage, dataDirectory, EmbeddedIn) : StoreLocation.Parse(given, "--store");
 
     /// <summary>DuckDB, unless the folder holds a SQLite store and no DuckDB one: a site from before DuckDB was the default keeps its data.</summary>
     public static string EmbeddedIn(string folder) =>

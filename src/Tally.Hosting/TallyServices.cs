@@ -57,7 +57,7 @@ public static class TallyServices
         var bus = sources.Amqp.Uri is not null ? BusRouting.Compile(schema, parser) : null;
         check?.Invoke(schema);
 
-        var location = options.Store is { } store ? StoreLocation.Parse(store, "--store") : StoreFactory.Configured(tallyOptions.Storage, options.DataDirectory);
+        var location = StoreFactory.Configured(options.Store, tallyOptions.Storage, options.DataDirectory);
         var opened = await StoreFactory.OpenAsync(location, options.Store is null ? "storage" : "--store", tallyOptions.Storage, cancellationToken);
         try
         {

@@ -543,51 +543,19 @@ public sealed partial class ClickHouseEventStore : IEventStore
         return $"marker = 0 AND {periods} AND (period, version) GLOBAL IN (SELECT period, max(version) FROM {table} WHERE marker = 1 AND {periods} GROUP BY period)";
     }
 
-    public async Task<RankedMetrics> RankMetricsAsync(IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken)
-    {
-        var aggregation = parts[0].Aggregation;
-        var keys = parts[0].GroupBy.Select(f => Key(f.Name)).ToList();
-        var measures = new[] { "count", "unique_visitors", "unique_sessions" }.Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum_{f.Name}", $"n_{f.Name}" })).ToList();
-        var union = string.Join(" UNION ALL ", parts.Select(part =>
-            $"SELECT {string.Join(", ", keys.Concat(measures))} FROM {Metrics(aggregation, part.Source)} WHERE {MetricRows(part)}"));
-        var groups = $"FROM ({union}){(keys.Count > 0 ? $" GROUP BY {string.Join(", ", keys)}" : "")} HAVING count() > 0";
-        var value = metric.Kind switch
-        {
-            MetricKind.Count => "sum(count)",
-            MetricKind.UniqueVisitors => "sum(unique_visitors)",
-            MetricKind.UniqueSessions => "sum(unique_sessions)",
-            MetricKind.Sum => $"sum(sum_{aggregation.SumFields[metric.SumIndex].Name})",
-            _ => $"CASE WHEN sum(n_{aggregation.SumFields[metric.SumIndex].Name}) = 0 THEN 0 " +
-                 $"ELSE sum(sum_{aggregation.SumFields[metric.SumIndex].Name}) / sum(n_{aggregation.SumFields[metric.SumIndex].Name}) END",
-        };
-        // Keys compare by their bytes, null as empty, as RankedMetrics.KeysInOrder orders them.
-        var order = string.Concat(keys.Select(k => $", ifNull({k}, '')"));
-        var rows = await Db.QueryListAsync(
-            $"SELECT {string.Concat(keys.Select(k => $"{k}, "))}{string.Join(", ", measures.Select(m => $"sum({m})"))} {groups} " +
-            string.Create(CultureInfo.InvariantCulture, $"ORDER BY {value} DESC{order} LIMIT {offset}, {count}"),
-            row => ReadMetricRow(row, default, 0, parts[0]), cancellationToken);
-        // ClickHouse 18.16 has no window function to count the groups beside the page.
-        var total = await Db.QueryListAsync($"SELECT count() FROM (SELECT 1 {groups})", row => row.GetInt64(0), cancellationToken);
-        return new RankedMetrics(rows, (int)total.Single());
-    }
+    /// <summary>
+    /// Ranked in .NET from the rows ReadMetricsAsync sums on the server. Ranking in ClickHouse's SQL needs a second query
+    /// to count the groups (18.16 has no window functions), and on the two-shard cluster that made the 12 top-10s slower
+    /// (p95 119–121 ms against 104–107 at 100,000 events; docs/benchmarks.md).
+    /// </summary>
+    public Task<RankedMetrics> RankMetricsAsync(IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken) =>
+        RankedMetrics.RankAsync(this, parts, metric, offset, count, cancellationToken);
 
     public async Task<IReadOnlyList<MetricRow>> ReadMetricsAsync(MetricQuery query, CancellationToken cancellationToken)
     {
         var aggregation = query.Aggregation;
-        var keys = query.GroupBy.Select(f => Key(f.Name)).ToList();
-        var groups = (query.ByPeriod ? ["period"] : Array.Empty<string>()).Concat(keys).ToList();
-        var select = string.Join(", ", new[] { query.ByPeriod ? "period" : "0" }.Concat(keys)
-            .Concat(["sum(count)", "sum(unique_visitors)", "sum(unique_sessions)"])
-            .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum(sum_{f.Name})", $"sum(n_{f.Name})" })));
-        var sql = $"SELECT {select} FROM {Metrics(aggregation, query.Source)} WHERE {MetricRows(query)}" +
-            (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count() > 0";
-        return await Db.QueryListAsync(sql, row => ReadMetricRow(row, query.ByPeriod ? row.GetDate(0) : default, 1, query), cancellationToken);
-    }
-
-    /// <summary>The current rows of a metric query's periods, grouping and filters.</summary>
-    private static string MetricRows(MetricQuery query)
-    {
-        var where = new StringBuilder(CurrentRows(Metrics(query.Aggregation, query.Source), query.From, query.To)).Append($" AND grouping_set = {query.Grouping}");
+        var table = Metrics(aggregation, query.Source);
+        var where = new StringBuilder(CurrentRows(table, query.From, query.To)).Append($" AND grouping_set = {query.Grouping}");
         foreach (var filter in query.Filters)
         {
             var column = Key(filter.Field);
@@ -595,27 +563,31 @@ public sealed partial class ClickHouseEventStore : IEventStore
             where.Append(filter.Values.Count == 0 ? (filter.Negated ? "" : " AND 0")
                 : filter.Negated ? $" AND ({column} IS NULL OR {column} NOT IN ({list}))" : $" AND {column} IN ({list})");
         }
-        return where.ToString();
-    }
-
-    /// <summary>A metric row from the group keys at <paramref name="keysAt"/>, then count, unique visitors and sessions, then each sum and its count.</summary>
-    private static MetricRow ReadMetricRow(ClickHouseRow row, DateOnly period, int keysAt, MetricQuery query)
-    {
-        var keys = new string?[query.GroupBy.Count];
-        for (var k = 0; k < keys.Length; k++) keys[k] = row.GetNullableString(keysAt + k);
-        var c = keysAt + keys.Length;
-        var metric = new MetricRow(period, keys, query.Aggregation.SumFields.Count)
+        var keys = query.GroupBy.Select(f => Key(f.Name)).ToList();
+        var groups = (query.ByPeriod ? ["period"] : Array.Empty<string>()).Concat(keys).ToList();
+        var select = string.Join(", ", new[] { query.ByPeriod ? "period" : "0" }.Concat(keys)
+            .Concat(["sum(count)", "sum(unique_visitors)", "sum(unique_sessions)"])
+            .Concat(aggregation.SumFields.SelectMany(f => new[] { $"sum(sum_{f.Name})", $"sum(n_{f.Name})" })));
+        var sql = $"SELECT {select} FROM {table} WHERE {where}" +
+            (groups.Count > 0 ? $" GROUP BY {string.Join(", ", groups)}" : "") + " HAVING count() > 0";
+        return await Db.QueryListAsync(sql, row =>
         {
-            Count = row.GetInt64(c++),
-            UniqueVisitors = row.GetInt64(c++),
-            UniqueSessions = row.GetInt64(c++),
-        };
-        for (var s = 0; s < metric.Sums.Length; s++)
-        {
-            metric.Sums[s] = row.GetDouble(c++);
-            metric.SumCounts[s] = row.GetInt64(c++);
-        }
-        return metric;
+            var keyValues = new string?[keys.Count];
+            for (var k = 0; k < keyValues.Length; k++) keyValues[k] = row.GetNullableString(1 + k);
+            var c = 1 + keyValues.Length;
+            var metric = new MetricRow(query.ByPeriod ? row.GetDate(0) : default, keyValues, aggregation.SumFields.Count)
+            {
+                Count = row.GetInt64(c++),
+                UniqueVisitors = row.GetInt64(c++),
+                UniqueSessions = row.GetInt64(c++),
+            };
+            for (var s = 0; s < metric.Sums.Length; s++)
+            {
+                metric.Sums[s] = row.GetDouble(c++);
+                metric.SumCounts[s] = row.GetInt64(c++);
+            }
+            return metric;
+        }, cancellationToken);
     }
 
     public async Task<IReadOnlyList<CounterRow>> ReadCounterMetricsAsync(CounterQuery query, CancellationToken cancellationToken)

@@ -131,9 +131,8 @@ public sealed class ServedCommands : IAsyncDisposable
     }
 
     /// <summary>The store a command's options and configuration name.</summary>
-    public static StoreLocation ConfiguredStore(ParseResult parse) => parse.GetValue(CommonOptions.Store) is { } given
-        ? StoreLocation.Parse(given, "--store")
-        : StoreFactory.Configured(TallyConfiguration.Load(parse.GetValue(CommonOptions.Config)).Storage, Path.GetFullPath(parse.GetValue(CommonOptions.Data)!));
+    public static StoreLocation ConfiguredStore(ParseResult parse) => StoreFactory.Configured(
+        parse.GetValue(CommonOptions.Store), TallyConfiguration.Load(parse.GetValue(CommonOptions.Config)).Storage, Path.GetFullPath(parse.GetValue(CommonOptions.Data)!));
 
     /// <summary>
     /// Sends the command to the server holding the data folder of one of <paramref name="stores"/>, when one does, and

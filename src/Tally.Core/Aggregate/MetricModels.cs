@@ -53,7 +53,7 @@ public sealed record RankedMetrics(IReadOnlyList<MetricRow> Rows, int TotalGroup
 {
     /// <summary>
     /// What <see cref="IMetricStore.RankMetricsAsync"/> answers, computed in .NET from the parts' rows: the reference the
-    /// engines' ranking is tested against, and the ranking of the in-memory store the core's tests use.
+    /// engines' ranking is tested against, and the ranking of ClickHouse and of the in-memory store the core's tests use.
     /// </summary>
     public static async Task<RankedMetrics> RankAsync(
         IMetricStore store, IReadOnlyList<MetricQuery> parts, MetricSelector metric, int offset, int count, CancellationToken cancellationToken)
@@ -63,8 +63,9 @@ public sealed record RankedMetrics(IReadOnlyList<MetricRow> Rows, int TotalGroup
         {
             foreach (var row in await store.ReadMetricsAsync(part, cancellationToken))
             {
-                if (merged.TryGetValue(new GroupKey(row.Keys), out var existing)) existing.Add(row);
-                else merged[new GroupKey(row.Keys)] = row;
+                var key = new GroupKey(row.Keys);
+                if (merged.TryGetValue(key, out var existing)) existing.Add(row);
+                else merged[key] = row;
             }
         }
         var page = merged.Values.OrderByDescending(r => r.Value(metric)).ThenBy(r => r.Keys, KeysInOrder).Skip(offset).Take(count).ToList();
