@@ -50,7 +50,10 @@ public sealed partial class ClickHouseEventStore : IEventStore
     /// <summary>Raw tables this process created (with their views) or saw exist; value true once created here.</summary>
     private readonly ConcurrentDictionary<string, bool> _eventTables = new(StringComparer.Ordinal);
     private readonly SaltCache _salts = new();
-    private long _lastVersion;
+    /// <summary>The microsecond of the last version this store object gave.</summary>
+    private long _lastVersionMicroseconds;
+    /// <summary>The low bits of every version this store object gives, so two processes writing in the same microsecond still differ.</summary>
+    private readonly ulong _writerBits = (ulong)Random.Shared.Next(1 << VersionWriterBits);
 
     private ClickHouseEventStore(ClickHouseCluster cluster)
     {
@@ -720,18 +723,22 @@ public sealed partial class ClickHouseEventStore : IEventStore
         await InsertSaltsAsync(state.Salts, cancellationToken);
     }
 
+    private const int VersionWriterBits = 12;
+
     /// <summary>
-    /// Versions for last-writer-wins rows: microseconds since the epoch, strictly increasing within this
-    /// process. Across processes the clocks decide, which is what last-writer-wins means there.
+    /// Versions for last-writer-wins rows: microseconds since the epoch, strictly increasing within this store object,
+    /// shifted left past the writer's random bits. Across processes the clocks decide, which is what last-writer-wins
+    /// means there; the writer bits keep two processes that write in the same microsecond from giving the same version,
+    /// which would leave both copies of a period current. Versions written before the bits existed are smaller than any now.
     /// </summary>
     internal ulong NextVersion()
     {
         var now = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
         while (true)
         {
-            var last = Interlocked.Read(ref _lastVersion);
+            var last = Interlocked.Read(ref _lastVersionMicroseconds);
             var next = Math.Max(now, last + 1);
-            if (Interlocked.CompareExchange(ref _lastVersion, next, last) == last) return (ulong)next;
+            if (Interlocked.CompareExchange(ref _lastVersionMicroseconds, next, last) == last) return (ulong)next << VersionWriterBits | _writerBits;
         }
     }
 
