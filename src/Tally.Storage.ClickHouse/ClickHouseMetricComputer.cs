@@ -70,7 +70,7 @@ internal sealed class ClickHouseMetricComputer(ClickHouseEventStore store, Click
         // Columns as MetricColumns lists them: the grouping, the keys it keeps, then the metrics.
         List<string> values = ["grouping", .. aggregation.GroupBy.Select((_, i) => $"if(bitAnd(grouping, {1 << i}) = 0, {NullText}, k{i})"),
             "sum(events)", "uniqExactMerge(visitors)", "uniqExactMerge(sessions)", .. sums.SelectMany((_, i) => new[] { $"sum(sum{i})", $"sum(n{i})" })];
-        var sql = $"SELECT day AS p, {Columns(values)} FROM ({finest}) ARRAY JOIN range({aggregation.Groupings}) AS grouping" +
+        var sql = $"SELECT day AS p, {Columns(values)} FROM ({finest}) ARRAY JOIN [{string.Join(", ", aggregation.Groupings)}] AS grouping" +
             $" GROUP BY day, grouping{string.Concat(aggregation.GroupBy.Select((_, i) => $", c{i + 1}"))}";
         var lookup = referrerIndex >= 0 ? await ReferrerKeyTableAsync(type, aggregation.GroupBy[referrerIndex], source.Days, referrers, cancellationToken) : null;
         return (sql, lookup);

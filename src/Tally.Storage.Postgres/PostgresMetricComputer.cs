@@ -176,6 +176,6 @@ internal sealed class PostgresMetricComputer(NpgsqlDataSource dataSource, string
 
         public override string CreateTemporary(string table, string select) => $"DROP TABLE IF EXISTS {table}; CREATE TEMP TABLE {table} ON COMMIT DROP AS {select}; ANALYZE {table}";
 
-        public override bool HasCube => true;
+        public override bool HasGroupingSets => true;
     }
 }

@@ -85,7 +85,7 @@ public sealed class MetricSql(MetricSqlDialect dialect)
     }
 
     /// <summary>
-    /// Inserts the aggregation's rows of the staged days, at every grouping: grouping bit i set keeps group-by field i, as
+    /// Inserts the aggregation's rows of the staged days, at each kept grouping: grouping bit i set keeps group-by field i, as
     /// <see cref="AggregationDefinition.Groupings"/> numbers them. Callers delete the days' rows first.
     /// </summary>
     internal string InsertDays(AggregationDefinition aggregation, MetricStage stage)
@@ -102,16 +102,17 @@ public sealed class MetricSql(MetricSqlDialect dialect)
             .Concat(["count", "unique_visitors", "unique_sessions"]).Concat(sums.SelectMany(f => new[] { dialect.Sum(f), dialect.SumCount(f) })));
         var insert = $"INSERT INTO {dialect.Metrics(aggregation, MetricPeriod.Day)} ({columns})";
         var all = Enumerable.Range(0, groupBy.Count).Select(i => $"k{i}").ToList();
-        if (groupBy.Count == 0 || dialect.HasCube)
+        List<string> Kept(int grouping) => all.Where((_, i) => (grouping & 1 << i) != 0).ToList();
+        if (groupBy.Count == 0 || dialect.HasGroupingSets)
         {
             // GROUPING(k) is 1 where the grouping set drops k: the kept fields' bits make the grouping's number.
             var grouping = groupBy.Count == 0 ? "0" : string.Join(" + ", all.Select((k, i) => $"(1 - GROUPING({k})) * {1 << i}"));
-            var cube = groupBy.Count == 0 ? "" : $", CUBE ({string.Join(", ", all)})";
-            return $"{insert} SELECT day, {grouping}{string.Concat(all.Select(k => $", {k}"))}, {metrics} FROM {rows} GROUP BY day{cube}";
+            var sets = groupBy.Count == 0 ? "" : $", GROUPING SETS ({string.Join(", ", aggregation.Groupings.Select(g => $"({string.Join(", ", Kept(g))})"))})";
+            return $"{insert} SELECT day, {grouping}{string.Concat(all.Select(k => $", {k}"))}, {metrics} FROM {rows} GROUP BY day{sets}";
         }
-        var selects = Enumerable.Range(0, aggregation.Groupings).Select(grouping =>
+        var selects = aggregation.Groupings.Select(grouping =>
         {
-            var kept = all.Where((_, i) => (grouping & 1 << i) != 0).ToList();
+            var kept = Kept(grouping);
             var keyColumns = string.Concat(all.Select((k, i) => (grouping & 1 << i) != 0 ? $", {k}" : ", NULL"));
             return $"SELECT day, {grouping}{keyColumns}, {metrics} FROM {rows} GROUP BY {string.Join(", ", kept.Prepend("day"))}";
         });

@@ -55,6 +55,6 @@ public abstract class MetricSqlDialect
     /// <summary>Creates a temporary table of the rows <paramref name="select"/> gives, replacing one of that name, for the rest of the transaction at least.</summary>
     public abstract string CreateTemporary(string table, string select);
 
-    /// <summary>Whether GROUP BY takes CUBE (with GROUPING()); without it every grouping is a SELECT of its own.</summary>
-    public abstract bool HasCube { get; }
+    /// <summary>Whether GROUP BY takes GROUPING SETS (with GROUPING()); without them every grouping is a SELECT of its own.</summary>
+    public abstract bool HasGroupingSets { get; }
 }

@@ -159,6 +159,6 @@ internal sealed class SqliteMetricComputer : IMetricComputer
 
         public override string CreateTemporary(string table, string select) => $"DROP TABLE IF EXISTS temp.{table}; CREATE TEMP TABLE {table} AS {select}";
 
-        public override bool HasCube => false;
+        public override bool HasGroupingSets => false;
     }
 }

@@ -1,4 +1,6 @@
+using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
+using Tally.Core.Store;
 using Tally.Core.Events;
 
 namespace Tally.Core.Tests;
@@ -61,10 +63,60 @@ public sealed class ConfigurationTests
         Assert.Equal("country", schema.Queries["record-view-countries"].Field!.Name);
         // What the dashboard shows: robots filtered out, and where each item is used.
         Assert.True(schema.Queries["record-view-with-robots-histogram"].Aggregation.IncludeRobots);
-        Assert.Equal(["item_id", "country", "institution"], schema.Queries["record-view-places"].Aggregation.GroupBy.Select(f => f.Name));
+        var places = schema.Queries["record-view-places"].Aggregation;
+        Assert.Equal(["item_id", "country", "institution"], places.GroupBy.Select(f => f.Name));
+        // Any two of the places' fields together, not all three: that would be nearly a row per event.
+        Assert.Equal([0, 1, 2, 3, 4, 5, 6], places.Groupings);
+        Assert.Equal([["item_id", "country"], ["item_id", "institution"], ["country", "institution"]], places.WidestGroupings());
+        Assert.True(schema.Aggregations["record-view-referrers"].KeepsEveryGrouping);
         Assert.Equal(QueryKind.Terms, schema.Queries["record-view-top"].Kind);
         Assert.Equal("item_id", schema.Queries["record-view-top"].Field!.Name);
         Assert.Equal(MetricKind.Sum, schema.Queries["file-download-volume"].Metric.Kind);
+    }
+
+    [Fact]
+    public void Groupings_keep_each_listed_combination_and_every_one_inside_it_and_change_the_stored_signature()
+    {
+        var schema = Read("""
+            {"queries":[],"aggregations":[
+              {"name":"kinds","eventType":"file-download","groupBy":["item_id","country","format"],"groupings":[["format","item_id"],["country"]]},
+              {"name":"all","eventType":"file-download","groupBy":["item_id","country","format"]}]}
+            """);
+        var kinds = schema.Aggregations["kinds"];
+        // Bits: item_id 1, country 2, format 4. Totals (0) are always kept.
+        Assert.Equal([0, 1, 2, 4, 5], kinds.Groupings);
+        Assert.True(kinds.Keeps(["item_id", "format"]));
+        Assert.False(kinds.Keeps(["item_id", "country"]));
+        Assert.False(kinds.KeepsEveryGrouping);
+        Assert.Equal([["country"], ["item_id", "format"]], kinds.WidestGroupings());
+        var all = schema.Aggregations["all"];
+        Assert.Equal(Enumerable.Range(0, 8), all.Groupings);
+        // A store set up with the full cube keeps its signature; choosing groupings rebuilds the metrics.
+        Assert.DoesNotContain("\"groupings\":", StorageTemplates.AggregationSignature(all), StringComparison.Ordinal);
+        Assert.NotEqual(StorageTemplates.AggregationSignature(all), StorageTemplates.AggregationSignature(kinds with { Name = "all" }));
+    }
+
+    [Fact]
+    public void The_reference_calculator_writes_rows_only_at_the_kept_groupings()
+    {
+        var schema = TallySchema.Compile(DefaultConfiguration.Create());
+        var places = schema.Aggregations["record-view-places"];
+        var type = places.EventType;
+        var day = new DateOnly(2026, 6, 10);
+        var calculator = new DayCalculator(places, day, schema.Referrers);
+        for (var n = 0; n < 3; n++)
+        {
+            var values = new object?[type.Fields.Count];
+            values[type.OrdinalOf(WellKnownFields.ItemId)] = $"item-{n % 2}";
+            values[type.OrdinalOf(WellKnownFields.Country)] = "DE";
+            values[type.OrdinalOf(WellKnownFields.Institution)] = $"inst-{n}";
+            calculator.Add(new TallyEvent(type, $"e{n}", day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc), values) { VisitorId = n });
+        }
+        var rows = calculator.Rows();
+        Assert.Equal(places.Groupings, rows.Select(r => r.Grouping).Distinct().Order());
+        // Rows of a grouping count the events of their keys: item-0 was read twice, from Germany.
+        var itemCountry = rows.Single(r => r.Grouping == 3 && r.Keys[0] == "item-0");
+        Assert.Equal(("DE", (string?)null, 2L, 2L), (itemCountry.Keys[1], itemCountry.Keys[2], itemCountry.Count, itemCountry.UniqueVisitors));
     }
 
     [Fact]
@@ -184,6 +236,8 @@ public sealed class ConfigurationTests
     [InlineData("""{"eventTypes":[{"name":"x","pipeline":[null]}]}""", "eventTypes[0].pipeline[0]")]
     [InlineData("""{"aggregations":[null]}""", "aggregations[0]")]
     [InlineData("""{"aggregations":[{"name":"a","eventType":"record-view","groupBy":[null]}]}""", "aggregations[0].groupBy[0]")]
+    [InlineData("""{"aggregations":[{"name":"a","eventType":"record-view","groupBy":["item_id"],"groupings":[["item_id","country"]]}]}""", "aggregations[0].groupings[0][1]")]
+    [InlineData("""{"aggregations":[{"name":"a","eventType":"record-view","groupBy":["item_id"],"groupings":[null]}]}""", "aggregations[0].groupings[0]")]
     [InlineData("""{"queries":[null]}""", "queries[0]")]
     [InlineData("""{"apiKeys":[null]}""", "apiKeys[0]")]
     [InlineData("""{"apiKeys":[{"name":"k","key":null}]}""", "apiKeys[0].key")]

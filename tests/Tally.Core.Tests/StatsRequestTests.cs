@@ -24,6 +24,24 @@ public sealed class StatsRequestTests
         Assert.Throws<QueryParameterException>(() => Request(parameters));
 
     [Fact]
+    public void Filters_and_a_group_field_the_aggregation_keeps_no_metrics_for_together_are_refused_naming_the_last_filter()
+    {
+        var places = DefaultSchema().Aggregations["record-view-places"];
+        StatsRequest Parse(params (string Name, string Value)[] parameters) => StatsRequest.Parse(
+            parameters.Select(p => KeyValuePair.Create(p.Name, (IReadOnlyList<string>)[p.Value])), places, new TallyOptions(), Today);
+
+        Assert.Equal(2, Parse(("item_id", "a"), ("not_institution", "b")).Filters.Count);
+        var refused = Assert.Throws<QueryParameterException>(() => Parse(("item_id", "a"), ("country", "DE"), ("not_institution", "b")));
+        Assert.Equal("not_institution", refused.Parameter);
+        Assert.Contains("item_id × country × institution", refused.Problem, StringComparison.Ordinal);
+        Assert.Contains("item_id × country; item_id × institution; country × institution", refused.Problem, StringComparison.Ordinal);
+        // An explicit group field counts too; with no filter, groupBy is named.
+        Assert.Equal("country", Assert.Throws<QueryParameterException>(() => Parse(("item_id", "a"), ("country", "DE"), ("groupBy", "institution"))).Parameter);
+        var byKinds = DefaultSchema(o => o.Aggregations.Add(new AggregationOptions { Name = "kinds", EventType = "record-view", GroupBy = ["item_id", "format"], Groupings = [["item_id"]] })).Aggregations["kinds"];
+        Assert.Equal("groupBy", Assert.Throws<QueryParameterException>(() => StatsRequest.RequireKept(byKinds, [], ["format"])).Parameter);
+    }
+
+    [Fact]
     public void Without_parameters_it_is_the_last_30_days_ending_today_by_day()
     {
         var request = Request();

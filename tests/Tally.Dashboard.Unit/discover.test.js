@@ -38,6 +38,19 @@ test('a ranking never counts robots, and needs every filter field', () => {
   assert.equal(rankQuery(STATS, 'record-view', 'item_id', ['institution']), null);
 });
 
+test('a ranking with filters needs a query that keeps those fields and its own together', () => {
+  const places = stat('places', {
+    kind: 'terms', field: 'country', filters: ['item_id', 'country', 'institution'],
+    groupings: [['item_id', 'country'], ['item_id', 'institution']],
+  });
+  const stats = [places, stat('by-institution', { kind: 'terms', field: 'institution', filters: ['country', 'institution'] })];
+  assert.deepEqual(rankQuery(stats, 'record-view', 'country', ['item_id']), { query: places, groupBy: null });
+  assert.deepEqual(rankQuery(stats, 'record-view', 'institution', ['item_id']), { query: places, groupBy: 'institution' });
+  // places keeps no country × institution: the other query, which does, answers.
+  assert.deepEqual(rankQuery(stats, 'record-view', 'institution', ['country']), { query: stats[1], groupBy: null });
+  assert.equal(rankQuery(stats, 'record-view', 'country', ['item_id', 'institution']), null);
+});
+
 test('series types in configuration order, each once, only those with a series', () => {
   assert.deepEqual(seriesTypes(STATS), ['record-view', 'file-download', 'search']);
   assert.deepEqual(seriesTypes([]), []);

@@ -4,13 +4,14 @@ using Tally.Core.Events;
 namespace Tally.Core.Aggregate;
 
 /// <summary>
-/// Computes one aggregation's metric rows for one day, at every grouping, from that day's raw events.
+/// Computes one aggregation's metric rows for one day, at each kept grouping, from that day's raw events.
 /// A referrer is grouped by its key (<see cref="Referrers"/>).
 /// </summary>
 public sealed class DayCalculator(AggregationDefinition aggregation, DateOnly day, Referrers referrers)
 {
     private readonly Dictionary<GroupKey, Accumulator>[] _groups =
-        Enumerable.Range(0, aggregation.Groupings).Select(_ => new Dictionary<GroupKey, Accumulator>()).ToArray();
+        aggregation.Groupings.Select(_ => new Dictionary<GroupKey, Accumulator>()).ToArray();
+    private readonly int[] _groupings = [.. aggregation.Groupings];
     private readonly int[] _groupOrdinals = aggregation.GroupBy.Select(f => f.Ordinal).ToArray();
     private readonly int[] _sumOrdinals = aggregation.SumFields.Select(f => f.Ordinal).ToArray();
     /// <summary>The event's keys, then its keys for one grouping; copied only when a group is new.</summary>
@@ -32,11 +33,12 @@ public sealed class DayCalculator(AggregationDefinition aggregation, DateOnly da
         if (e.IsRobot && !aggregation.IncludeRobots) return;
         for (var i = 0; i < _keys.Length; i++) _keys[i] = Format(e.Values[_groupOrdinals[i]]);
         if (_referrerKey >= 0) _keys[_referrerKey] = referrers.Key(_keys[_referrerKey], e.Text(_urlOrdinal));
-        for (var grouping = 0; grouping < _groups.Length; grouping++)
+        for (var g = 0; g < _groups.Length; g++)
         {
+            var grouping = _groupings[g];
             for (var i = 0; i < _scratch.Length; i++)
                 _scratch[i] = (grouping & 1 << i) != 0 ? _keys[i] : null;
-            var groups = _groups[grouping];
+            var groups = _groups[g];
             if (!groups.TryGetValue(new GroupKey(_scratch), out var acc))
             {
                 var keys = _scratch.ToArray();

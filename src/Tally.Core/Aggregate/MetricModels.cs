@@ -109,7 +109,7 @@ public sealed record MetricQuery(
         IMetricStore store, AggregationDefinition aggregation, MetricPeriod source, DateOnly from, DateOnly to, CancellationToken cancellationToken)
     {
         var rows = new List<MetricRow>();
-        for (var grouping = 0; grouping < aggregation.Groupings; grouping++)
+        foreach (var grouping in aggregation.Groupings)
         {
             var fields = aggregation.FieldsOf(grouping);
             foreach (var row in await store.ReadMetricsAsync(new MetricQuery(aggregation, source, from, to, [], ByPeriod: false, fields), cancellationToken))

@@ -10,19 +10,34 @@ namespace Tally.Core.Configuration;
 public enum ApiRole { Write, Admin }
 
 /// <summary>
-/// What a configured aggregation counts. Its metrics are stored at every grouping: each subset of its
-/// group-by fields, as a bit mask over <see cref="GroupBy"/> (bit i keeps field i). Counts and sums
-/// could be added up from the finest rows, but distinct visitors and sessions cannot: one visitor
-/// reading five items is one visitor of the site, not five, so each grouping has its own.
+/// What a configured aggregation counts. Its metrics are stored at each kept grouping: a subset of its group-by
+/// fields, as a bit mask over <see cref="GroupBy"/> (bit i keeps field i). Counts and sums could be added up from
+/// the finest rows, but distinct visitors and sessions cannot: one visitor reading five items is one visitor of the
+/// site, not five, so each grouping has its own, and costs its own pass at aggregation.
 /// </summary>
 public sealed record AggregationDefinition(
     string Name, EventType EventType, IReadOnlyList<FieldDefinition> GroupBy, IReadOnlyList<FieldDefinition> SumFields, bool IncludeRobots)
 {
-    /// <summary>The most group-by fields an aggregation may have: its metrics are kept at 2^N groupings.</summary>
+    /// <summary>The most group-by fields an aggregation may have: its metrics may be kept at 2^N groupings.</summary>
     public const int MaxGroupBy = 5;
 
-    /// <summary>How many groupings the metrics are kept at; groupings are 0 (all together) to this minus 1 (every field).</summary>
-    public int Groupings => 1 << GroupBy.Count;
+    /// <summary>The groupings whose metrics are kept, in ascending order: every subset of <see cref="GroupBy"/> unless configured fewer.</summary>
+    public IReadOnlyList<int> Groupings { get; init; } = Enumerable.Range(0, 1 << GroupBy.Count).ToList();
+
+    /// <summary>Whether every grouping is kept (the full cube).</summary>
+    public bool KeepsEveryGrouping => Groupings.Count == 1 << GroupBy.Count;
+
+    /// <summary>Whether the metrics of the grouping that keeps exactly these group-by fields are kept.</summary>
+    public bool Keeps(IEnumerable<string> fields) => Groupings.Contains(GroupingOf(fields));
+
+    /// <summary>The groupings kept that no other kept grouping contains: what the configuration lists, as field names.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> WidestGroupings() =>
+        Groupings.Where(g => !Groupings.Any(other => other != g && (other & g) == g))
+            .Select(g => (IReadOnlyList<string>)FieldsOf(g).Select(f => f.Name).ToList()).ToList();
+
+    /// <summary>The groupings that keep each of <paramref name="combinations"/> (bit masks) or part of one, ascending.</summary>
+    public static IReadOnlyList<int> Within(IEnumerable<int> combinations) =>
+        combinations.SelectMany(c => Enumerable.Range(0, c + 1).Where(g => (g & c) == g)).Append(0).Distinct().Order().ToList();
 
     /// <summary>The grouping that keeps exactly these fields, all of which are group-by fields.</summary>
     public int GroupingOf(IEnumerable<string> fields) => fields.Aggregate(0, (grouping, field) => grouping | 1 << IndexOf(field));
@@ -304,7 +319,21 @@ public sealed class TallySchema
                 Require(field.Type is FieldType.Integer or FieldType.Number, $"{at}.sumFields[{s}]", $"'{f}' is not numeric");
                 return field;
             }).ToList();
-            result.Add(a.Name, new AggregationDefinition(a.Name, type!, groupBy, sums, a.IncludeRobots));
+            var aggregation = new AggregationDefinition(a.Name, type!, groupBy, sums, a.IncludeRobots);
+            if (a.Groupings is { } groupings)
+            {
+                var combinations = groupings.Select((combination, c) =>
+                {
+                    Require(combination is not null, $"{at}.groupings[{c}]", NotNull);
+                    return combination!.Select((f, k) =>
+                    {
+                        Require(groupBy.Any(g => g.Name == f), $"{at}.groupings[{c}][{k}]", $"'{f}' is not one of the group-by fields: {string.Join(", ", groupBy.Select(g => g.Name))}");
+                        return f;
+                    }).Aggregate(0, (grouping, f) => grouping | 1 << aggregation.IndexOf(f));
+                });
+                aggregation = aggregation with { Groupings = AggregationDefinition.Within(combinations) };
+            }
+            result.Add(a.Name, aggregation);
         }
         return result;
     }

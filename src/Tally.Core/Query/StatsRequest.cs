@@ -77,6 +77,8 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
                     break;
             }
         }
+        var fieldFilters = filters.Select(f => new FieldFilter(f.Key.Item1, f.Value, f.Key.Item2)).ToList();
+        RequireKept(aggregation, fieldFilters, groupBy is null ? [] : [groupBy]);
         if (days is not null && from is not null) throw new QueryParameterException("days", $"cannot be combined with {fromName}");
         var end = to ?? today;
         var span = days is null && interval == Interval.Month ? end.DayNumber - WholeMonthsBefore(end, maxDays).DayNumber : (days ?? DefaultDays) - 1;
@@ -86,7 +88,22 @@ public sealed record StatsRequest(DateOnly From, DateOnly To, Interval Interval,
         // Name the parameters as the client spelt them.
         if (start > end) throw new QueryParameterException(fromName, $"is after {toName}");
         QueryWindow.CheckSpan(fromName, start, end, maxDays, "limits.statsMaxDays");
-        return new StatsRequest(start, end, interval, filters.Select(f => new FieldFilter(f.Key.Item1, f.Value, f.Key.Item2)).ToList(), count, offset, groupBy);
+        return new StatsRequest(start, end, interval, fieldFilters, count, offset, groupBy);
+    }
+
+    /// <summary>
+    /// Refuses filters and group fields together that the aggregation keeps no metrics for, naming the last filter (or
+    /// groupBy when there is none): that combination of fields was left out of its groupings.
+    /// </summary>
+    /// <exception cref="QueryParameterException">The aggregation does not keep the combination.</exception>
+    public static void RequireKept(AggregationDefinition aggregation, IReadOnlyList<FieldFilter> filters, IEnumerable<string> groupFields)
+    {
+        var fields = filters.Select(f => f.Field).Concat(groupFields).Distinct().ToList();
+        if (aggregation.Keeps(fields)) return;
+        var parameter = filters.Count == 0 ? "groupBy" : (filters[^1].Negated ? "not_" : "") + filters[^1].Field;
+        var kept = string.Join("; ", aggregation.WidestGroupings().Select(g => g.Count == 0 ? "no field" : string.Join(" × ", g)));
+        throw new QueryParameterException(parameter,
+            $"asks '{aggregation.Name}' for {string.Join(" × ", fields)}, which it keeps no metrics for: it keeps {kept}, and fewer fields of each (its groupings in the configuration)");
     }
 
     /// <summary>The 1st of the month <see cref="DefaultMonths"/> - 1 months before <paramref name="end"/>'s, or of a later month when that spans more than <paramref name="maxDays"/>.</summary>

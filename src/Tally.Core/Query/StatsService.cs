@@ -32,8 +32,10 @@ public sealed class StatsService(IMetricStore store)
         store.RankMetricsAsync(Parts(aggregation, request, byPeriod: false, groupBy), metric, request.Offset, request.Count, cancellationToken);
 
     /// <summary>The stored rows a request covers: whole months from monthly rows, the ragged ends (or every day of a daily timeline) from daily rows.</summary>
+    /// <exception cref="QueryParameterException">The aggregation keeps no metrics for the filters and group field together.</exception>
     private static List<MetricQuery> Parts(AggregationDefinition aggregation, StatsRequest request, bool byPeriod, IReadOnlyList<FieldDefinition> groupBy)
     {
+        StatsRequest.RequireKept(aggregation, request.Filters, groupBy.Select(f => f.Name));
         var parts = new List<MetricQuery>();
         if (byPeriod && request.Interval == Interval.Day)
         {

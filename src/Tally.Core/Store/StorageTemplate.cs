@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
 
@@ -32,7 +33,11 @@ public static class StorageTemplates
         groupBy = a.GroupBy.Select(f => f.Name),
         sumFields = a.SumFields.Select(f => f.Name),
         includeRobots = a.IncludeRobots,
-    });
+        // Left out for the full cube, so that stores set up before groupings could be chosen keep their metrics.
+        groupings = a.KeepsEveryGrouping ? null : a.Groupings,
+    }, SignatureOptions);
+
+    private static readonly JsonSerializerOptions SignatureOptions = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     /// <summary>Refuses, before setup changes anything, a configuration that would misread stored events.</summary>
     /// <param name="hasPartitions">Whether the type has stored partitions (without them a new granularity is harmless).</param>

@@ -69,10 +69,12 @@ public static class StatsEndpoints
                 metric = StatsTables.MetricName(q.Metric, q.Aggregation),
                 field = q.Field?.Name,
                 filters = q.Aggregation.GroupBy.Select(f => f.Name),
+                // The widest combinations of filters and group field asked together that have metrics.
+                groupings = q.Aggregation.WidestGroupings(),
                 include_robots = q.Aggregation.IncludeRobots,
             })))
             .WithName("ListQueries")
-            .WithSummary("The registered queries and the filters each accepts.");
+            .WithSummary("The registered queries, the filters each accepts, and which of them (with the group field) may be asked together.");
     }
 
     /// <summary>A registered query's timeline or totals, as JSON or CSV: what /api/v1/stats/{query}/{view} and saved queries answer.</summary>

@@ -185,6 +185,25 @@ public sealed partial class DashboardApiTests : IAsyncLifetime
         Assert.True(queries["record-view-with-robots-histogram"].GetProperty("include_robots").GetBoolean());
         Assert.False(queries["record-view-histogram"].GetProperty("include_robots").GetBoolean());
         Assert.Equal(["item_id", "country", "institution"], queries["record-view-places"].GetProperty("filters").EnumerateArray().Select(f => f.GetString()));
+        Assert.Equal(["item_id country", "item_id institution", "country institution"],
+            queries["record-view-places"].GetProperty("groupings").EnumerateArray().Select(g => string.Join(' ', g.EnumerateArray().Select(f => f.GetString()))));
+    }
+
+    [Fact]
+    public async Task Places_answer_any_two_of_their_fields_together_and_refuse_all_three_naming_the_filter()
+    {
+        await PostAsync(View("a"), View("a"), View("b"));
+        await _host.AggregateAsync();
+        // The item page's question: where item a is read, by country and by institution.
+        var byCountry = await _host.GetJsonAsync("/api/v1/stats/record-view-places/totals?days=1&item_id=a");
+        Assert.Equal(2, byCountry.GetProperty("items").EnumerateArray().Sum(r => r.GetProperty("count").GetInt64()));
+        var byInstitution = await _host.GetJsonAsync("/api/v1/stats/record-view-places/totals?days=1&item_id=a&groupBy=institution");
+        Assert.Equal(2, byInstitution.GetProperty("items").EnumerateArray().Sum(r => r.GetProperty("count").GetInt64()));
+        // The places' country ranking filtered by item and institution would need all three fields: refused, also in a timeline's filters.
+        using var refused = await SendAsync(HttpMethod.Get, "/api/v1/stats/record-view-places/totals?days=1&item_id=a&institution=x", key: null);
+        await AssertProblemAsync(refused, "institution");
+        using var timeline = await SendAsync(HttpMethod.Get, "/api/v1/stats/record-view-places/timeline?days=1&item_id=a&country=DE&not_institution=x", key: null);
+        await AssertProblemAsync(timeline, "not_institution");
     }
 
     // ---- saved queries ----

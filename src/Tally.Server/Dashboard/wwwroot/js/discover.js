@@ -11,13 +11,17 @@
  * @property {string} metric count, unique_visitors, sum:FIELD, …
  * @property {string} [field] the field a terms query ranks
  * @property {string[]} [filters] the fields it can filter (and group) by
+ * @property {string[][]} [groupings] the widest combinations of those fields that may be asked together
  * @property {boolean} [include_robots]
  */
 
 /** @param {Stat} q */
 const robotsOf = (q) => Boolean(q.include_robots);
-/** @param {Stat} q @param {string[]} fields */
-const accepts = (q, fields) => fields.every((f) => (q.filters || []).includes(f));
+/**
+ * Whether the query can filter and group by all of these fields at once: some combination it keeps holds them all.
+ * @param {Stat} q @param {string[]} fields
+ */
+const accepts = (q, fields) => (q.groupings ?? [q.filters ?? []]).some((kept) => fields.every((f) => kept.includes(f)));
 
 /**
  * The query behind "events over time" for a type: the first date-histogram counting events without
@@ -44,11 +48,10 @@ export function seriesQuery(stats, type, filterFields = [], robots = false) {
  * @returns {{query: Stat, groupBy: string | null} | null}
  */
 export function rankQuery(stats, type, field, filterFields = []) {
-  const base = (q) => q.event_type === type && !robotsOf(q) && accepts(q, filterFields);
+  const base = (q) => q.event_type === type && !robotsOf(q) && accepts(q, [...filterFields, field]);
   const direct = stats.find((q) => q.kind === 'terms' && q.field === field && base(q));
   if (direct) return { query: direct, groupBy: null };
-  const grouped = stats.find((q) => q.kind === 'terms' && base(q) && (q.filters || []).includes(field))
-    ?? stats.find((q) => base(q) && (q.filters || []).includes(field));
+  const grouped = stats.find((q) => q.kind === 'terms' && base(q)) ?? stats.find(base);
   return grouped ? { query: grouped, groupBy: field } : null;
 }
 
