@@ -81,14 +81,43 @@ public sealed class MetricSql(MetricSqlDialect dialect)
         }
         for (var i = 0; i < sums.Count; i++) columns.Append($", e.{dialect.Field(sums[i])} AS s{i}");
         var select = $"SELECT {dialect.DayOf("e.ts")} AS day, e.robot, e.visitor, e.session{columns} FROM {events} e{join} WHERE {Within(days)}";
-        return new MetricStage(this, dialect.CreateTemporary(MetricStage.Table, select), keys, sums);
+        return new MetricStage(this, dialect.CreateTemporary(MetricStage.Table, select), keys, sums, days);
     }
 
     /// <summary>
     /// Inserts the aggregation's rows of the staged days, at each kept grouping: grouping bit i set keeps group-by field i, as
-    /// <see cref="AggregationDefinition.Groupings"/> numbers them. Callers delete the days' rows first.
+    /// <see cref="AggregationDefinition.Groupings"/> numbers them. A grouping that an aggregation inserted before from the same
+    /// stage already holds (see <see cref="MetricStage.Holder"/>) is copied from its rows rather than counted again. Callers
+    /// delete the days' rows first, and run each statement before asking for the next.
     /// </summary>
-    internal string InsertDays(AggregationDefinition aggregation, MetricStage stage)
+    internal string InsertDays(AggregationDefinition aggregation, MetricStage stage, IReadOnlyList<DateOnly> days)
+    {
+        var groupBy = aggregation.GroupBy;
+        var sums = aggregation.SumFields;
+        var columns = string.Join(", ", new[] { "period", "grouping_set" }.Concat(groupBy.Select(dialect.Key))
+            .Concat(["count", "unique_visitors", "unique_sessions"]).Concat(sums.SelectMany(f => new[] { dialect.Sum(f), dialect.SumCount(f) })));
+        var selects = new List<string>();
+        var counted = new List<int>();
+        foreach (var grouping in aggregation.Groupings)
+        {
+            if (stage.Holder(aggregation, grouping) is not { } holder)
+            {
+                counted.Add(grouping);
+                continue;
+            }
+            // Key and metric columns are named by field, so the holder's rows fit once the keys this grouping drops are null.
+            var keyColumns = string.Concat(groupBy.Select((f, i) => (grouping & 1 << i) != 0 ? $", {dialect.Key(f)}" : ", NULL"));
+            var summed = string.Concat(sums.Select(f => $", {dialect.Sum(f)}, {dialect.SumCount(f)}"));
+            selects.Add($"SELECT period, {grouping}{keyColumns}, count, unique_visitors, unique_sessions{summed} " +
+                        $"FROM {dialect.Metrics(holder.Aggregation, MetricPeriod.Day)} WHERE grouping_set = {holder.Grouping} AND period IN ({Days(days)})");
+        }
+        if (counted.Count > 0) selects.AddRange(CountDays(aggregation, stage, counted));
+        stage.Inserted(aggregation);
+        return $"INSERT INTO {dialect.Metrics(aggregation, MetricPeriod.Day)} ({columns}) {string.Join(" UNION ALL ", selects)}";
+    }
+
+    /// <summary>The SELECTs that count the staged days at <paramref name="groupings"/>: one with GROUPING SETS where the engine has them, else one per grouping.</summary>
+    private IEnumerable<string> CountDays(AggregationDefinition aggregation, MetricStage stage, IReadOnlyList<int> groupings)
     {
         var groupBy = aggregation.GroupBy;
         var sums = aggregation.SumFields;
@@ -98,25 +127,20 @@ public sealed class MetricSql(MetricSqlDialect dialect)
         var rows = $"(SELECT day, visitor, session{keys}{summed} FROM {MetricStage.Table}{robots}) r";
         var metrics = "count(*), count(DISTINCT visitor), count(DISTINCT session)" +
             string.Concat(sums.Select((_, i) => $", coalesce(sum(CAST(s{i} AS double precision)), 0), count(s{i})"));
-        var columns = string.Join(", ", new[] { "period", "grouping_set" }.Concat(groupBy.Select(dialect.Key))
-            .Concat(["count", "unique_visitors", "unique_sessions"]).Concat(sums.SelectMany(f => new[] { dialect.Sum(f), dialect.SumCount(f) })));
-        var insert = $"INSERT INTO {dialect.Metrics(aggregation, MetricPeriod.Day)} ({columns})";
         var all = Enumerable.Range(0, groupBy.Count).Select(i => $"k{i}").ToList();
         List<string> Kept(int grouping) => all.Where((_, i) => (grouping & 1 << i) != 0).ToList();
         if (groupBy.Count == 0 || dialect.HasGroupingSets)
         {
             // GROUPING(k) is 1 where the grouping set drops k: the kept fields' bits make the grouping's number.
             var grouping = groupBy.Count == 0 ? "0" : string.Join(" + ", all.Select((k, i) => $"(1 - GROUPING({k})) * {1 << i}"));
-            var sets = groupBy.Count == 0 ? "" : $", GROUPING SETS ({string.Join(", ", aggregation.Groupings.Select(g => $"({string.Join(", ", Kept(g))})"))})";
-            return $"{insert} SELECT day, {grouping}{string.Concat(all.Select(k => $", {k}"))}, {metrics} FROM {rows} GROUP BY day{sets}";
+            var sets = groupBy.Count == 0 ? "" : $", GROUPING SETS ({string.Join(", ", groupings.Select(g => $"({string.Join(", ", Kept(g))})"))})";
+            return [$"SELECT day, {grouping}{string.Concat(all.Select(k => $", {k}"))}, {metrics} FROM {rows} GROUP BY day{sets}"];
         }
-        var selects = aggregation.Groupings.Select(grouping =>
+        return groupings.Select(grouping =>
         {
-            var kept = Kept(grouping);
             var keyColumns = string.Concat(all.Select((k, i) => (grouping & 1 << i) != 0 ? $", {k}" : ", NULL"));
-            return $"SELECT day, {grouping}{keyColumns}, {metrics} FROM {rows} GROUP BY {string.Join(", ", kept.Prepend("day"))}";
+            return $"SELECT day, {grouping}{keyColumns}, {metrics} FROM {rows} GROUP BY {string.Join(", ", Kept(grouping).Prepend("day"))}";
         });
-        return $"{insert} {string.Join(" UNION ALL ", selects)}";
     }
 
     /// <summary>
