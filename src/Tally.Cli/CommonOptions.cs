@@ -61,7 +61,7 @@ public static class CommonOptions
             return await work(services, parse, prepared, cancellationToken);
         });
 
-    /// <summary>Runs <paramref name="work"/>, reporting a configuration or usage error in one line with exit code 2, and a Ctrl+C with 130.</summary>
+    /// <summary>Runs <paramref name="work"/>, reporting a configuration, usage or query parameter error in one line with exit code 2, and a Ctrl+C with 130.</summary>
     public static void SetReportingAction(this Command command, Func<ParseResult, CancellationToken, Task<int>> work) =>
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -69,7 +69,7 @@ public static class CommonOptions
             {
                 return await work(parse, cancellationToken);
             }
-            catch (Exception e) when (e is ConfigurationException or UsageException)
+            catch (Exception e) when (e is ConfigurationException or UsageException or QueryParameterException)
             {
                 return Fail(e.Message);
             }

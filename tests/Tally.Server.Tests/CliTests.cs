@@ -273,6 +273,10 @@ public sealed class CliTests : IDisposable
         Assert.True(exit == 0, error);
         var rows = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.True(rows.Length > 1, output);
+        // The places' countries filtered by item and institution need all three fields, which the places do not keep.
+        (exit, _, error) = await TallyAsync("query", "record-view-places", "item_id=x", "institution=demo-university");
+        Assert.Equal(2, exit);
+        Assert.Contains("'institution' asks 'record-view-places' for item_id × institution × country", error, StringComparison.Ordinal);
     }
 
     [Fact]
