@@ -577,19 +577,7 @@ public sealed partial class ClickHouseEventStore : IEventStore
         {
             var keyValues = new string?[keys.Count];
             for (var k = 0; k < keyValues.Length; k++) keyValues[k] = row.GetNullableString(1 + k);
-            var c = 1 + keyValues.Length;
-            var metric = new MetricRow(query.ByPeriod ? row.GetDate(0) : default, keyValues, aggregation.SumFields.Count)
-            {
-                Count = row.GetInt64(c++),
-                UniqueVisitors = row.GetInt64(c++),
-                UniqueSessions = row.GetInt64(c++),
-            };
-            for (var s = 0; s < metric.Sums.Length; s++)
-            {
-                metric.Sums[s] = row.GetDouble(c++);
-                metric.SumCounts[s] = row.GetInt64(c++);
-            }
-            return metric;
+            return MetricRow.FromMeasures(row, 1 + keyValues.Length, query.ByPeriod ? row.GetDate(0) : default, keyValues, aggregation.SumFields.Count);
         }, cancellationToken);
     }
 

@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Tally.Core.Aggregate;
 
 namespace Tally.Storage.ClickHouse;
 
@@ -10,7 +11,7 @@ namespace Tally.Storage.ClickHouse;
 /// One row of a TabSeparated result. Rows are read straight from the response stream and this
 /// object is reused: its values are valid only until the next row is read.
 /// </summary>
-public sealed class ClickHouseRow
+public sealed class ClickHouseRow : IMeasureColumns
 {
     private readonly List<int> _starts = [];
     private readonly List<int> _ends = [];

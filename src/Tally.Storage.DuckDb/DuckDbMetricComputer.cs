@@ -36,7 +36,7 @@ internal sealed class DuckDbMetricComputer(DuckDbEventStore store, DuckDbFile fi
             using (var count = DuckDbEventStore.Command(file.Writer, stage.Count))
                 events = Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
             if (events == 0) return;
-            foreach (var aggregation in aggregations) DuckDbEventStore.Execute(file.Writer, stage.InsertDays(aggregation));
+            foreach (var insert in stage.InsertDays()) DuckDbEventStore.Execute(file.Writer, insert);
         }, cancellationToken);
         return events;
     }

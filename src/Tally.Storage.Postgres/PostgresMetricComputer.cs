@@ -48,8 +48,7 @@ internal sealed class PostgresMetricComputer(NpgsqlDataSource dataSource, string
             await RunAsync(Sql(connection, transaction, stage.Create), cancellationToken);
             events = await ScalarAsync<long>(Sql(connection, transaction, stage.Count), cancellationToken);
             if (events == 0) return;
-            foreach (var aggregation in aggregations)
-                await RunAsync(Sql(connection, transaction, stage.InsertDays(aggregation)), cancellationToken);
+            foreach (var insert in stage.InsertDays()) await RunAsync(Sql(connection, transaction, insert), cancellationToken);
         }, cancellationToken);
         return events;
     }

@@ -81,16 +81,15 @@ public sealed class MetricSql(MetricSqlDialect dialect)
         }
         for (var i = 0; i < sums.Count; i++) columns.Append($", e.{dialect.Field(sums[i])} AS s{i}");
         var select = $"SELECT {dialect.DayOf("e.ts")} AS day, e.robot, e.visitor, e.session{columns} FROM {events} e{join} WHERE {Within(days)}";
-        return new MetricStage(this, dialect.CreateTemporary(MetricStage.Table, select), keys, sums, days);
+        return new MetricStage(this, dialect.CreateTemporary(MetricStage.Table, select), keys, sums, aggregations, days);
     }
 
     /// <summary>
     /// Inserts the aggregation's rows of the staged days, at each kept grouping: grouping bit i set keeps group-by field i, as
-    /// <see cref="AggregationDefinition.Groupings"/> numbers them. A grouping that an aggregation inserted before from the same
-    /// stage already holds (see <see cref="MetricStage.Holder"/>) is copied from its rows rather than counted again. Callers
-    /// delete the days' rows first, and run each statement before asking for the next.
+    /// <see cref="AggregationDefinition.Groupings"/> numbers them. A grouping one of the <paramref name="earlier"/> aggregations
+    /// (inserted before from the same stage) already holds is copied from its rows rather than counted again.
     /// </summary>
-    internal string InsertDays(AggregationDefinition aggregation, MetricStage stage, IReadOnlyList<DateOnly> days)
+    internal string InsertDays(AggregationDefinition aggregation, IEnumerable<AggregationDefinition> earlier, MetricStage stage, IReadOnlyList<DateOnly> days)
     {
         var groupBy = aggregation.GroupBy;
         var sums = aggregation.SumFields;
@@ -100,7 +99,7 @@ public sealed class MetricSql(MetricSqlDialect dialect)
         var counted = new List<int>();
         foreach (var grouping in aggregation.Groupings)
         {
-            if (stage.Holder(aggregation, grouping) is not { } holder)
+            if (Holder(earlier, aggregation, grouping) is not { } holder)
             {
                 counted.Add(grouping);
                 continue;
@@ -112,8 +111,24 @@ public sealed class MetricSql(MetricSqlDialect dialect)
                         $"FROM {dialect.Metrics(holder.Aggregation, MetricPeriod.Day)} WHERE grouping_set = {holder.Grouping} AND period IN ({Days(days)})");
         }
         if (counted.Count > 0) selects.AddRange(CountDays(aggregation, stage, counted));
-        stage.Inserted(aggregation);
         return $"INSERT INTO {dialect.Metrics(aggregation, MetricPeriod.Day)} ({columns}) {string.Join(" UNION ALL ", selects)}";
+    }
+
+    /// <summary>
+    /// The first of <paramref name="earlier"/> whose rows at one of its groupings are the rows <paramref name="aggregation"/>
+    /// has at <paramref name="grouping"/>: the same robots rule, the same fields kept, and every summed field among its own.
+    /// </summary>
+    private static (AggregationDefinition Aggregation, int Grouping)? Holder(IEnumerable<AggregationDefinition> earlier, AggregationDefinition aggregation, int grouping)
+    {
+        var fields = aggregation.FieldsOf(grouping).Select(f => f.Name).ToList();
+        foreach (var holder in earlier)
+        {
+            if (holder.IncludeRobots != aggregation.IncludeRobots || !aggregation.SumFields.All(f => holder.SumFields.Any(h => h.Name == f.Name))) continue;
+            if (!fields.All(f => holder.GroupBy.Any(g => g.Name == f))) continue;
+            var held = holder.GroupingOf(fields);
+            if (holder.Groupings.Contains(held)) return (holder, held);
+        }
+        return null;
     }
 
     /// <summary>The SELECTs that count the staged days at <paramref name="groupings"/>: one with GROUPING SETS where the engine has them, else one per grouping.</summary>
@@ -414,19 +429,14 @@ public sealed class MetricSql(MetricSqlDialect dialect)
     {
         var keys = new string?[query.GroupBy.Count];
         for (var k = 0; k < keys.Length; k++) keys[k] = reader.IsDBNull(keysAt + k) ? null : reader.GetString(keysAt + k);
-        var c = keysAt + keys.Length;
-        var row = new MetricRow(period, keys, query.Aggregation.SumFields.Count)
-        {
-            Count = reader.GetInt64(c++),
-            UniqueVisitors = reader.GetInt64(c++),
-            UniqueSessions = reader.GetInt64(c++),
-        };
-        for (var s = 0; s < row.Sums.Length; s++)
-        {
-            row.Sums[s] = reader.GetDouble(c++);
-            row.SumCounts[s] = reader.GetInt64(c++);
-        }
-        return row;
+        return MetricRow.FromMeasures(new ReaderColumns(reader), keysAt + keys.Length, period, keys, query.Aggregation.SumFields.Count);
+    }
+
+    private readonly record struct ReaderColumns(DbDataReader Reader) : IMeasureColumns
+    {
+        public long GetInt64(int field) => Reader.GetInt64(field);
+
+        public double GetDouble(int field) => Reader.GetDouble(field);
     }
 
     /// <summary>Adds parameters to the command as the dialect names them.</summary>

@@ -47,7 +47,7 @@ internal sealed class SqliteMetricComputer : IMetricComputer
             using (var count = _store.Command(_writer, stage.Count, transaction))
                 events = (long)count.ExecuteScalar()!;
             if (events == 0) return;
-            foreach (var aggregation in aggregations) _store.Execute(_writer, stage.InsertDays(aggregation), transaction);
+            foreach (var insert in stage.InsertDays()) _store.Execute(_writer, insert, transaction);
         }, cancellationToken);
         return events;
     }

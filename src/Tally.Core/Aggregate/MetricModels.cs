@@ -38,6 +38,27 @@ public sealed class MetricRow(DateOnly period, string?[] keys, int sumFields)
         }
     }
 
+    /// <summary>
+    /// A row read back from an engine: its measures start at column <paramref name="first"/>, in the order every engine
+    /// selects them (count, unique visitors, unique sessions, then each sum and how many events carried it).
+    /// </summary>
+    public static MetricRow FromMeasures<TColumns>(TColumns columns, int first, DateOnly period, string?[] keys, int sumFields) where TColumns : IMeasureColumns
+    {
+        var c = first;
+        var row = new MetricRow(period, keys, sumFields)
+        {
+            Count = columns.GetInt64(c++),
+            UniqueVisitors = columns.GetInt64(c++),
+            UniqueSessions = columns.GetInt64(c++),
+        };
+        for (var s = 0; s < sumFields; s++)
+        {
+            row.Sums[s] = columns.GetDouble(c++);
+            row.SumCounts[s] = columns.GetInt64(c++);
+        }
+        return row;
+    }
+
     public double Value(MetricSelector metric) => metric.Kind switch
     {
         MetricKind.Count => Count,
@@ -46,6 +67,14 @@ public sealed class MetricRow(DateOnly period, string?[] keys, int sumFields)
         MetricKind.Sum => Sums[metric.SumIndex],
         _ => SumCounts[metric.SumIndex] == 0 ? 0 : Sums[metric.SumIndex] / SumCounts[metric.SumIndex],
     };
+}
+
+/// <summary>The numeric columns of a result row, as <see cref="MetricRow.FromMeasures"/> reads them from any engine's reader.</summary>
+public interface IMeasureColumns
+{
+    long GetInt64(int field);
+
+    double GetDouble(int field);
 }
 
 /// <summary>One page of groups ranked by a metric, and how many groups there are in all.</summary>

@@ -204,6 +204,12 @@ public sealed partial class DashboardApiTests : IAsyncLifetime
         await AssertProblemAsync(refused, "institution");
         using var timeline = await SendAsync(HttpMethod.Get, "/api/v1/stats/record-view-places/timeline?days=1&item_id=a&country=DE&not_institution=x", key: null);
         await AssertProblemAsync(timeline, "not_institution");
+        // Hostile values do not change the answer: a long value repeated (within the request line's limit), and a broken
+        // percent-encoding, still name the filter.
+        var huge = string.Concat(Enumerable.Repeat("%E2%82%AC", 200));
+        var many = string.Concat(Enumerable.Repeat($"&institution={huge}", 3));
+        using var hostile = await SendAsync(HttpMethod.Get, $"/api/v1/stats/record-view-places/totals?days=1&item_id=%ZZ%C3{many}", key: null);
+        await AssertProblemAsync(hostile, "institution");
     }
 
     // ---- saved queries ----
