@@ -85,7 +85,7 @@ public sealed class LogFileImporter(ILogFormat format, Func<ISaltSource, EventPi
         await using var rejects = new RejectWriter(rejectPath, name);
         // If a write fails, the reader must not stay blocked on a full channel.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        long lineCount = 0, skipped = 0, dropped = 0, stored = 0, duplicates = 0;
+        long lineCount = 0, skipped = 0, dropped = 0;
 
         // Reading, parsing and processing on one task; the store's writes on this one.
         var reading = Task.Run(async () =>
@@ -131,14 +131,7 @@ public sealed class LogFileImporter(ILogFormat format, Func<ISaltSource, EventPi
         try
         {
             await foreach (var batch in batches.Reader.ReadAllAsync(cancellationToken))
-            {
-                var results = await append.AppendAsync(batch, cancellationToken);
-                foreach (var ok in results)
-                {
-                    if (ok) stored++;
-                    else duplicates++;
-                }
-            }
+                await append.AppendAsync(batch, cancellationToken);
         }
         catch
         {
@@ -147,11 +140,15 @@ public sealed class LogFileImporter(ILogFormat format, Func<ISaltSource, EventPi
         }
         await reading;
         await rejects.FlushAsync(cancellationToken);
-        var result = new LogImportResult(name, lineCount, stored, duplicates, skipped, dropped, rejects.Count, clock.GetElapsedTime(started));
+        var result = new LogImportResult(name, lineCount, 0, 0, skipped, dropped, rejects.Count, TimeSpan.Zero);
         // A file of which no line could be used is not this format; nothing of it is kept.
-        if (!result.Unreadable) await append.CommitAsync(cancellationToken);
+        if (!result.Unreadable)
+        {
+            var counts = await append.CommitAsync(cancellationToken);
+            result = result with { Stored = counts.Stored, Duplicates = counts.Duplicates };
+        }
         progress?.Report(new LogImportProgress(name, total, total, lineCount));
-        return result;
+        return result with { Elapsed = clock.GetElapsedTime(started) };
     }
 
     /// <summary>Runs the pipeline and removes the events it drops (filters); returns how many it dropped.</summary>

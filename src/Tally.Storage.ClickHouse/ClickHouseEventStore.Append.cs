@@ -17,7 +17,7 @@ public sealed partial class ClickHouseEventStore
         if (events.Count == 0) return [];
         await _writeLock.WaitAsync(cancellationToken);
         await using var append = new AppendTransaction(this, spoolToDisk: false);
-        var stored = await append.AppendAsync(events, cancellationToken);
+        var stored = await append.StoreAsync(events, cancellationToken);
         await append.CommitAsync(cancellationToken);
         return stored;
     }
@@ -48,9 +48,13 @@ public sealed partial class ClickHouseEventStore
         private readonly Dictionary<DateOnly, byte[]> _newSalts = [];
         /// <summary>Salts may be asked for while a batch is being appended (processing runs beside writing).</summary>
         private readonly SemaphoreSlim _gate = new(1, 1);
+        private AppendCounts _counts;
         private bool _ended;
 
-        public async Task<bool[]> AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
+        public Task AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken) => StoreAsync(events, cancellationToken);
+
+        /// <summary>Per event, true when stored and false when its id was already stored, here or before.</summary>
+        public async Task<bool[]> StoreAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(_ended, this);
             foreach (var e in events)
@@ -75,6 +79,7 @@ public sealed partial class ClickHouseEventStore
                     await spool.WriteAsync(e, cancellationToken);
                     result[i] = true;
                 }
+                _counts = _counts.Add(result);
                 return result;
             }
             finally
@@ -100,7 +105,7 @@ public sealed partial class ClickHouseEventStore
         }
 
         /// <summary>Inserts each type's events (the views record their ids and dirty days), then the new salts.</summary>
-        public async Task CommitAsync(CancellationToken cancellationToken)
+        public async Task<AppendCounts> CommitAsync(CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(_ended, this);
             await _gate.WaitAsync(cancellationToken);
@@ -112,6 +117,7 @@ public sealed partial class ClickHouseEventStore
                 // Another process may have made a salt for the same day first; the earliest is the day's salt.
                 foreach (var day in _newSalts.Keys) store.CacheSalt(day, (await store.ReadSaltAsync(day, cancellationToken))!);
                 await EndAsync();
+                return _counts;
             }
             finally
             {

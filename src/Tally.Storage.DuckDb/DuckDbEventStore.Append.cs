@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Numerics;
 using System.Security.Cryptography;
 using System.Text;
 using DuckDB.NET.Data;
@@ -13,13 +12,18 @@ public sealed partial class DuckDbEventStore
     public async Task<bool[]> AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
     {
         if (events.Count == 0) return [];
-        await using var append = await BeginAppendAsync(cancellationToken);
-        var stored = await append.AppendAsync(events, cancellationToken);
+        await using var append = await BeginAsync(cancellationToken);
+        var stored = append.Store(events);
         await append.CommitAsync(cancellationToken);
         return stored;
     }
 
-    public async Task<IAppendTransaction> BeginAppendAsync(CancellationToken cancellationToken)
+    public async Task<IAppendTransaction> BeginAppendAsync(CancellationToken cancellationToken) => await BeginAsync(cancellationToken);
+
+    /// <summary>How many events a transaction appends before it settles their claims, which bounds the claims' memory.</summary>
+    internal const int SettleEvery = 1 << 20;
+
+    private async Task<AppendTransaction> BeginAsync(CancellationToken cancellationToken)
     {
         await _file.WriteLock.WaitAsync(cancellationToken);
         try
@@ -34,72 +38,120 @@ public sealed partial class DuckDbEventStore
     }
 
     /// <summary>
-    /// Holds the write lock and one DuckDB transaction from begin until commit or dispose. Each batch claims its
-    /// ids in tally_event_ids, then appends the events whose claim succeeded to their partitions through DuckDB's
-    /// appender. A claim is an anti-join of the batch with the ids stored, which the write lock keeps from racing;
-    /// ids are kept as the first 128 bits of their SHA-256, a fixed-width key that joins faster and stores smaller
-    /// than the text (measured on 1 M events in batches of 10,000: 35k events/s and 59 B/event against 18k and 85;
-    /// a primary key with ON CONFLICT slowed from 16k to 6k events/s as its index grew).
+    /// Holds the write lock and one DuckDB transaction from begin until commit or dispose. Events go straight into
+    /// their partitions through DuckDB's appender, each with the next number of the store's sequence, and their
+    /// ids, as the first 128 bits of their SHA-256, into tally_claims. Settling joins the claims with the stored
+    /// ids once, then deletes the events that lost (by sequence number) and records the winners' ids.
     /// </summary>
+    /// <remarks>
+    /// Settling batch by batch joined each batch with every id stored, the transaction's own included, which made a
+    /// 1 M-line import spend 10 of its 15 s there, growing with the square of its size. A transaction settles every
+    /// <see cref="SettleEvery"/> events, and when it commits.
+    /// </remarks>
     private sealed class AppendTransaction(DuckDbEventStore store, DuckDBTransaction transaction) : IAppendTransaction
     {
         private readonly DuckDbFile _file = store._file;
         private readonly List<((string, DateTime) Key, string Name)> _created = [];
-        private readonly HashSet<(string Type, DateOnly Day)> _touched = [];
         /// <summary>Salts made or used inside this transaction: shared with the store only once committed.</summary>
         private readonly Dictionary<DateOnly, byte[]> _newSalts = [];
         /// <summary>Salts may be asked for while a batch is being written (processing runs beside writing); one connection serves both.</summary>
         private readonly Lock _gate = new();
+        private long _nextSeq = store._file.NextSeq;
+        private long _unsettled;
+        private AppendCounts _counts;
         private bool _ended;
 
-        public Task<bool[]> AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
+        public Task AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(_ended, this);
-            lock (_gate) return Task.FromResult(Append(events));
+            lock (_gate)
+            {
+                Append(events);
+                if (_unsettled >= SettleEvery) Settle(listLosers: false);
+            }
+            return Task.CompletedTask;
         }
 
-        private bool[] Append(IReadOnlyList<TallyEvent> events)
+        /// <summary>Appends and settles one batch: per event, true when stored and false when its id was already stored.</summary>
+        public bool[] Store(IReadOnlyList<TallyEvent> events)
         {
-            var stored = new bool[events.Count];
-            // The first event with an id in the batch is the one that may be stored.
-            var first = new Dictionary<UInt128, int>(events.Count);
-            var partitions = new string[events.Count];
-            using (var claims = _file.Writer.CreateAppender("tally_claims"))
+            ObjectDisposedException.ThrowIf(_ended, this);
+            lock (_gate)
             {
-                for (var i = 0; i < events.Count; i++)
-                {
-                    var e = events[i];
-                    var key = IdKey(e.Id);
-                    if (!first.TryAdd(key, i)) continue;
-                    partitions[i] = PartitionFor(e.Type, e.Timestamp);
-                    claims.CreateRow().AppendValue(key).AppendValue(partitions[i]).EndRow();
-                }
+                var first = _nextSeq;
+                Append(events);
+                var stored = new bool[events.Count];
+                Array.Fill(stored, true);
+                foreach (var seq in Settle(listLosers: true)) stored[seq - first] = false;
+                return stored;
             }
-            using (var claim = Command(_file.Writer, "INSERT INTO tally_event_ids SELECT c.id, c.partition FROM tally_claims c ANTI JOIN tally_event_ids USING (id) RETURNING id"))
-            using (var reader = claim.ExecuteReader())
-            {
-                while (reader.Read()) stored[first[(UInt128)reader.GetFieldValue<BigInteger>(0)]] = true;
-            }
-            Execute(_file.Writer, "DELETE FROM tally_claims");
+        }
 
+        private void Append(IReadOnlyList<TallyEvent> events)
+        {
             var appenders = new Dictionary<string, (DuckDBAppender Appender, ColumnSlot[] Layout)>(StringComparer.Ordinal);
             try
             {
-                for (var i = 0; i < events.Count; i++)
+                using var claims = _file.Writer.CreateAppender("tally_claims");
+                foreach (var e in events)
                 {
-                    if (!stored[i]) continue;
-                    var e = events[i];
-                    if (!appenders.TryGetValue(partitions[i], out var target))
-                        appenders[partitions[i]] = target = (_file.Writer.CreateAppender(partitions[i]), LayoutOf(partitions[i], e.Type));
-                    AppendRow(target.Appender.CreateRow(), target.Layout, e);
-                    _touched.Add((e.Type.Name, DateOnly.FromDateTime(e.Timestamp)));
+                    var seq = _nextSeq++;
+                    var partition = PartitionFor(e.Type, e.Timestamp);
+                    claims.CreateRow().AppendValue(IdKey(e.Id)).AppendValue(partition).AppendValue(seq).AppendValue(DateOnly.FromDateTime(e.Timestamp)).EndRow();
+                    if (!appenders.TryGetValue(partition, out var target))
+                        appenders[partition] = target = (_file.Writer.CreateAppender(partition), LayoutOf(partition, e.Type));
+                    AppendRow(target.Appender.CreateRow(), target.Layout, e, seq);
                 }
             }
             finally
             {
                 foreach (var (appender, _) in appenders.Values) appender.Dispose();
             }
-            return stored;
+            _unsettled += events.Count;
+        }
+
+        /// <summary>
+        /// Decides the claims made since the last settling. An event loses when its id was stored before, or when an
+        /// earlier event of this transaction has its id; losers are deleted from their partitions. The winners' ids
+        /// are recorded and their days marked for aggregation. Returns the losers' sequence numbers when asked.
+        /// </summary>
+        private List<long> Settle(bool listLosers)
+        {
+            var writer = _file.Writer;
+            Execute(writer, """
+                CREATE OR REPLACE TEMP TABLE tally_losers AS
+                SELECT seq, partition FROM tally_claims SEMI JOIN tally_event_ids USING (id)
+                UNION
+                SELECT c.seq, c.partition FROM tally_claims c
+                JOIN (SELECT id, min(seq) AS first FROM tally_claims GROUP BY id HAVING count(*) > 1) repeated USING (id)
+                WHERE c.seq <> repeated.first
+                """);
+            var losing = new List<(string Partition, long Count)>();
+            using (var command = Command(writer, "SELECT partition, count(*) FROM tally_losers GROUP BY partition"))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read()) losing.Add((reader.GetString(0), reader.GetInt64(1)));
+            }
+            foreach (var (partition, _) in losing)
+                Execute(writer, $"DELETE FROM {partition} WHERE seq IN (SELECT seq FROM tally_losers WHERE partition = '{partition}')");
+            var losers = new List<long>();
+            if (listLosers && losing.Count > 0)
+            {
+                using var command = Command(writer, "SELECT seq FROM tally_losers");
+                using var reader = command.ExecuteReader();
+                while (reader.Read()) losers.Add(reader.GetInt64(0));
+            }
+            Execute(writer, """
+                INSERT INTO tally_event_ids SELECT id, partition FROM tally_claims ANTI JOIN tally_losers USING (seq);
+                INSERT INTO tally_dirty (type, day, version)
+                SELECT DISTINCT p.type, c.day, 1 FROM tally_claims c ANTI JOIN tally_losers USING (seq) JOIN tally_partitions p ON p.name = c.partition
+                ON CONFLICT (type, day) DO UPDATE SET version = tally_dirty.version + 1;
+                DELETE FROM tally_claims;
+                """);
+            var lost = losing.Sum(l => l.Count);
+            _counts = new AppendCounts(_counts.Stored + _unsettled - lost, _counts.Duplicates + lost);
+            _unsettled = 0;
+            return losers;
         }
 
         /// <summary>The key an id is claimed by: the first 128 bits of the SHA-256 of its UTF-8.</summary>
@@ -111,7 +163,7 @@ public sealed partial class DuckDbEventStore
             return BinaryPrimitives.ReadUInt128BigEndian(hash);
         }
 
-        private static void AppendRow(IDuckDBAppenderRow row, ColumnSlot[] layout, TallyEvent e)
+        private static void AppendRow(IDuckDBAppenderRow row, ColumnSlot[] layout, TallyEvent e, long seq)
         {
             foreach (var slot in layout)
             {
@@ -122,6 +174,7 @@ public sealed partial class DuckDbEventStore
                     ColumnSource.Robot => row.AppendValue(e.IsRobot),
                     ColumnSource.Visitor => row.AppendValue(e.VisitorId),
                     ColumnSource.Session => row.AppendValue(e.SessionId),
+                    ColumnSource.Seq => row.AppendValue(seq),
                     ColumnSource.Extra => row.AppendValue(e.Extra),
                     // The column of a field no longer configured.
                     _ when slot.Ordinal < 0 => row.AppendNullValue(),
@@ -150,6 +203,7 @@ public sealed partial class DuckDbEventStore
                 "robot" => new ColumnSlot(ColumnSource.Robot),
                 "visitor" => new ColumnSlot(ColumnSource.Visitor),
                 "session" => new ColumnSlot(ColumnSource.Session),
+                "seq" => new ColumnSlot(ColumnSource.Seq),
                 "extra" => new ColumnSlot(ColumnSource.Extra),
                 _ => new ColumnSlot(ColumnSource.Field, type.OrdinalOf(column[2..])),
             })];
@@ -167,7 +221,7 @@ public sealed partial class DuckDbEventStore
             }
             name = DuckDbNames.Partition(type, start);
             var fields = string.Concat(type.Fields.Select(f => $", {DuckDbNames.Field(f.Name)} {DuckDbNames.ColumnType(f.Type)}"));
-            Execute(_file.Writer, $"CREATE TABLE IF NOT EXISTS {name} (id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, robot BOOLEAN NOT NULL, visitor BIGINT NOT NULL, session BIGINT NOT NULL{fields}, extra VARCHAR)");
+            Execute(_file.Writer, $"CREATE TABLE IF NOT EXISTS {name} (id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, robot BOOLEAN NOT NULL, visitor BIGINT NOT NULL, session BIGINT NOT NULL, seq BIGINT{fields}, extra VARCHAR)");
             using (var register = Command(_file.Writer, "INSERT INTO tally_partitions (name, type, start_ts, end_ts) VALUES ($n, $t, $s, $e) ON CONFLICT DO NOTHING"))
             {
                 Bind(register, "n", name);
@@ -190,15 +244,24 @@ public sealed partial class DuckDbEventStore
             }
         }
 
-        public Task CommitAsync(CancellationToken cancellationToken)
+        public Task<AppendCounts> CommitAsync(CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(_ended, this);
-            foreach (var (type, day) in _touched) store.MarkDirty(type, day, day);
-            transaction.Commit();
+            lock (_gate)
+            {
+                if (_unsettled > 0) Settle(listLosers: false);
+                using (var next = Command(_file.Writer, "UPDATE tally_event_seq SET next = $next"))
+                {
+                    Bind(next, "next", _nextSeq);
+                    next.ExecuteNonQuery();
+                }
+                transaction.Commit();
+            }
+            _file.NextSeq = _nextSeq;
             foreach (var (key, name) in _created) _file.Partitions[key] = name;
             foreach (var (day, salt) in _newSalts) _file.Salts.Put(day, salt);
             End();
-            return Task.CompletedTask;
+            return Task.FromResult(_counts);
         }
 
         /// <summary>Without a commit, rolls everything back, including partitions and salts it created.</summary>

@@ -87,7 +87,9 @@ public sealed partial class DuckDbEventStore : IEventStore
             CREATE TABLE IF NOT EXISTS tally_aggregations (name VARCHAR PRIMARY KEY, definition VARCHAR NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_items (id VARCHAR PRIMARY KEY, updated TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL);
             CREATE TABLE IF NOT EXISTS tally_saved_queries (name VARCHAR PRIMARY KEY, definition VARCHAR NOT NULL, version BIGINT NOT NULL);
-            CREATE TEMP TABLE IF NOT EXISTS tally_claims (id UHUGEINT NOT NULL, partition VARCHAR NOT NULL);
+            CREATE TABLE IF NOT EXISTS tally_event_seq (next BIGINT NOT NULL);
+            INSERT INTO tally_event_seq SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM tally_event_seq);
+            CREATE TEMP TABLE IF NOT EXISTS tally_claims (id UHUGEINT NOT NULL, partition VARCHAR NOT NULL, seq BIGINT NOT NULL, day DATE NOT NULL);
             CREATE TEMP TABLE IF NOT EXISTS tally_item_batch (id VARCHAR NOT NULL, updated TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL);
             CREATE TEMP TABLE IF NOT EXISTS tally_dirty_batch (type VARCHAR NOT NULL, day DATE NOT NULL, version BIGINT NOT NULL);
             """);
@@ -105,9 +107,20 @@ public sealed partial class DuckDbEventStore : IEventStore
                 else result.WriteNull(row);
             }
         });
-        using var command = Command(writer, "SELECT name, type, start_ts FROM tally_partitions");
-        using var reader = command.ExecuteReader();
-        while (reader.Read()) file.Partitions[(reader.GetString(1), Utc(reader.GetDateTime(2)))] = reader.GetString(0);
+        var unnumbered = new List<string>();
+        using (var command = Command(writer, "SELECT name, type, start_ts, 'seq' IN (SELECT column_name FROM duckdb_columns() c WHERE c.table_name = name) FROM tally_partitions"))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                file.Partitions[(reader.GetString(1), Utc(reader.GetDateTime(2)))] = reader.GetString(0);
+                if (!reader.GetBoolean(3)) unnumbered.Add(reader.GetString(0));
+            }
+        }
+        // Partitions from before events had sequence numbers get the column; their events keep none.
+        foreach (var partition in unnumbered) Execute(writer, $"ALTER TABLE {partition} ADD COLUMN seq BIGINT");
+        using (var command = Command(writer, "SELECT next FROM tally_event_seq"))
+            file.NextSeq = (long)command.ExecuteScalar()!;
         file.Prepared = true;
     }
 

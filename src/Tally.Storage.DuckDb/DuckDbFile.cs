@@ -41,6 +41,8 @@ internal sealed class DuckDbFile
     /// <summary>Each partition's columns in table order, as the appender fills them; changed under the write lock.</summary>
     public Dictionary<string, ColumnSlot[]> Layouts { get; } = new(StringComparer.Ordinal);
     public SaltCache Salts { get; } = new();
+    /// <summary>The sequence number the next stored event takes (tally_event_seq); changed under the write lock, when a write commits.</summary>
+    public long NextSeq { get; set; }
     /// <summary>Whether the tables every store needs were made since the file was opened.</summary>
     public bool Prepared { get; set; }
 
@@ -68,7 +70,7 @@ internal sealed class DuckDbFile
     }
 }
 
-/// <summary>What fills one column of a raw partition: an envelope value, a field (by ordinal), or the extra JSON.</summary>
+/// <summary>What fills one column of a raw partition: an envelope value, the event's sequence number, a field (by ordinal), or the extra JSON.</summary>
 internal readonly record struct ColumnSlot(ColumnSource Source, int Ordinal = -1);
 
-internal enum ColumnSource { Id, Time, Robot, Visitor, Session, Field, Extra }
+internal enum ColumnSource { Id, Time, Robot, Visitor, Session, Seq, Field, Extra }

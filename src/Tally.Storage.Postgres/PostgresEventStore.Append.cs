@@ -26,8 +26,8 @@ public sealed partial class PostgresEventStore
         {
             try
             {
-                await using var append = await BeginAppendAsync(cancellationToken);
-                var stored = await append.AppendAsync(events, cancellationToken);
+                await using var append = await BeginAsync(cancellationToken);
+                var stored = await append.StoreAsync(events, cancellationToken);
                 await append.CommitAsync(cancellationToken);
                 return stored;
             }
@@ -39,7 +39,9 @@ public sealed partial class PostgresEventStore
         }
     }
 
-    public async Task<IAppendTransaction> BeginAppendAsync(CancellationToken cancellationToken)
+    public async Task<IAppendTransaction> BeginAppendAsync(CancellationToken cancellationToken) => await BeginAsync(cancellationToken);
+
+    private async Task<AppendTransaction> BeginAsync(CancellationToken cancellationToken)
     {
         await _appendGate.WaitAsync(cancellationToken);
         NpgsqlConnection? connection = null;
@@ -66,15 +68,21 @@ public sealed partial class PostgresEventStore
         private readonly Dictionary<DateOnly, byte[]> _newSalts = [];
         /// <summary>Salts may be asked for while a batch is being written (processing runs beside writing); the connection runs one command at a time.</summary>
         private readonly SemaphoreSlim _gate = new(1, 1);
+        private AppendCounts _counts;
         private bool _ended;
 
-        public async Task<bool[]> AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
+        public Task AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken) => StoreAsync(events, cancellationToken);
+
+        /// <summary>Per event, true when stored and false when its id was already stored, here or before.</summary>
+        public async Task<bool[]> StoreAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(_ended, this);
             await _gate.WaitAsync(cancellationToken);
             try
             {
-                return await WriteAsync(events, cancellationToken);
+                var stored = await WriteAsync(events, cancellationToken);
+                _counts = _counts.Add(stored);
+                return stored;
             }
             finally
             {
@@ -187,7 +195,7 @@ public sealed partial class PostgresEventStore
             }
         }
 
-        public async Task CommitAsync(CancellationToken cancellationToken)
+        public async Task<AppendCounts> CommitAsync(CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(_ended, this);
             await _gate.WaitAsync(cancellationToken);
@@ -202,6 +210,7 @@ public sealed partial class PostgresEventStore
                 _gate.Release();
             }
             await EndAsync();
+            return _counts;
         }
 
         /// <summary>Without a commit, rolls everything back: events, ids, marks and salts (partitions it made stay, empty).</summary>

@@ -159,13 +159,15 @@ public sealed class SqliteEventStore : IEventStore
     public async Task<bool[]> AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
     {
         if (events.Count == 0) return [];
-        await using var append = await BeginAppendAsync(cancellationToken);
-        var stored = await append.AppendAsync(events, cancellationToken);
+        await using var append = await BeginAsync(cancellationToken);
+        var stored = append.Store(events);
         await append.CommitAsync(cancellationToken);
         return stored;
     }
 
-    public async Task<IAppendTransaction> BeginAppendAsync(CancellationToken cancellationToken)
+    public async Task<IAppendTransaction> BeginAppendAsync(CancellationToken cancellationToken) => await BeginAsync(cancellationToken);
+
+    private async Task<AppendTransaction> BeginAsync(CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
@@ -192,6 +194,7 @@ public sealed class SqliteEventStore : IEventStore
         private readonly Dictionary<DateOnly, byte[]> _newSalts = [];
         /// <summary>Salts may be asked for while a batch is being written (processing runs beside writing); one connection serves both.</summary>
         private readonly Lock _gate = new();
+        private AppendCounts _counts;
         private bool _ended;
 
         public AppendTransaction(SqliteEventStore store, SqliteTransaction transaction)
@@ -203,10 +206,22 @@ public sealed class SqliteEventStore : IEventStore
             _claimId.Parameters.Add("$p", SqliteType.Text);
         }
 
-        public Task<bool[]> AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
+        public Task AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
+        {
+            Store(events);
+            return Task.CompletedTask;
+        }
+
+        /// <summary>Per event, true when stored and false when its id was already stored, here or before.</summary>
+        public bool[] Store(IReadOnlyList<TallyEvent> events)
         {
             ObjectDisposedException.ThrowIf(_ended, this);
-            lock (_gate) return Task.FromResult(Append(events));
+            lock (_gate)
+            {
+                var stored = Append(events);
+                _counts = _counts.Add(stored);
+                return stored;
+            }
         }
 
         private bool[] Append(IReadOnlyList<TallyEvent> events)
@@ -252,7 +267,7 @@ public sealed class SqliteEventStore : IEventStore
             }
         }
 
-        public Task CommitAsync(CancellationToken cancellationToken)
+        public Task<AppendCounts> CommitAsync(CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(_ended, this);
             using (var mark = _store.Command(_store._writer, "INSERT INTO tally_dirty (type, day, version) VALUES ($t, $d, 1) ON CONFLICT (type, day) DO UPDATE SET version = version + 1", _transaction))
@@ -270,7 +285,7 @@ public sealed class SqliteEventStore : IEventStore
             foreach (var (key, name) in _created) _store._partitions[key] = name;
             foreach (var (day, salt) in _newSalts) _store._salts.Put(day, salt);
             End();
-            return Task.CompletedTask;
+            return Task.FromResult(_counts);
         }
 
         /// <summary>Without a commit, rolls everything back, including partitions and salts it created.</summary>

@@ -177,6 +177,33 @@ public sealed class AnonymizeTests : PipelineTestBase
     }
 
     [Fact]
+    public async Task Visitor_and_session_ids_are_the_documented_hmac_of_their_text_so_they_match_across_versions()
+    {
+        // Events of one day stored before and after an upgrade must keep matching: the hashed text is fixed.
+        var salts = new PurgeableSalts { Salt = [.. Enumerable.Range(1, 32).Select(i => (byte)i)] };
+        const string agent = "Mozilla/5.0 (Ünïcødé; 日本語) Firefox/132.0";
+        var events = await RunAsync(Lines(
+            Hit("2026-06-10T09:30:00Z", ip: "10.1.2.3", ua: agent),
+            Hit("2026-06-10T08:05:00Z", ua: agent),
+            Hit("2026-06-10T09:30:00Z", ip: "10.1.2.3", ua: agent, user: "reader-ü", cookie: "cookie-日本"),
+            Hit("2026-06-10T09:30:00Z", ip: "10.1.2.3", ua: new string('x', 3000), cookie: "c")), salts: salts);
+        var day = new DateOnly(2026, 6, 10).DayNumber;
+        long Hmac(string text)
+        {
+            var mac = System.Security.Cryptography.HMACSHA256.HashData(salts.Salt, System.Text.Encoding.UTF8.GetBytes(text));
+            return System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(mac);
+        }
+        Assert.Equal(Hmac($"vd\u001f10.1.2.3\u001f{agent}"), events[0].VisitorId);
+        Assert.Equal(Hmac($"h{day}\u001f9\u001fd\u001f10.1.2.3\u001f{agent}"), events[0].SessionId);
+        Assert.Equal(Hmac($"vd\u001f\u001f{agent}"), events[1].VisitorId);
+        Assert.Equal(Hmac($"h{day}\u001f8\u001fd\u001f\u001f{agent}"), events[1].SessionId);
+        Assert.Equal(Hmac("vu\u001freader-ü"), events[2].VisitorId);
+        Assert.Equal(Hmac($"s{day}\u001fcookie-日本"), events[2].SessionId);
+        Assert.Equal(Hmac("vc\u001fc"), events[3].VisitorId);
+        Assert.Equal(Hmac($"s{day}\u001fc"), events[3].SessionId);
+    }
+
+    [Fact]
     public async Task An_event_with_no_identity_is_its_own_visitor_and_session()
     {
         var events = await RunAsync(Lines(Hit(), Hit()));

@@ -54,6 +54,79 @@ public sealed class DuckDbEventStoreContractTests : EventStoreContract
             Directory.Delete(Path.GetDirectoryName(folder)!, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_transaction_past_the_point_where_it_settles_its_claims_still_stores_each_id_once()
+    {
+        var schema = StoreTestKit.Schema();
+        await using var store = _stores.OpenFresh();
+        await store.SetupAsync(schema, CancellationToken.None);
+        await store.AppendAsync([StoreTestKit.Probe(schema, "before", StoreTestKit.Now)], CancellationToken.None);
+        const int batch = 100_000;
+        var total = 0;
+        await using (var append = await store.BeginAppendAsync(CancellationToken.None))
+        {
+            // The first batch holds "early"; the claims settle after DuckDbEventStore.SettleEvery events, and the
+            // repeats of "early" and "before" come after that, so they are judged against settled ids.
+            while (total <= DuckDbEventStore.SettleEvery)
+            {
+                var at = StoreTestKit.Now.AddSeconds(-total);
+                await append.AppendAsync([.. Enumerable.Range(total, batch).Select(i => StoreTestKit.Probe(schema, i == 0 ? "early" : $"e{i}", at))], CancellationToken.None);
+                total += batch;
+            }
+            await append.AppendAsync([StoreTestKit.Probe(schema, "early", StoreTestKit.Now, item: "repeat"), StoreTestKit.Probe(schema, "before", StoreTestKit.Now, item: "repeat"),
+                StoreTestKit.Probe(schema, "late", StoreTestKit.Now)], CancellationToken.None);
+            Assert.Equal(new AppendCounts(Stored: total + 1, Duplicates: 2), await append.CommitAsync(CancellationToken.None));
+        }
+        var stored = await store.ScanAllAsync(schema.EventTypes["probe"]);
+        Assert.Equal(total + 2, stored.Count);
+        Assert.Equal(total + 2, stored.Select(e => e.Id).Distinct().Count());
+        Assert.DoesNotContain(stored, e => e["item_id"] as string == "repeat");
+    }
+
+    [Fact]
+    public async Task A_store_from_before_sequence_numbers_opens_keeps_its_events_and_still_knows_their_ids()
+    {
+        var schema = StoreTestKit.Schema();
+        string path;
+        await using (var store = _stores.OpenFresh())
+        {
+            await store.SetupAsync(schema, CancellationToken.None);
+            await store.AppendAsync([StoreTestKit.Probe(schema, "old", StoreTestKit.Now)], CancellationToken.None);
+            path = store.Path;
+        }
+        // What a store written before events were numbered looks like: partitions without the seq column, no counter.
+        await using (var connection = new DuckDBConnection($"Data Source={path}"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT name FROM tally_partitions";
+            var partitions = new List<string>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read()) partitions.Add(reader.GetString(0));
+            }
+            foreach (var partition in partitions)
+            {
+                command.CommandText = $"ALTER TABLE {partition} DROP COLUMN seq";
+                command.ExecuteNonQuery();
+            }
+            command.CommandText = "DROP TABLE tally_event_seq";
+            command.ExecuteNonQuery();
+        }
+        await using (var store = _stores.Reopen())
+        {
+            Assert.Equal(new[] { false, true }, await store.AppendAsync([StoreTestKit.Probe(schema, "old", StoreTestKit.Now, item: "repeat"), StoreTestKit.Probe(schema, "new", StoreTestKit.Now)], CancellationToken.None));
+            await using (var append = await store.BeginAppendAsync(CancellationToken.None))
+            {
+                await append.AppendAsync([StoreTestKit.Probe(schema, "new", StoreTestKit.Now, item: "repeat"), StoreTestKit.Probe(schema, "newer", StoreTestKit.Now)], CancellationToken.None);
+                Assert.Equal(new AppendCounts(1, 1), await append.CommitAsync(CancellationToken.None));
+            }
+            var stored = await store.ScanAllAsync(schema.EventTypes["probe"]);
+            Assert.Equal(["new", "newer", "old"], stored.Select(e => e.Id).Order());
+            Assert.DoesNotContain(stored, e => e["item_id"] as string == "repeat");
+        }
+    }
 }
 
 /// <summary>Aggregation, statistics and retention over a real DuckDB store in a temporary folder.</summary>

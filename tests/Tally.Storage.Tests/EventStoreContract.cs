@@ -301,16 +301,24 @@ public abstract class EventStoreContract : IAsyncLifetime
     {
         var schema = Schema();
         var store = await FreshAsync(schema);
+        Assert.Equal(new[] { true }, await store.AppendAsync([Probe(schema, "before", Now, item: "first")], None));
         await using (var append = await store.BeginAppendAsync(None))
         {
-            Assert.Equal(new[] { true, true }, await append.AppendAsync([Probe(schema, "f1", Now), Probe(schema, "f2", Now.AddDays(-40))], None));
-            // A repeat inside the same transaction is recognised before anything is committed.
-            Assert.Equal(new[] { false, true }, await append.AppendAsync([Probe(schema, "f1", Now), Probe(schema, "f3", Now.AddYears(-2))], None));
-            Assert.Empty(await store.ScanAllAsync(schema.EventTypes["probe"]));
-            await append.CommitAsync(None);
+            await append.AppendAsync([Probe(schema, "f1", Now, item: "first"), Probe(schema, "f2", Now.AddDays(-40)), Probe(schema, "f2", Now.AddDays(-40), item: "second")], None);
+            // Repeats in later batches, of this transaction's ids and of one stored before it, are recognised before anything is committed.
+            await append.AppendAsync([Probe(schema, "f1", Now.AddDays(-1), item: "second"), Probe(schema, "f3", Now.AddYears(-2))], None);
+            await append.AppendAsync([Probe(schema, "before", Now.AddDays(-3), item: "second")], None);
+            Assert.Equal(["before"], (await store.ScanAllAsync(schema.EventTypes["probe"])).Select(e => e.Id));
+            Assert.Equal(new AppendCounts(Stored: 3, Duplicates: 3), await append.CommitAsync(None));
         }
-        Assert.Equal(["f1", "f2", "f3"], (await store.ScanAllAsync(schema.EventTypes["probe"])).Select(e => e.Id).Order());
+        var stored = await store.ScanAllAsync(schema.EventTypes["probe"]);
+        Assert.Equal(["before", "f1", "f2", "f3"], stored.Select(e => e.Id).Order());
+        // The first event sent with an id is the one kept.
+        Assert.DoesNotContain(stored, e => e["item_id"] as string == "second");
+        Assert.Equal(Now, stored.Single(e => e.Id == "f1").Timestamp);
+        // Only the days of stored events wait for aggregation: not the day of a repeat that lost.
         Assert.Equal(3, (await store.GetDirtyDaysAsync(None)).Count);
+        Assert.Equal(new[] { false, true }, await store.AppendAsync([Probe(schema, "f3", Now), Probe(schema, "f4", Now)], None));
     }
 
     [Fact]

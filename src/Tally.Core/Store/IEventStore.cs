@@ -166,9 +166,23 @@ public interface IStoreSnapshot
 /// </summary>
 public interface IAppendTransaction : ISaltSource, IAsyncDisposable
 {
-    /// <summary>Per event, true when stored and false when its id was already stored, here or before.</summary>
-    Task<bool[]> AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken);
+    /// <summary>
+    /// Appends a batch. Which of its events are new and which have an id already stored, here or before, is
+    /// settled by the commit: an engine may settle a whole file's ids at once rather than batch by batch.
+    /// </summary>
+    Task AppendAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken);
 
-    /// <summary>Makes everything appended durable and marks its days for aggregation.</summary>
-    Task CommitAsync(CancellationToken cancellationToken);
+    /// <summary>Makes everything appended durable and marks its days for aggregation; says how many events were stored.</summary>
+    Task<AppendCounts> CommitAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>What a committed write stored: events that were new, and events whose id was stored already.</summary>
+public readonly record struct AppendCounts(long Stored, long Duplicates)
+{
+    /// <summary>These counts and a batch's per-event outcomes (true: stored).</summary>
+    public AppendCounts Add(bool[] stored)
+    {
+        var added = stored.Count(s => s);
+        return new AppendCounts(Stored + added, Duplicates + stored.Length - added);
+    }
 }
