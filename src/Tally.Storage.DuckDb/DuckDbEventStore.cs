@@ -90,6 +90,8 @@ public sealed partial class DuckDbEventStore : IEventStore
             CREATE TABLE IF NOT EXISTS tally_event_seq (next BIGINT NOT NULL);
             INSERT INTO tally_event_seq SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM tally_event_seq);
             CREATE TEMP TABLE IF NOT EXISTS tally_claims (id UHUGEINT NOT NULL, partition VARCHAR NOT NULL, seq BIGINT NOT NULL, day DATE NOT NULL);
+            CREATE OR REPLACE TEMP MACRO tally_id_key(id) AS
+                ('0x' || substr(sha256(id), 1, 16))::UBIGINT::UHUGEINT * 18446744073709551616::UHUGEINT + ('0x' || substr(sha256(id), 17, 16))::UBIGINT;
             CREATE TEMP TABLE IF NOT EXISTS tally_item_batch (id VARCHAR NOT NULL, updated TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL);
             CREATE TEMP TABLE IF NOT EXISTS tally_dirty_batch (type VARCHAR NOT NULL, day DATE NOT NULL, version BIGINT NOT NULL);
             """);

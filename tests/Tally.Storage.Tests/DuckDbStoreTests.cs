@@ -92,7 +92,7 @@ public sealed class DuckDbEventStoreContractTests : EventStoreContract
         await using (var store = _stores.OpenFresh())
         {
             await store.SetupAsync(schema, CancellationToken.None);
-            await store.AppendAsync([StoreTestKit.Probe(schema, "old", StoreTestKit.Now)], CancellationToken.None);
+            await store.AppendAsync([StoreTestKit.Probe(schema, "old-ü日本", StoreTestKit.Now)], CancellationToken.None);
             path = store.Path;
         }
         // What a store written before events were numbered looks like: partitions without the seq column, no counter.
@@ -113,17 +113,21 @@ public sealed class DuckDbEventStoreContractTests : EventStoreContract
             }
             command.CommandText = "DROP TABLE tally_event_seq";
             command.ExecuteNonQuery();
+            // Its ids were keyed in .NET: the first 128 bits, big-endian, of the SHA-256 of the id's UTF-8.
+            var key = System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("old-ü日本")));
+            command.CommandText = $"UPDATE tally_event_ids SET id = '{key}'::UHUGEINT";
+            Assert.Equal(1, command.ExecuteNonQuery());
         }
         await using (var store = _stores.Reopen())
         {
-            Assert.Equal(new[] { false, true }, await store.AppendAsync([StoreTestKit.Probe(schema, "old", StoreTestKit.Now, item: "repeat"), StoreTestKit.Probe(schema, "new", StoreTestKit.Now)], CancellationToken.None));
+            Assert.Equal(new[] { false, true }, await store.AppendAsync([StoreTestKit.Probe(schema, "old-ü日本", StoreTestKit.Now, item: "repeat"), StoreTestKit.Probe(schema, "new", StoreTestKit.Now)], CancellationToken.None));
             await using (var append = await store.BeginAppendAsync(CancellationToken.None))
             {
                 await append.AppendAsync([StoreTestKit.Probe(schema, "new", StoreTestKit.Now, item: "repeat"), StoreTestKit.Probe(schema, "newer", StoreTestKit.Now)], CancellationToken.None);
                 Assert.Equal(new AppendCounts(1, 1), await append.CommitAsync(CancellationToken.None));
             }
             var stored = await store.ScanAllAsync(schema.EventTypes["probe"]);
-            Assert.Equal(["new", "newer", "old"], stored.Select(e => e.Id).Order());
+            Assert.Equal(["new", "newer", "old-ü日本"], stored.Select(e => e.Id).Order(StringComparer.Ordinal));
             Assert.DoesNotContain(stored, e => e["item_id"] as string == "repeat");
         }
     }
