@@ -186,10 +186,10 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
             batchRate, "events/s", "same pipeline without HTTP", eventCount / pipelineAlone.TotalSeconds, "≥ 100,000 events/s"));
 
         status("single-event POSTs");
-        var floor = await SinglesAsync(client, authorized: false, cancellationToken);
-        var singles = await SinglesAsync(client, authorized: true, cancellationToken);
+        var floor = await SinglesAsync(client, valid: false, cancellationToken);
+        var singles = await SinglesAsync(client, valid: true, cancellationToken);
         results.Add(new BenchResult("Single-event POSTs", $"{settings.Concurrency} clients, p50 {singles.P50:F2} ms, p99 {singles.P99:F2} ms",
-            singles.Rate, "requests/s", $"401 round trip on the same server (p99 {floor.P99:F2} ms)", floor.Rate, "≥ 15,000 req/s, p99 < 10 ms"));
+            singles.Rate, "requests/s", $"400 round trip on the same server: a refused event (p99 {floor.P99:F2} ms)", floor.Rate, "≥ 15,000 req/s, p99 < 10 ms"));
 
         status("aggregation");
         var scan = await Measures.TimeScanAsync(services, DateTime.MinValue, DateTime.MaxValue, cancellationToken);
@@ -221,7 +221,11 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
 
     private sealed record LatencyStats(double Rate, double P50, double P95, double P99);
 
-    private async Task<LatencyStats> SinglesAsync(HttpClient client, bool authorized, CancellationToken cancellationToken)
+    /// <summary>
+    /// Single-event POSTs for the set time. Invalid ones measure the HTTP floor: the same route, key check and parse,
+    /// refused with a 400 before the store (a request without a key would meet the anonymous rate limit instead).
+    /// </summary>
+    private async Task<LatencyStats> SinglesAsync(HttpClient client, bool valid, CancellationToken cancellationToken)
     {
         var latencies = new List<double>[settings.Concurrency];
         var deadline = Stopwatch.StartNew();
@@ -231,13 +235,13 @@ public sealed class BenchRunner(BenchSettings settings, BenchStores stores, Acti
             var n = 0;
             while (deadline.Elapsed < settings.SingleDuration)
             {
-                var body = $$"""{"type":"record-view","item_id":"record-{{n++ % 5000}}","ip":"10.0.{{worker}}.{{n % 250}}","user_agent":"Mozilla/5.0 bench"}""";
+                var time = valid ? "" : "\"timestamp\":\"not a time\",";
+                var body = $$"""{"type":"record-view",{{time}}"item_id":"record-{{n++ % 5000}}","ip":"10.0.{{worker}}.{{n % 250}}","user_agent":"Mozilla/5.0 bench"}""";
                 using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/events") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-                if (!authorized) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "not-a-key-not-a-key");
                 var started = Stopwatch.GetTimestamp();
                 using var response = await client.SendAsync(request, cancellationToken);
                 mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                Measures.Require(response, authorized ? HttpStatusCode.Accepted : HttpStatusCode.Unauthorized);
+                Measures.Require(response, valid ? HttpStatusCode.Accepted : HttpStatusCode.BadRequest);
             }
         }));
         var all = latencies.SelectMany(l => l).Order().ToList();

@@ -90,8 +90,7 @@ public sealed partial class DuckDbEventStore : IEventStore
             CREATE TABLE IF NOT EXISTS tally_event_seq (next BIGINT NOT NULL);
             INSERT INTO tally_event_seq SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM tally_event_seq);
             CREATE TEMP TABLE IF NOT EXISTS tally_claims (id UHUGEINT NOT NULL, partition VARCHAR NOT NULL, seq BIGINT NOT NULL, day DATE NOT NULL);
-            CREATE OR REPLACE TEMP MACRO tally_id_key(id) AS
-                ('0x' || substr(sha256(id), 1, 16))::UBIGINT::UHUGEINT * 18446744073709551616::UHUGEINT + ('0x' || substr(sha256(id), 17, 16))::UBIGINT;
+            CREATE TEMP TABLE IF NOT EXISTS tally_losers (seq BIGINT NOT NULL, partition VARCHAR NOT NULL);
             CREATE TEMP TABLE IF NOT EXISTS tally_item_batch (id VARCHAR NOT NULL, updated TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL);
             CREATE TEMP TABLE IF NOT EXISTS tally_dirty_batch (type VARCHAR NOT NULL, day DATE NOT NULL, version BIGINT NOT NULL);
             """);
@@ -214,17 +213,20 @@ public sealed partial class DuckDbEventStore : IEventStore
         }, cancellationToken);
 
     /// <summary>Marks every day in [from, to] of a type (none when from is after to), bumping the version of marks already there.</summary>
-    private void MarkDirty(string type, DateOnly from, DateOnly to)
+    private void MarkDirty(string type, DateOnly from, DateOnly to) => MarkDirty([(type, from, to)]);
+
+    /// <summary>Marks the days of every span at once: one upsert costs about what each of them would.</summary>
+    private void MarkDirty(IReadOnlyList<(string Type, DateOnly From, DateOnly To)> spans)
     {
-        if (from > to) return;
-        using var mark = Command(_file.Writer, """
+        var open = spans.Where(s => s.From <= s.To).ToList();
+        if (open.Count == 0) return;
+        using var mark = Command(_file.Writer, "");
+        var values = string.Join(", ", open.Select((span, i) => $"({Bind(mark, $"t{i}", span.Type)}, {Bind(mark, $"f{i}", span.From)}::DATE, {Bind(mark, $"e{i}", span.To)}::DATE)"));
+        mark.CommandText = $"""
             INSERT INTO tally_dirty (type, day, version)
-            SELECT $t, day::DATE, 1 FROM range($from::DATE, $to::DATE + 1, INTERVAL 1 DAY) AS days(day)
+            SELECT type, unnest(range(first, last + 1, INTERVAL 1 DAY))::DATE, 1 FROM (VALUES {values}) AS spans(type, first, last)
             ON CONFLICT (type, day) DO UPDATE SET version = tally_dirty.version + 1
-            """);
-        Bind(mark, "t", type);
-        Bind(mark, "from", from);
-        Bind(mark, "to", to);
+            """;
         mark.ExecuteNonQuery();
     }
 

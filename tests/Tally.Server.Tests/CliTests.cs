@@ -58,6 +58,21 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Bench_of_the_http_goals_measures_ingest_singles_aggregation_queries_and_sushi_beside_their_baselines()
+    {
+        var markdown = Path.Combine(_root, "bench.md");
+        var (exit, output, error) = await TallyAsync("bench", "--only", "http", "--events", "2000", "--batch", "500", "--single-seconds", "1",
+            "--query-repetitions", "1", "--markdown", markdown);
+
+        Assert.True(exit == 0, output + error);
+        var rows = File.ReadAllLines(markdown).Where(l => l.StartsWith("| ", StringComparison.Ordinal)).Skip(1).ToList();
+        Assert.Equal(["HTTP batch ingest", "Single-event POSTs", "Aggregation"], rows.Take(3).Select(r => r.Split(" | ")[0][2..]));
+        Assert.All(rows, r => Assert.Matches(@"\| \d[\d,.]* [^|]+ \| [\d,.]+ \([^|]+\) \| [\d,]+ % \| [^|]+ \|$", r));
+        // The single-event floor is the same POST refused, which the anonymous rate limit does not stop.
+        Assert.Contains("400 round trip on the same server", rows[1]);
+    }
+
+    [Fact]
     public async Task Check_fails_and_says_what_differs_until_setup_is_run()
     {
         var config = TestConfig.Write(_root);
