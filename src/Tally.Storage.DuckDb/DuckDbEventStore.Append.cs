@@ -52,7 +52,8 @@ public sealed partial class DuckDbEventStore
     /// <remarks>
     /// Settling batch by batch joined each batch with every id stored, the transaction's own included, which made a
     /// 1 M-line import spend 10 of its 15 s there, growing with the square of its size. A transaction settles every
-    /// <see cref="SettleEvery"/> events, and when it commits.
+    /// <see cref="SettleEvery"/> events, and when it commits. A single batch (a request, a copy) is stored by
+    /// <see cref="Store"/> instead, which claims first.
     /// </remarks>
     private sealed class AppendTransaction(DuckDbEventStore store, DuckDBTransaction transaction) : IAppendTransaction
     {
@@ -83,9 +84,9 @@ public sealed partial class DuckDbEventStore
         }
 
         /// <summary>
-        /// Stores one batch, claiming its ids before its rows are written: for a batch of a request or two, two statements
-        /// less than appending and settling, which is most of the cost. Per event, true when stored and false when its id
-        /// was already stored.
+        /// Stores one batch, claiming its ids before its rows are written: for the few events of a request or two this
+        /// takes fewer statements than appending and settling, and statements are most of what such a write costs.
+        /// Per event, true when stored and false when its id was already stored.
         /// </summary>
         public bool[] Store(IReadOnlyList<TallyEvent> events)
         {
@@ -113,7 +114,10 @@ public sealed partial class DuckDbEventStore
             }
         }
 
-        /// <summary>Puts the ids of the chosen events into tally_claims, with the sequence numbers <see cref="Write"/> gives them.</summary>
+        /// <summary>
+        /// Puts the keys of the chosen events' ids into tally_claims, with the sequence numbers <see cref="Write"/> gives the
+        /// same events, by which settling finds the losers' rows.
+        /// </summary>
         private void Claim(IReadOnlyList<TallyEvent> events, UInt128[] keys, bool[] chosen)
         {
             using var claims = _file.Writer.CreateAppender("tally_claims");
@@ -289,14 +293,11 @@ public sealed partial class DuckDbEventStore
             lock (_gate)
             {
                 if (_unsettled > 0) Settle();
-                using (var next = Command(_file.Writer, "UPDATE tally_event_seq SET next = $next"))
-                {
-                    Bind(next, "next", _nextSeq);
-                    next.ExecuteNonQuery();
-                }
+                if (_nextSeq > _file.SeqReserved) ReserveSeq(_file.Writer, _nextSeq);
                 transaction.Commit();
             }
             _file.NextSeq = _nextSeq;
+            _file.SeqReserved = Math.Max(_file.SeqReserved, _nextSeq + SeqReservation);
             foreach (var (key, name) in _created) _file.Partitions[key] = name;
             foreach (var (day, salt) in _newSalts) _file.Salts.Put(day, salt);
             End();

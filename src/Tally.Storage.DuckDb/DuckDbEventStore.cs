@@ -122,7 +122,24 @@ public sealed partial class DuckDbEventStore : IEventStore
         foreach (var partition in unnumbered) Execute(writer, $"ALTER TABLE {partition} ADD COLUMN seq BIGINT");
         using (var command = Command(writer, "SELECT next FROM tally_event_seq"))
             file.NextSeq = (long)command.ExecuteScalar()!;
+        ReserveSeq(writer, file.NextSeq);
+        file.SeqReserved = file.NextSeq + SeqReservation;
         file.Prepared = true;
+    }
+
+    /// <summary>
+    /// How many sequence numbers a process takes at once. The stored counter is moved ahead by this much when the file
+    /// is opened and whenever the numbers run out, not at every write: a one-row UPDATE at each commit of a request
+    /// or two cost as much as the rest of the commit. Numbers a process leaves unused are skipped, never reused.
+    /// </summary>
+    private const long SeqReservation = 1L << 32;
+
+    /// <summary>Records that numbers below <paramref name="from"/> + <see cref="SeqReservation"/> are taken.</summary>
+    private static void ReserveSeq(DuckDBConnection writer, long from)
+    {
+        using var reserve = Command(writer, "UPDATE tally_event_seq SET next = $next");
+        Bind(reserve, "next", from + SeqReservation);
+        reserve.ExecuteNonQuery();
     }
 
     // ---- schema ----------------------------------------------------------------------------

@@ -41,8 +41,10 @@ internal sealed class DuckDbFile
     /// <summary>Each partition's columns in table order, as the appender fills them; changed under the write lock.</summary>
     public Dictionary<string, ColumnSlot[]> Layouts { get; } = new(StringComparer.Ordinal);
     public SaltCache Salts { get; } = new();
-    /// <summary>The sequence number the next stored event takes (tally_event_seq); changed under the write lock, when a write commits.</summary>
+    /// <summary>The sequence number the next stored event takes; changed under the write lock, when a write commits.</summary>
     public long NextSeq { get; set; }
+    /// <summary>The first sequence number tally_event_seq does not yet hold for this process.</summary>
+    public long SeqReserved { get; set; }
     /// <summary>Whether the tables every store needs were made since the file was opened.</summary>
     public bool Prepared { get; set; }
 

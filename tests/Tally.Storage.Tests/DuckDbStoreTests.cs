@@ -85,6 +85,32 @@ public sealed class DuckDbEventStoreContractTests : EventStoreContract
     }
 
     [Fact]
+    public async Task After_a_reopen_a_repeat_that_loses_deletes_only_itself_never_the_stored_event_it_repeats()
+    {
+        var schema = StoreTestKit.Schema();
+        await using (var store = _stores.OpenFresh())
+        {
+            await store.SetupAsync(schema, CancellationToken.None);
+            await using var append = await store.BeginAppendAsync(CancellationToken.None);
+            await append.AppendAsync([StoreTestKit.Probe(schema, "a", StoreTestKit.Now), StoreTestKit.Probe(schema, "b", StoreTestKit.Now)], CancellationToken.None);
+            await append.CommitAsync(CancellationToken.None);
+        }
+        // A new process numbers its events past every number the last one took, so the losers it deletes by number are its own.
+        await using (var store = _stores.Reopen())
+        {
+            await using (var append = await store.BeginAppendAsync(CancellationToken.None))
+            {
+                await append.AppendAsync([StoreTestKit.Probe(schema, "a", StoreTestKit.Now, item: "repeat"), StoreTestKit.Probe(schema, "b", StoreTestKit.Now, item: "repeat"),
+                    StoreTestKit.Probe(schema, "c", StoreTestKit.Now)], CancellationToken.None);
+                Assert.Equal(new AppendCounts(1, 2), await append.CommitAsync(CancellationToken.None));
+            }
+            var stored = await store.ScanAllAsync(schema.EventTypes["probe"]);
+            Assert.Equal(["a", "b", "c"], stored.Select(e => e.Id).Order());
+            Assert.DoesNotContain(stored, e => e["item_id"] as string == "repeat");
+        }
+    }
+
+    [Fact]
     public async Task A_store_from_before_sequence_numbers_opens_keeps_its_events_and_still_knows_their_ids()
     {
         var schema = StoreTestKit.Schema();
