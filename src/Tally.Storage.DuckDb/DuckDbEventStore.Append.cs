@@ -73,10 +73,9 @@ public sealed partial class DuckDbEventStore
             ObjectDisposedException.ThrowIf(_ended, this);
             lock (_gate)
             {
-                var all = new bool[events.Count];
-                Array.Fill(all, true);
-                Claim(events, Keys(events), all);
-                Write(events, all);
+                var partitions = PartitionsOf(events);
+                Claim(events, Keys(events), partitions, chosen: null);
+                Write(events, partitions, chosen: null);
                 _unsettled += events.Count;
                 if (_unsettled >= SettleEvery) Settle();
             }
@@ -95,10 +94,11 @@ public sealed partial class DuckDbEventStore
             {
                 // The first event with an id in the batch is the one that may be stored.
                 var keys = Keys(events);
+                var partitions = PartitionsOf(events);
                 var first = new Dictionary<UInt128, int>(events.Count);
                 var claimed = new bool[events.Count];
                 for (var i = 0; i < events.Count; i++) claimed[i] = first.TryAdd(keys[i], i);
-                Claim(events, keys, claimed);
+                Claim(events, keys, partitions, claimed);
                 var stored = new bool[events.Count];
                 using (var claim = Command(_file.Writer, "INSERT INTO tally_event_ids SELECT id, partition FROM tally_claims ANTI JOIN tally_event_ids USING (id) RETURNING id"))
                 using (var reader = claim.ExecuteReader())
@@ -106,7 +106,7 @@ public sealed partial class DuckDbEventStore
                     while (reader.Read()) stored[first[(UInt128)reader.GetFieldValue<BigInteger>(0)]] = true;
                 }
                 Execute(_file.Writer, "DELETE FROM tally_claims");
-                Write(events, stored);
+                Write(events, partitions, stored);
                 store.MarkDirty([.. Enumerable.Range(0, events.Count).Where(i => stored[i])
                     .Select(i => (Type: events[i].Type.Name, Day: DateOnly.FromDateTime(events[i].Timestamp))).Distinct().Select(d => (d.Type, d.Day, d.Day))]);
                 _counts = _counts.Add(stored);
@@ -115,32 +115,31 @@ public sealed partial class DuckDbEventStore
         }
 
         /// <summary>
-        /// Puts the keys of the chosen events' ids into tally_claims, with the sequence numbers <see cref="Write"/> gives the
-        /// same events, by which settling finds the losers' rows.
+        /// Puts the keys of the chosen events' ids (all when <paramref name="chosen"/> is null) into tally_claims, with the
+        /// sequence numbers <see cref="Write"/> gives the same events, by which settling finds the losers' rows.
         /// </summary>
-        private void Claim(IReadOnlyList<TallyEvent> events, UInt128[] keys, bool[] chosen)
+        private void Claim(IReadOnlyList<TallyEvent> events, UInt128[] keys, string[] partitions, bool[]? chosen)
         {
             using var claims = _file.Writer.CreateAppender("tally_claims");
             var seq = _nextSeq;
             for (var i = 0; i < events.Count; i++)
             {
-                if (!chosen[i]) continue;
-                var e = events[i];
-                claims.CreateRow().AppendValue(keys[i]).AppendValue(PartitionFor(e.Type, e.Timestamp)).AppendValue(seq++).AppendValue(DateOnly.FromDateTime(e.Timestamp)).EndRow();
+                if (chosen is not null && !chosen[i]) continue;
+                claims.CreateRow().AppendValue(keys[i]).AppendValue(partitions[i]).AppendValue(seq++).AppendValue(DateOnly.FromDateTime(events[i].Timestamp)).EndRow();
             }
         }
 
-        /// <summary>Appends the chosen events to their partitions, each with the next sequence number.</summary>
-        private void Write(IReadOnlyList<TallyEvent> events, bool[] chosen)
+        /// <summary>Appends the chosen events (all when <paramref name="chosen"/> is null) to their partitions, each with the next sequence number.</summary>
+        private void Write(IReadOnlyList<TallyEvent> events, string[] partitions, bool[]? chosen)
         {
             var appenders = new Dictionary<string, (DuckDBAppender Appender, ColumnSlot[] Layout)>(StringComparer.Ordinal);
             try
             {
                 for (var i = 0; i < events.Count; i++)
                 {
-                    if (!chosen[i]) continue;
+                    if (chosen is not null && !chosen[i]) continue;
                     var e = events[i];
-                    var partition = PartitionFor(e.Type, e.Timestamp);
+                    var partition = partitions[i];
                     if (!appenders.TryGetValue(partition, out var target))
                         appenders[partition] = target = (_file.Writer.CreateAppender(partition), LayoutOf(partition, e.Type));
                     AppendRow(target.Appender.CreateRow(), target.Layout, e, _nextSeq++);
@@ -150,6 +149,14 @@ public sealed partial class DuckDbEventStore
             {
                 foreach (var (appender, _) in appenders.Values) appender.Dispose();
             }
+        }
+
+        /// <summary>Each event's partition, made in this transaction when it is the period's first event.</summary>
+        private string[] PartitionsOf(IReadOnlyList<TallyEvent> events)
+        {
+            var partitions = new string[events.Count];
+            for (var i = 0; i < partitions.Length; i++) partitions[i] = PartitionFor(events[i].Type, events[i].Timestamp);
+            return partitions;
         }
 
         private static UInt128[] Keys(IReadOnlyList<TallyEvent> events)
