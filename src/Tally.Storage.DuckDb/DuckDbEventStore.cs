@@ -44,7 +44,7 @@ public sealed partial class DuckDbEventStore : IEventStore
 
     /// <summary>
     /// Opens (creating if needed) the store file <c>tally.duckdb</c> in <paramref name="dataDirectory"/>, with DuckDB's
-    /// memory_limit set to <paramref name="memoryLimit"/> (empty: DuckDB's default).
+    /// memory_limit set to <paramref name="memoryLimit"/> (empty: <see cref="DefaultMemoryLimit"/>).
     /// </summary>
     /// <exception cref="InvalidOperationException">Another process has the file open.</exception>
     /// <exception cref="ConfigurationException">DuckDB does not take <paramref name="memoryLimit"/> as a size.</exception>
@@ -570,9 +570,20 @@ public sealed partial class DuckDbEventStore : IEventStore
         return signatures;
     }
 
+    /// <summary>
+    /// The memory DuckDB keeps when storage.memoryLimit is not set: 1 GiB, or half of what this process may use if that is
+    /// less. DuckDB's own default, 80 % of the machine, let a 10 M-line import reach 3 GB and a rebuild 2.5 GB, holding pages
+    /// it had written; at 1 GiB the rebuild of 10 M events took as long (docs/benchmarks.md, "2026-12-07 15:40").
+    /// </summary>
+    public static string DefaultMemoryLimit()
+    {
+        var half = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+        return string.Create(CultureInfo.InvariantCulture, $"{Math.Min(1L << 30, half) >> 20}MiB");
+    }
+
     private static void LimitMemory(DuckDbFile file, string memoryLimit)
     {
-        if (memoryLimit.Length == 0) return;
+        if (memoryLimit.Length == 0) memoryLimit = DefaultMemoryLimit();
         try
         {
             Execute(file.Writer, $"SET memory_limit = '{memoryLimit.Replace("'", "''", StringComparison.Ordinal)}'");

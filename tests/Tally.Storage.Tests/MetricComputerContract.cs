@@ -288,6 +288,35 @@ public abstract class MetricComputerContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Months_rolled_up_again_follow_their_days_changed_values_groups_gone_and_groups_new()
+    {
+        await StoreAsync(Traffic(seed: 25, perDay: 300));
+        await ComputeAsync(_store.Computer, Days);
+        // February's day rows become one group that was not there, and a total of another value: every other group of February goes.
+        var aggregation = _schema.Aggregations["record-view-agg"];
+        foreach (var day in Days.Where(d => d.Month == 2))
+        {
+            MetricRow[] rows =
+            [
+                new(day, [null], 0) { Grouping = 0, Count = 7, UniqueVisitors = 2, UniqueSessions = 3 },
+                new(day, ["item-only-now"], 0) { Grouping = 1, Count = 7, UniqueVisitors = 2, UniqueSessions = 3 },
+            ];
+            await _store.ReplaceMetricsAsync(aggregation, MetricPeriod.Day, day, rows, None);
+            var counter = new CounterRow(day, new string?[CounterNames.Dimensions.Length]) { [CounterMetric.SearchesRegular] = 3 };
+            await _store.ReplaceCounterMetricsAsync(MetricPeriod.Day, day, [counter], None);
+        }
+
+        await _store.Computer.RollUpMonthsAsync(aggregation, Months, None);
+        await _store.Computer.RollUpCounterMonthsAsync(Months, None);
+        var rolledUp = await SnapshotAsync();
+        await Reference.RollUpMonthsAsync(aggregation, Months, None);
+        await Reference.RollUpCounterMonthsAsync(Months, None);
+
+        AssertSameRows(await SnapshotAsync(), rolledUp);
+        Assert.Contains(rolledUp, line => line.StartsWith("record-view-agg Month 2026-02-01 g1 [item-only-now] n=14 ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Stated_metadata_merges_to_what_every_event_says()
     {
         var events = Traffic(seed: 24, perDay: 400);

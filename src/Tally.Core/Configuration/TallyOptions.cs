@@ -303,9 +303,9 @@ public sealed class StorageOptions
     public string? Connection { get; set; }
     /// <summary>
     /// duckdb: the most memory DuckDB keeps for its data (its memory_limit, such as 512MB or 2GB), beyond which it writes
-    /// to a temporary folder beside the store. Empty (the default) leaves DuckDB's own, 80 % of the machine's memory:
-    /// a small limit bounds long imports but slows them, and can make an aggregation fail for want of memory
-    /// (docs/benchmarks.md).
+    /// to a temporary folder beside the store. Empty (the default): 1 GiB, or half the memory Tally may use if that is
+    /// less. Less than about 256MB slows aggregation and can make it fail for want of memory; more helps aggregations
+    /// of hundreds of millions of events (docs/benchmarks.md).
     /// </summary>
     public string MemoryLimit { get; set; } = "";
 }
