@@ -573,7 +573,7 @@ public sealed partial class DuckDbEventStore : IEventStore
     /// <summary>
     /// The memory DuckDB keeps when storage.memoryLimit is not set: 1 GiB, or half of what this process may use if that is
     /// less. DuckDB's own default, 80 % of the machine, let a 10 M-line import reach 3 GB and a rebuild 2.5 GB, holding pages
-    /// it had written; at 1 GiB the rebuild of 10 M events took as long (docs/benchmarks.md, "2026-12-07 15:40").
+    /// it had written; at 1 GiB the rebuild of 10 M events took as long (docs/benchmarks.md, "2026-12-07 15:30–16:45").
     /// </summary>
     public static string DefaultMemoryLimit()
     {
