@@ -116,7 +116,8 @@ public sealed partial class DuckDbEventStore
 
         /// <summary>
         /// Puts the keys of the chosen events' ids (all when <paramref name="chosen"/> is null) into tally_claims, with the
-        /// sequence numbers <see cref="Write"/> gives the same events, by which settling finds the losers' rows.
+        /// sequence numbers <see cref="Write"/> gives the same events when it writes them all, by which settling finds the
+        /// losers' rows (<see cref="Store"/> writes only winners and drops its claims first).
         /// </summary>
         private void Claim(IReadOnlyList<TallyEvent> events, UInt128[] keys, string[] partitions, bool[]? chosen)
         {
@@ -196,7 +197,11 @@ public sealed partial class DuckDbEventStore
                 """))
             using (var reader = command.ExecuteReader())
             {
-                while (reader.Read()) losing[reader.GetString(0)] = losing.GetValueOrDefault(reader.GetString(0)) + 1;
+                while (reader.Read())
+                {
+                    var partition = reader.GetString(0);
+                    losing[partition] = losing.GetValueOrDefault(partition) + 1;
+                }
             }
             foreach (var partition in losing.Keys)
                 Execute(writer, $"DELETE FROM {partition} WHERE seq IN (SELECT seq FROM tally_losers WHERE partition = '{partition}')");
@@ -297,14 +302,15 @@ public sealed partial class DuckDbEventStore
         public Task<AppendCounts> CommitAsync(CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(_ended, this);
+            var reserved = _file.SeqReserved;
             lock (_gate)
             {
                 if (_unsettled > 0) Settle();
-                if (_nextSeq > _file.SeqReserved) ReserveSeq(_file.Writer, _nextSeq);
+                if (_nextSeq > reserved) reserved = ReserveSeq(_file.Writer, _nextSeq);
                 transaction.Commit();
             }
             _file.NextSeq = _nextSeq;
-            _file.SeqReserved = Math.Max(_file.SeqReserved, _nextSeq + SeqReservation);
+            _file.SeqReserved = reserved;
             foreach (var (key, name) in _created) _file.Partitions[key] = name;
             foreach (var (day, salt) in _newSalts) _file.Salts.Put(day, salt);
             End();

@@ -122,8 +122,7 @@ public sealed partial class DuckDbEventStore : IEventStore
         foreach (var partition in unnumbered) Execute(writer, $"ALTER TABLE {partition} ADD COLUMN seq BIGINT");
         using (var command = Command(writer, "SELECT next FROM tally_event_seq"))
             file.NextSeq = (long)command.ExecuteScalar()!;
-        ReserveSeq(writer, file.NextSeq);
-        file.SeqReserved = file.NextSeq + SeqReservation;
+        file.SeqReserved = ReserveSeq(writer, file.NextSeq);
         file.Prepared = true;
     }
 
@@ -134,12 +133,13 @@ public sealed partial class DuckDbEventStore : IEventStore
     /// </summary>
     private const long SeqReservation = 1L << 32;
 
-    /// <summary>Records that numbers below <paramref name="from"/> + <see cref="SeqReservation"/> are taken.</summary>
-    private static void ReserveSeq(DuckDBConnection writer, long from)
+    /// <summary>Records that numbers below <paramref name="from"/> + <see cref="SeqReservation"/> are taken, and returns that bound.</summary>
+    private static long ReserveSeq(DuckDBConnection writer, long from)
     {
         using var reserve = Command(writer, "UPDATE tally_event_seq SET next = $next");
         Bind(reserve, "next", from + SeqReservation);
         reserve.ExecuteNonQuery();
+        return from + SeqReservation;
     }
 
     // ---- schema ----------------------------------------------------------------------------
@@ -575,7 +575,7 @@ public sealed partial class DuckDbEventStore : IEventStore
     /// less. DuckDB's own default, 80 % of the machine, let a 10 M-line import reach 3 GB and a rebuild 2.5 GB, holding pages
     /// it had written; at 1 GiB the rebuild of 10 M events took as long (docs/benchmarks.md, "2026-12-07 15:30–16:45").
     /// </summary>
-    public static string DefaultMemoryLimit()
+    private static string DefaultMemoryLimit()
     {
         var half = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
         return string.Create(CultureInfo.InvariantCulture, $"{Math.Min(1L << 30, half) >> 20}MiB");

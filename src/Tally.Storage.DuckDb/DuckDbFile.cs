@@ -43,7 +43,7 @@ internal sealed class DuckDbFile
     public SaltCache Salts { get; } = new();
     /// <summary>The sequence number the next stored event takes; changed under the write lock, when a write commits.</summary>
     public long NextSeq { get; set; }
-    /// <summary>The first sequence number tally_event_seq does not yet hold for this process.</summary>
+    /// <summary>The stored counter's value (tally_event_seq): every number below it is taken, so this process may hand them out.</summary>
     public long SeqReserved { get; set; }
     /// <summary>Whether the tables every store needs were made since the file was opened.</summary>
     public bool Prepared { get; set; }
