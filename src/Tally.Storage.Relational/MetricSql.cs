@@ -110,7 +110,7 @@ public sealed class MetricSql(MetricSqlDialect dialect)
             selects.Add($"SELECT period, {grouping}{keyColumns}, count, unique_visitors, unique_sessions{summed} " +
                         $"FROM {dialect.Metrics(holder.Aggregation, MetricPeriod.Day)} WHERE grouping_set = {holder.Grouping} AND period IN ({Days(days)})");
         }
-        if (counted.Count > 0) selects.AddRange(CountDays(aggregation, stage, counted));
+        if (counted.Count > 0) selects.Add(CountDays(aggregation, stage, counted));
         return $"INSERT INTO {dialect.Metrics(aggregation, MetricPeriod.Day)} ({columns}) {string.Join(" UNION ALL ", selects)}";
     }
 
@@ -131,8 +131,12 @@ public sealed class MetricSql(MetricSqlDialect dialect)
         return null;
     }
 
-    /// <summary>The SELECTs that count the staged days at <paramref name="groupings"/>: one with GROUPING SETS where the engine has them, else one per grouping.</summary>
-    private IEnumerable<string> CountDays(AggregationDefinition aggregation, MetricStage stage, IReadOnlyList<int> groupings)
+    /// <summary>
+    /// The SELECT that counts the staged days at <paramref name="groupings"/>: one with GROUPING SETS where the engine has
+    /// them, else one per grouping, with count(DISTINCT) or, where the dialect says it is faster, distinct visitors and
+    /// sessions counted in two steps (rows grouped with each visitor and with each session, then those groups counted).
+    /// </summary>
+    private string CountDays(AggregationDefinition aggregation, MetricStage stage, IReadOnlyList<int> groupings)
     {
         var groupBy = aggregation.GroupBy;
         var sums = aggregation.SumFields;
@@ -140,22 +144,31 @@ public sealed class MetricSql(MetricSqlDialect dialect)
         var summed = string.Concat(sums.Select((f, i) => $", s{stage.Sums.FindIndex(s => s.Name == f.Name)} AS s{i}"));
         var robots = aggregation.IncludeRobots ? "" : " WHERE NOT robot";
         var rows = $"(SELECT day, visitor, session{keys}{summed} FROM {MetricStage.Table}{robots}) r";
-        var metrics = "count(*), count(DISTINCT visitor), count(DISTINCT session)" +
-            string.Concat(sums.Select((_, i) => $", coalesce(sum(CAST(s{i} AS double precision)), 0), count(s{i})"));
         var all = Enumerable.Range(0, groupBy.Count).Select(i => $"k{i}").ToList();
         List<string> Kept(int grouping) => all.Where((_, i) => (grouping & 1 << i) != 0).ToList();
+
+        var distinct = "count(*), count(DISTINCT visitor), count(DISTINCT session)" +
+            string.Concat(sums.Select((_, i) => $", coalesce(sum(CAST(s{i} AS double precision)), 0), count(s{i})"));
         if (groupBy.Count == 0 || dialect.HasGroupingSets)
         {
             // GROUPING(k) is 1 where the grouping set drops k: the kept fields' bits make the grouping's number.
             var grouping = groupBy.Count == 0 ? "0" : string.Join(" + ", all.Select((k, i) => $"(1 - GROUPING({k})) * {1 << i}"));
             var sets = groupBy.Count == 0 ? "" : $", GROUPING SETS ({string.Join(", ", groupings.Select(g => $"({string.Join(", ", Kept(g))})"))})";
-            return [$"SELECT day, {grouping}{string.Concat(all.Select(k => $", {k}"))}, {metrics} FROM {rows} GROUP BY day{sets}"];
+            return $"SELECT day, {grouping}{string.Concat(all.Select(k => $", {k}"))}, {distinct} FROM {rows} GROUP BY day{sets}";
         }
-        return groupings.Select(grouping =>
+
+        // Per visitor: the events and the sums; per session: one. The outer sums then count each visitor and session once.
+        var byVisitor = ", count(*) AS n, 1 AS v, 0 AS u" + string.Concat(sums.Select((_, i) => $", sum(CAST(s{i} AS double precision)) AS s{i}, count(s{i}) AS c{i}"));
+        var bySession = ", 0, 0, 1" + string.Concat(sums.Select(_ => ", 0, 0"));
+        var twoSteps = "sum(n), sum(v), sum(u)" + string.Concat(sums.Select((_, i) => $", coalesce(sum(s{i}), 0), sum(c{i})"));
+        return string.Join(" UNION ALL ", groupings.Select(grouping =>
         {
-            var keyColumns = string.Concat(all.Select((k, i) => (grouping & 1 << i) != 0 ? $", {k}" : ", NULL"));
-            return $"SELECT day, {grouping}{keyColumns}, {metrics} FROM {rows} GROUP BY {string.Join(", ", Kept(grouping).Prepend("day"))}";
-        });
+            var kept = string.Join(", ", Kept(grouping).Prepend("day"));
+            var keyColumns = string.Concat(all.Select((k, i) => (grouping & 1 << i) != 0 ? $", {k}" : $", NULL AS {k}"));
+            if (!dialect.DistinctInTwoSteps) return $"SELECT day, {grouping}{keyColumns}, {distinct} FROM {rows} GROUP BY {kept}";
+            string Grouped(string measures, string who) => $"SELECT day{keyColumns}{measures} FROM {rows} GROUP BY {kept}, {who}";
+            return $"SELECT day, {grouping}{keyColumns}, {twoSteps} FROM ({Grouped(byVisitor, "visitor")} UNION ALL {Grouped(bySession, "session")}) x GROUP BY {kept}";
+        }));
     }
 
     /// <summary>
@@ -179,35 +192,43 @@ public sealed class MetricSql(MetricSqlDialect dialect)
         {
             // The click sort of CounterDayCalculator: time, then the row's dimension values, ordinally with nulls first, then the session.
             var rowOrder = string.Join(", ", dimensions.Select(d => $"{dialect.Ordinal(d)} NULLS FIRST"));
-            var title = $"session, coalesce({Quote("title_id")}, {Quote("item_id")}), {string.Join(", ", dimensions.Skip(2))}";
-            var firstClick = $"ORDER BY ts, {rowOrder}, t, visitor, target";
             const int investigation = (int)CounterRole.Investigation, request = (int)CounterRole.Request;
-            with.Add($"clicks AS ({string.Join(" UNION ALL ", clicks)})");
+            var (isInvestigation, isRequest) = ($"role IN ({investigation}, {request})", $"role = {request}");
+            var clickKey = "day, t, visitor, target";
+            with.Add($"clicks AS (SELECT c.*{HashColumn(clickKey)} FROM ({string.Join(" UNION ALL ", clicks)}) c)");
             // A click is removed when the same user clicks the same target of the same type again before the window ends.
+            with.AddRange(WindowedWhereShared("counted", "clicks", $"day, role, ts, session, {dimensionList}", clickKey,
+                [("next_ts", $"lead(ts) OVER (PARTITION BY {clickKey} ORDER BY ts, {rowOrder}, session)", "NULL")],
+                $"next_ts IS NULL OR next_ts >= {dialect.AfterDoubleClickWindow("ts")}"));
+            // Each report row's clicks by session: its unique item counts are these sessions, and its unique title counts need only their first clicks.
+            var titleSession = $"day, session, coalesce({Quote("title_id")}, {Quote("item_id")}), {string.Join(", ", dimensions.Skip(2))}";
             with.Add($"""
-                counted AS (SELECT * FROM (SELECT c.*, lead(ts) OVER (PARTITION BY day, t, visitor, target ORDER BY ts, {rowOrder}, session) AS next_ts FROM clicks c) o
-                WHERE next_ts IS NULL OR next_ts >= {dialect.AfterDoubleClickWindow("ts")})
+                sessions AS (SELECT day, {dimensionList}, session,
+                sum(CASE WHEN {isInvestigation} THEN 1 ELSE 0 END) AS investigations, sum(CASE WHEN {isRequest} THEN 1 ELSE 0 END) AS requests,
+                sum(CASE WHEN role = {(int)CounterRole.NoLicense} THEN 1 ELSE 0 END) AS no_license, sum(CASE WHEN role = {(int)CounterRole.LimitExceeded} THEN 1 ELSE 0 END) AS limit_exceeded,
+                min(CASE WHEN {isInvestigation} THEN ts END) AS first_investigation, min(CASE WHEN {isRequest} THEN ts END) AS first_request{HashColumn(titleSession)}
+                FROM counted GROUP BY day, {dimensionList}, session)
                 """);
             // A title-session is credited to the row of its earliest click (then smallest item id), among investigations and among requests.
-            with.Add($"""
-                ranked AS (SELECT c.*,
-                ROW_NUMBER() OVER (PARTITION BY day, {title}, role IN ({investigation}, {request}) {firstClick}) AS title_rank,
-                ROW_NUMBER() OVER (PARTITION BY day, {title}, role = {request} {firstClick}) AS request_rank
-                FROM counted c)
-                """);
+            // Only the rows of a title-session that spans several rows (items of one title) need the ranking.
+            (string, string, string) Credit(string name, string count, string first) => (name,
+                $"CASE WHEN {count} > 0 AND ROW_NUMBER() OVER (PARTITION BY {titleSession} ORDER BY {first} NULLS LAST, {rowOrder}) = 1 THEN 1 ELSE 0 END",
+                $"CASE WHEN {count} > 0 THEN 1 ELSE 0 END");
+            with.AddRange(WindowedWhereShared("credited", "sessions", $"day, {dimensionList}, investigations, requests, no_license, limit_exceeded", titleSession,
+                [Credit("title_investigation", "investigations", "first_investigation"), Credit("title_request", "requests", "first_request")]));
             var metrics = CounterNames.Metrics.Select(m => m switch
             {
-                CounterMetric.TotalItemInvestigations => $"sum(CASE WHEN role IN ({investigation}, {request}) THEN 1 ELSE 0 END)",
-                CounterMetric.TotalItemRequests => $"sum(CASE WHEN role = {request} THEN 1 ELSE 0 END)",
-                CounterMetric.UniqueItemInvestigations => $"count(DISTINCT CASE WHEN role IN ({investigation}, {request}) THEN session END)",
-                CounterMetric.UniqueItemRequests => $"count(DISTINCT CASE WHEN role = {request} THEN session END)",
-                CounterMetric.UniqueTitleInvestigations => $"sum(CASE WHEN role IN ({investigation}, {request}) AND title_rank = 1 THEN 1 ELSE 0 END)",
-                CounterMetric.UniqueTitleRequests => $"sum(CASE WHEN role = {request} AND request_rank = 1 THEN 1 ELSE 0 END)",
-                CounterMetric.NoLicense => $"sum(CASE WHEN role = {(int)CounterRole.NoLicense} THEN 1 ELSE 0 END)",
-                CounterMetric.LimitExceeded => $"sum(CASE WHEN role = {(int)CounterRole.LimitExceeded} THEN 1 ELSE 0 END)",
+                CounterMetric.TotalItemInvestigations => "sum(investigations)",
+                CounterMetric.TotalItemRequests => "sum(requests)",
+                CounterMetric.UniqueItemInvestigations => "sum(CASE WHEN investigations > 0 THEN 1 ELSE 0 END)",
+                CounterMetric.UniqueItemRequests => "sum(CASE WHEN requests > 0 THEN 1 ELSE 0 END)",
+                CounterMetric.UniqueTitleInvestigations => "sum(title_investigation)",
+                CounterMetric.UniqueTitleRequests => "sum(title_request)",
+                CounterMetric.NoLicense => "sum(no_license)",
+                CounterMetric.LimitExceeded => "sum(limit_exceeded)",
                 _ => "0",
             });
-            selects.Add($"SELECT day, {month}, {dimensionList}, {string.Join(", ", metrics)} FROM ranked GROUP BY day, {dimensionList}");
+            selects.Add($"SELECT day, {month}, {dimensionList}, {string.Join(", ", metrics)} FROM credited GROUP BY day, {dimensionList}");
         }
         if (searches.Count > 0)
         {
@@ -225,6 +246,34 @@ public sealed class MetricSql(MetricSqlDialect dialect)
             selects.Add($"SELECT day, {month}, {string.Join(", ", keys)}, {string.Join(", ", metrics)} FROM searches GROUP BY day, {string.Join(", ", kept)}");
         }
         return $"WITH {string.Join(", ", with)} INSERT INTO {dialect.Counter(MetricPeriod.Day)} ({columns}) {string.Join(" UNION ALL ", selects)}";
+    }
+
+    /// <summary>", h": a hash of <paramref name="key"/>, for <see cref="WindowedWhereShared"/>; empty where the engine has none.</summary>
+    private string HashColumn(string key) => dialect.Hash(key) is { } hash ? $", {hash} AS h" : "";
+
+    /// <summary>
+    /// Common table expressions ending in <paramref name="name"/>: the <paramref name="columns"/> of <paramref name="rows"/> and
+    /// window <paramref name="values"/> over partitions by <paramref name="key"/>, where <paramref name="kept"/> holds. Most
+    /// partitions hold one row and the window is the costly part, so where the engine hashes, only rows whose hash
+    /// (<see cref="HashColumn"/>) another row shares go through it; the others take each value's Alone, what the window gives
+    /// a row alone in its partition, and are kept (<paramref name="kept"/> holds for them). Two keys with one hash only send
+    /// more rows through the window.
+    /// </summary>
+    private IEnumerable<string> WindowedWhereShared(
+        string name, string rows, string columns, string key, IReadOnlyList<(string Name, string Window, string Alone)> values, string? kept = null)
+    {
+        var windows = string.Join(", ", values.Select(v => $"{v.Window} AS {v.Name}"));
+        var names = string.Concat(values.Select(v => $", {v.Name}"));
+        string Windowed(string filter) => $"SELECT {columns}{names} FROM (SELECT r.*, {windows} FROM {rows} r{filter}) o{(kept is null ? "" : $" WHERE {kept}")}";
+        if (dialect.Hash(key) is null)
+        {
+            yield return $"{name} AS ({Windowed("")})";
+            yield break;
+        }
+        var shared = $"(SELECT h FROM {name}_shared)";
+        yield return $"{name}_shared AS (SELECT h FROM {rows} GROUP BY h HAVING count(*) > 1)";
+        yield return $"{name} AS (SELECT {columns}{string.Concat(values.Select(v => $", {v.Alone} AS {v.Name}"))} FROM {rows} WHERE h NOT IN {shared} " +
+                     $"UNION ALL {Windowed($" WHERE h IN {shared}")})";
     }
 
     /// <summary>A type's clicks on items, robots left out: <paramref name="t"/> tells the type, and defaults fill in access type and method.</summary>

@@ -55,6 +55,18 @@ public abstract class MetricSqlDialect
     /// <summary>Creates a temporary table of the rows <paramref name="select"/> gives, replacing one of that name, for the rest of the transaction at least.</summary>
     public abstract string CreateTemporary(string table, string select);
 
+    /// <summary>
+    /// A 64-bit hash of a list of columns that is cheap to group by, or null where the engine has none: it only picks the rows
+    /// that need a window (see MetricSql), so a collision costs time, never a number.
+    /// </summary>
+    public abstract string? Hash(string columns);
+
+    /// <summary>
+    /// Whether a grouping's distinct visitors and sessions are counted faster by grouping the rows with each of them and
+    /// counting those groups than by count(DISTINCT).
+    /// </summary>
+    public abstract bool DistinctInTwoSteps { get; }
+
     /// <summary>Whether GROUP BY takes GROUPING SETS (with GROUPING()); without them every grouping is a SELECT of its own.</summary>
     public abstract bool HasGroupingSets { get; }
 }
