@@ -157,17 +157,19 @@ public sealed class MetricSql(MetricSqlDialect dialect)
             return $"SELECT day, {grouping}{string.Concat(all.Select(k => $", {k}"))}, {distinct} FROM {rows} GROUP BY day{sets}";
         }
 
+        string KeyColumns(int grouping) => string.Concat(all.Select((k, i) => (grouping & 1 << i) != 0 ? $", {k}" : $", NULL AS {k}"));
+        string Groups(int grouping) => string.Join(", ", Kept(grouping).Prepend("day"));
+        if (!dialect.DistinctInTwoSteps)
+            return string.Join(" UNION ALL ", groupings.Select(g => $"SELECT day, {g}{KeyColumns(g)}, {distinct} FROM {rows} GROUP BY {Groups(g)}"));
+
         // Per visitor: the events and the sums; per session: one. The outer sums then count each visitor and session once.
         var byVisitor = ", count(*) AS n, 1 AS v, 0 AS u" + string.Concat(sums.Select((_, i) => $", sum(CAST(s{i} AS double precision)) AS s{i}, count(s{i}) AS c{i}"));
         var bySession = ", 0, 0, 1" + string.Concat(sums.Select(_ => ", 0, 0"));
         var twoSteps = "sum(n), sum(v), sum(u)" + string.Concat(sums.Select((_, i) => $", coalesce(sum(s{i}), 0), sum(c{i})"));
-        return string.Join(" UNION ALL ", groupings.Select(grouping =>
+        return string.Join(" UNION ALL ", groupings.Select(g =>
         {
-            var kept = string.Join(", ", Kept(grouping).Prepend("day"));
-            var keyColumns = string.Concat(all.Select((k, i) => (grouping & 1 << i) != 0 ? $", {k}" : $", NULL AS {k}"));
-            if (!dialect.DistinctInTwoSteps) return $"SELECT day, {grouping}{keyColumns}, {distinct} FROM {rows} GROUP BY {kept}";
-            string Grouped(string measures, string who) => $"SELECT day{keyColumns}{measures} FROM {rows} GROUP BY {kept}, {who}";
-            return $"SELECT day, {grouping}{keyColumns}, {twoSteps} FROM ({Grouped(byVisitor, "visitor")} UNION ALL {Grouped(bySession, "session")}) x GROUP BY {kept}";
+            string Grouped(string measures, string who) => $"SELECT day{KeyColumns(g)}{measures} FROM {rows} GROUP BY {Groups(g)}, {who}";
+            return $"SELECT day, {g}{KeyColumns(g)}, {twoSteps} FROM ({Grouped(byVisitor, "visitor")} UNION ALL {Grouped(bySession, "session")}) x GROUP BY {Groups(g)}";
         }));
     }
 
@@ -195,26 +197,25 @@ public sealed class MetricSql(MetricSqlDialect dialect)
             const int investigation = (int)CounterRole.Investigation, request = (int)CounterRole.Request;
             var (isInvestigation, isRequest) = ($"role IN ({investigation}, {request})", $"role = {request}");
             var clickKey = "day, t, visitor, target";
-            with.Add($"clicks AS (SELECT c.*{HashColumn(clickKey)} FROM ({string.Join(" UNION ALL ", clicks)}) c)");
             // A click is removed when the same user clicks the same target of the same type again before the window ends.
-            with.AddRange(WindowedWhereShared("counted", "clicks", $"day, role, ts, session, {dimensionList}", clickKey,
+            with.AddRange(WindowedWhereShared("counted", ("clicks", string.Join(" UNION ALL ", clicks)), $"day, role, ts, session, {dimensionList}", clickKey,
                 [("next_ts", $"lead(ts) OVER (PARTITION BY {clickKey} ORDER BY ts, {rowOrder}, session)", "NULL")],
                 $"next_ts IS NULL OR next_ts >= {dialect.AfterDoubleClickWindow("ts")}"));
             // Each report row's clicks by session: its unique item counts are these sessions, and its unique title counts need only their first clicks.
             var titleSession = $"day, session, coalesce({Quote("title_id")}, {Quote("item_id")}), {string.Join(", ", dimensions.Skip(2))}";
-            with.Add($"""
-                sessions AS (SELECT day, {dimensionList}, session,
+            var sessions = $"""
+                SELECT day, {dimensionList}, session,
                 sum(CASE WHEN {isInvestigation} THEN 1 ELSE 0 END) AS investigations, sum(CASE WHEN {isRequest} THEN 1 ELSE 0 END) AS requests,
                 sum(CASE WHEN role = {(int)CounterRole.NoLicense} THEN 1 ELSE 0 END) AS no_license, sum(CASE WHEN role = {(int)CounterRole.LimitExceeded} THEN 1 ELSE 0 END) AS limit_exceeded,
-                min(CASE WHEN {isInvestigation} THEN ts END) AS first_investigation, min(CASE WHEN {isRequest} THEN ts END) AS first_request{HashColumn(titleSession)}
-                FROM counted GROUP BY day, {dimensionList}, session)
-                """);
+                min(CASE WHEN {isInvestigation} THEN ts END) AS first_investigation, min(CASE WHEN {isRequest} THEN ts END) AS first_request
+                FROM counted GROUP BY day, {dimensionList}, session
+                """;
             // A title-session is credited to the row of its earliest click (then smallest item id), among investigations and among requests.
             // Only the rows of a title-session that spans several rows (items of one title) need the ranking.
             (string, string, string) Credit(string name, string count, string first) => (name,
                 $"CASE WHEN {count} > 0 AND ROW_NUMBER() OVER (PARTITION BY {titleSession} ORDER BY {first} NULLS LAST, {rowOrder}) = 1 THEN 1 ELSE 0 END",
                 $"CASE WHEN {count} > 0 THEN 1 ELSE 0 END");
-            with.AddRange(WindowedWhereShared("credited", "sessions", $"day, {dimensionList}, investigations, requests, no_license, limit_exceeded", titleSession,
+            with.AddRange(WindowedWhereShared("credited", ("sessions", sessions), $"day, {dimensionList}, investigations, requests, no_license, limit_exceeded", titleSession,
                 [Credit("title_investigation", "investigations", "first_investigation"), Credit("title_request", "requests", "first_request")]));
             var metrics = CounterNames.Metrics.Select(m => m switch
             {
@@ -248,31 +249,30 @@ public sealed class MetricSql(MetricSqlDialect dialect)
         return $"WITH {string.Join(", ", with)} INSERT INTO {dialect.Counter(MetricPeriod.Day)} ({columns}) {string.Join(" UNION ALL ", selects)}";
     }
 
-    /// <summary>", h": a hash of <paramref name="key"/>, for <see cref="WindowedWhereShared"/>; empty where the engine has none.</summary>
-    private string HashColumn(string key) => dialect.Hash(key) is { } hash ? $", {hash} AS h" : "";
-
     /// <summary>
-    /// Common table expressions ending in <paramref name="name"/>: the <paramref name="columns"/> of <paramref name="rows"/> and
-    /// window <paramref name="values"/> over partitions by <paramref name="key"/>, where <paramref name="kept"/> holds. Most
-    /// partitions hold one row and the window is the costly part, so where the engine hashes, only rows whose hash
-    /// (<see cref="HashColumn"/>) another row shares go through it; the others take each value's Alone, what the window gives
-    /// a row alone in its partition, and are kept (<paramref name="kept"/> holds for them). Two keys with one hash only send
-    /// more rows through the window.
+    /// Common table expressions: <paramref name="rows"/>, named and defined by its SELECT, then <paramref name="name"/>: the
+    /// <paramref name="columns"/> of those rows and window <paramref name="values"/> over partitions by <paramref name="key"/>,
+    /// where <paramref name="kept"/> holds. Most partitions hold one row and the window is the costly part, so where the
+    /// engine hashes, the rows carry their key's hash and only rows whose hash another row shares go through the window; the
+    /// others take each value's Alone, what the window gives a row alone in its partition, and are kept (<paramref name="kept"/>
+    /// holds for them). Two keys with one hash only send more rows through the window.
     /// </summary>
     private IEnumerable<string> WindowedWhereShared(
-        string name, string rows, string columns, string key, IReadOnlyList<(string Name, string Window, string Alone)> values, string? kept = null)
+        string name, (string Name, string Select) rows, string columns, string key, IReadOnlyList<(string Name, string Window, string Alone)> values, string? kept = null)
     {
+        var hash = dialect.Hash(key);
+        yield return $"{rows.Name} AS (SELECT r.*{(hash is null ? "" : $", {hash} AS h")} FROM ({rows.Select}) r)";
         var windows = string.Join(", ", values.Select(v => $"{v.Window} AS {v.Name}"));
         var names = string.Concat(values.Select(v => $", {v.Name}"));
-        string Windowed(string filter) => $"SELECT {columns}{names} FROM (SELECT r.*, {windows} FROM {rows} r{filter}) o{(kept is null ? "" : $" WHERE {kept}")}";
-        if (dialect.Hash(key) is null)
+        string Windowed(string filter) => $"SELECT {columns}{names} FROM (SELECT r.*, {windows} FROM {rows.Name} r{filter}) o{(kept is null ? "" : $" WHERE {kept}")}";
+        if (hash is null)
         {
             yield return $"{name} AS ({Windowed("")})";
             yield break;
         }
         var shared = $"(SELECT h FROM {name}_shared)";
-        yield return $"{name}_shared AS (SELECT h FROM {rows} GROUP BY h HAVING count(*) > 1)";
-        yield return $"{name} AS (SELECT {columns}{string.Concat(values.Select(v => $", {v.Alone} AS {v.Name}"))} FROM {rows} WHERE h NOT IN {shared} " +
+        yield return $"{name}_shared AS (SELECT h FROM {rows.Name} GROUP BY h HAVING count(*) > 1)";
+        yield return $"{name} AS (SELECT {columns}{string.Concat(values.Select(v => $", {v.Alone} AS {v.Name}"))} FROM {rows.Name} WHERE h NOT IN {shared} " +
                      $"UNION ALL {Windowed($" WHERE h IN {shared}")})";
     }
 
