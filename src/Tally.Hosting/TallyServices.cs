@@ -11,6 +11,9 @@ using Tally.Core.Retention;
 using Tally.Core.Store;
 using Tally.Hosting.Demo;
 using Tally.Queue;
+using Tally.Queue.Inbox;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Tally.Sources.Amqp;
 using Tally.Sources.Logs;
 
@@ -129,7 +132,39 @@ public static class TallyServices
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         // Resolved now, so that the container owns and disposes the store even where no service asks for it.
         provider.GetRequiredService<IEventStore>();
+        if (options.Role == ServerRole.All)
+        {
+            try
+            {
+                await StoreInboxAsync(provider, options.DataDirectory, cancellationToken);
+            }
+            catch
+            {
+                await provider.DisposeAsync();
+                throw;
+            }
+        }
         return provider;
+    }
+
+    /// <summary>
+    /// Stores the events a server acknowledged into the data folder's inbox but had not stored when it stopped (or was
+    /// killed), so that a command reads them. A running server holds the inbox and stores them itself.
+    /// </summary>
+    private static async Task StoreInboxAsync(ServiceProvider provider, string dataDirectory, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(EventInbox.DirectoryIn(dataDirectory))) return;
+        var logger = provider.GetService<ILoggerFactory>()?.CreateLogger<EventInbox>() ?? (ILogger)NullLogger.Instance;
+        EventInbox inbox;
+        try
+        {
+            inbox = EventInbox.Open(dataDirectory, provider.GetRequiredService<TallySchema>(), logger);
+        }
+        catch (InboxBusyException)
+        {
+            return;
+        }
+        await using (inbox) await inbox.StoreWaitingAsync(provider.GetRequiredService<IngestService>().StoreProcessedAsync, cancellationToken);
     }
 
     private static string LoadOrCreateDemoKey(string dataDirectory)

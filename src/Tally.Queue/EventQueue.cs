@@ -45,6 +45,9 @@ public static class EventQueue
 /// </summary>
 public sealed class EventQueuePublisher : IEventHandOff, IAsyncDisposable
 {
+    /// <summary>Workers process what they consume: they share the store's salts, which an ingest node does not read.</summary>
+    public bool TakesProcessed => false;
+
     private readonly QueueOptions _options;
     private readonly Channel<Pending> _pending = Channel.CreateBounded<Pending>(new BoundedChannelOptions(4096) { SingleReader = true });
     private readonly Task _loop;
@@ -57,7 +60,7 @@ public sealed class EventQueuePublisher : IEventHandOff, IAsyncDisposable
     }
 
     /// <summary>Returns once the broker has the events on disk.</summary>
-    /// <exception cref="PublishRefusedException">The broker is unreachable or refused the message.</exception>
+    /// <exception cref="HandOffRefusedException">The broker is unreachable or refused the message.</exception>
     public async Task HandOffAsync(IReadOnlyList<TallyEvent> events, CancellationToken cancellationToken)
     {
         if (events.Count == 0) return;
@@ -86,7 +89,7 @@ public sealed class EventQueuePublisher : IEventHandOff, IAsyncDisposable
                 // A broken channel is dropped; the next group connects again.
                 if (_publisher is not null) await _publisher.DisposeAsync();
                 _publisher = null;
-                var refused = e as PublishRefusedException ?? new PublishRefusedException($"the queue at {Redacted(_options.Uri)} is unavailable: {e.Message}", e);
+                var refused = new HandOffRefusedException(e is PublishRefusedException ? e.Message : $"the queue at {Redacted(_options.Uri)} is unavailable: {e.Message}", e);
                 foreach (var pending in group) pending.Done.TrySetException(refused);
             }
         }

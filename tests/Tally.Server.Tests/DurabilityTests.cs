@@ -28,9 +28,7 @@ public sealed class DurabilityTests
 
         await using var restarted = await host.RestartAsync();
         using var again = await restarted.PostEventsAsync($"[{Event("e-1", "alice")},{Event("e-2", "alice")}]");
-        var result = JsonDocument.Parse(await again.Content.ReadAsStringAsync()).RootElement;
-        Assert.Equal(1, result.GetProperty("duplicates").GetInt32());
-        Assert.Equal(1, result.GetProperty("stored").GetInt32());
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
 
         var events = (await restarted.GetJsonAsync("/api/v1/events?delta=3600&order=asc")).GetProperty("raw_messages");
         Assert.Equal(2, events.GetArrayLength());

@@ -7,7 +7,7 @@ namespace Tally.Hosting.Demo;
 
 public sealed record DemoProgress(int DaysDone, int DaysTotal, long Stored);
 
-/// <summary>Loads demo history through the real ingest path, then aggregates it.</summary>
+/// <summary>Loads demo history through the real ingest path (straight to the store, as a bulk load), then aggregates it.</summary>
 public sealed class DemoData(IngestService ingest, ISettingStore store, Aggregator aggregator, TimeProvider clock)
 {
     public const string SeededSetting = "demo.seeded";
@@ -26,7 +26,7 @@ public sealed class DemoData(IngestService ingest, ISettingStore store, Aggregat
         long stored = 0;
         foreach (var batch in generator.History(from, now, eventsPerDay, batchSize: 5000))
         {
-            var result = await ingest.IngestAsync(batch.Ndjson, cancellationToken);
+            var result = await ingest.StoreBodyAsync(batch.Ndjson, cancellationToken);
             stored += result.Stored;
             progress?.Report(new DemoProgress(batch.Through.DayNumber - DateOnly.FromDateTime(from).DayNumber + 1, days, stored));
         }

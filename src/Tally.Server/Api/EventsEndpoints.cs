@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
-using Tally.Amqp;
 using Tally.Core.Accept;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
@@ -22,7 +21,7 @@ public static class EventsEndpoints
         app.MapPost("/api/v1/events", PostAsync)
             .RequireKey(ApiRole.Write)
             .WithName("PostEvents")
-            .WithSummary("Send one event, a JSON array of events, or NDJSON. Answers 202 once the events are durably stored (or, on an ingest node, durably queued).")
+            .WithSummary("Send one event, a JSON array of events, or NDJSON. Answers 202 once the events are durably queued: in the data folder's inbox, which the server stores from, or on an ingest node in RabbitMQ.")
             .Produces(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -90,7 +89,7 @@ public static class EventsEndpoints
         {
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed body", detail: e.Message);
         }
-        catch (PublishRefusedException e)
+        catch (HandOffRefusedException e)
         {
             // Nothing of this request is known to be queued; the client retries with the same ids.
             context.Response.Headers.RetryAfter = "5";

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Tally.Core.Aggregate;
@@ -10,6 +11,7 @@ using Tally.Core.Ingest;
 using Tally.Core.Query.Sushi;
 using Tally.Core.Store;
 using Tally.Hosting;
+using Tally.Queue.Inbox;
 using Tally.Server.Api;
 using Tally.Server.Dashboard;
 using Tally.Server.Live;
@@ -40,10 +42,13 @@ public static class TallyServer
         services.AddOpenApi();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = null);
         AddBackgroundWork(services, options, schema);
+        if (options.Role == ServerRole.All) AddInbox(services, options.DataDirectory);
 
         var app = builder.Build();
-        // Resolved now, so that the container owns and disposes the store even where no service asks for it.
+        // Resolved now, so that the container owns and disposes the store even where no service asks for it, and a
+        // data folder another process serves is refused before this one listens.
         app.Services.GetRequiredService<IEventStore>();
+        if (options.Role == ServerRole.All) app.Services.GetRequiredService<EventInbox>();
         MapEndpoints(app, options.Role);
         return app;
     }
@@ -74,6 +79,21 @@ public static class TallyServer
         }
         else if (options.Role.Queries()) services.AddHostedService<AggregationWatcher>();
         if (options.Demo) services.AddHostedService<DemoTraffic>();
+    }
+
+    /// <summary>
+    /// Requests are answered once their events are in the data folder's inbox; a worker stores them from there in large
+    /// batches. Raw reads and aggregation first wait for what was acknowledged before them, so a 202 is visible to both.
+    /// </summary>
+    private static void AddInbox(IServiceCollection services, string dataDirectory)
+    {
+        services.AddSingleton(provider => EventInbox.Open(dataDirectory, provider.GetRequiredService<TallySchema>(), provider.GetRequiredService<ILogger<EventInbox>>()));
+        services.AddSingleton<IEventHandOff>(provider => provider.GetRequiredService<EventInbox>());
+        services.Replace(ServiceDescriptor.Singleton<IRawEventReader>(provider =>
+            new InboxFirstReader(provider.GetRequiredService<IEventStore>(), provider.GetRequiredService<EventInbox>())));
+        services.Replace(ServiceDescriptor.Singleton<IAggregationQueue>(provider =>
+            new InboxFirstAggregationQueue(provider.GetRequiredService<IEventStore>(), provider.GetRequiredService<EventInbox>())));
+        services.AddHostedService<InboxWorker>();
     }
 
     private static void MapEndpoints(WebApplication app, ServerRole role)
