@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Tally.Core.Accept;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
@@ -12,8 +14,6 @@ using Tally.Core.Store;
 using Tally.Hosting.Demo;
 using Tally.Queue;
 using Tally.Queue.Inbox;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Tally.Sources.Amqp;
 using Tally.Sources.Logs;
 
@@ -136,7 +136,9 @@ public static class TallyServices
         {
             try
             {
-                await StoreInboxAsync(provider, options.DataDirectory, cancellationToken);
+                // What a server acknowledged and had not stored when it was killed is stored before the command reads.
+                await EventInbox.StoreLeftOverAsync(options.DataDirectory, provider.GetRequiredService<TallySchema>(), provider.GetRequiredService<IEventWriter>(),
+                    provider.GetService<ILoggerFactory>()?.CreateLogger<EventInbox>() ?? NullLogger<EventInbox>.Instance, cancellationToken);
             }
             catch
             {
@@ -145,26 +147,6 @@ public static class TallyServices
             }
         }
         return provider;
-    }
-
-    /// <summary>
-    /// Stores the events a server acknowledged into the data folder's inbox but had not stored when it stopped (or was
-    /// killed), so that a command reads them. A running server holds the inbox and stores them itself.
-    /// </summary>
-    private static async Task StoreInboxAsync(ServiceProvider provider, string dataDirectory, CancellationToken cancellationToken)
-    {
-        if (!Directory.Exists(EventInbox.DirectoryIn(dataDirectory))) return;
-        var logger = provider.GetService<ILoggerFactory>()?.CreateLogger<EventInbox>() ?? (ILogger)NullLogger.Instance;
-        EventInbox inbox;
-        try
-        {
-            inbox = EventInbox.Open(dataDirectory, provider.GetRequiredService<TallySchema>(), logger);
-        }
-        catch (InboxBusyException)
-        {
-            return;
-        }
-        await using (inbox) await inbox.StoreWaitingAsync(provider.GetRequiredService<IngestService>().StoreProcessedAsync, cancellationToken);
     }
 
     private static string LoadOrCreateDemoKey(string dataDirectory)

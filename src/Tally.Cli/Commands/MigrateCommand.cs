@@ -1,8 +1,10 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging.Abstractions;
 using Tally.Cli.Served;
 using Tally.Core.Configuration;
 using Tally.Core.Store;
 using Tally.Hosting;
+using Tally.Queue.Inbox;
 
 namespace Tally.Cli.Commands;
 
@@ -39,6 +41,9 @@ public static class MigrateCommand
                 if (await ServedCommands.TryForwardAsync(parse, [source, target], cancellationToken) is { } exitCode) return exitCode;
                 if (!StoreFactory.Holds(source)) return CommonOptions.Fail($"--from {source}: the folder holds no {source.Engine} store");
                 await using var sourceStore = await StoreFactory.OpenAsync(source, "--from", options.Storage, cancellationToken);
+                // Events a server of the source folder acknowledged and had not stored when it stopped go with the rest.
+                if (StoreLocation.IsEmbedded(source.Engine))
+                    await EventInbox.StoreLeftOverAsync(source.Connection, schema, sourceStore, NullLogger.Instance, cancellationToken);
                 await using var targetStore = await StoreFactory.OpenAsync(target, "--to", options.Storage, cancellationToken);
                 CommandConsole.Current.Out.WriteLine($"Copying {source} into {target}");
                 var copier = new StoreCopier(schema, sourceStore, targetStore, source.ToString());

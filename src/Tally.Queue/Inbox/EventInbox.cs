@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
 using Tally.Core.Ingest;
+using Tally.Core.Store;
 
 namespace Tally.Queue.Inbox;
 
@@ -126,6 +127,26 @@ public sealed class EventInbox : IEventHandOff, IAsyncDisposable
         var batches = 0;
         while (await StoreNextAsync(store, cancellationToken)) batches++;
         return batches;
+    }
+
+    /// <summary>
+    /// Stores into <paramref name="store"/> what a data folder's inbox still holds: events a server acknowledged and had
+    /// not stored when it was killed. Nothing happens when the folder has no inbox, or when a running server holds it
+    /// (it stores them itself).
+    /// </summary>
+    public static async Task StoreLeftOverAsync(string dataDirectory, TallySchema schema, IEventWriter store, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(DirectoryIn(dataDirectory))) return;
+        EventInbox inbox;
+        try
+        {
+            inbox = Open(dataDirectory, schema, logger);
+        }
+        catch (InboxBusyException)
+        {
+            return;
+        }
+        await using (inbox) await inbox.StoreWaitingAsync(store.AppendAsync, cancellationToken);
     }
 
     /// <summary>

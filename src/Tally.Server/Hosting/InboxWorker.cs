@@ -23,7 +23,7 @@ public sealed class InboxWorker(EventInbox inbox, IngestService ingest, ILogger<
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
-                return;
+                break;
             }
             catch (Exception e)
             {
@@ -34,5 +34,8 @@ public sealed class InboxWorker(EventInbox inbox, IngestService ingest, ILogger<
                 await Task.Delay(delay, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
+        // Requests have stopped by now: a clean stop leaves the inbox empty, so that tally migrate and copies of the
+        // folder hold every acknowledged event in the store.
+        await inbox.StoreWaitingAsync(ingest.StoreProcessedAsync, CancellationToken.None);
     }
 }
