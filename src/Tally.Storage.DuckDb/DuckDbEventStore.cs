@@ -93,6 +93,7 @@ public sealed partial class DuckDbEventStore : IEventStore
             CREATE TEMP TABLE IF NOT EXISTS tally_losers (seq BIGINT NOT NULL, partition VARCHAR NOT NULL);
             CREATE TEMP TABLE IF NOT EXISTS tally_item_batch (id VARCHAR NOT NULL, updated TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL);
             CREATE TEMP TABLE IF NOT EXISTS tally_dirty_batch (type VARCHAR NOT NULL, day DATE NOT NULL, version BIGINT NOT NULL);
+            CREATE TEMP TABLE IF NOT EXISTS tally_salt_batch (day DATE NOT NULL, salt BLOB NOT NULL);
             """);
         foreach (var period in (MetricPeriod[])[MetricPeriod.Day, MetricPeriod.Month])
         {
@@ -347,6 +348,44 @@ public sealed partial class DuckDbEventStore : IEventStore
         byte[]? salt = null;
         await WriteAsync(() => salt = SaltOf(day), cancellationToken);
         return _file.Salts.Put(day, salt!);
+    }
+
+    /// <summary>The days' salts, those not handed out today made or read, and recorded as used, in one write.</summary>
+    public async ValueTask<IReadOnlyDictionary<DateOnly, byte[]>> GetSaltsAsync(IReadOnlyCollection<DateOnly> days, CancellationToken cancellationToken)
+    {
+        var salts = new Dictionary<DateOnly, byte[]>(days.Count);
+        var missing = new List<DateOnly>();
+        foreach (var day in days)
+        {
+            if (_file.Salts.Get(day) is { } cached) salts[day] = cached;
+            else missing.Add(day);
+        }
+        if (missing.Count == 0) return salts;
+        var stored = new Dictionary<DateOnly, byte[]>(missing.Count);
+        await WriteAsync(() =>
+        {
+            using (var appender = _file.Writer.CreateAppender("tally_salt_batch"))
+            {
+                foreach (var day in missing) appender.CreateRow().AppendValue(day).AppendValue(RandomNumberGenerator.GetBytes(32)).EndRow();
+            }
+            using (var upsert = Command(_file.Writer, """
+                INSERT INTO tally_salts (day, salt, last_used) SELECT day, salt, $u FROM tally_salt_batch
+                ON CONFLICT (day) DO UPDATE SET last_used = excluded.last_used
+                """))
+            {
+                Bind(upsert, "u", SaltCache.Today);
+                upsert.ExecuteNonQuery();
+            }
+            using (var select = Command(_file.Writer, "SELECT day, salt FROM tally_salts SEMI JOIN tally_salt_batch USING (day)"))
+            using (var reader = select.ExecuteReader())
+            {
+                while (reader.Read()) stored[reader.GetFieldValue<DateOnly>(0)] = Blob(reader, 1);
+            }
+            Execute(_file.Writer, "DELETE FROM tally_salt_batch");
+        }, cancellationToken);
+        // Cached once committed, as a salt whose write rolled back must not be handed out.
+        foreach (var (day, salt) in stored) salts[day] = _file.Salts.Put(day, salt);
+        return salts;
     }
 
     /// <summary>Insert-if-absent then read; either way the salt is recorded as used today.</summary>

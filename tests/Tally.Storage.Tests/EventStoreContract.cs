@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
 using Tally.Core.Events;
+using Tally.Core.Process;
 using Tally.Core.Query;
 using Tally.Core.Store;
 using static Tally.Storage.Tests.StoreTestKit;
@@ -851,6 +852,24 @@ public abstract class EventStoreContract : IAsyncLifetime
         store = await RestartAsync(store);
         Assert.Equal(salt, await store.GetSaltAsync(Today, None));
         Assert.Equal(yesterday, await store.GetSaltAsync(Today.AddDays(-1), None));
+    }
+
+    [Fact]
+    public async Task Salts_asked_for_many_days_at_once_are_each_days_salt_and_stay_so()
+    {
+        var store = await FreshAsync(Schema());
+        var known = await store.GetSaltAsync(Today.AddDays(-3), None);
+        var days = Enumerable.Range(0, 40).Select(i => Today.AddDays(-i)).ToList();
+
+        var salts = await ((ISaltSource)store).GetSaltsAsync(days, None);
+
+        Assert.Equal(days.Order(), salts.Keys.Order());
+        Assert.Equal(known, salts[Today.AddDays(-3)]);
+        Assert.Equal(days.Count, salts.Values.Select(Convert.ToHexString).Distinct().Count());
+        Assert.All(days, day => Assert.True(salts[day].Length >= 16));
+        foreach (var day in days) Assert.Equal(salts[day], await store.GetSaltAsync(day, None));
+        store = await RestartAsync(store);
+        Assert.Equal(salts, await ((ISaltSource)store).GetSaltsAsync(days, None));
     }
 
     [Fact]

@@ -30,14 +30,9 @@ public sealed class AnonymizeProcessor(ISaltSource salts, bool keepIp, bool keep
     /// </summary>
     public async ValueTask PrepareAsync(IReadOnlyList<TallyEvent> batch, CancellationToken cancellationToken)
     {
-        DateOnly? last = null;
-        foreach (var e in batch)
-        {
-            var day = DateOnly.FromDateTime(e.Timestamp);
-            if (day == last) continue;
-            _salts[day] = await salts.GetSaltAsync(day, cancellationToken);
-            last = day;
-        }
+        var days = new HashSet<DateOnly>();
+        foreach (var e in batch) days.Add(DateOnly.FromDateTime(e.Timestamp));
+        foreach (var (day, salt) in await salts.GetSaltsAsync(days, cancellationToken)) _salts[day] = salt;
     }
 
     public bool Process(TallyEvent e)

@@ -121,12 +121,12 @@ public sealed class EventInbox : IEventHandOff, IAsyncDisposable
         return true;
     }
 
-    /// <summary>Stores every waiting record, batch by batch; returns how many batches it stored.</summary>
-    public async Task<int> StoreWaitingAsync(Func<IReadOnlyList<TallyEvent>, CancellationToken, Task> store, CancellationToken cancellationToken)
+    /// <summary>Stores every waiting record, batch by batch.</summary>
+    public async Task StoreWaitingAsync(Func<IReadOnlyList<TallyEvent>, CancellationToken, Task> store, CancellationToken cancellationToken)
     {
-        var batches = 0;
-        while (await StoreNextAsync(store, cancellationToken)) batches++;
-        return batches;
+        bool stored;
+        do stored = await StoreNextAsync(store, cancellationToken);
+        while (stored);
     }
 
     /// <summary>
