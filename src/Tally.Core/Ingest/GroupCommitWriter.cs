@@ -37,23 +37,10 @@ public sealed class GroupCommitWriter : IAsyncDisposable
     {
         var group = new List<PendingWrite>();
         var events = new List<TallyEvent>();
-        while (await _pending.Reader.WaitToReadAsync())
+        while (await WriteGroups.NextAsync(_pending.Reader, group, write => write.Events.Count, _maxBatch))
         {
-            // Writers released by the last commit are on their way back with their next events: while they keep
-            // arriving, let them queue, so that they share one commit instead of the first taking a commit of its own
-            // (measured with 8 single-event writers on DuckDB: about 300 events/s without this, 500 with it).
-            for (int queued = -1, rounds = 0; _pending.Reader.Count > queued && rounds < 8; rounds++)
-            {
-                queued = _pending.Reader.Count;
-                await Task.Yield();
-            }
-            group.Clear();
             events.Clear();
-            while (events.Count < _maxBatch && _pending.Reader.TryRead(out var write))
-            {
-                group.Add(write);
-                events.AddRange(write.Events);
-            }
+            foreach (var write in group) events.AddRange(write.Events);
             try
             {
                 var stored = await _store.AppendAsync(events, CancellationToken.None);

@@ -69,27 +69,11 @@ public sealed class EventInbox : IEventHandOff, IAsyncDisposable
     private async Task AppendLoopAsync()
     {
         var group = new List<Pending>();
-        var records = new List<ReadOnlyMemory<byte>>();
-        while (await _pending.Reader.WaitToReadAsync())
+        while (await WriteGroups.NextAsync(_pending.Reader, group, pending => pending.Record.Length, BatchBytes))
         {
-            // Requests answered by the last fsync come back with their next events: let them queue and share the next one.
-            for (int queued = -1, rounds = 0; _pending.Reader.Count > queued && rounds < 8; rounds++)
-            {
-                queued = _pending.Reader.Count;
-                await Task.Yield();
-            }
-            group.Clear();
-            records.Clear();
-            var bytes = 0L;
-            while (bytes < BatchBytes && _pending.Reader.TryRead(out var pending))
-            {
-                group.Add(pending);
-                records.Add(pending.Record);
-                bytes += pending.Record.Length;
-            }
             try
             {
-                _journal.Append(records);
+                _journal.Append([.. group.Select(pending => pending.Record)]);
                 foreach (var pending in group) pending.Done.TrySetResult();
                 Progressed();
             }
