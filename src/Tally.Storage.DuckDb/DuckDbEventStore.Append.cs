@@ -294,7 +294,7 @@ public sealed partial class DuckDbEventStore
             if (_file.Salts.Get(day) is { } cached) return ValueTask.FromResult(cached);
             lock (_gate)
             {
-                if (!_newSalts.TryGetValue(day, out var salt)) _newSalts[day] = salt = store.SaltOf(day);
+                if (!_newSalts.TryGetValue(day, out var salt)) _newSalts[day] = salt = store.SaltsOf([day])[day];
                 return ValueTask.FromResult(salt);
             }
         }

@@ -342,13 +342,8 @@ public sealed partial class DuckDbEventStore : IEventStore
         return [.. dropped.Select(d => d.Name)];
     }
 
-    public async ValueTask<byte[]> GetSaltAsync(DateOnly day, CancellationToken cancellationToken)
-    {
-        if (_file.Salts.Get(day) is { } cached) return cached;
-        byte[]? salt = null;
-        await WriteAsync(() => salt = SaltOf(day), cancellationToken);
-        return _file.Salts.Put(day, salt!);
-    }
+    public async ValueTask<byte[]> GetSaltAsync(DateOnly day, CancellationToken cancellationToken) =>
+        (await GetSaltsAsync([day], cancellationToken))[day];
 
     /// <summary>The days' salts, those not handed out today made or read, and recorded as used, in one write.</summary>
     public async ValueTask<IReadOnlyDictionary<DateOnly, byte[]>> GetSaltsAsync(IReadOnlyCollection<DateOnly> days, CancellationToken cancellationToken)
@@ -361,42 +356,39 @@ public sealed partial class DuckDbEventStore : IEventStore
             else missing.Add(day);
         }
         if (missing.Count == 0) return salts;
-        var stored = new Dictionary<DateOnly, byte[]>(missing.Count);
-        await WriteAsync(() =>
-        {
-            using (var appender = _file.Writer.CreateAppender("tally_salt_batch"))
-            {
-                foreach (var day in missing) appender.CreateRow().AppendValue(day).AppendValue(RandomNumberGenerator.GetBytes(32)).EndRow();
-            }
-            using (var upsert = Command(_file.Writer, """
-                INSERT INTO tally_salts (day, salt, last_used) SELECT day, salt, $u FROM tally_salt_batch
-                ON CONFLICT (day) DO UPDATE SET last_used = excluded.last_used
-                """))
-            {
-                Bind(upsert, "u", SaltCache.Today);
-                upsert.ExecuteNonQuery();
-            }
-            using (var select = Command(_file.Writer, "SELECT day, salt FROM tally_salts SEMI JOIN tally_salt_batch USING (day)"))
-            using (var reader = select.ExecuteReader())
-            {
-                while (reader.Read()) stored[reader.GetFieldValue<DateOnly>(0)] = Blob(reader, 1);
-            }
-            Execute(_file.Writer, "DELETE FROM tally_salt_batch");
-        }, cancellationToken);
+        IReadOnlyDictionary<DateOnly, byte[]> stored = salts;
+        await WriteAsync(() => stored = SaltsOf(missing), cancellationToken);
         // Cached once committed, as a salt whose write rolled back must not be handed out.
         foreach (var (day, salt) in stored) salts[day] = _file.Salts.Put(day, salt);
         return salts;
     }
 
-    /// <summary>Insert-if-absent then read; either way the salt is recorded as used today.</summary>
-    private byte[] SaltOf(DateOnly day)
+    /// <summary>
+    /// In the writer's transaction: new salts for the days that have none, each day's salt read back and recorded as used
+    /// today. An appender, one upsert and one read, however many days.
+    /// </summary>
+    private Dictionary<DateOnly, byte[]> SaltsOf(List<DateOnly> days)
     {
-        StoreSalt(day, RandomNumberGenerator.GetBytes(32));
-        using var select = Command(_file.Writer, "SELECT salt FROM tally_salts WHERE day = $d");
-        Bind(select, "d", day);
-        using var reader = select.ExecuteReader();
-        reader.Read();
-        return Blob(reader, 0);
+        using (var appender = _file.Writer.CreateAppender("tally_salt_batch"))
+        {
+            foreach (var day in days) appender.CreateRow().AppendValue(day).AppendValue(RandomNumberGenerator.GetBytes(32)).EndRow();
+        }
+        using (var upsert = Command(_file.Writer, """
+            INSERT INTO tally_salts (day, salt, last_used) SELECT day, salt, $u FROM tally_salt_batch
+            ON CONFLICT (day) DO UPDATE SET last_used = excluded.last_used
+            """))
+        {
+            Bind(upsert, "u", SaltCache.Today);
+            upsert.ExecuteNonQuery();
+        }
+        var salts = new Dictionary<DateOnly, byte[]>(days.Count);
+        using (var select = Command(_file.Writer, "SELECT day, salt FROM tally_salts SEMI JOIN tally_salt_batch USING (day)"))
+        using (var reader = select.ExecuteReader())
+        {
+            while (reader.Read()) salts[reader.GetFieldValue<DateOnly>(0)] = Blob(reader, 1);
+        }
+        Execute(_file.Writer, "DELETE FROM tally_salt_batch");
+        return salts;
     }
 
     /// <summary>
