@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Numerics;
 using System.Security.Cryptography;
 using System.Text;
@@ -59,10 +60,14 @@ public sealed partial class DuckDbEventStore
     {
         private readonly DuckDbFile _file = store._file;
         private readonly List<((string, DateTime) Key, string Name)> _created = [];
-        /// <summary>Salts made or used inside this transaction: shared with the store only once committed.</summary>
-        private readonly Dictionary<DateOnly, byte[]> _newSalts = [];
+        /// <summary>
+        /// Salts made inside this transaction, shared with the store only once committed. Read without <see cref="_gate"/>:
+        /// processing asks for them on every batch, and must not wait while the writer holds the gate for a whole batch.
+        /// </summary>
+        private readonly ConcurrentDictionary<DateOnly, byte[]> _newSalts = [];
         /// <summary>Salts may be asked for while a batch is being written (processing runs beside writing); one connection serves both.</summary>
         private readonly Lock _gate = new();
+        private UInt128[] _keys = [];
         private long _nextSeq = store._file.NextSeq;
         private long _unsettled;
         private AppendCounts _counts;
@@ -160,11 +165,15 @@ public sealed partial class DuckDbEventStore
             return partitions;
         }
 
-        private static UInt128[] Keys(IReadOnlyList<TallyEvent> events)
+        /// <summary>
+        /// The events' id keys, in a buffer this transaction reuses (under <see cref="_gate"/>): a file's batches would
+        /// otherwise each leave a large-object array behind, and those set off full garbage collections.
+        /// </summary>
+        private UInt128[] Keys(IReadOnlyList<TallyEvent> events)
         {
-            var keys = new UInt128[events.Count];
-            for (var i = 0; i < keys.Length; i++) keys[i] = IdKey(events[i].Id);
-            return keys;
+            if (_keys.Length < events.Count) _keys = new UInt128[events.Count];
+            for (var i = 0; i < events.Count; i++) _keys[i] = IdKey(events[i].Id);
+            return _keys;
         }
 
         /// <summary>The key an id is claimed by: the first 128 bits of the SHA-256 of its UTF-8.</summary>
@@ -291,7 +300,7 @@ public sealed partial class DuckDbEventStore
 
         public ValueTask<byte[]> GetSaltAsync(DateOnly day, CancellationToken cancellationToken)
         {
-            if (_file.Salts.Get(day) is { } cached) return ValueTask.FromResult(cached);
+            if ((_file.Salts.Get(day) ?? _newSalts.GetValueOrDefault(day)) is { } known) return ValueTask.FromResult(known);
             lock (_gate)
             {
                 if (!_newSalts.TryGetValue(day, out var salt)) _newSalts[day] = salt = store.SaltsOf([day])[day];
