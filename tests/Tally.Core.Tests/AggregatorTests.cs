@@ -160,15 +160,68 @@ public sealed class AggregatorTests : IDisposable
         foreach (var (month, day) in new[] { (3, 20), (4, 5), (4, 25), (5, 3), (5, 9) })
             _store.Append(View("record-view", At(month, day), "a", visitor: day));
         await _aggregator.RunAsync(cancellationToken: None);
-        var stats = new StatsService(_store);
+        var stats = new StatsService(_store, _store);
         _store.MetricQueries.Clear();
 
         var timeline = await stats.TimelineAsync(Views, new StatsRequest(Day(3, 15), Day(5, 5), Interval.Month, [], 10, 0, null), None);
 
         Assert.Equal([(Day(3, 1), 1L), (Day(4, 1), 2L), (Day(5, 1), 1L)], timeline.Select(r => (r.Period, r.Count)));
         Assert.Equal(
-            ["Month 2026-04-01..2026-04-30", "Day 2026-03-15..2026-03-31", "Day 2026-05-01..2026-05-05"],
+            ["Day 2026-03-15..2026-03-31", "Month 2026-04-01..2026-04-30", "Day 2026-05-01..2026-05-05"],
             _store.MetricQueries.Select(q => $"{q.Source} {q.From:O}..{q.To:O}"));
+    }
+
+    [Fact]
+    public async Task The_month_in_progress_is_read_from_its_days_and_rolled_up_by_the_first_run_after_it_ends()
+    {
+        // June is in progress (the clock says 10 June): its days are computed, its monthly rows wait.
+        _store.Append(View("record-view", At(5, 20), "a"), View("record-view", At(6, 2), "a"), View("record-view", At(6, 9), "b"));
+        var first = await _aggregator.RunAsync(cancellationToken: None);
+        Assert.Equal([Day(5, 1)], _computer.RolledUp[Views.Name]);
+        Assert.Equal(["2026-05-01"], _computer.CounterMonthCalls.Select(m => string.Join(' ', m.Select(d => d.ToString("O", CultureInfo.InvariantCulture)))));
+        Assert.Equal(1, first.Months);
+        Assert.Equal("2026-06", await _store.GetSettingAsync(OpenMonths.Setting, None));
+
+        // Reads take June from its days, even asked as a whole month; May comes from its monthly rows.
+        var stats = new StatsService(_store, _store);
+        _store.MetricQueries.Clear();
+        var timeline = await stats.TimelineAsync(Views, new StatsRequest(Day(5, 1), Day(6, 30), Interval.Month, [], 10, 0, null), None);
+        Assert.Equal([(Day(5, 1), 1L), (Day(6, 1), 2L)], timeline.Select(r => (r.Period, r.Count)));
+        Assert.Equal(["Month 2026-05-01..2026-05-31", "Day 2026-06-01..2026-06-30"], _store.MetricQueries.Select(q => $"{q.Source} {q.From:O}..{q.To:O}"));
+        Assert.Equal((Day(5, 1), Day(6, 1)), await _store.GetCounterMonthsAsync(None));
+
+        // A late event for June on 3 July: June has ended, so it is rolled up whole, and taken off the list.
+        _computer.Clear();
+        _clock.Now = new DateTime(2026, 7, 3, 0, 30, 0, DateTimeKind.Utc);
+        _store.Append(View("record-view", At(6, 30), "c"));
+        var afterJune = await _aggregator.RunAsync(cancellationToken: None);
+        Assert.Equal([Day(6, 1)], _computer.RolledUp[Views.Name]);
+        Assert.Equal(["2026-06-01"], _computer.CounterMonthCalls.Select(m => string.Join(' ', m.Select(d => d.ToString("O", CultureInfo.InvariantCulture)))));
+        Assert.Equal(1, afterJune.Months);
+        Assert.Equal("", await _store.GetSettingAsync(OpenMonths.Setting, None));
+        _store.MetricQueries.Clear();
+        var june = await stats.TimelineAsync(Views, new StatsRequest(Day(6, 1), Day(6, 30), Interval.Month, [], 10, 0, null), None);
+        Assert.Equal([(Day(6, 1), 3L)], june.Select(r => (r.Period, r.Count)));
+        Assert.Equal(["Month 2026-06-01..2026-06-30"], _store.MetricQueries.Select(q => $"{q.Source} {q.From:O}..{q.To:O}"));
+    }
+
+    [Fact]
+    public async Task An_open_month_that_has_ended_is_rolled_up_by_the_next_run_even_with_nothing_new()
+    {
+        _store.Append(View("record-view", At(6, 2), "a"));
+        await _aggregator.RunAsync(cancellationToken: None);
+        Assert.False(_computer.RolledUp.ContainsKey(Views.Name));
+
+        _computer.Clear();
+        _clock.Now = new DateTime(2026, 7, 1, 0, 5, 0, DateTimeKind.Utc);
+        var result = await _aggregator.RunAsync(cancellationToken: None);
+
+        Assert.Equal((0, 1), (result.Days, result.Months));
+        Assert.Equal([Day(6, 1)], _computer.RolledUp[Views.Name]);
+        Assert.Equal(["2026-06-01"], _computer.CounterMonthCalls.Select(m => string.Join(' ', m.Select(d => d.ToString("O", CultureInfo.InvariantCulture)))));
+        var ranked = await new StatsService(_store, _store).RankAsync(
+            Views, [Views.GroupBy[0]], new MetricSelector(MetricKind.Count, -1), new StatsRequest(Day(6, 1), Day(6, 30), Interval.Day, [], 10, 0, "item_id"), None);
+        Assert.Equal(["a 1"], ranked.Rows.Select(r => $"{r.Keys[0]} {r.Count}"));
     }
 
     [Fact]
@@ -180,7 +233,7 @@ public sealed class AggregatorTests : IDisposable
         }
         await _aggregator.RunAsync(cancellationToken: None);
 
-        var ranked = await new StatsService(_store).RankAsync(
+        var ranked = await new StatsService(_store, _store).RankAsync(
             Views, [Views.GroupBy[0]], new MetricSelector(MetricKind.Count, -1), new StatsRequest(Day(5, 1), Day(5, 31), Interval.Day, [], 2, 1, "item_id"), None);
 
         Assert.Equal(4, ranked.TotalGroups);
@@ -193,6 +246,7 @@ public sealed class AggregatorTests : IDisposable
         public List<(string Type, IReadOnlyList<DateOnly> Days)> DayCalls { get; } = [];
         public List<IReadOnlyList<DateOnly>> CounterCalls { get; } = [];
         public Dictionary<string, List<DateOnly>> RolledUp { get; } = [];
+        public List<IReadOnlyList<DateOnly>> CounterMonthCalls { get; } = [];
         public bool FailNext { get; set; }
 
         public void Clear()
@@ -200,6 +254,7 @@ public sealed class AggregatorTests : IDisposable
             DayCalls.Clear();
             CounterCalls.Clear();
             RolledUp.Clear();
+            CounterMonthCalls.Clear();
         }
 
         public Task<long> ComputeDaysAsync(
@@ -225,8 +280,11 @@ public sealed class AggregatorTests : IDisposable
             return inner.RollUpMonthsAsync(aggregation, months, cancellationToken);
         }
 
-        public Task RollUpCounterMonthsAsync(IReadOnlyList<DateOnly> months, CancellationToken cancellationToken) =>
-            inner.RollUpCounterMonthsAsync(months, cancellationToken);
+        public Task RollUpCounterMonthsAsync(IReadOnlyList<DateOnly> months, CancellationToken cancellationToken)
+        {
+            CounterMonthCalls.Add(months);
+            return inner.RollUpCounterMonthsAsync(months, cancellationToken);
+        }
     }
 
     private sealed class Observer : IAggregationObserver

@@ -3,7 +3,9 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Tally.Core.Aggregate;
 using Tally.Core.Query.Sushi;
+using Tally.Core.Store;
 using Tally.Hosting;
 using Tally.Hosting.Demo;
 using Tally.Server.Tests.Sushi;
@@ -435,5 +437,34 @@ public sealed class SushiDemoReportTests : IAsyncLifetime
         var dataTypes = tr["Report_Items"]!.AsArray().SelectMany(i => i!["Attribute_Performance"]!.AsArray().Select(p => p!["Data_Type"]!.GetValue<string>())).ToHashSet();
         Assert.Contains("Journal", dataTypes);
         Assert.Contains("Book", dataTypes);
+    }
+
+    [Fact]
+    public async Task The_month_in_progress_is_reported_from_its_days_as_its_monthly_rows_report_it_once_rolled_up()
+    {
+        var none = CancellationToken.None;
+        var now = DateTime.UtcNow;
+        var thisMonth = new DateOnly(now.Year, now.Month, 1);
+        var month = thisMonth.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        var settings = _services.GetRequiredService<ISettingStore>();
+        Assert.Contains(thisMonth, await OpenMonths.ReadAsync(settings, none));
+        var sushi = _services.GetRequiredService<SushiService>();
+        async Task<string> ReportAsync(string report)
+        {
+            var json = await sushi.ReportAsync(sushi.Request(report, new Dictionary<string, string>
+            {
+                ["customer_id"] = "0000000000000000", ["begin_date"] = month, ["end_date"] = month, ["attributes_to_show"] = "Access_Type|Access_Method|YOP",
+            }), none);
+            json["Report_Header"]!.AsObject().Remove("Created");
+            return json.ToJsonString();
+        }
+        var fromDays = new[] { await ReportAsync("pr"), await ReportAsync("tr"), await ReportAsync("ir") };
+        Assert.Contains("Total_Item_Requests", fromDays[0]);
+
+        // Rolled up as the first run after the month's end would, and taken off the list: the same reports.
+        await _services.GetRequiredService<IMetricComputer>().RollUpCounterMonthsAsync([thisMonth], none);
+        await OpenMonths.WriteAsync(settings, [], none);
+        string[] fromMonth = [await ReportAsync("pr"), await ReportAsync("tr"), await ReportAsync("ir")];
+        Assert.Equal(fromDays, fromMonth);
     }
 }

@@ -476,14 +476,14 @@ public abstract class AggregationContract : IAsyncLifetime
         await SendAsync(sent);
         await _aggregator.RunAsync(cancellationToken: None);
 
-        var timeline = await new StatsService(_store).TimelineAsync(Agg, new StatsRequest(new DateOnly(2026, 2, 27), new DateOnly(2026, 3, 10), Interval.Day, [], 100, 0, null), None);
+        var timeline = await new StatsService(_store, _store).TimelineAsync(Agg, new StatsRequest(new DateOnly(2026, 2, 27), new DateOnly(2026, 3, 10), Interval.Day, [], 100, 0, null), None);
         Assert.Equal(Enumerable.Range(0, 12).Select(i => new DateOnly(2026, 2, 27).AddDays(i)), timeline.Select(r => r.Period));
         var byDay = timeline.ToDictionary(r => r.Period, Describe);
         Assert.Equal(Describe(2, 2, 2, 12, 2), byDay[new DateOnly(2026, 3, 2)]);
         Assert.Equal(Describe(1, 1, 1, 1, 1), byDay[new DateOnly(2026, 3, 9)]);
         Assert.All(timeline.Where(r => r.Period.Day is not 2 and not 9), r => Assert.Equal(Describe(0, 0, 0, 0, 0), Describe(r)));
 
-        var onlyB = await new StatsService(_store).TimelineAsync(Agg,
+        var onlyB = await new StatsService(_store, _store).TimelineAsync(Agg,
             new StatsRequest(new DateOnly(2026, 3, 1), new DateOnly(2026, 3, 10), Interval.Day, [new FieldFilter("item_id", ["b"], false)], 100, 0, null), None);
         Assert.Equal([0L, 1L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L], onlyB.Select(r => r.Count));
     }
@@ -498,7 +498,7 @@ public abstract class AggregationContract : IAsyncLifetime
             new Sent(At(3, 15, 9), "a", 1, User: "reader"),
         ]);
         await _aggregator.RunAsync(cancellationToken: None);
-        var stats = new StatsService(_store);
+        var stats = new StatsService(_store, _store);
         var (first, second) = (new DateOnly(2026, 3, 14), new DateOnly(2026, 3, 15));
         async Task<long[]> VisitorsAsync(Interval interval, params FieldFilter[] filters) =>
             (await stats.TimelineAsync(Agg, new StatsRequest(first, second, interval, filters, 100, 0, null), None)).Select(r => r.UniqueVisitors).ToArray();
@@ -529,7 +529,7 @@ public abstract class AggregationContract : IAsyncLifetime
         await SendAsync(sent);
         await _aggregator.RunAsync(cancellationToken: None);
         var (start, end) = (DateOnly.Parse(from, CultureInfo.InvariantCulture), DateOnly.Parse(to, CultureInfo.InvariantCulture));
-        var stats = new StatsService(_store);
+        var stats = new StatsService(_store, _store);
 
         var monthly = await stats.TimelineAsync(Agg, new StatsRequest(start, end, Interval.Month, [], 100, 0, null), None);
         var daily = await _store.ReadMetricsAsync(new MetricQuery(Agg, MetricPeriod.Day, start, end, [], true, []), None);
@@ -593,7 +593,7 @@ public abstract class AggregationContract : IAsyncLifetime
         await SendAsync(plan.SelectMany(p => Enumerable.Range(0, p.Times).Select(i =>
             new Sent(p.Day.ToDateTime(new TimeOnly(1 + i, 0), DateTimeKind.Utc), p.Item, p.Size, User: $"u{i % p.Users}"))));
         await _aggregator.RunAsync(cancellationToken: None);
-        var stats = new StatsService(_store);
+        var stats = new StatsService(_store, _store);
         Task<RankedMetrics> RankAsync(MetricSelector metric, int count, int offset, params FieldFilter[] filters) =>
             stats.RankAsync(Agg, Agg.GroupBy, metric, new StatsRequest(new DateOnly(2026, 1, 20), Today, Interval.Day, filters, count, offset, null), None);
 

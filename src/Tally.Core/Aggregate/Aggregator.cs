@@ -9,7 +9,7 @@ namespace Tally.Core.Aggregate;
 public sealed record AggregationProgress(int DaysDone, int DaysTotal, string Current);
 
 /// <param name="Days">Type-days recomputed.</param>
-/// <param name="Months">Distinct calendar months rolled up again.</param>
+/// <param name="Months">Distinct calendar months rolled up again: months that have ended (see <see cref="OpenMonths"/>).</param>
 /// <param name="CounterMonths">The months whose COUNTER metrics were recomputed, so whose reports may have changed.</param>
 public sealed record AggregationResult(int Days, int Months, long Events, TimeSpan Elapsed, IReadOnlyList<DateOnly> CounterMonths);
 
@@ -20,6 +20,10 @@ public sealed record AggregationResult(int Days, int Months, long Events, TimeSp
 /// each day is recomputed whole from raw events, so a re-run, a crash halfway through, or a rebuild all give
 /// the same numbers. <paramref name="observers"/> hear when a run begins and ends.
 /// </summary>
+/// <remarks>
+/// A month is rolled up into monthly rows once it has ended (<see cref="OpenMonths"/>); until then readers take its
+/// days. So a run after new events costs what their days cost, not a rewrite of the whole month's rows each time.
+/// </remarks>
 public sealed class Aggregator(
     TallySchema schema, IAggregationQueue queue, IMetricComputer computer, ISettingStore settings, ItemCatalog items, TimeProvider clock,
     IEnumerable<IAggregationObserver>? observers = null) : IDisposable
@@ -68,7 +72,14 @@ public sealed class Aggregator(
             // Item metadata is merged over the whole run and written once: a rebuild of a year writes each item once, not monthly.
             var metadata = new Dictionary<string, ItemMetadata>(StringComparer.Ordinal);
             // A month's dirty days go to the engine together, so that it can work on them at once.
-            foreach (var monthMarks in dirty.GroupBy(d => new DateOnly(d.Day.Year, d.Day.Month, 1)))
+            // A month still going is listed as open before its days change, so readers take its days from then on.
+            var thisMonth = OpenMonths.Of(DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime));
+            var open = await OpenMonths.ReadAsync(settings, cancellationToken);
+            var listed = open.Count;
+            open.UnionWith(dirty.Select(d => OpenMonths.Of(d.Day)).Where(m => m >= thisMonth));
+            if (open.Count != listed) await OpenMonths.WriteAsync(settings, open, cancellationToken);
+
+            foreach (var monthMarks in dirty.GroupBy(d => OpenMonths.Of(d.Day)))
             {
                 var month = monthMarks.Key;
                 progress?.Report(new AggregationProgress(done, dirty.Count, $"{month:yyyy-MM}"));
@@ -100,10 +111,24 @@ public sealed class Aggregator(
                 done += monthMarks.Count();
             }
 
-            foreach (var byAggregation in months.GroupBy(m => m.Item1))
-                await computer.RollUpMonthsAsync(byAggregation.Key, [.. byAggregation.Select(m => m.Item2).Order()], cancellationToken);
+            // Months that have ended are rolled up: those recomputed now, and open ones that have since ended, whole.
+            List<DateOnly> ended = [.. open.Where(m => m < thisMonth)];
+            foreach (var month in ended)
+            {
+                foreach (var aggregation in schema.Aggregations.Values) months.Add((aggregation, month));
+                counterMonths.Add(month);
+            }
+            List<(AggregationDefinition Aggregation, DateOnly Month)> rolledUp = [.. months.Where(m => m.Item2 < thisMonth)];
+            foreach (var byAggregation in rolledUp.GroupBy(m => m.Aggregation))
+                await computer.RollUpMonthsAsync(byAggregation.Key, [.. byAggregation.Select(m => m.Month).Order()], cancellationToken);
             await items.MergeAsync(metadata.Values, cancellationToken);
-            if (counterMonths.Count > 0) await computer.RollUpCounterMonthsAsync([.. counterMonths], cancellationToken);
+            List<DateOnly> counterRolledUp = [.. counterMonths.Where(m => m < thisMonth)];
+            if (counterRolledUp.Count > 0) await computer.RollUpCounterMonthsAsync(counterRolledUp, cancellationToken);
+            if (ended.Count > 0)
+            {
+                open.ExceptWith(ended);
+                await OpenMonths.WriteAsync(settings, open, cancellationToken);
+            }
             // A new version for each month recomputed, after its rows: whoever cached a report of that month, on any node, sees it is stale.
             foreach (var month in counterMonths)
                 await settings.SetSettingAsync(CounterMonthVersionSetting(month), Guid.NewGuid().ToString("N"), cancellationToken);
@@ -111,7 +136,7 @@ public sealed class Aggregator(
             await queue.ClearDirtyAsync([.. dirty, .. expired], cancellationToken);
             await settings.SetSettingAsync(LastRunSetting, clock.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), cancellationToken);
             progress?.Report(new AggregationProgress(dirty.Count, dirty.Count, "done"));
-            var monthsRecomputed = months.Select(m => m.Item2).Concat(counterMonths).Distinct().Count();
+            var monthsRecomputed = rolledUp.Select(m => m.Month).Concat(counterRolledUp).Distinct().Count();
             return result = new AggregationResult(dirty.Count, monthsRecomputed, events, clock.GetElapsedTime(started), [.. counterMonths]);
         }
         finally

@@ -9,7 +9,7 @@ namespace Tally.Core.Query;
 /// Answers stats questions from stored metrics. Whole months inside a range are read from monthly
 /// rows and the ragged ends from daily rows, so long ranges stay cheap.
 /// </summary>
-public sealed class StatsService(IMetricStore store)
+public sealed class StatsService(IMetricStore store, ISettingStore settings)
 {
     /// <summary>One row per interval from From to To, zero-filled, in date order.</summary>
     public async Task<IReadOnlyList<MetricRow>> TimelineAsync(AggregationDefinition aggregation, StatsRequest request, CancellationToken cancellationToken)
@@ -27,38 +27,37 @@ public sealed class StatsService(IMetricStore store)
         store.GetMetricDaysAsync(aggregation, cancellationToken);
 
     /// <summary>Totals per value of the group-by fields, highest metric first, paged by Count and Offset: ranked by the engine.</summary>
-    public Task<RankedMetrics> RankAsync(
+    public async Task<RankedMetrics> RankAsync(
         AggregationDefinition aggregation, IReadOnlyList<FieldDefinition> groupBy, MetricSelector metric, StatsRequest request, CancellationToken cancellationToken) =>
-        store.RankMetricsAsync(Parts(aggregation, request, byPeriod: false, groupBy), metric, request.Offset, request.Count, cancellationToken);
+        await store.RankMetricsAsync(await PartsAsync(aggregation, request, byPeriod: false, groupBy, cancellationToken), metric, request.Offset, request.Count, cancellationToken);
 
-    /// <summary>The stored rows a request covers: whole months from monthly rows, the ragged ends (or every day of a daily timeline) from daily rows.</summary>
+    /// <summary>
+    /// The stored rows a request covers: whole months from monthly rows, except open months (<see cref="OpenMonths"/>),
+    /// whose monthly rows wait for the month to end; those, the ragged ends, and every day of a daily timeline from daily rows.
+    /// </summary>
     /// <exception cref="QueryParameterException">The aggregation keeps no metrics for the filters and group field together.</exception>
-    private static List<MetricQuery> Parts(AggregationDefinition aggregation, StatsRequest request, bool byPeriod, IReadOnlyList<FieldDefinition> groupBy)
+    private async Task<List<MetricQuery>> PartsAsync(
+        AggregationDefinition aggregation, StatsRequest request, bool byPeriod, IReadOnlyList<FieldDefinition> groupBy, CancellationToken cancellationToken)
     {
         StatsRequest.RequireKept(aggregation, request.Filters, groupBy.Select(f => f.Name));
         var parts = new List<MetricQuery>();
-        if (byPeriod && request.Interval == Interval.Day)
+        void Add(MetricPeriod period, DateOnly from, DateOnly to)
         {
-            parts.Add(new MetricQuery(aggregation, MetricPeriod.Day, request.From, request.To, request.Filters, true, groupBy));
+            if (from <= to) parts.Add(new MetricQuery(aggregation, period, from, to, request.Filters, byPeriod, groupBy));
         }
-        else
+        var firstWholeMonth = request.From.Day == 1 ? request.From : OpenMonths.Of(request.From).AddMonths(1);
+        var afterLastWholeMonth = OpenMonths.Of(request.To);
+        if (request.To == afterLastWholeMonth.AddMonths(1).AddDays(-1)) afterLastWholeMonth = afterLastWholeMonth.AddMonths(1);
+        if ((byPeriod && request.Interval == Interval.Day) || firstWholeMonth >= afterLastWholeMonth)
         {
-            var firstWholeMonth = request.From.Day == 1 ? request.From : new DateOnly(request.From.Year, request.From.Month, 1).AddMonths(1);
-            var afterLastWholeMonth = new DateOnly(request.To.Year, request.To.Month, 1);
-            if (request.To == afterLastWholeMonth.AddMonths(1).AddDays(-1)) afterLastWholeMonth = afterLastWholeMonth.AddMonths(1);
-            if (firstWholeMonth < afterLastWholeMonth)
-            {
-                parts.Add(new MetricQuery(aggregation, MetricPeriod.Month, firstWholeMonth, afterLastWholeMonth.AddDays(-1), request.Filters, byPeriod, groupBy));
-                if (request.From < firstWholeMonth)
-                    parts.Add(new MetricQuery(aggregation, MetricPeriod.Day, request.From, firstWholeMonth.AddDays(-1), request.Filters, byPeriod, groupBy));
-                if (afterLastWholeMonth <= request.To)
-                    parts.Add(new MetricQuery(aggregation, MetricPeriod.Day, afterLastWholeMonth, request.To, request.Filters, byPeriod, groupBy));
-            }
-            else
-            {
-                parts.Add(new MetricQuery(aggregation, MetricPeriod.Day, request.From, request.To, request.Filters, byPeriod, groupBy));
-            }
+            Add(MetricPeriod.Day, request.From, request.To);
+            return parts;
         }
+        Add(MetricPeriod.Day, request.From, firstWholeMonth.AddDays(-1));
+        var open = await OpenMonths.ReadAsync(settings, cancellationToken);
+        foreach (var (first, last, isOpen) in OpenMonths.Runs(firstWholeMonth, afterLastWholeMonth.AddMonths(-1), open))
+            Add(isOpen ? MetricPeriod.Day : MetricPeriod.Month, first, last.AddMonths(1).AddDays(-1));
+        Add(MetricPeriod.Day, afterLastWholeMonth, request.To);
         return parts;
     }
 
@@ -66,7 +65,7 @@ public sealed class StatsService(IMetricStore store)
     private async Task<List<MetricRow>> ReadByPeriodAsync(AggregationDefinition aggregation, StatsRequest request, CancellationToken cancellationToken)
     {
         var merged = new Dictionary<DateOnly, MetricRow>();
-        foreach (var part in Parts(aggregation, request, byPeriod: true, []))
+        foreach (var part in await PartsAsync(aggregation, request, byPeriod: true, [], cancellationToken))
         {
             foreach (var row in await store.ReadMetricsAsync(part, cancellationToken))
             {

@@ -15,7 +15,7 @@ namespace Tally.Core.Query.Sushi;
 /// item metadata. Every number comes from stored metrics; metadata (names, identifiers, Data_Type,
 /// YOP) is the newest known, joined at report time.
 /// </summary>
-public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore store, ItemCatalog catalog, TimeProvider clock)
+public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore store, ISettingStore settings, ItemCatalog catalog, TimeProvider clock)
 {
     private static readonly HashSet<string> BookTypes = ["Book", "Reference_Work"];
     /// <summary>How much JSON is gathered before it goes to the output.</summary>
@@ -55,8 +55,17 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
         if (shown.Any(a => a.StartsWith("Country_", StringComparison.Ordinal))) groupBy.Add(CounterDimension.Country);
         if (shown.Any(a => a.StartsWith("Subdivision_", StringComparison.Ordinal))) groupBy.Add(CounterDimension.Region);
 
-        var rows = months.Count == 0 ? [] : await store.ReadCounterMetricsAsync(
-            new CounterQuery(MetricPeriod.Month, months[0], months[^1], filters, groupBy, ByMonth: true), cancellationToken);
+        // An open month's monthly rows wait for it to end (OpenMonths), so its days are summed instead.
+        var rows = new List<CounterRow>();
+        if (months.Count > 0)
+        {
+            foreach (var (first, last, isOpen) in OpenMonths.Runs(months[0], months[^1], await OpenMonths.ReadAsync(settings, cancellationToken)))
+            {
+                rows.AddRange(await store.ReadCounterMetricsAsync(isOpen
+                    ? new CounterQuery(MetricPeriod.Day, first, first.AddMonths(1).AddDays(-1), filters, groupBy, ByMonth: true)
+                    : new CounterQuery(MetricPeriod.Month, first, last, filters, groupBy, ByMonth: true), cancellationToken));
+            }
+        }
         // The report's facts are held in memory while it is written, so their number bounds its size.
         if (rows.Count > schema.Options.Limits.MaxAnswerRows)
             throw new SushiException(SushiError.InvalidDates(

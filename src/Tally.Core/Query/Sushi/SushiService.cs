@@ -6,9 +6,9 @@ using Tally.Core.Store;
 namespace Tally.Core.Query.Sushi;
 
 /// <summary>The COUNTER_SUSHI API 5.1: status, members, the report list and the reports, behind requestor authentication.</summary>
-public sealed class SushiService(TallySchema schema, IMetricStore store, ItemCatalog items, TimeProvider clock)
+public sealed class SushiService(TallySchema schema, IMetricStore store, ISettingStore settings, ItemCatalog items, TimeProvider clock)
 {
-    private readonly SushiReportBuilder _builder = new(schema, store, items, clock);
+    private readonly SushiReportBuilder _builder = new(schema, store, settings, items, clock);
 
     private CounterOptions Counter => schema.Options.Counter;
 
