@@ -7,7 +7,8 @@ namespace Tally.Core.Query;
 
 /// <summary>
 /// Answers stats questions from stored metrics. Whole months inside a range are read from monthly
-/// rows and the ragged ends from daily rows, so long ranges stay cheap.
+/// rows and the ragged ends from daily rows, so long ranges stay cheap; a month still open
+/// (<see cref="OpenMonths"/>) is read from its days.
 /// </summary>
 public sealed class StatsService(IMetricStore store, ISettingStore settings)
 {
