@@ -609,9 +609,8 @@ public sealed partial class ClickHouseEventStore : IEventStore
 
     public IMetricComputer Computer { get; }
 
-    /// <summary>Read from the days: an open month has days before it has monthly rows (<see cref="OpenMonths"/>).</summary>
-    public async Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
-        OpenMonths.Spanning(await FirstAndLastPeriodAsync(Counter(MetricPeriod.Day), cancellationToken));
+    public Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
+        FirstAndLastPeriodAsync(Counter(MetricPeriod.Month), cancellationToken);
 
     /// <summary>The grouping that keeps no field has a row for each day with data, the fewest rows to read.</summary>
     public Task<(DateOnly First, DateOnly Last)?> GetMetricDaysAsync(AggregationDefinition aggregation, CancellationToken cancellationToken) =>

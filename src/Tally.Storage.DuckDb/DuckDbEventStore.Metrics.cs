@@ -63,9 +63,8 @@ public sealed partial class DuckDbEventStore
         return await DuckDbMetricComputer.Statements.ReadCounterMetricsAsync(connection, query, cancellationToken);
     }
 
-    /// <summary>Read from the days: an open month has days before it has monthly rows (<see cref="OpenMonths"/>).</summary>
-    public async Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
-        OpenMonths.Spanning(await FirstAndLastPeriodAsync(DuckDbNames.Counter(MetricPeriod.Day), cancellationToken));
+    public Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
+        FirstAndLastPeriodAsync(DuckDbNames.Counter(MetricPeriod.Month), cancellationToken);
 
     /// <summary>The grouping that keeps no field has a row for each day with data.</summary>
     public Task<(DateOnly First, DateOnly Last)?> GetMetricDaysAsync(AggregationDefinition aggregation, CancellationToken cancellationToken) =>

@@ -536,9 +536,8 @@ public sealed partial class PostgresEventStore : IEventStore
 
     public IMetricComputer Computer => _computer;
 
-    /// <summary>Read from the days: an open month has days before it has monthly rows (<see cref="OpenMonths"/>).</summary>
-    public async Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
-        OpenMonths.Spanning(await FirstAndLastPeriodAsync(Counter(MetricPeriod.Day), cancellationToken));
+    public Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
+        FirstAndLastPeriodAsync(Counter(MetricPeriod.Month), cancellationToken);
 
     /// <summary>The grouping that keeps no field has a row for each day with data, and (grouping_set, period) is indexed.</summary>
     public Task<(DateOnly First, DateOnly Last)?> GetMetricDaysAsync(AggregationDefinition aggregation, CancellationToken cancellationToken) =>

@@ -134,7 +134,7 @@ public sealed class InMemoryStore : IRawEventReader, IAggregationQueue, IMetricS
     }
 
     public Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(OpenMonths.Spanning(FirstAndLast(_counter.Where(c => c.Key.Period == MetricPeriod.Day && c.Value.Count > 0).Select(c => c.Key.Start))));
+        Task.FromResult(FirstAndLast(_counter.Where(c => c.Key.Period == MetricPeriod.Month && c.Value.Count > 0).Select(c => c.Key.Start)));
 
     private static (DateOnly First, DateOnly Last)? FirstAndLast(IEnumerable<DateOnly> periods)
     {

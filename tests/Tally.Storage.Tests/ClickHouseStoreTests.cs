@@ -313,18 +313,17 @@ public sealed class ClickHouseStoreLimitsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Counter_months_are_none_until_a_month_has_days_and_an_emptied_day_no_longer_counts()
+    public async Task Counter_months_are_none_until_a_month_has_rows_and_an_emptied_month_no_longer_counts()
     {
         var none = CancellationToken.None;
         Assert.Null(await _store.GetCounterMonthsAsync(none));
-        CounterRow Row(DateOnly day) => new(day, ["a", null, null, null, null, null, null, null]) { [CounterMetric.TotalItemRequests] = 1 };
+        CounterRow Row(DateOnly month) => new(month, ["a", null, null, null, null, null, null, null]) { [CounterMetric.TotalItemRequests] = 1 };
         var (january, march, may) = (new DateOnly(2026, 1, 1), new DateOnly(2026, 3, 1), new DateOnly(2026, 5, 1));
-        var lastOfMay = new DateOnly(2026, 5, 31);
-        foreach (var day in new[] { march.AddDays(3), january.AddDays(20), lastOfMay })
-            await _store.ReplaceCounterMetricsAsync(MetricPeriod.Day, day, [Row(day)], none);
+        foreach (var month in new[] { march, january, may })
+            await _store.ReplaceCounterMetricsAsync(MetricPeriod.Month, month, [Row(month)], none);
         Assert.Equal((january, may), await _store.GetCounterMonthsAsync(none));
 
-        await _store.ReplaceCounterMetricsAsync(MetricPeriod.Day, lastOfMay, [], none);
+        await _store.ReplaceCounterMetricsAsync(MetricPeriod.Month, may, [], none);
         Assert.Equal((january, march), await _store.GetCounterMonthsAsync(none));
     }
 

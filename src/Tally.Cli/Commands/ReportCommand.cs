@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
 using Tally.Core.Query.Sushi;
 using Tally.Core.Store;
@@ -63,7 +64,7 @@ public static class ReportCommand
                 var json = await sushi.ReportAsync(sushi.Request(id.ToLowerInvariant(), query), cancellationToken);
                 CommandConsole.Current.Out.Write(parse.GetValue(format) == "tsv" ? SushiTabular.Write(json) : json.ToJsonString(Indented) + Environment.NewLine);
                 if (json["Report_Items"] is JsonArray { Count: 0 })
-                    CommandConsole.Current.Error.WriteLine(WhereTheUsageIs(json, await services.GetRequiredService<IMetricStore>().GetCounterMonthsAsync(cancellationToken)));
+                    CommandConsole.Current.Error.WriteLine(WhereTheUsageIs(json, await OpenMonths.CounterMonthsAsync(services.GetRequiredService<IMetricStore>(), services.GetRequiredService<ISettingStore>(), cancellationToken)));
                 return 0;
             }
             catch (SushiException e)

@@ -24,9 +24,16 @@ public static class OpenMonths
     /// <summary>The first day of the month of <paramref name="day"/>.</summary>
     public static DateOnly Of(DateOnly day) => new(day.Year, day.Month, 1);
 
-    /// <summary>The months of a span of days, as the first days of the first and last month.</summary>
-    public static (DateOnly First, DateOnly Last)? Spanning((DateOnly First, DateOnly Last)? days) =>
-        days is var (first, last) ? (Of(first), Of(last)) : null;
+    /// <summary>
+    /// The first and last months with COUNTER metrics: those with monthly rows, and the open months, which have only
+    /// days so far. Both are cheap to read; the span of the day rows would be a scan on some engines.
+    /// </summary>
+    public static async Task<(DateOnly First, DateOnly Last)?> CounterMonthsAsync(IMetricStore metrics, ISettingStore settings, CancellationToken cancellationToken)
+    {
+        var months = await ReadAsync(settings, cancellationToken);
+        if (await metrics.GetCounterMonthsAsync(cancellationToken) is var (first, last)) months.UnionWith([first, last]);
+        return months.Count == 0 ? null : (months.Min, months.Max);
+    }
 
     /// <summary>
     /// The months from <paramref name="first"/> to <paramref name="last"/> (first days) in the order they come:

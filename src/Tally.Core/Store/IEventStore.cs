@@ -99,7 +99,7 @@ public interface IMetricStore
     /// <summary>Sums COUNTER metric rows as the query asks; row keys follow the query's group-by order.</summary>
     Task<IReadOnlyList<CounterRow>> ReadCounterMetricsAsync(CounterQuery query, CancellationToken cancellationToken);
 
-    /// <summary>The first and last months that have COUNTER days, or null when none do. An open month has days before monthly rows.</summary>
+    /// <summary>The first and last months that have COUNTER metrics, or null when none do.</summary>
     Task<(DateOnly First, DateOnly Last)?> GetCounterMonthsAsync(CancellationToken cancellationToken);
 }
 

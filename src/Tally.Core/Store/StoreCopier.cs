@@ -116,7 +116,7 @@ public sealed class StoreCopier(TallySchema schema, IEventStore source, IEventSt
 
     private async Task<long> CopyCounterMetricsAsync(CancellationToken cancellationToken)
     {
-        if (await source.GetCounterMonthsAsync(cancellationToken) is not var (first, last)) return 0;
+        if (await OpenMonths.CounterMonthsAsync(source, source, cancellationToken) is not var (first, last)) return 0;
         long rows = 0;
         var none = new Dictionary<CounterDimension, IReadOnlyList<string?>>();
         for (var month = first; month <= last; month = month.AddMonths(1))

@@ -115,7 +115,7 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
         }
         if (last == current && request.BeginMonth <= current)
             request.Warnings.Add(new SushiError(3040, "Partial Data Returned", $"{current:yyyy-MM} is still in progress"));
-        var available = await store.GetCounterMonthsAsync(cancellationToken);
+        var available = await OpenMonths.CounterMonthsAsync(store, settings, cancellationToken);
         var months = new List<DateOnly>();
         for (var m = request.BeginMonth; m <= last; m = m.AddMonths(1)) months.Add(m);
         return available is null ? [] : months;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Tally.Core.Aggregate;
 using Tally.Core.Configuration;
 using Tally.Core.Store;
 
@@ -64,7 +65,7 @@ public sealed class SushiService(TallySchema schema, IMetricStore store, ISettin
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var current = new DateOnly(now.Year, now.Month, 1);
-        var (first, last) = await store.GetCounterMonthsAsync(cancellationToken) ?? (current, current);
+        var (first, last) = await OpenMonths.CounterMonthsAsync(store, settings, cancellationToken) ?? (current, current);
         var list = new JsonArray();
         foreach (var report in Supported)
         {
