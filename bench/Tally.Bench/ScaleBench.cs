@@ -94,7 +94,7 @@ public sealed class ScaleBench(BenchSettings settings, BenchStores stores, Actio
             new BenchResult("Import memory", $"peak RSS importing {lines:N0} lines", peak / 1e6, "MB", "RSS before the import, store open", idle / 1e6, "flat, < 300 MB"),
             new BenchResult("Aggregation", $"rebuild of {full.Events:N0} events, {full.Days} type-days, {full.Elapsed.TotalSeconds:F1} s; 10 M would take {10_000_000 / rate:F1} s",
                 rate, "events/s", "bare scan of the same raw rows", full.Events / scan.TotalSeconds, "10 M events < 15 s"),
-            new BenchResult("Incremental aggregation", $"after {moreLines:N0} new events: {incremental.Days} type-days and {incremental.Months} month(s) again",
+            new BenchResult("Incremental aggregation", $"after {moreLines:N0} new events: {incremental.Days} type-days again, {incremental.Months} ended month(s) rolled up",
                 incremental.Elapsed.TotalSeconds, "s", "bare scan of the new day's raw rows (s)", newScan.TotalSeconds, "< 1 s"),
         ];
     }

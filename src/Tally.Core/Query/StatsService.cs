@@ -83,7 +83,7 @@ public sealed class StatsService(IMetricStore store, ISettingStore settings)
     }
 
     private static DateOnly BucketOf(DateOnly day, Interval interval) =>
-        interval == Interval.Month ? new DateOnly(day.Year, day.Month, 1) : day;
+        interval == Interval.Month ? OpenMonths.Of(day) : day;
 
     private static DateOnly Next(DateOnly period, Interval interval) =>
         interval == Interval.Month ? period.AddMonths(1) : period.AddDays(1);

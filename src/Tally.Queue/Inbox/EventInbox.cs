@@ -69,11 +69,14 @@ public sealed class EventInbox : IEventHandOff, IAsyncDisposable
     private async Task AppendLoopAsync()
     {
         var group = new List<Pending>();
+        var records = new List<ReadOnlyMemory<byte>>();
         while (await WriteGroups.NextAsync(_pending.Reader, group, pending => pending.Record.Length, BatchBytes))
         {
+            records.Clear();
+            foreach (var pending in group) records.Add(pending.Record);
             try
             {
-                _journal.Append([.. group.Select(pending => pending.Record)]);
+                _journal.Append(records);
                 foreach (var pending in group) pending.Done.TrySetResult();
                 Progressed();
             }

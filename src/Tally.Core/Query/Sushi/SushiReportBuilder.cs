@@ -41,7 +41,8 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
     public async Task WriteAsync(SushiRequest request, Stream output, CancellationToken cancellationToken)
     {
         var institution = Customer(request.CustomerId);
-        var months = await ReportableMonthsAsync(request, cancellationToken);
+        var open = await OpenMonths.ReadAsync(settings, cancellationToken);
+        var months = await ReportableMonthsAsync(request, open, cancellationToken);
 
         var filters = new Dictionary<CounterDimension, IReadOnlyList<string?>>();
         if (institution is not null) filters[CounterDimension.Institution] = [institution.CustomerId];
@@ -59,7 +60,7 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
         var rows = new List<CounterRow>();
         if (months.Count > 0)
         {
-            foreach (var (first, last, isOpen) in OpenMonths.Runs(months[0], months[^1], await OpenMonths.ReadAsync(settings, cancellationToken)))
+            foreach (var (first, last, isOpen) in OpenMonths.Runs(months[0], months[^1], open))
             {
                 rows.AddRange(await store.ReadCounterMetricsAsync(isOpen
                     ? new CounterQuery(MetricPeriod.Day, first, first.AddMonths(1).AddDays(-1), filters, groupBy, ByMonth: true)
@@ -103,7 +104,7 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
     /// The requested months that can be reported. Months after the current one are not ready (3031);
     /// the current month is still being counted, so it is reported with 3040 (partial data).
     /// </summary>
-    private async Task<List<DateOnly>> ReportableMonthsAsync(SushiRequest request, CancellationToken cancellationToken)
+    private async Task<List<DateOnly>> ReportableMonthsAsync(SushiRequest request, SortedSet<DateOnly> open, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var current = new DateOnly(now.Year, now.Month, 1);
@@ -115,10 +116,11 @@ public sealed partial class SushiReportBuilder(TallySchema schema, IMetricStore 
         }
         if (last == current && request.BeginMonth <= current)
             request.Warnings.Add(new SushiError(3040, "Partial Data Returned", $"{current:yyyy-MM} is still in progress"));
-        var available = await OpenMonths.CounterMonthsAsync(store, settings, cancellationToken);
+        // An open month has COUNTER days before it has monthly rows.
+        if (open.Count == 0 && await store.GetCounterMonthsAsync(cancellationToken) is null) return [];
         var months = new List<DateOnly>();
         for (var m = request.BeginMonth; m <= last; m = m.AddMonths(1)) months.Add(m);
-        return available is null ? [] : months;
+        return months;
     }
 
     private JsonObject Header(SushiRequest request, Institution? institution)
